@@ -1,0 +1,37 @@
+import { runPackets } from './packets'
+
+const USAGE = `verdict — which connections failed, and which firewall rule made each one fail
+
+usage:
+  verdict packets FILE [--format text|jsonl]    one line (or JSON object) per packet
+
+Captures: pcap and pcapng (and their gzip), detected by content.
+`
+
+/** Runs the command line; returns the exit status. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'packets':
+      return runPackets(rest)
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE)
+      return command === undefined ? 2 : 0
+    default:
+      process.stderr.write(`verdict: unknown command '${command}'\n\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`verdict: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exitCode = 70
+  }
+)

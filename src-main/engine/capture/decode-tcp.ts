@@ -1,0 +1,99 @@
+import { u16, u32 } from './bytes'
+import type { Tcp, TcpOptions } from './packet'
+
+/** TCP flag bits (RFC 9293 §3.1, RFC 3168, RFC 9768 for AE). */
+export const FIN = 0x01
+export const SYN = 0x02
+export const RST = 0x04
+export const PSH = 0x08
+export const ACK = 0x10
+export const URG = 0x20
+export const ECE = 0x40
+export const CWR = 0x80
+export const AE = 0x100
+
+/**
+ * Returns the TCP header at `off`, or a string saying why it could not be read.
+ * `segmentLen` is the TCP length the IP header claims (header + payload).
+ */
+export function decodeTcp(b: Uint8Array, off: number, end: number, segmentLen: number): Tcp | string {
+  if (end - off < 20) return `TCP header truncated: ${Math.max(0, end - off)} of 20 bytes`
+  const headerLen = (b[off + 12] >> 4) * 4
+  const tcp: Tcp = {
+    kind: 'tcp',
+    sport: u16(b, off),
+    dport: u16(b, off + 2),
+    seq: u32(b, off + 4),
+    ack: u32(b, off + 8),
+    headerLen,
+    flags: ((b[off + 12] & 0x01) << 8) | b[off + 13],
+    win: u16(b, off + 14),
+    checksum: u16(b, off + 16),
+    urg: u16(b, off + 18),
+    payloadLen: Math.max(0, segmentLen - headerLen)
+  }
+  if (headerLen < 20) return `TCP data offset ${headerLen} bytes is below the 20-byte minimum`
+  if (headerLen > 20) {
+    const optEnd = Math.min(off + headerLen, end)
+    tcp.options = decodeTcpOptions(b, off + 20, optEnd)
+  }
+  return tcp
+}
+
+/** Returns the options between `off` and `end` (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+export function decodeTcpOptions(b: Uint8Array, off: number, end: number): TcpOptions {
+  const opts: TcpOptions = { kinds: [] }
+  let o = off
+  while (o < end) {
+    const kind = b[o]
+    opts.kinds.push(kind)
+    if (kind === 0) break
+    if (kind === 1) {
+      o++
+      continue
+    }
+    if (o + 1 >= end) break
+    const len = b[o + 1]
+    if (len < 2 || o + len > end) break
+    switch (kind) {
+      case 2:
+        if (len === 4) opts.mss = u16(b, o + 2)
+        break
+      case 3:
+        if (len === 3) opts.wscale = b[o + 2]
+        break
+      case 4:
+        opts.sackPermitted = true
+        break
+      case 5: {
+        const blocks: [number, number][] = []
+        for (let p = o + 2; p + 8 <= o + len; p += 8) blocks.push([u32(b, p), u32(b, p + 4)])
+        opts.sack = blocks
+        break
+      }
+      case 8:
+        if (len === 10) {
+          opts.tsval = u32(b, o + 2)
+          opts.tsecr = u32(b, o + 6)
+        }
+        break
+    }
+    o += len
+  }
+  return opts
+}
+
+/** Returns the flags in tcpdump's letters ("S", "S.", "R.", "FP."), or "none". */
+export function tcpFlagLetters(flags: number): string {
+  let s = ''
+  if (flags & FIN) s += 'F'
+  if (flags & SYN) s += 'S'
+  if (flags & RST) s += 'R'
+  if (flags & PSH) s += 'P'
+  if (flags & ACK) s += '.'
+  if (flags & URG) s += 'U'
+  if (flags & ECE) s += 'E'
+  if (flags & CWR) s += 'W'
+  if (flags & AE) s += 'e'
+  return s === '' ? 'none' : s
+}

@@ -1,0 +1,234 @@
+import { problem, type Problem } from '../../shared/problem'
+import type { CaptureInterface, RecordFormat } from './capture-types'
+import type { FrameDecoder } from './frame-decoder'
+import { MAX_CAPLEN } from './read-pcap'
+
+/** Block types (draft-ietf-opsawg-pcapng §11.1). */
+const SHB = 0x0a0d0d0a
+const IDB = 0x00000001
+const OPB = 0x00000002
+const SPB = 0x00000003
+const NRB = 0x00000004
+const ISB = 0x00000005
+const EPB = 0x00000006
+const BOM = 0x1a2b3c4d
+
+const SKIPPED: Record<number, string> = {
+  [NRB]: 'name resolution',
+  [ISB]: 'interface statistics',
+  0x00000007: 'IRIG timestamp',
+  0x00000008: 'ARINC 429',
+  0x00000009: 'systemd journal export',
+  0x0000000a: 'decryption secrets',
+  0x00000bad: 'custom',
+  0x40000bad: 'custom'
+}
+
+/** Wireshark refuses blocks above 16 MiB; anything larger is corruption, not data. */
+const MAX_BLOCK = 16 * 1024 * 1024
+
+/** Returns true when the bytes open a pcapng section header block. */
+export function isPcapngMagic(b: Uint8Array): boolean {
+  return b[0] === 0x0a && b[1] === 0x0d && b[2] === 0x0d && b[3] === 0x0a
+}
+
+/** Section-level facts the pcapng reader collects. */
+export interface PcapngState {
+  version: string
+  sections: number
+  interfaces: CaptureInterface[]
+  comments: string[]
+  hardware?: string
+  os?: string
+  application?: string
+  skipped: Record<string, number>
+  problems: Problem[]
+}
+
+/** Returns the record format for pcapng: every block is one record. */
+export function createPcapngFormat(source: string, decoder: FrameDecoder): RecordFormat & { state: PcapngState } {
+  const state: PcapngState = { version: '', sections: 0, interfaces: [], comments: [], skipped: {}, problems: [] }
+  let little = true
+  /** Interfaces of the current section; IDs in EPBs index this list. */
+  let section: CaptureInterface[] = []
+  /** Per interface of the current section: the timestamp resolution. */
+  let resolutions: Resolution[] = []
+  const r32 = (b: Uint8Array, o: number): number =>
+    little
+      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+  const r16 = (b: Uint8Array, o: number): number => (little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1])
+  const note = (at: number, message: string): void => {
+    state.problems.push(problem(source, `byte ${at}`, message))
+  }
+
+  return {
+    state,
+    headerLen: () => 12,
+    recordLen(b, off) {
+      const type = r32(b, off)
+      if (type === SHB) {
+        // The byte-order magic decides how this section, this block included, is read.
+        const bom = (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0
+        if (bom === BOM) little = true
+        else if (bom === 0x4d3c2b1a) little = false
+        else return `section header has byte-order magic 0x${bom.toString(16)}, neither 0x1a2b3c4d nor its swap`
+      } else if (state.sections === 0) {
+        return `first block is type 0x${type.toString(16)}, not a section header`
+      }
+      const len = r32(b, off + 4)
+      if (len < 12 || len % 4 !== 0) return `block of type 0x${type.toString(16)} has length ${len}: not a multiple of 4 of at least 12`
+      if (len > MAX_BLOCK) return `block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte maximum`
+      return len
+    },
+    parse(b, off, len, at) {
+      const type = r32(b, off)
+      const trailer = r32(b, off + len - 4)
+      if (trailer !== len) {
+        note(at, `block of type 0x${type.toString(16)}: leading length ${len} and trailing length ${trailer} disagree; block skipped`)
+        return
+      }
+      const body = off + 8
+      const bodyEnd = off + len - 4
+      switch (type) {
+        case SHB: {
+          state.sections++
+          if (bodyEnd - body < 16) return note(at, 'section header block too short')
+          if (state.sections === 1) state.version = `${r16(b, body + 4)}.${r16(b, body + 6)}`
+          section = []
+          resolutions = []
+          forEachOption(b, body + 16, bodyEnd, r16, (code, o, l) => {
+            const text = () => utf8(b, o, l)
+            if (code === 1) state.comments.push(text())
+            else if (state.sections === 1 && code === 2) state.hardware = text()
+            else if (state.sections === 1 && code === 3) state.os = text()
+            else if (state.sections === 1 && code === 4) state.application = text()
+          })
+          return
+        }
+        case IDB: {
+          if (bodyEnd - body < 8) return note(at, 'interface description block too short')
+          const iface: CaptureInterface = {
+            id: state.interfaces.length,
+            linkType: r16(b, body),
+            snaplen: r32(b, body + 4),
+            tsDigits: 6,
+            packets: 0
+          }
+          let res: Resolution = { base: 10, exp: 6 }
+          forEachOption(b, body + 8, bodyEnd, r16, (code, o, l) => {
+            if (code === 2) iface.name = utf8(b, o, l)
+            else if (code === 3) iface.description = utf8(b, o, l)
+            else if (code === 9 && l >= 1) {
+              // if_tsresol: top bit clear = 10^-n, set = 2^-n.
+              res = b[o] & 0x80 ? { base: 2, exp: b[o] & 0x7f } : { base: 10, exp: b[o] }
+            } else if (code === 13 && l >= 1) iface.fcsLen = b[o]
+            else if (code === 14 && l >= 8) {
+              // if_tsoffset: a signed 64-bit count of seconds.
+              const hi = r32(b, little ? o + 4 : o) | 0
+              const lo = r32(b, little ? o : o + 4)
+              iface.tsOffsetSec = hi * 4294967296 + lo
+            }
+          })
+          iface.tsDigits = res.base === 10 ? Math.min(res.exp, 9) : Math.min(9, Math.ceil(res.exp * Math.LOG10E * Math.LN2))
+          state.interfaces.push(iface)
+          section.push(iface)
+          resolutions.push(res)
+          return
+        }
+        case EPB:
+        case OPB: {
+          if (bodyEnd - body < 20) return note(at, 'packet block too short')
+          const ifid = type === EPB ? r32(b, body) : r16(b, body)
+          const iface = section[ifid]
+          if (!iface) return note(at, `packet block names interface ${ifid}, but this section has ${section.length} interface(s) so far; packet skipped`)
+          const caplen = r32(b, body + 12)
+          const wireLen = r32(b, body + 16)
+          const data = body + 20
+          if (caplen > MAX_CAPLEN || data + caplen > bodyEnd) {
+            return note(at, `packet block claims ${caplen} captured bytes but holds ${Math.max(0, bodyEnd - data)}; packet skipped`)
+          }
+          const [sec, nsec] = toTime(r32(b, body + 4), r32(b, body + 8), resolutions[ifid])
+          let comment: string | undefined
+          forEachOption(b, data + pad4(caplen), bodyEnd, r16, (code, o, l) => {
+            if (code === 1) comment = comment === undefined ? utf8(b, o, l) : comment + '\n' + utf8(b, o, l)
+          })
+          decoder.emit(iface, sec, nsec, wireLen, b, data, caplen, comment)
+          return
+        }
+        case SPB: {
+          const iface = section[0]
+          if (!iface) return note(at, 'simple packet block before any interface description; packet skipped')
+          const wireLen = r32(b, body)
+          const room = bodyEnd - (body + 4)
+          const caplen = Math.min(wireLen, room, iface.snaplen > 0 ? iface.snaplen : room)
+          // Simple packet blocks carry no timestamp (draft §4.4).
+          decoder.emit(iface, 0, 0, wireLen, b, body + 4, caplen)
+          return
+        }
+        default: {
+          const name = SKIPPED[type] ?? `type 0x${type.toString(16)}`
+          state.skipped[name] = (state.skipped[name] ?? 0) + 1
+        }
+      }
+    }
+  }
+}
+
+interface Resolution {
+  base: 2 | 10
+  exp: number
+}
+
+/** Returns [seconds, nanoseconds] of a 64-bit timestamp in units of the interface's resolution, exactly. */
+function toTime(hi: number, lo: number, res: Resolution): [number, number] {
+  if (res.base === 10 && res.exp <= 15) {
+    const units = 10 ** res.exp
+    // Long division in 16-bit limbs keeps every intermediate below 2^53.
+    let q = 0
+    let r = 0
+    for (const limb of [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff]) {
+      const cur = r * 65536 + limb
+      const d = Math.floor(cur / units)
+      r = cur - d * units
+      q = q * 65536 + d
+    }
+    const nsec = res.exp <= 9 ? r * 10 ** (9 - res.exp) : Math.floor(r / 10 ** (res.exp - 9))
+    return [q, nsec]
+  }
+  const value = (BigInt(hi) << 32n) | BigInt(lo)
+  const units = res.base === 10 ? 10n ** BigInt(res.exp) : 1n << BigInt(res.exp)
+  const sec = value / units
+  const nsec = ((value % units) * 1_000_000_000n) / units
+  return [Number(sec), Number(nsec)]
+}
+
+function forEachOption(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  r16: (b: Uint8Array, o: number) => number,
+  visit: (code: number, valueOff: number, valueLen: number) => void
+): void {
+  let o = off
+  while (end - o >= 4) {
+    const code = r16(b, o)
+    const len = r16(b, o + 2)
+    if (code === 0) return
+    if (o + 4 + len > end) return
+    visit(code, o + 4, len)
+    o += 4 + pad4(len)
+  }
+}
+
+function pad4(n: number): number {
+  return (n + 3) & ~3
+}
+
+const decoder = new TextDecoder('utf-8')
+function utf8(b: Uint8Array, off: number, len: number): string {
+  // Strings may be NUL-terminated inside their declared length.
+  let end = off + len
+  while (end > off && b[end - 1] === 0) end--
+  return decoder.decode(b.subarray(off, end))
+}
