@@ -23,8 +23,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['electron', 'node:fs*', 'fs', 'fs/*'], message: 'the engine takes bytes, never paths' },
-            { group: ['**/main/**', '**/worker/**', '**/cli/**'], message: 'the engine depends on nothing outside it' }
+            {
+              group: ['electron', 'node:fs*', 'fs', 'fs/*'],
+              message: 'the engine takes bytes, never paths'
+            },
+            {
+              group: ['**/main/**', '**/worker/**', '**/cli/**'],
+              message: 'the engine depends on nothing outside it'
+            }
           ]
         }
       ]
@@ -36,7 +42,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/engine/**', 'electron', 'node:*'], message: 'the renderer reaches the engine through the Api only' }] }
+        {
+          patterns: [
+            {
+              group: ['**/engine/**', 'electron', 'node:*'],
+              message: 'the renderer reaches the engine through the Api only'
+            }
+          ]
+        }
       ]
     }
   }

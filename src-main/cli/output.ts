@@ -12,7 +12,10 @@ export function createOutput(stream: NodeJS.WritableStream = process.stdout): {
     const ok = stream.write(parts.join(''))
     parts = []
     size = 0
-    if (!ok) blocked = new Promise((resolve) => stream.once('drain', () => ((blocked = undefined), resolve())))
+    if (!ok)
+      blocked = new Promise((resolve) =>
+        stream.once('drain', () => ((blocked = undefined), resolve()))
+      )
   }
   return {
     write(text) {

@@ -19,7 +19,8 @@ export async function runPackets(args: string[]): Promise<number> {
     else if (a.startsWith('-')) return usage(`unknown option ${a}`)
     else files.push(a)
   }
-  if (format !== 'text' && format !== 'jsonl') return usage(`--format must be text or jsonl, not '${format}'`)
+  if (format !== 'text' && format !== 'jsonl')
+    return usage(`--format must be text or jsonl, not '${format}'`)
   if (files.length !== 1) return usage('give exactly one capture file')
   const file = files[0]
   const out = createOutput()
@@ -49,12 +50,15 @@ export async function runPackets(args: string[]): Promise<number> {
     throw e
   }
   await out.flush()
-  for (const p of summary.problems) process.stderr.write(`verdict: ${p.source}: ${p.at}: ${p.message}\n`)
+  for (const p of summary.problems)
+    process.stderr.write(`verdict: ${p.source}: ${p.at}: ${p.message}\n`)
   return summary.packets === 0 && summary.problems.length > 0 ? 1 : 0
 }
 
 function usage(message: string): number {
-  process.stderr.write(`verdict packets: ${message}\nusage: verdict packets FILE [--format text|jsonl]\n`)
+  process.stderr.write(
+    `verdict packets: ${message}\nusage: verdict packets FILE [--format text|jsonl]\n`
+  )
   return 2
 }
 

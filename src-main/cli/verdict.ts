@@ -31,7 +31,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (err: unknown) => {
-    process.stderr.write(`verdict: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.stderr.write(
+      `verdict: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`
+    )
     process.exitCode = 70
   }
 )

@@ -9,7 +9,12 @@ export type QuoteDecoder = (b: Uint8Array, off: number, end: number) => Quoted |
 const ERROR_TYPES = new Set([3, 4, 5, 11, 12])
 
 /** Returns the ICMP message at `off` (RFC 792, RFC 1191 for the frag-needed MTU), or why not. */
-export function decodeIcmp(b: Uint8Array, off: number, end: number, quote: QuoteDecoder): Icmp | string {
+export function decodeIcmp(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  quote: QuoteDecoder
+): Icmp | string {
   if (end - off < 4) return `ICMP header truncated: ${Math.max(0, end - off)} of 4 bytes`
   const type = b[off]
   const code = b[off + 1]

@@ -52,7 +52,13 @@ export function decodeTransport(
   return undefined
 }
 
-function decodeIpv4Packet(b: Uint8Array, off: number, end: number, pkt: Packet, frags: Reassembler | undefined): void {
+function decodeIpv4Packet(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
   const ip = decodeIpv4(b, off, end)
   if (typeof ip === 'string') {
     pkt.problem = ip
@@ -71,14 +77,36 @@ function decodeIpv4Packet(b: Uint8Array, off: number, end: number, pkt: Packet, 
     if (!frags) return
     if (ipEnd > end) return // a fragment cut short by the snapshot length cannot complete a datagram
     const key = `4|${ip.src}|${ip.dst}|${ip.proto}|${ip.id}`
-    const whole = frags.add(key, pkt.n, pkt.timeUs, ip.fragOffset, ip.mf, b.subarray(payloadOff, dataEnd))
-    if (whole) setTransport(pkt, ip.proto, whole.bytes, 0, whole.bytes.length, whole.bytes.length, whole.frames)
+    const whole = frags.add(
+      key,
+      pkt.n,
+      pkt.timeUs,
+      ip.fragOffset,
+      ip.mf,
+      b.subarray(payloadOff, dataEnd)
+    )
+    if (whole)
+      setTransport(
+        pkt,
+        ip.proto,
+        whole.bytes,
+        0,
+        whole.bytes.length,
+        whole.bytes.length,
+        whole.frames
+      )
     return
   }
   setTransport(pkt, ip.proto, b, payloadOff, dataEnd, ipEnd - payloadOff)
 }
 
-function decodeIpv6Packet(b: Uint8Array, off: number, end: number, pkt: Packet, frags: Reassembler | undefined): void {
+function decodeIpv6Packet(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
   const d = decodeIpv6(b, off, end)
   if (typeof d === 'string') {
     pkt.problem = d
@@ -104,7 +132,16 @@ function decodeIpv6Packet(b: Uint8Array, off: number, end: number, pkt: Packet, 
       ip.fragment.more,
       b.subarray(d.payloadOff, dataEnd)
     )
-    if (whole) setTransport(pkt, ip.proto, whole.bytes, 0, whole.bytes.length, whole.bytes.length, whole.frames)
+    if (whole)
+      setTransport(
+        pkt,
+        ip.proto,
+        whole.bytes,
+        0,
+        whole.bytes.length,
+        whole.bytes.length,
+        whole.frames
+      )
     return
   }
   setTransport(pkt, ip.proto, b, d.payloadOff, dataEnd, ipEnd - d.payloadOff)
@@ -154,7 +191,11 @@ function quotedL4(proto: number, b: Uint8Array, off: number, end: number): Quote
   const avail = end - off
   if (proto === 6 || proto === 17) {
     if (avail < 4) return undefined
-    const l4: QuotedL4 = { kind: proto === 6 ? 'tcp' : 'udp', sport: u16(b, off), dport: u16(b, off + 2) }
+    const l4: QuotedL4 = {
+      kind: proto === 6 ? 'tcp' : 'udp',
+      sport: u16(b, off),
+      dport: u16(b, off + 2)
+    }
     if (proto === 6) {
       if (avail >= 8) l4.seq = u32(b, off + 4)
       if (avail >= 12) l4.ack = u32(b, off + 8)

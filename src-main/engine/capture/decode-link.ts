@@ -10,6 +10,8 @@ type Reassembler = ReturnType<typeof createReassembler>
 export const LINKTYPE = {
   NULL: 0,
   ETHERNET: 1,
+  PPP: 9,
+  PPP_HDLC: 50,
   RAW_BSD12: 12,
   RAW_BSD14: 14,
   RAW: 101,
@@ -61,6 +63,9 @@ export function decodeFrame(
       return decodeLoopback(linkType, b, off, end, pkt, frags)
     case LINKTYPE.NFLOG:
       return decodeNflog(b, off, end, pkt, frags)
+    case LINKTYPE.PPP:
+    case LINKTYPE.PPP_HDLC:
+      return decodePpp(b, off, end, pkt, frags)
   }
   pkt.problem = `unsupported link type ${linkType}`
 }
@@ -84,11 +89,66 @@ function decodeEtherType(
     type = u16(b, off + 2)
     off += 4
   }
+  // Cisco VN-Tag (0x8926): a 6-byte tag, then the real EtherType.
+  if (type === 0x8926 && end - off >= 6)
+    return decodeEtherType(u16(b, off + 4), b, off + 6, end, pkt, frags)
   pkt.link.etherType = type
   if (type === 0x0800 || type === 0x86dd) decodeIp(b, off, end, pkt, frags)
+  else if (type === 0x8847 || type === 0x8848) decodeMpls(b, off, end, pkt, frags)
 }
 
-function decodeEthernet(b: Uint8Array, off: number, end: number, pkt: Packet, frags: Reassembler | undefined): void {
+/** MPLS (RFC 3032): 4-byte label entries until the bottom-of-stack bit, then IP by its version nibble. */
+function decodeMpls(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
+  let o = off
+  while (end - o >= 4) {
+    const bottom = (b[o + 2] & 0x01) === 1
+    o += 4
+    if (bottom) {
+      const version = end > o ? b[o] >> 4 : 0
+      if (version === 4 || version === 6) decodeIp(b, o, end, pkt, frags)
+      return
+    }
+  }
+}
+
+/** PPP (RFC 1661), optionally with the HDLC address/control bytes 0xff 0x03 (RFC 1662). */
+function decodePpp(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
+  let o = off
+  if (end - o >= 2 && b[o] === 0xff && b[o + 1] === 0x03) o += 2
+  if (end - o < 1) return
+  // Protocol-field compression (RFC 1661 §6.5): an odd first byte is a one-byte protocol.
+  let proto: number
+  if (b[o] & 1) {
+    proto = b[o]
+    o += 1
+  } else {
+    if (end - o < 2) return
+    proto = u16(b, o)
+    o += 2
+  }
+  if (proto === 0x21 || proto === 0x57) decodeIp(b, o, end, pkt, frags)
+  else if (proto === 0x281 || proto === 0x283) decodeMpls(b, o, end, pkt, frags)
+}
+
+function decodeEthernet(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
   if (end - off < 14) {
     pkt.problem = `Ethernet header truncated: ${Math.max(0, end - off)} of 14 bytes`
     return
@@ -108,7 +168,13 @@ function decodeEthernet(b: Uint8Array, off: number, end: number, pkt: Packet, fr
 }
 
 /** Linux cooked capture v1: 16-byte header (pcap-linktype(7), LINKTYPE_LINUX_SLL). */
-function decodeSll(b: Uint8Array, off: number, end: number, pkt: Packet, frags: Reassembler | undefined): void {
+function decodeSll(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
   if (end - off < 16) {
     pkt.problem = `Linux cooked header truncated: ${Math.max(0, end - off)} of 16 bytes`
     return
@@ -120,7 +186,13 @@ function decodeSll(b: Uint8Array, off: number, end: number, pkt: Packet, frags: 
 }
 
 /** Linux cooked capture v2: 20-byte header with the interface index (LINKTYPE_LINUX_SLL2). */
-function decodeSll2(b: Uint8Array, off: number, end: number, pkt: Packet, frags: Reassembler | undefined): void {
+function decodeSll2(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  pkt: Packet,
+  frags: Reassembler | undefined
+): void {
   if (end - off < 20) {
     pkt.problem = `Linux cooked v2 header truncated: ${Math.max(0, end - off)} of 20 bytes`
     return

@@ -16,7 +16,12 @@ export const AE = 0x100
  * Returns the TCP header at `off`, or a string saying why it could not be read.
  * `segmentLen` is the TCP length the IP header claims (header + payload).
  */
-export function decodeTcp(b: Uint8Array, off: number, end: number, segmentLen: number): Tcp | string {
+export function decodeTcp(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  segmentLen: number
+): Tcp | string {
   if (end - off < 20) return `TCP header truncated: ${Math.max(0, end - off)} of 20 bytes`
   const headerLen = (b[off + 12] >> 4) * 4
   const tcp: Tcp = {

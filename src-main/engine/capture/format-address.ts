@@ -10,7 +10,7 @@ export function formatIpv6(b: Uint8Array, off: number): string {
   // RFC 5952 §4.2.3: compress the longest run of two or more zero words, the first if tied.
   let bestStart = -1
   let bestLen = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++
       continue

@@ -42,7 +42,9 @@ export function formatPacketLine(r: PacketRecord): string {
   const head = `${r.n} ${when}${r.vlan ? ` vlan ${r.vlan.join('.')}` : ''}${r.nflogPrefix !== undefined ? ` nflog "${r.nflogPrefix}"` : ''}`
   if (!r.src) return `${head} ${r.problem ?? 'non-IP'}, length ${r.len}`
   const fam = r.ipVersion === 6 ? 'IP6' : 'IP'
-  const frag = r.fragment ? ` (frag id ${r.ipId} offset ${r.fragOffset ?? 0}${r.mf ? '+' : ''})` : ''
+  const frag = r.fragment
+    ? ` (frag id ${r.ipId} offset ${r.fragOffset ?? 0}${r.mf ? '+' : ''})`
+    : ''
   let body: string
   if (r.tcpFlags !== undefined) {
     const parts = [`Flags [${r.tcpFlags}]`, `seq ${r.seq}`]
@@ -53,12 +55,16 @@ export function formatPacketLine(r: PacketRecord): string {
     body = `${r.src}.${r.sport} > ${r.dst}.${r.dport}: UDP, length ${r.payloadLen}`
   } else if (r.icmpType !== undefined) {
     const table = r.proto === 'icmpv6' ? ICMPV6_NAMES : ICMP_NAMES
-    const name = table[`${r.icmpType}/${r.icmpCode}`] ?? table[`${r.icmpType}`] ?? `type ${r.icmpType} code ${r.icmpCode}`
+    const name =
+      table[`${r.icmpType}/${r.icmpCode}`] ??
+      table[`${r.icmpType}`] ??
+      `type ${r.icmpType} code ${r.icmpCode}`
     let text = `${r.src} > ${r.dst}: ${r.proto === 'icmpv6' ? 'ICMP6' : 'ICMP'} ${name}`
     if (r.mtu !== undefined) text += ` mtu ${r.mtu}`
     if (r.inner) {
       const q = r.inner
-      const ports = q.sport !== undefined ? `${q.src}.${q.sport} > ${q.dst}.${q.dport}` : `${q.src} > ${q.dst}`
+      const ports =
+        q.sport !== undefined ? `${q.src}.${q.sport} > ${q.dst}.${q.dport}` : `${q.src} > ${q.dst}`
       text += ` for ${q.proto} ${ports}${q.seq !== undefined ? ` seq ${q.seq}` : ''}`
     }
     body = text

@@ -6,7 +6,16 @@ import { createReassembler } from './reassemble-ip'
 /** Turns raw records into decoded packets, counting them per interface; shared by pcap and pcapng. */
 export interface FrameDecoder {
   /** Decodes one record and hands the packet to the sink. */
-  emit(iface: CaptureInterface, sec: number, nsec: number, len: number, b: Uint8Array, off: number, caplen: number, comment?: string): void
+  emit(
+    iface: CaptureInterface,
+    sec: number,
+    nsec: number,
+    len: number,
+    b: Uint8Array,
+    off: number,
+    caplen: number,
+    comment?: string
+  ): void
   packets(): number
   unsupported(): number
 }

@@ -1,6 +1,12 @@
 import { Gunzip } from 'fflate'
 import { problem, type Problem } from '../../shared/problem'
-import type { CaptureReader, CaptureSummary, PacketSink, ReadOptions, RecordFormat } from './capture-types'
+import type {
+  CaptureReader,
+  CaptureSummary,
+  PacketSink,
+  ReadOptions,
+  RecordFormat
+} from './capture-types'
 import { createFrameDecoder } from './frame-decoder'
 import { InputError } from './input-error'
 import type { Packet } from './packet'
@@ -19,7 +25,11 @@ export function looksLikeCapture(head: Uint8Array): boolean {
  * chunks are carried over; memory stays bounded by the largest record.
  * Throws InputError from push() when the start of the file is not a capture.
  */
-export function createCaptureReader(source: string, sink: PacketSink, options: ReadOptions = {}): CaptureReader {
+export function createCaptureReader(
+  source: string,
+  sink: PacketSink,
+  options: ReadOptions = {}
+): CaptureReader {
   const decoder = createFrameDecoder(sink, options)
   const problems: Problem[] = []
   let bytesRead = 0
@@ -30,6 +40,34 @@ export function createCaptureReader(source: string, sink: PacketSink, options: R
   let pcap: PcapState | undefined
   let pcapng: PcapngState | undefined
   let head: Uint8Array = new Uint8Array(0)
+  let raw: Uint8Array = new Uint8Array(0)
+  let started = false
+
+  const start = (): void => {
+    started = true
+    if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+      gzip = true
+      gunzip = new Gunzip((data) => feed(data))
+    }
+  }
+
+  const pushStarted = (chunk: Uint8Array): void => {
+    if (!gunzip) return feed(chunk)
+    if (gzipFailed) return
+    try {
+      gunzip.push(chunk)
+    } catch (e) {
+      if (e instanceof InputError) throw e
+      gzipFailed = true
+      problems.push(
+        problem(
+          source,
+          `byte ${bytesRead}`,
+          `gzip data is corrupt (${(e as Error).message}); packets before it kept`
+        )
+      )
+    }
+  }
 
   const feed = (chunk: Uint8Array): void => {
     if (!framer) {
@@ -51,7 +89,9 @@ export function createCaptureReader(source: string, sink: PacketSink, options: R
           'Verdict reads pcap, pcapng and their gzip; convert other formats with editcap -F pcapng'
         )
       }
-      framer = createFramer(format, (at, message) => problems.push(problem(source, `byte ${at}`, message)))
+      framer = createFramer(format, (at, message) =>
+        problems.push(problem(source, `byte ${at}`, message))
+      )
       chunk = head
       head = new Uint8Array(0)
     }
@@ -61,31 +101,34 @@ export function createCaptureReader(source: string, sink: PacketSink, options: R
   return {
     push(chunk) {
       bytesRead += chunk.length
-      if (bytesRead === chunk.length && chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
-        gzip = true
-        gunzip = new Gunzip((data) => feed(data))
+      if (!started) {
+        // Two bytes tell gzip; four tell pcap from pcapng. Hold the first bytes until then.
+        raw = concat(raw, chunk)
+        if (raw.length < 4) return
+        start()
+        chunk = raw
+        raw = new Uint8Array(0)
       }
-      if (gunzip) {
-        if (gzipFailed) return
-        try {
-          gunzip.push(chunk)
-        } catch (e) {
-          if (e instanceof InputError) throw e
-          gzipFailed = true
-          problems.push(problem(source, `byte ${bytesRead}`, `gzip data is corrupt (${(e as Error).message}); packets before it kept`))
-        }
-      } else {
-        feed(chunk)
-      }
+      pushStarted(chunk)
       options.onProgress?.(bytesRead)
     },
     end() {
+      if (!started && raw.length > 0) {
+        start()
+        pushStarted(raw)
+      }
       if (gunzip && !gzipFailed) {
         try {
           gunzip.push(new Uint8Array(0), true)
         } catch (e) {
           if (e instanceof InputError) throw e
-          problems.push(problem(source, `byte ${bytesRead}`, `gzip stream ends early (${(e as Error).message}); packets before it kept`))
+          problems.push(
+            problem(
+              source,
+              `byte ${bytesRead}`,
+              `gzip stream ends early (${(e as Error).message}); packets before it kept`
+            )
+          )
         }
       }
       if (!framer) {
@@ -113,7 +156,11 @@ export function createCaptureReader(source: string, sink: PacketSink, options: R
       for (const iface of summary.interfaces) {
         if (iface.unsupported) {
           summary.problems.push(
-            problem(source, `interface ${iface.id}`, `link type ${iface.linkType} is not decoded; its ${iface.packets} packet(s) are counted only`)
+            problem(
+              source,
+              `interface ${iface.id}`,
+              `link type ${iface.linkType} is not decoded; its ${iface.packets} packet(s) are counted only`
+            )
           )
         }
       }
@@ -123,7 +170,11 @@ export function createCaptureReader(source: string, sink: PacketSink, options: R
 }
 
 /** Returns every packet and the summary of a capture held in memory (tests, small files). */
-export function readCaptureBytes(source: string, bytes: Uint8Array, options: ReadOptions = {}): { packets: Packet[]; summary: CaptureSummary } {
+export function readCaptureBytes(
+  source: string,
+  bytes: Uint8Array,
+  options: ReadOptions = {}
+): { packets: Packet[]; summary: CaptureSummary } {
   const packets: Packet[] = []
   const reader = createCaptureReader(source, (p) => packets.push(p), options)
   reader.push(bytes)
@@ -206,7 +257,10 @@ function createFramer(format: RecordFormat, fatal: (at: number, message: string)
       if (stopped || carryLen === 0) return
       const want = format.headerLen() <= carryLen ? format.recordLen(carry, 0) : format.headerLen()
       const wanted = typeof want === 'number' ? `${want}` : 'a whole'
-      fatal(pos, `file ends inside a record: ${carryLen} of ${wanted} bytes present (truncated capture); packets before it kept`)
+      fatal(
+        pos,
+        `file ends inside a record: ${carryLen} of ${wanted} bytes present (truncated capture); packets before it kept`
+      )
     }
   }
 }

@@ -12,7 +12,12 @@ export const PCAP_MAGICS = { usec: 0xa1b2c3d4, nsec: 0xa1b23c4d } as const
 export function isPcapMagic(b: Uint8Array): boolean {
   const be = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0
   const le = ((b[3] << 24) | (b[2] << 16) | (b[1] << 8) | b[0]) >>> 0
-  return be === PCAP_MAGICS.usec || be === PCAP_MAGICS.nsec || le === PCAP_MAGICS.usec || le === PCAP_MAGICS.nsec
+  return (
+    be === PCAP_MAGICS.usec ||
+    be === PCAP_MAGICS.nsec ||
+    le === PCAP_MAGICS.usec ||
+    le === PCAP_MAGICS.nsec
+  )
 }
 
 /** The classic pcap file state: header facts and problems. */
@@ -26,7 +31,10 @@ export interface PcapState {
  * Returns the record format for classic pcap (draft-ietf-opsawg-pcap): a 24-byte
  * file header, then 16-byte record headers each followed by caplen bytes.
  */
-export function createPcapFormat(source: string, decoder: FrameDecoder): RecordFormat & { state: PcapState } {
+export function createPcapFormat(
+  source: string,
+  decoder: FrameDecoder
+): RecordFormat & { state: PcapState } {
   const state: PcapState = { version: '', iface: undefined, problems: [] }
   let little = true
   let nano = false
@@ -35,7 +43,8 @@ export function createPcapFormat(source: string, decoder: FrameDecoder): RecordF
     little
       ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
       : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
-  const r16 = (b: Uint8Array, o: number): number => (little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1])
+  const r16 = (b: Uint8Array, o: number): number =>
+    little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]
 
   return {
     state,
@@ -77,11 +86,24 @@ export function createPcapFormat(source: string, decoder: FrameDecoder): RecordF
       if (caplen > state.iface.snaplen && state.iface.snaplen > 0) {
         if (oversnap++ === 0) {
           state.problems.push(
-            problem(source, `byte ${at}`, `record captured ${caplen} bytes, more than the file's snaplen ${state.iface.snaplen}; kept`)
+            problem(
+              source,
+              `byte ${at}`,
+              `record captured ${caplen} bytes, more than the file's snaplen ${state.iface.snaplen}; kept`
+            )
           )
         }
       }
       decoder.emit(state.iface, sec, nano ? frac : frac * 1000, wireLen, b, off + 16, caplen)
+      if (frac >= (nano ? 1e9 : 1e6)) {
+        state.problems.push(
+          problem(
+            source,
+            `byte ${at}`,
+            `timestamp fraction ${frac} is out of range for ${nano ? 'nanoseconds' : 'microseconds'}; carried into the seconds`
+          )
+        )
+      }
     }
   }
 }

@@ -46,8 +46,18 @@ export interface PcapngState {
 }
 
 /** Returns the record format for pcapng: every block is one record. */
-export function createPcapngFormat(source: string, decoder: FrameDecoder): RecordFormat & { state: PcapngState } {
-  const state: PcapngState = { version: '', sections: 0, interfaces: [], comments: [], skipped: {}, problems: [] }
+export function createPcapngFormat(
+  source: string,
+  decoder: FrameDecoder
+): RecordFormat & { state: PcapngState } {
+  const state: PcapngState = {
+    version: '',
+    sections: 0,
+    interfaces: [],
+    comments: [],
+    skipped: {},
+    problems: []
+  }
   let little = true
   /** Interfaces of the current section; IDs in EPBs index this list. */
   let section: CaptureInterface[] = []
@@ -57,7 +67,8 @@ export function createPcapngFormat(source: string, decoder: FrameDecoder): Recor
     little
       ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
       : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
-  const r16 = (b: Uint8Array, o: number): number => (little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1])
+  const r16 = (b: Uint8Array, o: number): number =>
+    little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]
   const note = (at: number, message: string): void => {
     state.problems.push(problem(source, `byte ${at}`, message))
   }
@@ -69,23 +80,30 @@ export function createPcapngFormat(source: string, decoder: FrameDecoder): Recor
       const type = r32(b, off)
       if (type === SHB) {
         // The byte-order magic decides how this section, this block included, is read.
-        const bom = (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0
+        const bom =
+          (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0
         if (bom === BOM) little = true
         else if (bom === 0x4d3c2b1a) little = false
-        else return `section header has byte-order magic 0x${bom.toString(16)}, neither 0x1a2b3c4d nor its swap`
+        else
+          return `section header has byte-order magic 0x${bom.toString(16)}, neither 0x1a2b3c4d nor its swap`
       } else if (state.sections === 0) {
         return `first block is type 0x${type.toString(16)}, not a section header`
       }
       const len = r32(b, off + 4)
-      if (len < 12 || len % 4 !== 0) return `block of type 0x${type.toString(16)} has length ${len}: not a multiple of 4 of at least 12`
-      if (len > MAX_BLOCK) return `block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte maximum`
+      if (len < 12 || len % 4 !== 0)
+        return `block of type 0x${type.toString(16)} has length ${len}: not a multiple of 4 of at least 12`
+      if (len > MAX_BLOCK)
+        return `block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte maximum`
       return len
     },
     parse(b, off, len, at) {
       const type = r32(b, off)
       const trailer = r32(b, off + len - 4)
       if (trailer !== len) {
-        note(at, `block of type 0x${type.toString(16)}: leading length ${len} and trailing length ${trailer} disagree; block skipped`)
+        note(
+          at,
+          `block of type 0x${type.toString(16)}: leading length ${len} and trailing length ${trailer} disagree; block skipped`
+        )
         return
       }
       const body = off + 8
@@ -130,7 +148,10 @@ export function createPcapngFormat(source: string, decoder: FrameDecoder): Recor
               iface.tsOffsetSec = hi * 4294967296 + lo
             }
           })
-          iface.tsDigits = res.base === 10 ? Math.min(res.exp, 9) : Math.min(9, Math.ceil(res.exp * Math.LOG10E * Math.LN2))
+          iface.tsDigits =
+            res.base === 10
+              ? Math.min(res.exp, 9)
+              : Math.min(9, Math.ceil(res.exp * Math.LOG10E * Math.LN2))
           state.interfaces.push(iface)
           section.push(iface)
           resolutions.push(res)
@@ -141,24 +162,33 @@ export function createPcapngFormat(source: string, decoder: FrameDecoder): Recor
           if (bodyEnd - body < 20) return note(at, 'packet block too short')
           const ifid = type === EPB ? r32(b, body) : r16(b, body)
           const iface = section[ifid]
-          if (!iface) return note(at, `packet block names interface ${ifid}, but this section has ${section.length} interface(s) so far; packet skipped`)
+          if (!iface)
+            return note(
+              at,
+              `packet block names interface ${ifid}, but this section has ${section.length} interface(s) so far; packet skipped`
+            )
           const caplen = r32(b, body + 12)
           const wireLen = r32(b, body + 16)
           const data = body + 20
           if (caplen > MAX_CAPLEN || data + caplen > bodyEnd) {
-            return note(at, `packet block claims ${caplen} captured bytes but holds ${Math.max(0, bodyEnd - data)}; packet skipped`)
+            return note(
+              at,
+              `packet block claims ${caplen} captured bytes but holds ${Math.max(0, bodyEnd - data)}; packet skipped`
+            )
           }
           const [sec, nsec] = toTime(r32(b, body + 4), r32(b, body + 8), resolutions[ifid])
           let comment: string | undefined
           forEachOption(b, data + pad4(caplen), bodyEnd, r16, (code, o, l) => {
-            if (code === 1) comment = comment === undefined ? utf8(b, o, l) : comment + '\n' + utf8(b, o, l)
+            if (code === 1)
+              comment = comment === undefined ? utf8(b, o, l) : comment + '\n' + utf8(b, o, l)
           })
           decoder.emit(iface, sec, nsec, wireLen, b, data, caplen, comment)
           return
         }
         case SPB: {
           const iface = section[0]
-          if (!iface) return note(at, 'simple packet block before any interface description; packet skipped')
+          if (!iface)
+            return note(at, 'simple packet block before any interface description; packet skipped')
           const wireLen = r32(b, body)
           const room = bodyEnd - (body + 4)
           const caplen = Math.min(wireLen, room, iface.snaplen > 0 ? iface.snaplen : room)

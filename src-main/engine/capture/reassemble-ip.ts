@@ -27,7 +27,14 @@ interface Pending {
 
 /** Returns a reassembler; `add` answers the whole datagram when this fragment completes it. */
 export function createReassembler(): {
-  add(key: string, frame: number, timeUs: number, offset: number, more: boolean, bytes: Uint8Array): Reassembled | undefined
+  add(
+    key: string,
+    frame: number,
+    timeUs: number,
+    offset: number,
+    more: boolean,
+    bytes: Uint8Array
+  ): Reassembled | undefined
   pending(): number
 } {
   const table = new Map<string, Pending>()
