@@ -1,0 +1,7 @@
+import type { Api } from '@shared/api'
+
+declare global {
+  interface Window {
+    api: Api
+  }
+}
