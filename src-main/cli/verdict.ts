@@ -1,9 +1,14 @@
+import { runAnalyze } from './analyze'
 import { runPackets } from './packets'
 
 const USAGE = `verdict — which connections failed, and which firewall rule made each one fail
 
 usage:
   verdict packets FILE [--format text|jsonl]    one line (or JSON object) per packet
+  verdict analyze PATH... [--format json|text] [--out FILE]
+                                                every conversation and how it ended; a folder
+                                                is an incident (one subfolder per host);
+                                                NAME=PATH names a host or capture point
 
 Captures: pcap and pcapng (and their gzip), detected by content.
 `
@@ -14,6 +19,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'packets':
       return runPackets(rest)
+    case 'analyze':
+    case 'analyse':
+      return runAnalyze(rest)
     case undefined:
     case '-h':
     case '--help':

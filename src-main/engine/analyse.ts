@@ -1,0 +1,222 @@
+import { INCIDENT_SCHEMA, type Incident, type InputInfo } from '../shared/incident'
+import { InputError } from './capture/input-error'
+import type { Packet } from './capture/packet'
+import { createCaptureReader } from './capture/read-capture'
+import { createDeduper } from './flows/dedupe'
+import { mergePoints } from './flows/merge-points'
+import type { PointFlow } from './flows/point-flow'
+import { toFlow } from './flows/to-flow'
+import { createPointTracker, type PointTracker } from './flows/track-point'
+import { detectKind } from './inputs/detect-kind'
+
+/** One input file: its name, whose evidence it is, and a way to read its bytes. */
+export interface SourceFile {
+  path: string
+  host?: string
+  /** The capture point; defaults to the host, or the file's own name. */
+  point?: string
+  size?: number
+  /** Returns the file's bytes in chunks, from the start. */
+  read(): AsyncIterable<Uint8Array>
+}
+
+/** Bytes read of one file. */
+export interface AnalyseProgress {
+  path: string
+  bytesRead: number
+  totalBytes?: number
+}
+
+/** Options for analyse. */
+export interface AnalyseOptions {
+  onProgress?: (p: AnalyseProgress) => void
+  signal?: AbortSignal
+}
+
+/** Returns the Incident for a set of input files: every file's kind, and every conversation. */
+export async function analyse(
+  files: SourceFile[],
+  options: AnalyseOptions = {}
+): Promise<Incident> {
+  const inputs: InputInfo[] = []
+  const opened: {
+    file: SourceFile
+    info: InputInfo
+    it: AsyncIterator<Uint8Array>
+    head: Uint8Array
+  }[] = []
+  for (const file of files) {
+    const info: InputInfo = {
+      path: file.path,
+      kind: 'unknown',
+      format: 'unknown',
+      records: 0,
+      warnings: [],
+      errors: []
+    }
+    if (file.host !== undefined) info.host = file.host
+    inputs.push(info)
+    let it: AsyncIterator<Uint8Array>
+    let first: IteratorResult<Uint8Array>
+    try {
+      it = file.read()[Symbol.asyncIterator]()
+      first = await it.next()
+    } catch (e) {
+      info.errors.push(message(file.path, e))
+      continue
+    }
+    const head = first.done ? new Uint8Array(0) : first.value
+    const detected = detectKind(head)
+    info.kind = detected.kind
+    info.format = detected.format
+    if (detected.kind === 'capture') {
+      info.point = file.point ?? file.host ?? baseName(file.path)
+      opened.push({ file, info, it, head })
+      continue
+    }
+    await it.return?.()
+    if (head.length === 0) info.errors.push(`${file.path}: empty file`)
+    else if (detected.kind === 'unknown')
+      info.errors.push(
+        `${file.path}: not a capture, log or ruleset Verdict recognises (${detected.format})`
+      )
+    else info.warnings.push(`${detected.format} files are recognised but not analysed yet`)
+  }
+
+  const byPoint = new Map<string, typeof opened>()
+  for (const o of opened) {
+    const list = byPoint.get(o.info.point!)
+    if (list) list.push(o)
+    else byPoint.set(o.info.point!, [o])
+  }
+  const pointFlows: PointFlow[] = []
+  const fileNames = new Map<string, string[]>()
+  for (const [point, list] of byPoint) {
+    fileNames.set(
+      point,
+      list.map((o) => baseName(o.file.path))
+    )
+    const tracker = createPointTracker(point)
+    await readPoint(list, tracker, options)
+    pointFlows.push(...tracker.finish())
+  }
+
+  const groups = mergePoints(pointFlows).sort((x, y) => x[0].firstUs - y[0].firstUs)
+  const flows = groups.map((g, i) =>
+    toFlow(`F${i + 1}`, g, (point, file) => fileNames.get(point)?.[file] ?? '?')
+  )
+  return { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
+}
+
+interface OpenCapture {
+  file: SourceFile
+  info: InputInfo
+  it: AsyncIterator<Uint8Array>
+  head: Uint8Array
+}
+
+interface Queued {
+  p: Packet
+  digits: number
+}
+
+/**
+ * Feeds a point's captures to its tracker in time order: one file streams
+ * straight through; several are merged by timestamp a chunk at a time, and
+ * the same packet captured twice is counted once.
+ */
+async function readPoint(
+  list: OpenCapture[],
+  tracker: PointTracker,
+  options: AnalyseOptions
+): Promise<void> {
+  const dedupe = list.length > 1 ? createDeduper() : undefined
+  const cooked = createDeduper()
+  const streams = list.map((o, index) => {
+    const queue: Queued[] = []
+    let bytesRead = 0
+    const reader = createCaptureReader(o.file.path, (p, iface) =>
+      queue.push({ p, digits: iface.tsDigits })
+    )
+    return {
+      o,
+      index,
+      queue,
+      pos: 0,
+      done: false,
+      pending: o.head as Uint8Array | undefined,
+      async fill(): Promise<void> {
+        while (this.pos >= this.queue.length && !this.done) {
+          this.queue.length = 0
+          this.pos = 0
+          if (options.signal?.aborted) throw new Error('analysis cancelled')
+          try {
+            let chunk: Uint8Array | undefined = this.pending
+            this.pending = undefined
+            if (!chunk) {
+              const r = await o.it.next()
+              if (r.done) {
+                this.finish(reader.end())
+                return
+              }
+              chunk = r.value
+            }
+            bytesRead += chunk.length
+            reader.push(chunk)
+            options.onProgress?.({ path: o.file.path, bytesRead, totalBytes: o.file.size })
+          } catch (e) {
+            o.info.errors.push(message(o.file.path, e))
+            this.done = true
+            await o.it.return?.()
+          }
+        }
+      },
+      finish(summary: ReturnType<typeof reader.end>): void {
+        this.done = true
+        o.info.format = summary.gzip ? `${summary.format}.gz` : summary.format
+        o.info.records = summary.packets
+        for (const p of summary.problems) o.info.warnings.push(`${p.at}: ${p.message}`)
+      }
+    }
+  })
+  const feed = (q: Queued, index: number): void => {
+    if (dedupe?.(q.p)) return
+    if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
+    tracker.add(q.p, index, q.digits)
+  }
+  if (streams.length === 1) {
+    const s = streams[0]
+    for (;;) {
+      await s.fill()
+      if (s.pos >= s.queue.length) break
+      for (; s.pos < s.queue.length; s.pos++) feed(s.queue[s.pos], 0)
+    }
+    return
+  }
+  for (;;) {
+    for (const s of streams) await s.fill()
+    let best: (typeof streams)[number] | undefined
+    for (const s of streams) {
+      if (
+        s.pos < s.queue.length &&
+        (!best || s.queue[s.pos].p.timeUs < best.queue[best.pos].p.timeUs)
+      )
+        best = s
+    }
+    if (!best) break
+    feed(best.queue[best.pos], best.index)
+    best.pos++
+  }
+}
+
+function message(path: string, e: unknown): string {
+  if (e instanceof InputError) return e.message + (e.hint ? ` (${e.hint})` : '')
+  if (e instanceof Error) return `${path}: ${e.message}`
+  return `${path}: ${String(e)}`
+}
+
+/** Returns the last component of a path, either separator. */
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]/).filter((p) => p !== '')
+  return parts.at(-1) ?? path
+}

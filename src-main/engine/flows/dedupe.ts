@@ -1,0 +1,28 @@
+import type { Packet } from '../capture/packet'
+
+/** The same packet captured twice on one host (-i any and -i eth0, or lo in and out) arrives within this. */
+const WINDOW_US = 10_000
+
+/** Returns a filter that answers true for a packet already seen at this point within the window. */
+export function createDeduper(): (p: Packet) => boolean {
+  const seen = new Map<string, number>()
+  let sincePrune = 0
+  return (p) => {
+    const ip = p.ip
+    if (!ip) return false
+    const l4 = p.l4
+    // The TTL is left out: a forwarded packet is the same packet on both interfaces.
+    let key = `${ip.src}>${ip.dst}/${ip.proto}/${ip.version === 4 ? ip.id : (ip.fragment?.id ?? '')}/${p.len}`
+    if (l4?.kind === 'tcp')
+      key += `/${l4.sport}/${l4.dport}/${l4.seq}/${l4.ack}/${l4.flags}/${l4.win}`
+    else if (l4?.kind === 'udp') key += `/${l4.sport}/${l4.dport}/${l4.checksum}`
+    else if (l4) key += `/${l4.type}/${l4.code}/${l4.checksum}`
+    const prev = seen.get(key)
+    seen.set(key, p.timeUs)
+    if (++sincePrune >= 4096) {
+      sincePrune = 0
+      for (const [k, t] of seen) if (p.timeUs - t > WINDOW_US) seen.delete(k)
+    }
+    return prev !== undefined && Math.abs(p.timeUs - prev) <= WINDOW_US
+  }
+}

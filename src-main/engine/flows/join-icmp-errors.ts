@@ -1,0 +1,69 @@
+import type { Icmp, Packet } from '../capture/packet'
+import type { FlowIcmp, Proto } from '../../shared/incident'
+import type { TrackContext } from './track-context'
+import { count, datagramKey, sameEndpoint, sight } from './track-point'
+
+/**
+ * Joins an ICMP/ICMPv6 error to the conversation it quotes (by the inner
+ * 5-tuple, or echo identifier). A quoted packet whose conversation was not
+ * captured here opens one, so an answer is never lost.
+ */
+export function attachIcmpError(
+  ctx: TrackContext,
+  p: Packet,
+  icmp: Icmp,
+  file: number,
+  digits: number
+): void {
+  const inner = icmp.inner
+  const q = inner?.l4
+  if (!inner || !q) return
+  const src = { ip: inner.ip.src, port: q.sport ?? 0 }
+  const dst = { ip: inner.ip.dst, port: q.dport ?? 0 }
+  let key: string
+  let proto: Proto
+  if (q.kind === 'tcp' || q.kind === 'udp') {
+    if (q.sport === undefined || q.dport === undefined) return
+    proto = q.kind
+    key = datagramKey(q.kind, src, dst)
+  } else {
+    if (q.id === undefined) return
+    proto = q.kind
+    key = `${q.kind}|${datagramKey(q.kind, src, dst)}|${q.id}`
+  }
+  let flow = ctx.lookup(key)
+  if (!flow) {
+    flow = ctx.open(proto, src, dst, true, p, digits)
+    if (proto === 'tcp' && q.seq !== undefined && q.flags !== undefined && q.flags & 0x02)
+      flow.isn = q.seq
+    if (proto === 'icmp' || proto === 'icmpv6') flow.echoId = q.id
+    ctx.replace(key, flow)
+  }
+  count(flow, p, digits)
+  const aboutOpener = sameEndpoint(flow.a, src)
+  const target = aboutOpener ? flow.b.ip : flow.a.ip
+  let quoted: FlowIcmp['quoted'] = 'other'
+  if (proto === 'tcp')
+    quoted = q.seq !== undefined && q.seq === flow.isn && aboutOpener ? 'syn' : 'data'
+  else if (proto === 'udp') quoted = 'datagram'
+  else quoted = 'echo'
+  const isFragNeeded =
+    (icmp.kind === 'icmp' && icmp.type === 3 && icmp.code === 4) ||
+    (icmp.kind === 'icmpv6' && icmp.type === 2)
+  if (isFragNeeded && icmp.mtu !== undefined && icmp.mtu > 0)
+    flow.pathMtu = Math.min(flow.pathMtu ?? Infinity, icmp.mtu)
+  if (!flow.icmp) {
+    const ip = p.ip!
+    flow.icmp = {
+      type: icmp.type,
+      code: icmp.code,
+      from: ip.src,
+      sender: ip.src === target ? 'destination' : 'router',
+      time: '',
+      quoted,
+      timeUs: p.timeUs
+    }
+    if (icmp.mtu !== undefined) flow.icmp.mtu = icmp.mtu
+  }
+  sight(flow, 'icmp', p, file, digits, { seq: q.seq })
+}

@@ -1,0 +1,99 @@
+import type { FlowIcmp, Proto } from '../../shared/incident'
+
+/** An address and port; port is 0 for ICMP. */
+export interface Endpoint {
+  ip: string
+  port: number
+}
+
+/** A time as the capture gave it: whole seconds, nanoseconds, and the digits the file carries. */
+export interface Stamp {
+  sec: number
+  nsec: number
+  digits: number
+}
+
+/** Where a packet came from: the file (index in the point's list) and its frame number. */
+export interface FrameRef {
+  file: number
+  frame: number
+}
+
+/** A packet of interest kept per flow (bounded), so points can be compared packet by packet. */
+export interface Sighting {
+  what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit'
+  timeUs: number
+  stamp: Stamp
+  ref: FrameRef
+  /** Identity across points: seq for TCP, IP ID, payload length. */
+  seq?: number
+  ipId?: number
+  ttl: number
+}
+
+/** One direction's data-phase state, in sequence space relative to that side's ISN. */
+export interface DirectionData {
+  /** Highest sequence end sent (relative). */
+  nextSeq: number
+  /** Highest acknowledgement the peer sent for this direction (relative). */
+  acked: number
+  retransmits: number
+  maxAckedPayload: number
+  /** Segments sent and not yet acknowledged (bounded). */
+  outstanding: { seq: number; len: number; df: boolean; sends: number }[]
+  /** The segment retransmitted most, kept when never acknowledged. */
+  stuck?: { seq: number; len: number; df: boolean; sends: number }
+  mss?: number
+  isn?: number
+}
+
+/** The conversation as one capture point saw it. Internal; turned into a Flow at the end. */
+export interface PointFlow {
+  proto: Proto
+  /** The opener, as far as this point can tell. */
+  a: Endpoint
+  b: Endpoint
+  /** True when the opener is known (a SYN, a request) rather than guessed. */
+  openerKnown: boolean
+  point: string
+  firstUs: number
+  lastUs: number
+  first: Stamp
+  last: Stamp
+  packets: number
+  bytes: number
+  history: string
+  sightings: Sighting[]
+  icmp?: FlowIcmp & { timeUs: number }
+  /** Smallest MTU learnt from frag-needed / packet-too-big errors about this flow. */
+  pathMtu?: number
+  // TCP
+  isn?: number
+  synUs: number[]
+  synAckUs: number[]
+  synAckSeq?: number
+  establishedUs?: number
+  rst?: {
+    timeUs: number
+    stamp: Stamp
+    byOpener: boolean
+    ttl: number
+    ipId?: number
+    win: number
+    ack: number
+    answeredSyn: boolean
+  }
+  finA?: boolean
+  finB?: boolean
+  ttlA?: number
+  ttlB?: number
+  dataA?: DirectionData
+  dataB?: DirectionData
+  // UDP and ICMP echo
+  fromA: number
+  fromB: number
+  echoId?: number
+  /** First packet's identity, for matching across NAT. */
+  firstIpId?: number
+  firstLen?: number
+}

@@ -1,0 +1,73 @@
+import type { Outcome } from '../../shared/incident'
+import type { DirectionData, PointFlow } from './point-flow'
+
+/** A segment sent this many times (two retransmissions) and never acknowledged is stuck. */
+const STUCK_SENDS = 3
+
+/** Returns the outcome of a conversation as one capture point saw it. */
+export function pointOutcome(f: PointFlow): Outcome {
+  if (f.proto !== 'tcp') {
+    if (f.fromB > 0) return 'answered'
+    if (isUnreachable(f)) return 'icmp-unreachable'
+    return 'unanswered'
+  }
+  if (isEstablished(f)) {
+    if (stuckSegment(f)) return 'stalled'
+    if (f.rst) return 'reset-midstream'
+    return 'established'
+  }
+  if (f.synUs.length === 0 && f.synAckUs.length === 0) {
+    if (f.icmp && isUnreachable(f)) return 'icmp-unreachable'
+    return f.rst ? 'reset-midstream' : 'incomplete'
+  }
+  if (f.rst && !f.rst.byOpener && f.synAckUs.length === 0) return 'refused-rst'
+  // The opener gave up with a RST before any answer: a timeout only if it had retried.
+  if (f.rst && f.rst.byOpener && f.synAckUs.length === 0 && !f.icmp)
+    return f.synUs.length > 1 ? 'syn-timeout' : 'incomplete'
+  if (f.synAckUs.length > 0) {
+    // The answer left the server; the handshake never completed. Retransmissions on either
+    // side show it was not just the capture ending early.
+    const synAfterAnswer = f.synUs.some((t) => t > f.synAckUs[0])
+    return f.synAckUs.length > 1 || synAfterAnswer ? 'one-way' : 'incomplete'
+  }
+  if (isUnreachable(f)) return 'icmp-unreachable'
+  return f.synUs.length > 0 ? 'syn-timeout' : 'incomplete'
+}
+
+/** Returns whether the handshake completed (or both sides exchanged data after a SYN-ACK). */
+export function isEstablished(f: PointFlow): boolean {
+  if (f.establishedUs !== undefined) return true
+  // Seen mid-stream: data acknowledged in both directions means a live connection.
+  return (
+    f.synUs.length === 0 &&
+    f.synAckUs.length === 0 &&
+    (f.dataA?.acked ?? 0) > 0 &&
+    (f.dataB?.acked ?? 0) > 0
+  )
+}
+
+/** Returns the never-acknowledged segment sent most often, when it was retransmitted enough to be stuck. */
+export function stuckSegment(
+  f: PointFlow
+): (DirectionData['outstanding'][number] & { fromOpener: boolean }) | undefined {
+  let best: (DirectionData['outstanding'][number] & { fromOpener: boolean }) | undefined
+  for (const [dir, fromOpener] of [
+    [f.dataA, true],
+    [f.dataB, false]
+  ] as const) {
+    if (!dir) continue
+    for (const seg of dir.outstanding) {
+      if (seg.sends >= STUCK_SENDS && seg.seq >= dir.acked && (!best || seg.sends > best.sends))
+        best = { ...seg, fromOpener }
+    }
+  }
+  return best
+}
+
+/** Destination unreachable (ICMP type 3 except frag-needed, ICMPv6 type 1) or time exceeded. */
+export function isUnreachable(f: PointFlow): boolean {
+  const i = f.icmp
+  if (!i) return false
+  if (f.proto === 'icmpv6' || i.from.includes(':')) return i.type === 1 || i.type === 3
+  return (i.type === 3 && i.code !== 4) || i.type === 11
+}

@@ -1,0 +1,210 @@
+import { formatTimestamp } from '../capture/packet-record'
+import type { DataHealth, Flow, KeyPacket, Outcome, RstFacts } from '../../shared/incident'
+import type { PointFlow, Sighting, Stamp } from './point-flow'
+import { isEstablished, pointOutcome, stuckSegment } from './point-outcome'
+
+const ESTABLISHED_FAMILY = new Set<Outcome>(['established', 'stalled', 'reset-midstream'])
+/** When points disagree and none completed the handshake, the most telling answer wins. */
+const FAILURE_ORDER: Outcome[] = [
+  'one-way',
+  'refused-rst',
+  'icmp-unreachable',
+  'syn-timeout',
+  'incomplete'
+]
+
+/** Returns the Flow for one conversation seen at one or more points (ordered opener first). */
+export function toFlow(
+  id: string,
+  group: PointFlow[],
+  files: (point: string, file: number) => string
+): Flow {
+  const primary = group[0]
+  const outcomes = group.map(pointOutcome)
+  const ports = primary.proto === 'tcp' || primary.proto === 'udp'
+  const flow: Flow = {
+    id,
+    proto: primary.proto,
+    src: primary.a.ip,
+    ...(ports ? { sport: primary.a.port } : {}),
+    dst: primary.b.ip,
+    ...(ports ? { dport: primary.b.port } : {}),
+    first: stamp(minBy(group, (f) => f.firstUs).first),
+    last: stamp(maxBy(group, (f) => f.lastUs).last),
+    outcome: combine(group, outcomes),
+    packets: Math.max(...group.map((f) => f.packets)),
+    bytes: Math.max(...group.map((f) => f.bytes)),
+    seenAt: group.map((f) => f.point)
+  }
+  if (primary.history) flow.history = primary.history
+  if (primary.proto === 'tcp') addTcpFacts(flow, group)
+  else if (primary.echoId !== undefined) {
+    flow.requests = Math.max(...group.map((f) => f.fromA))
+    flow.replies = Math.max(...group.map((f) => f.fromB))
+  }
+  const withIcmp = group.find((f) => f.icmp)
+  if (withIcmp?.icmp) {
+    const { timeUs: _t, ...icmp } = withIcmp.icmp
+    const sighting = withIcmp.sightings.find((s) => s.what === 'icmp')
+    flow.icmp = { ...icmp, time: sighting ? stamp(sighting.stamp) : flow.first }
+  }
+  const keyPackets = buildKeyPackets(group, files)
+  if (keyPackets.length > 0) flow.keyPackets = keyPackets
+  const nat = translation(group)
+  if (nat) flow.nat = nat
+  return flow
+}
+
+function combine(group: PointFlow[], outcomes: Outcome[]): Outcome {
+  if (group[0].proto !== 'tcp') {
+    if (outcomes.includes('answered')) return 'answered'
+    if (outcomes.includes('icmp-unreachable')) return 'icmp-unreachable'
+    return 'unanswered'
+  }
+  const live = outcomes.findIndex((o) => ESTABLISHED_FAMILY.has(o))
+  if (live >= 0) {
+    // The opener's side says whether the data got through; a stall anywhere is a stall.
+    if (outcomes.includes('stalled')) return 'stalled'
+    return outcomes[live]
+  }
+  // The answer was seen on the way but not where the opener is: it was lost in between.
+  const answered = group.some((f) => f.synAckUs.length > 0)
+  if (answered && group[0].synUs.length > 0 && group[0].synAckUs.length === 0) return 'one-way'
+  for (const o of FAILURE_ORDER) if (outcomes.includes(o)) return o
+  return outcomes[0]
+}
+
+function addTcpFacts(flow: Flow, group: PointFlow[]): void {
+  const withSyn = group.find((f) => f.synUs.length > 0)
+  if (withSyn) {
+    flow.synRetransmits = withSyn.synUs.length - 1
+    if (withSyn.synUs.length > 1) {
+      flow.synRetransmitOffsets = withSyn.synUs
+        .slice(1)
+        .map((t) => round3((t - withSyn.synUs[0]) / 1e6))
+    }
+    const answer = withSyn.synAckUs[0]
+    if (answer !== undefined) {
+      const lastSyn = withSyn.synUs.filter((t) => t <= answer).at(-1)
+      if (lastSyn !== undefined) flow.handshakeRttSec = round6((answer - lastSyn) / 1e6)
+    }
+  }
+  const synAcks = Math.max(...group.map((f) => f.synAckUs.length))
+  if (synAcks > 0) flow.synAckRetransmits = synAcks - 1
+  const withRst = group.find((f) => f.rst)
+  if (withRst?.rst) flow.rst = rstFacts(withRst, flow.handshakeRttSec)
+  const partial = group.some(
+    (f) => !f.openerKnown || (isEstablished(f) && !f.rst && !(f.finA && f.finB))
+  )
+  if (partial) flow.partial = true
+  const data = dataHealth(group)
+  if (data) flow.data = data
+}
+
+function rstFacts(f: PointFlow, handshakeRttSec: number | undefined): RstFacts {
+  const r = f.rst!
+  const facts: RstFacts = {
+    time: stamp(r.stamp),
+    by: r.byOpener ? 'initiator' : 'responder',
+    ttl: r.ttl,
+    win: r.win,
+    answeredSyn: r.answeredSyn
+  }
+  const usual = r.byOpener ? f.ttlA : f.ttlB
+  if (usual !== undefined) facts.usualTtl = usual
+  if (r.ipId !== undefined) facts.ipId = r.ipId
+  if (r.answeredSyn) {
+    const lastSyn = f.synUs.filter((t) => t <= r.timeUs).at(-1)
+    if (lastSyn !== undefined) facts.afterSec = round6((r.timeUs - lastSyn) / 1e6)
+  }
+  if (handshakeRttSec !== undefined) facts.handshakeRttSec = handshakeRttSec
+  return facts
+}
+
+function dataHealth(group: PointFlow[]): DataHealth | undefined {
+  const f = group.find((g) => stuckSegment(g)) ?? group[0]
+  const a = f.dataA
+  const b = f.dataB
+  if (!a && !b) return undefined
+  const health: DataHealth = {
+    retransmits: (a?.retransmits ?? 0) + (b?.retransmits ?? 0),
+    maxAckedPayload: Math.max(a?.maxAckedPayload ?? 0, b?.maxAckedPayload ?? 0)
+  }
+  const stuck = stuckSegment(f)
+  if (stuck) {
+    health.stuckPayload = stuck.len
+    health.stuckDf = stuck.df
+    health.stuckRetransmits = stuck.sends - 1
+  }
+  if (a?.mss !== undefined) health.mssInitiator = a.mss
+  if (b?.mss !== undefined) health.mssResponder = b.mss
+  const mtus = group.map((g) => g.pathMtu).filter((m): m is number => m !== undefined)
+  if (mtus.length > 0) health.pathMtu = Math.min(...mtus)
+  if (health.retransmits === 0 && !stuck && health.pathMtu === undefined) return undefined
+  return health
+}
+
+const KINDS: Sighting['what'][] = ['syn', 'syn-ack', 'rst', 'icmp', 'fin', 'data-retransmit']
+
+/** For each kind of packet of interest: which points saw it and which saw the flow but not it. */
+function buildKeyPackets(
+  group: PointFlow[],
+  files: (point: string, file: number) => string
+): KeyPacket[] {
+  const out: KeyPacket[] = []
+  for (const what of KINDS) {
+    const holders = group.filter((f) => f.sightings.some((s) => s.what === what))
+    if (holders.length === 0) continue
+    const firsts = holders.map((f) => f.sightings.find((s) => s.what === what)!)
+    const earliest = firsts.reduce((x, y) => (y.timeUs < x.timeUs ? y : x))
+    const kp: KeyPacket = {
+      what,
+      time: stamp(earliest.stamp),
+      seenAt: holders.map((f) => f.point),
+      frames: holders.map(
+        (f, i) => `${f.point}:${files(f.point, firsts[i].ref.file)}#${firsts[i].ref.frame}`
+      )
+    }
+    const missing = group.filter((f) => !holders.includes(f)).map((f) => f.point)
+    if (missing.length > 0) kp.missingAt = missing
+    out.push(kp)
+  }
+  return out
+}
+
+function translation(group: PointFlow[]): Flow['nat'] {
+  const p = group[0]
+  const differs = group.filter(
+    (f) => f.a.ip !== p.a.ip || f.b.ip !== p.b.ip || f.a.port !== p.a.port || f.b.port !== p.b.port
+  )
+  if (differs.length === 0) return undefined
+  const show = (f: PointFlow) =>
+    `${f.a.ip}${f.a.port ? ':' + f.a.port : ''} > ${f.b.ip}${f.b.port ? ':' + f.b.port : ''}`
+  const points: NonNullable<Flow['nat']>['points'] = {}
+  for (const f of group) {
+    points[f.point] = { src: f.a.ip, dst: f.b.ip }
+    if (f.proto === 'tcp' || f.proto === 'udp')
+      Object.assign(points[f.point], { sport: f.a.port, dport: f.b.port })
+  }
+  return { from: show(p), to: show(differs[0]), points }
+}
+
+function stamp(s: Stamp): string {
+  return formatTimestamp(s.sec, s.nsec, s.digits)
+}
+
+function minBy<T>(xs: T[], key: (x: T) => number): T {
+  return xs.reduce((a, b) => (key(b) < key(a) ? b : a))
+}
+
+function maxBy<T>(xs: T[], key: (x: T) => number): T {
+  return xs.reduce((a, b) => (key(b) > key(a) ? b : a))
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1e3) / 1e3
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6
+}

@@ -1,0 +1,195 @@
+import { ACK, FIN } from '../capture/decode-tcp'
+import type { Packet, Tcp } from '../capture/packet'
+import type { DirectionData, PointFlow } from './point-flow'
+import type { TrackContext } from './track-context'
+import { count, datagramKey, sameEndpoint, segmentKind, sight } from './track-point'
+
+/** Unacknowledged segments remembered per direction; older ones are forgotten. */
+const MAX_OUTSTANDING = 256
+/** SYN times kept per flow (the back-off makes more than a dozen rare). */
+const MAX_SYNS = 32
+/** A SYN on an idle 5-tuple after this long opens a new conversation even without a close. */
+const REUSE_IDLE_US = 120_000_000
+
+/** Feeds one TCP segment to its conversation: handshake, retransmissions, RST, FIN, data progress. */
+export function trackTcp(
+  ctx: TrackContext,
+  p: Packet,
+  tcp: Tcp,
+  file: number,
+  digits: number
+): void {
+  const ip = p.ip!
+  const src = { ip: ip.src, port: tcp.sport }
+  const dst = { ip: ip.dst, port: tcp.dport }
+  const key = datagramKey('tcp', src, dst)
+  const kind = segmentKind(tcp)
+  let flow = ctx.lookup(key)
+  if (kind === 'syn') {
+    if (!flow || startsNewConversation(flow, src, tcp.seq, p.timeUs)) {
+      flow = ctx.open('tcp', src, dst, true, p, digits)
+      ctx.replace(key, flow)
+    }
+  } else if (!flow) {
+    if (kind === 'syn-ack') {
+      flow = ctx.open('tcp', dst, src, true, p, digits)
+    } else {
+      // Mid-stream: the side on the higher port is most likely the client.
+      const srcIsClient = tcp.sport > tcp.dport || (tcp.sport === tcp.dport && src.ip <= dst.ip)
+      flow = srcIsClient
+        ? ctx.open('tcp', src, dst, false, p, digits)
+        : ctx.open('tcp', dst, src, false, p, digits)
+    }
+    ctx.replace(key, flow)
+  }
+  const fromA = sameEndpoint(flow.a, src)
+  count(flow, p, digits)
+  if (kind !== 'rst') {
+    if (fromA) flow.ttlA ??= ip.ttl
+    else flow.ttlB ??= ip.ttl
+  }
+  const dir = direction(flow, fromA)
+  switch (kind) {
+    case 'syn':
+      mark(flow, fromA, 'S')
+      if (fromA) {
+        flow.isn ??= tcp.seq
+        if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
+        if (flow.synUs.length > 1) mark(flow, true, 'T')
+        sight(flow, 'syn', p, file, digits, { seq: tcp.seq })
+      }
+      dir.isn ??= tcp.seq
+      if (tcp.options?.mss !== undefined) dir.mss = tcp.options.mss
+      break
+    case 'syn-ack':
+      mark(flow, fromA, 'H')
+      if (!fromA) {
+        if (flow.synAckUs.length < MAX_SYNS) flow.synAckUs.push(p.timeUs)
+        flow.synAckSeq ??= tcp.seq
+        if (flow.synAckUs.length > 1) mark(flow, false, 'T')
+        sight(flow, 'syn-ack', p, file, digits, { seq: tcp.seq })
+      }
+      dir.isn ??= tcp.seq
+      if (tcp.options?.mss !== undefined) dir.mss = tcp.options.mss
+      acknowledge(flow, fromA, tcp)
+      break
+    case 'rst': {
+      mark(flow, fromA, 'R')
+      if (!flow.rst) {
+        const expected = flow.isn === undefined ? undefined : (flow.isn + 1) >>> 0
+        flow.rst = {
+          timeUs: p.timeUs,
+          stamp: { sec: p.sec, nsec: p.nsec, digits },
+          byOpener: fromA,
+          ttl: ip.ttl,
+          ipId: ip.version === 4 ? ip.id : undefined,
+          win: tcp.win,
+          ack: tcp.ack,
+          answeredSyn:
+            !fromA &&
+            flow.establishedUs === undefined &&
+            flow.synAckUs.length === 0 &&
+            (tcp.flags & ACK) !== 0 &&
+            tcp.ack === expected
+        }
+      }
+      sight(flow, 'rst', p, file, digits, { seq: tcp.seq })
+      break
+    }
+    default: {
+      if (
+        fromA &&
+        flow.establishedUs === undefined &&
+        flow.synAckSeq !== undefined &&
+        tcp.flags & ACK &&
+        tcp.ack === (flow.synAckSeq + 1) >>> 0
+      ) {
+        flow.establishedUs = p.timeUs
+      }
+      if (tcp.flags & ACK && !(tcp.payloadLen > 0)) mark(flow, fromA, 'A')
+      if (tcp.payloadLen > 0) {
+        mark(flow, fromA, 'D')
+        sendData(flow, fromA, dir, tcp, p, file, digits)
+      }
+      if (tcp.flags & FIN) {
+        mark(flow, fromA, 'F')
+        if (fromA) flow.finA = true
+        else flow.finB = true
+        sight(flow, 'fin', p, file, digits, { seq: tcp.seq })
+      }
+      acknowledge(flow, fromA, tcp)
+    }
+  }
+}
+
+/** A SYN with a new ISN on a closed, failed or long-idle 5-tuple is a new conversation (port reuse). */
+function startsNewConversation(
+  flow: PointFlow,
+  src: { ip: string; port: number },
+  seq: number,
+  timeUs: number
+): boolean {
+  if (flow.isn === undefined) return flow.packets > 0
+  if (seq === flow.isn && sameEndpoint(flow.a, src)) return false
+  const closed = flow.rst !== undefined || (flow.finA === true && flow.finB === true)
+  return closed || flow.establishedUs === undefined || timeUs - flow.lastUs > REUSE_IDLE_US
+}
+
+function direction(flow: PointFlow, fromA: boolean): DirectionData {
+  const make = (): DirectionData => ({
+    nextSeq: 0,
+    acked: 0,
+    retransmits: 0,
+    maxAckedPayload: 0,
+    outstanding: []
+  })
+  return fromA ? (flow.dataA ??= make()) : (flow.dataB ??= make())
+}
+
+function sendData(
+  flow: PointFlow,
+  fromA: boolean,
+  dir: DirectionData,
+  tcp: Tcp,
+  p: Packet,
+  file: number,
+  digits: number
+): void {
+  // A side first seen mid-stream: its sequence space starts just before this segment.
+  dir.isn ??= (tcp.seq - 1) >>> 0
+  const rel = (tcp.seq - dir.isn) >>> 0
+  const end = rel + tcp.payloadLen
+  const df = p.ip?.version === 4 ? p.ip.df : true
+  if (end <= dir.nextSeq) {
+    dir.retransmits++
+    mark(flow, fromA, 'T')
+    const seg = dir.outstanding.find((s) => s.seq === rel)
+    if (seg) seg.sends++
+    if (dir.retransmits <= 8) sight(flow, 'data-retransmit', p, file, digits, { seq: tcp.seq })
+    return
+  }
+  dir.nextSeq = end
+  if (dir.outstanding.length >= MAX_OUTSTANDING) dir.outstanding.shift()
+  dir.outstanding.push({ seq: rel, len: tcp.payloadLen, df, sends: 1 })
+}
+
+/** An ACK from one side moves the other side's acknowledged point and retires its segments. */
+function acknowledge(flow: PointFlow, fromA: boolean, tcp: Tcp): void {
+  if (!(tcp.flags & ACK)) return
+  const peer = fromA ? flow.dataB : flow.dataA
+  if (!peer || peer.isn === undefined) return
+  const rel = (tcp.ack - peer.isn) >>> 0
+  // Ignore acknowledgements beyond what was sent (+1 for a FIN): they are not about this data.
+  if (rel <= peer.acked || rel > peer.nextSeq + 1) return
+  peer.acked = rel
+  while (peer.outstanding.length > 0 && peer.outstanding[0].seq + peer.outstanding[0].len <= rel) {
+    const seg = peer.outstanding.shift()!
+    if (seg.len > peer.maxAckedPayload) peer.maxAckedPayload = seg.len
+  }
+}
+
+/** Adds a Zeek-style history letter once per direction: upper case from the opener. */
+function mark(flow: PointFlow, fromA: boolean, letter: string): void {
+  const c = fromA ? letter.toUpperCase() : letter.toLowerCase()
+  if (!flow.history.includes(c)) flow.history += c
+}
