@@ -44,7 +44,8 @@ export function toFlow(
   }
   const withIcmp = group.find((f) => f.icmp)
   if (withIcmp?.icmp) {
-    const { timeUs: _t, ...icmp } = withIcmp.icmp
+    const { type, code, mtu, from, sender, quoted } = withIcmp.icmp
+    const icmp = { type, code, ...(mtu !== undefined ? { mtu } : {}), from, sender, quoted }
     const sighting = withIcmp.sightings.find((s) => s.what === 'icmp')
     flow.icmp = { ...icmp, time: sighting ? stamp(sighting.stamp) : flow.first }
   }
