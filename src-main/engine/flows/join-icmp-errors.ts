@@ -42,11 +42,14 @@ export function attachIcmpError(
   count(flow, p, digits)
   const aboutOpener = sameEndpoint(flow.a, src)
   const target = aboutOpener ? flow.b.ip : flow.a.ip
-  let quoted: FlowIcmp['quoted'] = 'other'
-  if (proto === 'tcp')
-    quoted = q.seq !== undefined && q.seq === flow.isn && aboutOpener ? 'syn' : 'data'
-  else if (proto === 'udp') quoted = 'datagram'
-  else quoted = 'echo'
+  const quoted: FlowIcmp['quoted'] =
+    proto === 'tcp'
+      ? q.seq !== undefined && q.seq === flow.isn && aboutOpener
+        ? 'syn'
+        : 'data'
+      : proto === 'udp'
+        ? 'datagram'
+        : 'echo'
   const isFragNeeded =
     (icmp.kind === 'icmp' && icmp.type === 3 && icmp.code === 4) ||
     (icmp.kind === 'icmpv6' && icmp.type === 2)
