@@ -13,7 +13,9 @@ describe('the worker reading captures for the window', () => {
     writeFileSync(junk, 'not a capture')
     const good = resolve(CORPUS, 'pcaps/zeek_smtp.pcap')
     const seen: number[] = []
-    const [a, b, c] = await readCaptures([good, junk, join(dir, 'missing.pcap')], (p) => seen.push(p.bytesRead))
+    const [a, b, c] = await readCaptures([good, junk, join(dir, 'missing.pcap')], (p) =>
+      seen.push(p.bytesRead)
+    )
     expect(a.summary?.packets).toBe(125)
     expect(a.records).toHaveLength(125)
     expect(a.records[25]).toMatchObject({ icmpType: 3, icmpCode: 4, mtu: 1492 })

@@ -28,12 +28,22 @@ describe('TCP', () => {
 
   it('decodes SACK blocks (option-sack: "sack 2 {1:16}{256:4096}")', () => {
     const packets = read('zeek_option-sack.pcap')
-    expect(packets[1].l4).toMatchObject({ options: { sack: [[1, 16], [256, 4096]], kinds: [5, 0] } })
+    expect(packets[1].l4).toMatchObject({
+      options: {
+        sack: [
+          [1, 16],
+          [256, 4096]
+        ],
+        kinds: [5, 0]
+      }
+    })
   })
 
   it('stops at a malformed option length without reading past the header', () => {
     // kind 2 (MSS) claiming 40 bytes inside an 8-byte option area.
-    expect(decodeTcpOptions(Uint8Array.of(2, 40, 5, 0xb4, 1, 1, 1, 0), 0, 8)).toEqual({ kinds: [2] })
+    expect(decodeTcpOptions(Uint8Array.of(2, 40, 5, 0xb4, 1, 1, 1, 0), 0, 8)).toEqual({
+      kinds: [2]
+    })
   })
 
   it('prints all eight low flags in tcpdump order', () => {
@@ -50,7 +60,13 @@ describe('IP', () => {
     expect(first.l4).toBeUndefined()
     expect(last.ip).toMatchObject({ id: 1, mf: false, fragOffset: 24 })
     expect(last.reassembled).toEqual({ frames: [1, 2], length: 40 })
-    expect(last.l4).toMatchObject({ kind: 'tcp', sport: 12345, dport: 80, flags: 0x02, headerLen: 40 })
+    expect(last.l4).toMatchObject({
+      kind: 'tcp',
+      sport: 12345,
+      dport: 80,
+      flags: 0x02,
+      headerLen: 40
+    })
   })
 
   it('walks the IPv6 extension chain to the upper layer', () => {
@@ -94,16 +110,27 @@ describe('ICMP errors quote the packet they answer', () => {
       type: 3,
       code: 4,
       mtu: 1492,
-      inner: { ip: { src: '10.10.1.4', dst: '74.53.140.153', proto: 6 }, l4: { sport: 1470, dport: 25, seq: 2126795847 } }
+      inner: {
+        ip: { src: '10.10.1.4', dst: '74.53.140.153', proto: 6 },
+        l4: { sport: 1470, dport: 25, seq: 2126795847 }
+      }
     })
   })
 
   it('packet too big carries the MTU; destination unreachable walks the quoted extension header', () => {
     const [ptb] = read('zeek_icmp6-toobig.pcap')
-    expect(ptb.l4).toMatchObject({ kind: 'icmpv6', type: 2, mtu: 1280, inner: { l4: { kind: 'udp', sport: 30000, dport: 13000 } } })
+    expect(ptb.l4).toMatchObject({
+      kind: 'icmpv6',
+      type: 2,
+      mtu: 1280,
+      inner: { l4: { kind: 'udp', sport: 30000, dport: 13000 } }
+    })
     const [unreach] = read('zeek_icmp6-destunreach-ip6ext-udp.pcap')
     expect(unreach.l4).toMatchObject({ kind: 'icmpv6', type: 1, code: 0 })
-    expect(unreach.l4?.kind === 'icmpv6' && unreach.l4.inner?.ip).toMatchObject({ version: 6, proto: 17 })
+    expect(unreach.l4?.kind === 'icmpv6' && unreach.l4.inner?.ip).toMatchObject({
+      version: 6,
+      proto: 17
+    })
   })
 })
 
