@@ -18,7 +18,18 @@ export function decodeIcmp(
   if (end - off < 4) return `ICMP header truncated: ${Math.max(0, end - off)} of 4 bytes`
   const type = b[off]
   const code = b[off + 1]
-  const icmp: Icmp = { kind: 'icmp', type, code, checksum: u16(b, off + 2) }
+  const icmp: Icmp = {
+    kind: 'icmp',
+    type,
+    code,
+    checksum: u16(b, off + 2),
+    id: undefined,
+    seq: undefined,
+    mtu: undefined,
+    gateway: undefined,
+    target: undefined,
+    inner: undefined
+  }
   if (end - off < 8) return icmp
   switch (type) {
     case 0:

@@ -13,7 +13,18 @@ export function decodeIcmpv6(
   if (end - off < 4) return `ICMPv6 header truncated: ${Math.max(0, end - off)} of 4 bytes`
   const type = b[off]
   const code = b[off + 1]
-  const icmp: Icmp = { kind: 'icmpv6', type, code, checksum: u16(b, off + 2) }
+  const icmp: Icmp = {
+    kind: 'icmpv6',
+    type,
+    code,
+    checksum: u16(b, off + 2),
+    id: undefined,
+    seq: undefined,
+    mtu: undefined,
+    gateway: undefined,
+    target: undefined,
+    inner: undefined
+  }
   if (end - off < 8) return icmp
   switch (type) {
     case 2:

@@ -24,7 +24,8 @@ export function decodeIpv4(b: Uint8Array, off: number, end: number): Ipv4 | stri
     fragOffset: (flagsFrag & 0x1fff) * 8,
     ttl: b[off + 8],
     proto: b[off + 9],
-    checksum: u16(b, off + 10)
+    checksum: u16(b, off + 10),
+    options: undefined
   }
   if (headerLen > 20) ip.options = optionTypes(b, off + 20, Math.min(off + headerLen, end))
   return ip

@@ -26,7 +26,9 @@ export function decodeIpv6(b: Uint8Array, off: number, end: number): Ipv6Decoded
     flowLabel: word & 0xfffff,
     payloadLen: u16(b, off + 4),
     ttl: b[off + 7],
-    proto: b[off + 6]
+    proto: b[off + 6],
+    extHeaders: undefined,
+    fragment: undefined
   }
   let next = ip.proto
   let o = off + 40

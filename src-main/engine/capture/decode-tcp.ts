@@ -35,6 +35,7 @@ export function decodeTcp(
     win: u16(b, off + 14),
     checksum: u16(b, off + 16),
     urg: u16(b, off + 18),
+    options: undefined,
     payloadLen: Math.max(0, segmentLen - headerLen)
   }
   if (headerLen < 20) return `TCP data offset ${headerLen} bytes is below the 20-byte minimum`
@@ -47,7 +48,15 @@ export function decodeTcp(
 
 /** Returns the options between `off` and `end` (RFC 9293 §3.2, RFC 7323, RFC 2018). */
 export function decodeTcpOptions(b: Uint8Array, off: number, end: number): TcpOptions {
-  const opts: TcpOptions = { kinds: [] }
+  const opts: TcpOptions = {
+    mss: undefined,
+    wscale: undefined,
+    sackPermitted: undefined,
+    sack: undefined,
+    tsval: undefined,
+    tsecr: undefined,
+    kinds: []
+  }
   let o = off
   while (o < end) {
     const kind = b[o]

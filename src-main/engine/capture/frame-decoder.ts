@@ -39,9 +39,20 @@ export function createFrameDecoder(sink: PacketSink, options: ReadOptions): Fram
         timeUs: sec * 1e6 + Math.floor(nsec / 1000),
         len,
         caplen,
-        link: { type: iface.linkType }
+        link: {
+          type: iface.linkType,
+          vlan: undefined,
+          sllPktType: undefined,
+          sllIfindex: undefined,
+          nflog: undefined,
+          etherType: undefined
+        },
+        ip: undefined,
+        l4: undefined,
+        reassembled: undefined,
+        comment,
+        problem: undefined
       }
-      if (comment !== undefined) pkt.comment = comment
       if (!isSupportedLinkType(iface.linkType)) {
         unsupported++
         iface.unsupported = true
