@@ -29,6 +29,7 @@ const FIELDS = [
   'icmpv6.type',
   'icmpv6.code',
   'icmpv6.mtu',
+  'ieee8021ad.id',
   'vlan.id',
   'nflog.prefix',
   'frame.protocols'
@@ -124,6 +125,8 @@ function compareOne(r: PacketRecord, t: TsharkRow, diff: Diff): void {
   // tshark's first occurrence is the outer header; quoted or tunnelled headers follow.
   diff(f, 'src', r.src, srcs[0] ?? (r.ipVersion ? undefined : (t['ip.src'][0] ?? t['ipv6.src'][0])))
   diff(f, 'dst', r.dst, dsts[0])
+  // tshark files an 802.1ad (outer, TPID 0x88a8) tag under ieee8021ad.id and 802.1Q tags under vlan.id.
+  diff(f, 'vlan', (r.vlan ?? []).join(','), [...t['ieee8021ad.id'], ...t['vlan.id']].join(','))
   if (r.src === undefined) return
   diff(f, 'ttl', r.ttl, num(v6 ? t['ipv6.hlim'][0] : t['ip.ttl'][0]))
   if (!v6) {
@@ -162,7 +165,6 @@ function compareOne(r: PacketRecord, t: TsharkRow, diff: Diff): void {
       }
     }
   }
-  diff(f, 'vlan', (r.vlan ?? []).join(','), t['vlan.id'].join(','))
   // tshark prints nothing for an empty prefix.
   if (r.nflogPrefix || t['nflog.prefix'].length > 0)
     diff(f, 'nflogPrefix', r.nflogPrefix, t['nflog.prefix'][0])
