@@ -5,6 +5,7 @@ import { createCaptureReader } from './capture/read-capture'
 import { createDeduper } from './flows/dedupe'
 import { mergePoints } from './flows/merge-points'
 import type { PointFlow } from './flows/point-flow'
+import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
 import { createPointTracker, type PointTracker } from './flows/track-point'
 import { detectKind } from './inputs/detect-kind'
@@ -90,6 +91,7 @@ export async function analyse(
     else byPoint.set(o.info.point!, [o])
   }
   const pointFlows: PointFlow[] = []
+  const presence: PointPresence[] = []
   const fileNames = new Map<string, string[]>()
   for (const [point, list] of byPoint) {
     fileNames.set(
@@ -98,12 +100,14 @@ export async function analyse(
     )
     const tracker = createPointTracker(point)
     await readPoint(list, tracker, options)
-    pointFlows.push(...tracker.finish())
+    const seen = tracker.finish()
+    presence.push(pointPresence(point, seen))
+    pointFlows.push(...seen)
   }
 
   const groups = mergePoints(pointFlows).sort((x, y) => x[0].firstUs - y[0].firstUs)
   const flows = groups.map((g, i) =>
-    toFlow(`F${i + 1}`, g, (point, file) => fileNames.get(point)?.[file] ?? '?')
+    toFlow(`F${i + 1}`, g, (point, file) => fileNames.get(point)?.[file] ?? '?', presence)
   )
   return { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
 }

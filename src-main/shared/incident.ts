@@ -100,10 +100,15 @@ export interface DataHealth {
 
 /** A translation seen between capture points (src or dst rewritten). */
 export interface NatSeen {
+  /** The conversation as the opener's side saw it, and as the far side saw it. */
   from: string
   to: string
-  /** The addresses as seen at each point. */
+  /** The addresses as first seen at each point. */
   points: Record<string, { src: string; sport?: number; dst: string; dport?: number }>
+  /** Every view in path order; a point that captured both sides of the translation appears twice. */
+  views: { point: string; src: string; sport?: number; dst: string; dport?: number }[]
+  /** Points that saw the conversation both before and after translation: where NAT happens. */
+  translatedAt?: string[]
 }
 
 /** One conversation, its opener as src. */
@@ -125,6 +130,9 @@ export interface Flow {
   packets: number
   bytes: number
   seenAt: string[]
+  /** Points that were capturing at the time and should have seen it (they own one of its
+   * addresses, or carried other traffic between them) but saw none of it. */
+  missingAt?: string[]
   icmp?: FlowIcmp
   rst?: RstFacts
   /** Zeek-style history: S h A D a d F f R r, upper case from the initiator. */

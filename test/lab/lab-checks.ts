@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import type { PacketRecord } from '../../src-main/engine/capture/packet-record'
 import { CLI } from '../support/run'
 import { compareWithTshark, verdictRecords, type Disagreement } from '../support/tshark-oracle'
-import { labUnavailable } from './netns-lab'
+import { labUnavailable } from './lab-host'
 
 /** Why the lab is skipped here, printed once so a skip is never silent. */
 export function labSkipReason(suite: string): string | undefined {

@@ -16,14 +16,13 @@ import {
   type Decoded
 } from './lab-checks'
 import {
-  Lab,
   ROUTED,
-  fileMagic,
   fragNeededScenario,
   packetTooBigScenario,
-  pcapLinkType,
   type RoutedCaptures
-} from './netns-lab'
+} from './decode-scenarios'
+import { fileMagic, pcapLinkType } from './lab-capture'
+import { Lab } from './lab-host'
 
 const reason = labSkipReason('path MTU')
 

@@ -22,14 +22,11 @@ import {
 import {
   DROP,
   HANDSHAKE,
-  Lab,
   PAIR,
   RESET,
   UNREACH,
   dropScenario,
-  fileMagic,
   handshakeScenario,
-  pcapLinkType,
   pingScenario,
   resetScenario,
   unreachableScenario,
@@ -37,7 +34,9 @@ import {
   type HandshakeCaptures,
   type ResetCaptures,
   type UnreachCaptures
-} from './netns-lab'
+} from './decode-scenarios'
+import { fileMagic, pcapLinkType } from './lab-capture'
+import { Lab } from './lab-host'
 
 const FILES = [
   'handshakeEther',

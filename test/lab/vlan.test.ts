@@ -7,15 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PacketRecord } from '../../src-main/engine/capture/packet-record'
 import { decodeAll, labSkipReason, oracle, requireCli, type Decoded } from './lab-checks'
-import {
-  Lab,
-  VLAN,
-  labUnavailable,
-  pcapLinkType,
-  vlanScenario,
-  vlanUnavailable,
-  type VlanCaptures
-} from './netns-lab'
+import { pcapLinkType } from './lab-capture'
+import { Lab, labUnavailable } from './lab-host'
+import { VLAN, vlanScenario, vlanUnavailable, type VlanCaptures } from './vlan-scenario'
 
 // perl writes the injected frames where the kernel has no 8021q; it is part of every Debian base.
 const reason = labSkipReason('VLAN') ?? vlanUnavailable()

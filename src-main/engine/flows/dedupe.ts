@@ -1,4 +1,5 @@
 import type { Packet } from '../capture/packet'
+import { ipLength } from './track-point'
 
 /** The same packet captured twice on one host (-i any and -i eth0, or lo in and out) arrives within this. */
 const WINDOW_US = 10_000
@@ -12,7 +13,8 @@ export function createDeduper(): (p: Packet) => boolean {
     if (!ip) return false
     const l4 = p.l4
     // The TTL is left out: a forwarded packet is the same packet on both interfaces.
-    let key = `${ip.src}>${ip.dst}/${ip.proto}/${ip.version === 4 ? ip.id : (ip.fragment?.id ?? '')}/${p.len}`
+    // The IP length, not the frame length: the link header differs between -i any and -i eth0.
+    let key = `${ip.src}>${ip.dst}/${ip.proto}/${ip.version === 4 ? ip.id : (ip.fragment?.id ?? '')}/${ipLength(p)}`
     if (l4?.kind === 'tcp')
       key += `/${l4.sport}/${l4.dport}/${l4.seq}/${l4.ack}/${l4.flags}/${l4.win}`
     else if (l4?.kind === 'udp') key += `/${l4.sport}/${l4.dport}/${l4.checksum}`

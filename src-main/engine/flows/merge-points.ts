@@ -17,12 +17,13 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
   const parent = flows.map((_, i) => i)
   const pointsOf = flows.map((f) => new Set([f.point]))
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])))
-  const tryUnion = (i: number, j: number): void => {
+  const tryUnion = (i: number, j: number, translated = false): void => {
     const a = find(i)
     const b = find(j)
     if (a === b) return
-    // Never merge two conversations of the same point: they are distinct by construction.
-    for (const p of pointsOf[b]) if (pointsOf[a].has(p)) return
+    // Two conversations of one point are distinct by construction, except where that point
+    // sees one conversation before and after a translation (a router doing NAT).
+    if (!translated) for (const p of pointsOf[b]) if (pointsOf[a].has(p)) return
     const [root, child] = a < b ? [a, b] : [b, a]
     parent[child] = root
     for (const p of pointsOf[child]) pointsOf[root].add(p)
@@ -32,7 +33,8 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
     flows,
     (f) => (f.proto === 'tcp' && f.isn !== undefined && f.openerKnown ? `isn|${f.isn}` : undefined),
     (i, j) => {
-      if (Math.abs(flows[i].firstUs - flows[j].firstUs) <= SAME_CONVERSATION_US) tryUnion(i, j)
+      if (Math.abs(flows[i].firstUs - flows[j].firstUs) <= SAME_CONVERSATION_US)
+        tryUnion(i, j, isTranslation(flows[i], flows[j]))
     }
   )
   bucket(
@@ -52,7 +54,8 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
         ? `id|${f.proto}|${f.firstIpId}|${f.firstLen ?? ''}`
         : undefined,
     (i, j) => {
-      if (Math.abs(flows[i].firstUs - flows[j].firstUs) <= SPAN_SLACK_US) tryUnion(i, j)
+      if (Math.abs(flows[i].firstUs - flows[j].firstUs) <= SPAN_SLACK_US)
+        tryUnion(i, j, isTranslation(flows[i], flows[j]))
     }
   )
 
@@ -67,6 +70,18 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
   return [...groups.values()].map((g) =>
     g.sort((x, y) => x.firstUs - y.firstUs || (x.point < y.point ? -1 : 1))
   )
+}
+
+/**
+ * Returns whether two conversations of one point are the same packets before and after NAT:
+ * different addresses or ports, the same first IP ID (translation leaves it alone), and the
+ * same opener sequence number for TCP (already the bucket key).
+ */
+function isTranslation(x: PointFlow, y: PointFlow): boolean {
+  if (x.point !== y.point) return false
+  const sameTuple =
+    x.a.ip === y.a.ip && x.a.port === y.a.port && x.b.ip === y.b.ip && x.b.port === y.b.port
+  return !sameTuple && x.firstIpId !== undefined && x.firstIpId === y.firstIpId
 }
 
 /** Calls `pair` for every two flows sharing a bucket key. */

@@ -1,6 +1,7 @@
 import { formatTimestamp } from '../capture/packet-record'
 import type { DataHealth, Flow, KeyPacket, Outcome, RstFacts } from '../../shared/incident'
 import type { PointFlow, Sighting, Stamp } from './point-flow'
+import { silentPoints, type PointPresence } from './point-presence'
 import { isEstablished, pointOutcome, stuckSegment } from './point-outcome'
 
 const ESTABLISHED_FAMILY = new Set<Outcome>(['established', 'stalled', 'reset-midstream'])
@@ -17,7 +18,8 @@ const FAILURE_ORDER: Outcome[] = [
 export function toFlow(
   id: string,
   group: PointFlow[],
-  files: (point: string, file: number) => string
+  files: (point: string, file: number) => string,
+  presence: PointPresence[] = []
 ): Flow {
   const primary = group[0]
   const outcomes = group.map(pointOutcome)
@@ -34,8 +36,10 @@ export function toFlow(
     outcome: combine(group, outcomes),
     packets: Math.max(...group.map((f) => f.packets)),
     bytes: Math.max(...group.map((f) => f.bytes)),
-    seenAt: group.map((f) => f.point)
+    seenAt: [...new Set(group.map((f) => f.point))]
   }
+  const silent = silentPoints(group, presence)
+  if (silent.length > 0) flow.missingAt = silent
   if (primary.history) flow.history = primary.history
   if (primary.proto === 'tcp') addTcpFacts(flow, group)
   else if (primary.echoId !== undefined) {
@@ -49,7 +53,7 @@ export function toFlow(
     const sighting = withIcmp.sightings.find((s) => s.what === 'icmp')
     flow.icmp = { ...icmp, time: sighting ? stamp(sighting.stamp) : flow.first }
   }
-  const keyPackets = buildKeyPackets(group, files)
+  const keyPackets = buildKeyPackets(group, files, silent)
   if (keyPackets.length > 0) flow.keyPackets = keyPackets
   const nat = translation(group)
   if (nat) flow.nat = nat
@@ -150,7 +154,8 @@ const KINDS: Sighting['what'][] = ['syn', 'syn-ack', 'rst', 'icmp', 'fin', 'data
 /** For each kind of packet of interest: which points saw it and which saw the flow but not it. */
 function buildKeyPackets(
   group: PointFlow[],
-  files: (point: string, file: number) => string
+  files: (point: string, file: number) => string,
+  silent: string[]
 ): KeyPacket[] {
   const out: KeyPacket[] = []
   for (const what of KINDS) {
@@ -158,15 +163,17 @@ function buildKeyPackets(
     if (holders.length === 0) continue
     const firsts = holders.map((f) => f.sightings.find((s) => s.what === what)!)
     const earliest = firsts.reduce((x, y) => (y.timeUs < x.timeUs ? y : x))
+    const seenAt = [...new Set(holders.map((f) => f.point))]
     const kp: KeyPacket = {
       what,
       time: stamp(earliest.stamp),
-      seenAt: holders.map((f) => f.point),
+      seenAt,
       frames: holders.map(
         (f, i) => `${f.point}:${files(f.point, firsts[i].ref.file)}#${firsts[i].ref.frame}`
       )
     }
-    const missing = group.filter((f) => !holders.includes(f)).map((f) => f.point)
+    const missing = [...new Set(group.map((f) => f.point))].filter((p) => !seenAt.includes(p))
+    missing.push(...silent)
     if (missing.length > 0) kp.missingAt = missing
     out.push(kp)
   }
@@ -181,13 +188,22 @@ function translation(group: PointFlow[]): Flow['nat'] {
   if (differs.length === 0) return undefined
   const show = (f: PointFlow) =>
     `${f.a.ip}${f.a.port ? ':' + f.a.port : ''} > ${f.b.ip}${f.b.port ? ':' + f.b.port : ''}`
+  const view = (f: PointFlow) =>
+    f.proto === 'tcp' || f.proto === 'udp'
+      ? { src: f.a.ip, sport: f.a.port, dst: f.b.ip, dport: f.b.port }
+      : { src: f.a.ip, dst: f.b.ip }
+  // Each point's first view; a point that saw both forms (the translator) is in `views` twice.
   const points: NonNullable<Flow['nat']>['points'] = {}
-  for (const f of group) {
-    points[f.point] = { src: f.a.ip, dst: f.b.ip }
-    if (f.proto === 'tcp' || f.proto === 'udp')
-      Object.assign(points[f.point], { sport: f.a.port, dport: f.b.port })
-  }
-  return { from: show(p), to: show(differs[0]), points }
+  for (const f of group) points[f.point] ??= view(f)
+  const views = group.map((f) => ({ point: f.point, ...view(f) }))
+  const translatedAt = [
+    ...new Set(
+      group.filter((f) => group.some((g) => g !== f && g.point === f.point)).map((f) => f.point)
+    )
+  ]
+  const nat: NonNullable<Flow['nat']> = { from: show(p), to: show(differs.at(-1)!), points, views }
+  if (translatedAt.length > 0) nat.translatedAt = translatedAt
+  return nat
 }
 
 function stamp(s: Stamp): string {

@@ -137,10 +137,18 @@ export function createPointTracker(point: string): PointTracker {
   }
 }
 
-/** Counts a packet on a flow and moves its last time. */
+/** Returns the packet's IP length: the same whatever link it was captured on. */
+export function ipLength(p: Packet): number {
+  const ip = p.ip
+  if (!ip) return p.len
+  if (ip.version === 4) return ip.totalLen || p.len
+  return ip.payloadLen ? ip.payloadLen + 40 : p.len
+}
+
+/** Counts a packet on a flow (bytes at the IP layer) and moves its last time. */
 export function count(flow: PointFlow, p: Packet, digits: number): void {
   flow.packets++
-  flow.bytes += p.len
+  flow.bytes += ipLength(p)
   if (p.timeUs >= flow.lastUs) {
     flow.lastUs = p.timeUs
     flow.last = { sec: p.sec, nsec: p.nsec, digits }

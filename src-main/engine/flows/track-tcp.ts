@@ -54,6 +54,7 @@ export function trackTcp(
       mark(flow, fromA, 'S')
       if (fromA) {
         flow.isn ??= tcp.seq
+        if (ip.version === 4) flow.firstIpId ??= ip.id
         if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
         if (flow.synUs.length > 1) mark(flow, true, 'T')
         sight(flow, 'syn', p, file, digits, { seq: tcp.seq })
@@ -164,7 +165,11 @@ function sendData(
     dir.retransmits++
     mark(flow, fromA, 'T')
     const seg = dir.outstanding.find((s) => s.seq === rel)
-    if (seg) seg.sends++
+    if (seg) {
+      seg.sends++
+      // Resent smaller (the sender learnt a smaller path MTU): what gets acknowledged is this send.
+      if (tcp.payloadLen < seg.len) seg.len = tcp.payloadLen
+    }
     if (dir.retransmits <= 8) sight(flow, 'data-retransmit', p, file, digits, { seq: tcp.seq })
     return
   }
