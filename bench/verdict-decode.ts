@@ -103,7 +103,7 @@ function fold(p: Packet): number {
       h = mix(h, l4.win)
       h = mix(h, l4.payloadLen)
       if (l4.options) {
-        h = mix(h, l4.options.kinds.length)
+        h = mix(h, l4.options.kindMask)
         h = mix(h, l4.options.mss ?? 0)
         h = mix(h, l4.options.wscale ?? 0)
         h = mix(h, l4.options.tsval ?? 0)

@@ -55,12 +55,12 @@ export function decodeTcpOptions(b: Uint8Array, off: number, end: number): TcpOp
     sack: undefined,
     tsval: undefined,
     tsecr: undefined,
-    kinds: []
+    kindMask: 0
   }
   let o = off
   while (o < end) {
     const kind = b[o]
-    opts.kinds.push(kind)
+    opts.kindMask |= 1 << (kind < 31 ? kind : 31)
     if (kind === 0) break
     if (kind === 1) {
       o++

@@ -5,19 +5,22 @@
  */
 
 const CACHE_LIMIT = 1 << 16
-const v4Cache = new Map<number, string>()
+/** Direct-mapped: slot = hash of the address; int32 keys stay unboxed. */
+const V4_SLOTS = 1 << 14
+const v4Keys = new Int32Array(V4_SLOTS)
+const v4Text: (string | undefined)[] = new Array(V4_SLOTS).fill(undefined)
 const v6Cache = new Map<number, { w: Uint32Array; text: string }>()
 
 /** Returns the dotted-quad text of the IPv4 address at `off`. */
 export function formatIpv4(b: Uint8Array, off: number): string {
-  const key = b[off] * 0x1000000 + ((b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3])
-  let text = v4Cache.get(key)
-  if (text === undefined) {
-    if (v4Cache.size >= CACHE_LIMIT) v4Cache.clear()
-    text = b[off] + '.' + b[off + 1] + '.' + b[off + 2] + '.' + b[off + 3]
-    v4Cache.set(key, text)
-  }
-  return text
+  const key = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]
+  const slot = (Math.imul(key, 0x9e3779b1) >>> 18) & (V4_SLOTS - 1)
+  const text = v4Text[slot]
+  if (text !== undefined && v4Keys[slot] === key) return text
+  const built = b[off] + '.' + b[off + 1] + '.' + b[off + 2] + '.' + b[off + 3]
+  v4Keys[slot] = key
+  v4Text[slot] = built
+  return built
 }
 
 /** Returns the RFC 5952 text of the IPv6 address at `off` (lowercase, longest zero run compressed). */

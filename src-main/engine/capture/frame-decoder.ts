@@ -26,6 +26,9 @@ export function createFrameDecoder(sink: PacketSink, options: ReadOptions): Fram
   const headersOnly = options.headersOnly === true
   let n = 0
   let unsupported = 0
+  // Packets come in runs from one interface: decide support once per run, not per packet.
+  let lastIface: CaptureInterface | undefined
+  let lastSupported = false
   return {
     emit(iface, sec, nsec, len, b, off, caplen, comment) {
       n++
@@ -53,7 +56,11 @@ export function createFrameDecoder(sink: PacketSink, options: ReadOptions): Fram
         comment,
         problem: undefined
       }
-      if (!isSupportedLinkType(iface.linkType)) {
+      if (iface !== lastIface) {
+        lastIface = iface
+        lastSupported = isSupportedLinkType(iface.linkType)
+      }
+      if (!lastSupported) {
         unsupported++
         iface.unsupported = true
       } else if (!headersOnly) {

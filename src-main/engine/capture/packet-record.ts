@@ -121,6 +121,19 @@ export function toPacketRecord(p: Packet, tsDigits: number): PacketRecord {
   return r
 }
 
+let lastSec = NaN
+let lastWhole: string | undefined
+
+/** Returns "YYYY-MM-DDTHH:MM:SS" for a second, remembering the last one (timestamps come in runs). */
+function wholeSeconds(sec: number): string | undefined {
+  if (sec !== lastSec) {
+    const date = new Date(sec * 1000)
+    lastSec = sec
+    lastWhole = Number.isNaN(date.getTime()) ? undefined : date.toISOString().slice(0, 19)
+  }
+  return lastWhole
+}
+
 /** Returns an ISO-8601 UTC timestamp with `digits` fractional digits (6 for µs, 9 for ns). */
 export function formatTimestamp(sec: number, nsec: number, digits: number): string {
   // An out-of-range fraction (a corrupt record) carries into the seconds rather than printing garbage.
@@ -128,9 +141,8 @@ export function formatTimestamp(sec: number, nsec: number, digits: number): stri
     sec += Math.floor(nsec / 1e9)
     nsec %= 1e9
   }
-  const date = new Date(sec * 1000)
-  if (Number.isNaN(date.getTime())) return `${sec}.${String(nsec).padStart(9, '0')}`
-  const whole = date.toISOString().slice(0, 19)
+  const whole = wholeSeconds(sec)
+  if (whole === undefined) return `${sec}.${String(nsec).padStart(9, '0')}`
   if (digits <= 0) return whole + 'Z'
   return whole + '.' + String(nsec).padStart(9, '0').slice(0, Math.min(digits, 9)) + 'Z'
 }

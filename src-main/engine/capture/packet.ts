@@ -80,8 +80,8 @@ export interface TcpOptions {
   sack?: [number, number][]
   tsval?: number
   tsecr?: number
-  /** Kinds of every option present, in order. */
-  kinds: number[]
+  /** Which option kinds are present: bit k for kind k below 31, bit 31 for any kind above. */
+  kindMask: number
 }
 
 export interface Tcp {

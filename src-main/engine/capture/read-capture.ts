@@ -100,6 +100,10 @@ export function createCaptureReader(
 
   return {
     push(chunk) {
+      // Node hands us Buffers, the carry buffer is a plain Uint8Array: give the decoders one
+      // type so V8 keeps their byte reads monomorphic.
+      if (chunk.constructor !== Uint8Array)
+        chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
       bytesRead += chunk.length
       if (!started) {
         // Two bytes tell gzip; four tell pcap from pcapng. Hold the first bytes until then.

@@ -1,7 +1,7 @@
 import type { Icmp, Packet } from '../capture/packet'
 import type { FlowIcmp, Proto } from '../../shared/incident'
 import type { TrackContext } from './track-context'
-import { count, datagramKey, sameEndpoint, sight } from './track-point'
+import { count, sameEndpoint, sight } from './track-point'
 
 /**
  * Joins an ICMP/ICMPv6 error to the conversation it quotes (by the inner
@@ -20,24 +20,23 @@ export function attachIcmpError(
   if (!inner || !q) return
   const src = { ip: inner.ip.src, port: q.sport ?? 0 }
   const dst = { ip: inner.ip.dst, port: q.dport ?? 0 }
-  let key: string
   let proto: Proto
+  let id = 0
   if (q.kind === 'tcp' || q.kind === 'udp') {
     if (q.sport === undefined || q.dport === undefined) return
     proto = q.kind
-    key = datagramKey(q.kind, src, dst)
   } else {
     if (q.id === undefined) return
     proto = q.kind
-    key = `${q.kind}|${datagramKey(q.kind, src, dst)}|${q.id}`
+    id = q.id
   }
-  let flow = ctx.lookup(key)
+  let flow = ctx.lookup(proto, src.ip, src.port, dst.ip, dst.port, id)
   if (!flow) {
     flow = ctx.open(proto, src, dst, true, p, digits)
     if (proto === 'tcp' && q.seq !== undefined && q.flags !== undefined && q.flags & 0x02)
       flow.isn = q.seq
     if (proto === 'icmp' || proto === 'icmpv6') flow.echoId = q.id
-    ctx.replace(key, flow)
+    ctx.replace(flow, id)
   }
   count(flow, p, digits)
   const aboutOpener = sameEndpoint(flow.a, src)

@@ -37,6 +37,7 @@ export function pointPresence(point: string, flows: PointFlow[]): PointPresence 
  * carried other traffic between the same two addresses.
  */
 export function silentPoints(group: PointFlow[], presence: PointPresence[]): string[] {
+  if (presence.length < 2) return []
   const seen = new Set(group.map((f) => f.point))
   const firstUs = Math.min(...group.map((f) => f.firstUs))
   const lastUs = Math.max(...group.map((f) => f.lastUs))

@@ -4,6 +4,8 @@ import type { Proto } from '../../shared/incident'
 import type { Endpoint, PointFlow, Sighting, Stamp } from './point-flow'
 import { trackTcp } from './track-tcp'
 import { attachIcmpError } from './join-icmp-errors'
+import { createFlowTable } from './flow-table'
+import type { TrackContext } from './track-context'
 
 /** A UDP or echo conversation idle this long is over; the next packet opens a new one. */
 const DATAGRAM_IDLE_US = 120_000_000
@@ -22,7 +24,7 @@ export interface PointTracker {
 
 /** Returns a tracker for one capture point. */
 export function createPointTracker(point: string): PointTracker {
-  const current = new Map<string, PointFlow>()
+  const current = createFlowTable()
   const done: PointFlow[] = []
 
   const open = (
@@ -55,13 +57,12 @@ export function createPointTracker(point: string): PointTracker {
     }
   }
 
-  const ctx = {
+  const ctx: TrackContext = {
     point,
-    lookup: (key: string) => current.get(key),
-    replace(key: string, flow: PointFlow) {
-      const old = current.get(key)
+    lookup: (proto, ipX, portX, ipY, portY, id) => current.get(proto, ipX, portX, ipY, portY, id),
+    replace(flow, id) {
+      const old = current.set(flow.proto, flow.a.ip, flow.a.port, flow.b.ip, flow.b.port, id, flow)
       if (old) done.push(old)
-      current.set(key, flow)
     },
     open
   }
@@ -88,17 +89,21 @@ export function createPointTracker(point: string): PointTracker {
 
   function trackDatagram(p: Packet, udp: Udp, file: number, digits: number): void {
     const ip = p.ip!
-    const src = { ip: ip.src, port: udp.sport }
-    const dst = { ip: ip.dst, port: udp.dport }
-    const key = datagramKey('udp', src, dst)
-    let flow = current.get(key)
+    let flow = current.get('udp', ip.src, udp.sport, ip.dst, udp.dport, 0)
     if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
-      flow = open('udp', src, dst, true, p, digits)
+      flow = open(
+        'udp',
+        { ip: ip.src, port: udp.sport },
+        { ip: ip.dst, port: udp.dport },
+        true,
+        p,
+        digits
+      )
       flow.firstIpId = ip.version === 4 ? ip.id : undefined
       flow.firstLen = udp.payloadLen
-      ctx.replace(key, flow)
+      ctx.replace(flow, 0)
     }
-    const fromA = sameEndpoint(flow.a, src)
+    const fromA = flow.a.port === udp.sport && flow.a.ip === ip.src
     count(flow, p, digits)
     if (fromA) {
       flow.fromA++
@@ -118,8 +123,7 @@ export function createPointTracker(point: string): PointTracker {
     if (!(request || reply) || icmp.id === undefined) return
     const src = { ip: ip.src, port: 0 }
     const dst = { ip: ip.dst, port: 0 }
-    const key = `${icmp.kind}|${datagramKey(icmp.kind, src, dst)}|${icmp.id}`
-    let flow = current.get(key)
+    let flow = current.get(icmp.kind, ip.src, 0, ip.dst, 0, icmp.id)
     if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
       // The requester opened the conversation, whichever packet came first.
       flow = request
@@ -127,7 +131,7 @@ export function createPointTracker(point: string): PointTracker {
         : open(icmp.kind, dst, src, false, p, digits)
       flow.echoId = icmp.id
       flow.firstIpId = ip.version === 4 ? ip.id : undefined
-      ctx.replace(key, flow)
+      ctx.replace(flow, icmp.id)
     }
     count(flow, p, digits)
     if (request) flow.fromA++

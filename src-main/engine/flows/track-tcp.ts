@@ -2,7 +2,7 @@ import { ACK, FIN } from '../capture/decode-tcp'
 import type { Packet, Tcp } from '../capture/packet'
 import type { DirectionData, PointFlow } from './point-flow'
 import type { TrackContext } from './track-context'
-import { count, datagramKey, sameEndpoint, segmentKind, sight } from './track-point'
+import { count, segmentKind, sight } from './track-point'
 
 /** Unacknowledged segments remembered per direction; older ones are forgotten. */
 const MAX_OUTSTANDING = 256
@@ -20,17 +20,23 @@ export function trackTcp(
   digits: number
 ): void {
   const ip = p.ip!
-  const src = { ip: ip.src, port: tcp.sport }
-  const dst = { ip: ip.dst, port: tcp.dport }
-  const key = datagramKey('tcp', src, dst)
   const kind = segmentKind(tcp)
-  let flow = ctx.lookup(key)
+  let flow = ctx.lookup('tcp', ip.src, tcp.sport, ip.dst, tcp.dport, 0)
   if (kind === 'syn') {
-    if (!flow || startsNewConversation(flow, src, tcp.seq, p.timeUs)) {
-      flow = ctx.open('tcp', src, dst, true, p, digits)
-      ctx.replace(key, flow)
+    if (!flow || startsNewConversation(flow, ip.src, tcp.sport, tcp.seq, p.timeUs)) {
+      flow = ctx.open(
+        'tcp',
+        { ip: ip.src, port: tcp.sport },
+        { ip: ip.dst, port: tcp.dport },
+        true,
+        p,
+        digits
+      )
+      ctx.replace(flow, 0)
     }
   } else if (!flow) {
+    const src = { ip: ip.src, port: tcp.sport }
+    const dst = { ip: ip.dst, port: tcp.dport }
     if (kind === 'syn-ack') {
       flow = ctx.open('tcp', dst, src, true, p, digits)
     } else {
@@ -40,9 +46,9 @@ export function trackTcp(
         ? ctx.open('tcp', src, dst, false, p, digits)
         : ctx.open('tcp', dst, src, false, p, digits)
     }
-    ctx.replace(key, flow)
+    ctx.replace(flow, 0)
   }
-  const fromA = sameEndpoint(flow.a, src)
+  const fromA = flow.a.port === tcp.sport && flow.a.ip === ip.src
   count(flow, p, digits)
   if (kind !== 'rst') {
     if (fromA) flow.ttlA ??= ip.ttl
@@ -126,12 +132,13 @@ export function trackTcp(
 /** A SYN with a new ISN on a closed, failed or long-idle 5-tuple is a new conversation (port reuse). */
 function startsNewConversation(
   flow: PointFlow,
-  src: { ip: string; port: number },
+  srcIp: string,
+  srcPort: number,
   seq: number,
   timeUs: number
 ): boolean {
   if (flow.isn === undefined) return flow.packets > 0
-  if (seq === flow.isn && sameEndpoint(flow.a, src)) return false
+  if (seq === flow.isn && flow.a.port === srcPort && flow.a.ip === srcIp) return false
   const closed = flow.rst !== undefined || (flow.finA === true && flow.finB === true)
   return closed || flow.establishedUs === undefined || timeUs - flow.lastUs > REUSE_IDLE_US
 }
