@@ -49,6 +49,12 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 
 /** The targets Verdict's decode is held to. */
 const DECODE_TARGETS = { maxVsTcpdump: 1.0, minVsTshark: 20, maxRssMB: 300 }
+/** The targets `verdict analyze` (decode + every conversation + the Incident JSON) is held to. */
+const ANALYZE_TARGETS = { maxVsTcpdump: 1.5, minVsTshark: 20, maxRssMB: 500 }
+/** Where the analyze measurement writes its Incident. */
+const ANALYZE_OUT = join(DATA_DIR, 'analyze.json')
+/** tshark's conversation count from this run, for checking Verdict's. */
+let tsharkConversations
 
 /**
  * What is timed, in this order. Each entry:
@@ -95,15 +101,23 @@ const MEASUREMENTS = [
     check: checkDecode,
     verdict: true,
     targets: DECODE_TARGETS
+  },
+  {
+    name: 'verdict analyze',
+    label: 'verdict analyze FILE --out bench/data/analyze.json (every conversation, Incident JSON)',
+    prepare: () => spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'inherit' }),
+    command: (f) => [process.execPath, 'out/cli/verdict.mjs', 'analyze', f, '--out', ANALYZE_OUT],
+    check: checkAnalyze,
+    verdict: true,
+    targets: ANALYZE_TARGETS
+  },
+  {
+    name: 'pcap-parser',
+    label: 'node bench/pcap-parser-read.mjs FILE (pcap-parser stream, Ethernet/VLAN/IP/ports read)',
+    command: (f) => [process.execPath, 'bench/pcap-parser-read.mjs', f],
+    stdout: 'capture',
+    check: checkPcapParser
   }
-  // {
-  //   name: 'verdict analyze',
-  //   label: 'verdict analyze FILE',
-  //   prepare: () => spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'inherit' }),
-  //   command: (f) => [process.execPath, 'out/cli/verdict.mjs', 'analyze', f],
-  //   stdout: 'capture',
-  //   verdict: true
-  // }
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -463,7 +477,44 @@ function checkTshark(stdout) {
   if (!stdout.includes('TCP Conversations'))
     throw new Error(`tshark printed no conversation table:\n${stdout.slice(0, 500)}`)
   const conversations = stdout.split('\n').filter((l) => /<->/.test(l)).length
+  tsharkConversations = conversations
   return { conversations }
+}
+
+/**
+ * Checks the Incident `verdict analyze` wrote: as many TCP conversations as tshark lists, and the
+ * failures the generator planted (closed UDP ports, mid-stream resets) found one for one.
+ */
+function checkAnalyze(_stdout, cap) {
+  const incident = JSON.parse(readFileSync(ANALYZE_OUT, 'utf8'))
+  const by = {}
+  for (const f of incident.flows)
+    by[`${f.proto} ${f.outcome}`] = (by[`${f.proto} ${f.outcome}`] ?? 0) + 1
+  const tcp = incident.flows.filter((f) => f.proto === 'tcp').length
+  const problems = []
+  if (tsharkConversations !== undefined && tcp !== tsharkConversations)
+    problems.push(`${tcp} TCP conversations, tshark lists ${tsharkConversations}`)
+  if ((by['udp icmp-unreachable'] ?? 0) !== cap.flows.udpClosedPort)
+    problems.push(
+      `${by['udp icmp-unreachable']} UDP icmp-unreachable, generated ${cap.flows.udpClosedPort}`
+    )
+  if ((by['tcp reset-midstream'] ?? 0) !== cap.flows.midStreamRst)
+    problems.push(
+      `${by['tcp reset-midstream']} reset-midstream, generated ${cap.flows.midStreamRst}`
+    )
+  if (problems.length)
+    throw new Error(`verdict analyze output is wrong:\n  ${problems.join('\n  ')}`)
+  return { flows: incident.flows.length, tcpConversations: tcp, outcomes: by }
+}
+
+/** Checks the pcap-parser reader saw every packet. */
+function checkPcapParser(stdout, cap) {
+  const d = JSON.parse(stdout.trim().split('\n').pop())
+  if (d.packets !== cap.counts.packets)
+    throw new Error(
+      `pcap-parser read ${d.packets} packets, the generator wrote ${cap.counts.packets}`
+    )
+  return d
 }
 
 /** Makes sure tcpdump reads as many packets as the generator wrote (once per capture, cached). */

@@ -1,5 +1,7 @@
-import { writeFileSync } from 'node:fs'
+import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
 import { analyse } from '../engine/analyse'
+import { incidentJsonChunks } from '../engine/report/to-json'
 import { toText } from '../engine/report/to-text'
 import { collectInputs } from './collect-inputs'
 
@@ -25,9 +27,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
   const { files, bad } = collectInputs(paths)
   for (const b of bad) process.stderr.write(`verdict: ${b.message}\n`)
   const incident = await analyse(files)
-  const text = format === 'json' ? JSON.stringify(incident, null, 2) + '\n' : toText(incident)
-  if (out) writeFileSync(out, text)
-  else process.stdout.write(text)
+  await writeOutput(format === 'json' ? incidentJsonChunks(incident) : [toText(incident)], out)
   const readable = incident.inputs.some((i) => i.errors.length === 0 && i.kind !== 'unknown')
   return readable ? 0 : 1
 }
@@ -35,4 +35,21 @@ export async function runAnalyze(args: string[]): Promise<number> {
 function usage(message: string): number {
   process.stderr.write(`verdict analyze: ${message}\n${USAGE}\n`)
   return 2
+}
+
+/** Writes text chunks to a file or stdout, waiting whenever the stream asks to. */
+async function writeOutput(chunks: Iterable<string>, out: string | undefined): Promise<void> {
+  const stream = out ? createWriteStream(out) : process.stdout
+  let batch = ''
+  for (const chunk of chunks) {
+    batch += chunk
+    if (batch.length < 1 << 16) continue
+    if (!stream.write(batch)) await once(stream, 'drain')
+    batch = ''
+  }
+  if (batch) stream.write(batch)
+  if (out) {
+    stream.end()
+    await once(stream, 'finish')
+  }
 }

@@ -1,8 +1,7 @@
-import { createReadStream, readdirSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SourceFile } from '../engine/analyse'
-
-const CHUNK_BYTES = 1 << 20
+import { readChunks } from '../node/read-chunks'
 
 /** A path the user named that could not be used, with why. */
 export interface BadPath {
@@ -68,7 +67,7 @@ function source(path: string, host?: string, point?: string): SourceFile {
   const file: SourceFile = {
     path,
     size,
-    read: () => createReadStream(path, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>
+    read: () => readChunks(path)
   }
   if (host !== undefined) file.host = host
   if (point !== undefined) file.point = point

@@ -1,12 +1,10 @@
-import { createReadStream } from 'node:fs'
 import { createCaptureReader } from '../engine/capture/read-capture'
 import { InputError } from '../engine/capture/input-error'
 import { toPacketRecord } from '../engine/capture/packet-record'
 import { formatPacketLine } from '../engine/capture/format-packet-line'
 import type { CaptureSummary } from '../engine/capture/capture-types'
+import { readChunks } from '../node/read-chunks'
 import { createOutput } from './output'
-
-const CHUNK_BYTES = 1 << 20
 
 /** `verdict packets FILE [--format text|jsonl]`: returns the exit status. */
 export async function runPackets(args: string[]): Promise<number> {
@@ -31,8 +29,7 @@ export async function runPackets(args: string[]): Promise<number> {
     out.write(format === 'jsonl' ? JSON.stringify(record) + '\n' : formatPacketLine(record) + '\n')
   })
   try {
-    const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES })
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of readChunks(file)) {
       reader.push(chunk)
       if (out.pending()) await out.flush()
     }

@@ -1,4 +1,5 @@
-import { createReadStream, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
+import { readChunks } from '../node/read-chunks'
 import { createCaptureReader } from '../engine/capture/read-capture'
 import { InputError } from '../engine/capture/input-error'
 import { toPacketRecord, type PacketRecord } from '../engine/capture/packet-record'
@@ -31,9 +32,7 @@ async function readOne(path: string, onProgress: (p: Progress) => void): Promise
       },
       { onProgress: (bytesRead) => onProgress({ path, bytesRead, totalBytes }) }
     )
-    for await (const chunk of createReadStream(path, {
-      highWaterMark: 1 << 20
-    }) as AsyncIterable<Buffer>) {
+    for await (const chunk of readChunks(path)) {
       reader.push(chunk)
     }
     return { path, summary: reader.end(), records, truncated }

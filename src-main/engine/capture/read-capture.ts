@@ -20,7 +20,9 @@ export function looksLikeCapture(head: Uint8Array): boolean {
 }
 
 /**
- * Returns a streaming capture reader. The format is detected from the first
+ * Returns a streaming capture reader. push() never keeps a reference to the
+ * chunk it is given, so callers may read into one buffer over and over.
+ * The format is detected from the first
  * bytes, never the name; gzip is unwrapped on the fly. Records that straddle
  * chunks are carried over; memory stays bounded by the largest record.
  * Throws InputError from push() when the start of the file is not a capture.
@@ -55,7 +57,8 @@ export function createCaptureReader(
     if (!gunzip) return feed(chunk)
     if (gzipFailed) return
     try {
-      gunzip.push(chunk)
+      // The inflater may hold on to its input; the caller may reuse the chunk, so give it a copy.
+      gunzip.push(chunk.slice())
     } catch (e) {
       if (e instanceof InputError) throw e
       gzipFailed = true
@@ -269,8 +272,8 @@ function createFramer(format: RecordFormat, fatal: (at: number, message: string)
   }
 }
 
+/** Returns a new array holding both: never the caller's chunk, which it may reuse. */
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b
   const out = new Uint8Array(a.length + b.length)
   out.set(a)
   out.set(b, a.length)

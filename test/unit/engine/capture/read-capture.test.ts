@@ -45,6 +45,35 @@ describe('capture detection and gzip', () => {
   })
 })
 
+describe('chunk ownership', () => {
+  it.each([
+    ['tcpdump_ssh.pcap', 1],
+    ['tcpdump_ssh.pcap', 3],
+    ['tcpdump_ssh.pcap', 1000],
+    ['zeek_fragmented-syn.pcap', 7],
+    ['pcapngtg_le_test202.pcapng', 5],
+    ['zeek_tls-fragmented-handshake.pcap.gz', 2],
+    ['zeek_tls-fragmented-handshake.pcap.gz', 4096]
+  ])(
+    'keeps nothing of a chunk after push (%s in %i-byte chunks into one reused buffer)',
+    (name, size) => {
+      const bytes = corpus(name)
+      const expected = readCaptureBytes(name, bytes)
+      const got: unknown[] = []
+      const reader = createCaptureReader(name, (p) => got.push(p))
+      const buffer = new Uint8Array(size)
+      for (let i = 0; i < bytes.length; i += size) {
+        const n = Math.min(size, bytes.length - i)
+        buffer.set(bytes.subarray(i, i + n))
+        reader.push(buffer.subarray(0, n))
+        buffer.fill(0xa5)
+      }
+      expect(reader.end().problems).toEqual(expected.summary.problems)
+      expect(got).toEqual(expected.packets)
+    }
+  )
+})
+
 describe('bad input', () => {
   it('rejects an unknown magic with the file and byte offset', () => {
     const read = () => readCaptureBytes('notes.txt', new TextEncoder().encode('hello world'))
