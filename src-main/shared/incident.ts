@@ -124,6 +124,8 @@ export interface Flow {
   outcome: Outcome
   synRetransmits?: number
   synAckRetransmits?: number
+  /** Seconds from the first SYN-ACK to each retransmission of it (the server's back-off). */
+  synAckRetransmitOffsets?: number[]
   /** Seconds from the first SYN to each retransmission (1, 3, 7 ... for Linux's back-off). */
   synRetransmitOffsets?: number[]
   handshakeRttSec?: number

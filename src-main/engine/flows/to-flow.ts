@@ -95,7 +95,15 @@ function addTcpFacts(flow: Flow, group: PointFlow[]): void {
     }
   }
   const synAcks = Math.max(...group.map((f) => f.synAckUs.length))
-  if (synAcks > 0) flow.synAckRetransmits = synAcks - 1
+  if (synAcks > 0) {
+    flow.synAckRetransmits = synAcks - 1
+    const server = group.find((f) => f.synAckUs.length === synAcks)!
+    if (synAcks > 1) {
+      flow.synAckRetransmitOffsets = server.synAckUs
+        .slice(1)
+        .map((t) => round3((t - server.synAckUs[0]) / 1e6))
+    }
+  }
   const withRst = group.find((f) => f.rst)
   if (withRst?.rst) flow.rst = rstFacts(withRst, flow.handshakeRttSec)
   const partial = group.some(
