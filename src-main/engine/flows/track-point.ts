@@ -45,7 +45,7 @@ export function createPointTracker(point: string): PointTracker {
       firstUs: p.timeUs,
       lastUs: p.timeUs,
       first: stamp,
-      last: stamp,
+      last: { sec: p.sec, nsec: p.nsec, digits },
       packets: 0,
       bytes: 0,
       history: '',
@@ -155,7 +155,9 @@ export function count(flow: PointFlow, p: Packet, digits: number): void {
   flow.bytes += ipLength(p)
   if (p.timeUs >= flow.lastUs) {
     flow.lastUs = p.timeUs
-    flow.last = { sec: p.sec, nsec: p.nsec, digits }
+    flow.last.sec = p.sec
+    flow.last.nsec = p.nsec
+    flow.last.digits = digits
   }
 }
 

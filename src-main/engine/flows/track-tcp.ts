@@ -144,14 +144,11 @@ function startsNewConversation(
 }
 
 function direction(flow: PointFlow, fromA: boolean): DirectionData {
-  const make = (): DirectionData => ({
-    nextSeq: 0,
-    acked: 0,
-    retransmits: 0,
-    maxAckedPayload: 0,
-    outstanding: []
-  })
-  return fromA ? (flow.dataA ??= make()) : (flow.dataB ??= make())
+  return fromA ? (flow.dataA ??= newDirection()) : (flow.dataB ??= newDirection())
+}
+
+function newDirection(): DirectionData {
+  return { nextSeq: 0, acked: 0, retransmits: 0, maxAckedPayload: 0, outstanding: [] }
 }
 
 function sendData(
