@@ -1,5 +1,6 @@
 import { runAnalyze } from './analyze'
 import { runPackets } from './packets'
+import { runTrace } from './trace'
 
 const USAGE = `verdict — which connections failed, and which firewall rule made each one fail
 
@@ -9,6 +10,9 @@ usage:
                                                 every conversation and how it ended; a folder
                                                 is an incident (one subfolder per host);
                                                 NAME=PATH names a host or capture point
+  verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE]
+                [--iif NAME] [--oif NAME] [--format text|json]
+                                                walk a packet through an iptables-save snapshot
 
 Captures: pcap and pcapng (and their gzip), detected by content.
 `
@@ -22,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
     case 'analyze':
     case 'analyse':
       return runAnalyze(rest)
+    case 'trace':
+      return runTrace(rest)
     case undefined:
     case '-h':
     case '--help':

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs'
+import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluate/walk-netfilter'
+import { parsePacketSpec } from '../engine/evaluate/packet-spec'
+import type { CtState } from '../engine/rulesets/model'
+import { readRuleset } from '../engine/rulesets/read-ruleset'
+
+const USAGE =
+  'usage: verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
+  '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"'
+const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
+
+/** `verdict trace RULESET --packet SPEC ...`: returns the exit status. */
+export async function runTrace(args: string[]): Promise<number> {
+  const opts: Record<string, string> = { path: 'input', format: 'text' }
+  const files: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE + '\n')
+      return 0
+    }
+    const eq = /^--(packet|path|ct|iif|oif|format)=(.*)$/.exec(a)
+    if (eq) opts[eq[1]] = eq[2]
+    else if (/^--(packet|path|ct|iif|oif|format)$/.test(a)) opts[a.slice(2)] = args[++i] ?? ''
+    else if (a.startsWith('-')) return usage(`unknown option ${a}`)
+    else files.push(a)
+  }
+  if (files.length !== 1) return usage('give exactly one ruleset file')
+  if (!opts.packet) return usage('--packet SPEC is required')
+  if (!['input', 'forward', 'output'].includes(opts.path))
+    return usage(`--path must be input, forward or output, not '${opts.path}'`)
+  if (opts.ct !== undefined && !CT_STATES.includes(opts.ct as CtState))
+    return usage(`--ct must be one of ${CT_STATES.join(', ')}`)
+  if (opts.format !== 'text' && opts.format !== 'json')
+    return usage(`--format must be text or json`)
+  const packet = parsePacketSpec(opts.packet)
+  if (typeof packet === 'string') return usage(packet)
+  let text: string
+  try {
+    text = readFileSync(files[0], 'utf8')
+  } catch (e) {
+    process.stderr.write(`verdict: ${files[0]}: ${(e as Error).message}\n`)
+    return 1
+  }
+  const ruleset = readRuleset(files[0], text)
+  if (typeof ruleset === 'string') {
+    process.stderr.write(`verdict: ${ruleset}\n`)
+    return 1
+  }
+  for (const p of ruleset.problems)
+    process.stderr.write(`verdict: ${p.source}: ${p.at}: ${p.message}\n`)
+  const result = walkNetfilter(ruleset, packet, {
+    path: opts.path as PathKind,
+    ct: opts.ct as CtState | undefined,
+    iif: opts.iif,
+    oif: opts.oif
+  })
+  process.stdout.write(
+    opts.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : toText(result)
+  )
+  return 0
+}
+
+function toText(r: WalkResult): string {
+  const lines = r.trace.map((s) => {
+    const where = `${s.hook} ${s.table}/${s.chain}`
+    if (s.kind === 'policy') return `  ${where}: policy ${s.action}  (line ${s.line}: ${s.rule})`
+    return `  ${where} line ${s.line}: ${s.matched ? `matched → ${s.action}` : `no (${s.note})`}  ${s.rule}`
+  })
+  const by = r.decidedBy
+    ? ` by ${r.decidedBy.kind} at line ${r.decidedBy.line} (${r.decidedBy.table}/${r.decidedBy.chain}): ${r.decidedBy.rule}`
+    : ' (no rule or policy decided: nothing hooks this path)'
+  const head = `${r.verdict.toUpperCase()}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${by}\nconntrack state: ${r.ct}${r.uncertain ? `\nUNCERTAIN: ${r.uncertainWhy.join('; ')}` : ''}`
+  return `${head}\n${lines.join('\n')}\n`
+}
+
+function usage(message: string): number {
+  process.stderr.write(`verdict trace: ${message}\n${USAGE}\n`)
+  return 2
+}

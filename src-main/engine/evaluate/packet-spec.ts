@@ -1,0 +1,134 @@
+import type { CtState } from '../rulesets/model'
+import { parseCidr } from '../rulesets/parse-address'
+import { ICMP_NAMES, ICMPV6_NAMES } from '../rulesets/protocols'
+import type { Cidr } from '../rulesets/model'
+
+/** A packet to walk through a ruleset: typed by hand or taken from a capture. */
+export interface PacketSpec {
+  proto: 'tcp' | 'udp' | 'icmp' | 'icmpv6'
+  src: Cidr
+  dst: Cidr
+  srcText: string
+  dstText: string
+  sport?: number
+  dport?: number
+  /** TCP flag bits (FIN 1, SYN 2, RST 4, PSH 8, ACK 16 ...). */
+  tcpFlags?: number
+  icmpType?: number
+  icmpCode?: number
+  /** The conntrack state the packet implies. */
+  impliedCt: CtState
+}
+
+const TCP_WORDS: Record<string, number> = {
+  syn: 0x02,
+  'syn-ack': 0x12,
+  ack: 0x10,
+  rst: 0x04,
+  'rst-ack': 0x14,
+  fin: 0x11,
+  'fin-ack': 0x11,
+  psh: 0x18,
+  data: 0x18
+}
+const LETTERS: Record<string, number> = { F: 1, S: 2, R: 4, P: 8, '.': 16, U: 32, E: 64, W: 128 }
+
+/**
+ * Returns the packet a SPEC describes: `PROTO SRC[:PORT] > DST[:PORT] [WHAT]`
+ * (IPv6 in brackets when a port follows), or a message saying what is wrong.
+ */
+export function parsePacketSpec(spec: string): PacketSpec | string {
+  const m = /^\s*(tcp|udp|icmp|icmpv6)\s+(\S+)\s*>\s*(\S+)\s*(.*)$/i.exec(spec)
+  if (!m) return `packet '${spec}' is not PROTO SRC[:PORT] > DST[:PORT] [WHAT]`
+  const proto = m[1].toLowerCase() as PacketSpec['proto']
+  const src = endpoint(m[2], proto)
+  const dst = endpoint(m[3], proto)
+  if (typeof src === 'string') return src
+  if (typeof dst === 'string') return dst
+  const what = m[4].trim()
+  const p: PacketSpec = {
+    proto,
+    src: src.addr,
+    dst: dst.addr,
+    srcText: src.text,
+    dstText: dst.text,
+    impliedCt: 'new'
+  }
+  if (src.addr.version !== dst.addr.version)
+    return 'source and destination are of different address families'
+  if (proto === 'tcp' || proto === 'udp') {
+    if (src.port === undefined || dst.port === undefined)
+      return `${proto} needs ports: SRC:PORT > DST:PORT`
+    p.sport = src.port
+    p.dport = dst.port
+  }
+  if (proto === 'tcp') {
+    const word = what.toLowerCase() || 'syn'
+    let flags = TCP_WORDS[word]
+    if (flags === undefined) {
+      flags = 0
+      for (const c of what) {
+        if (LETTERS[c] === undefined)
+          return `TCP flags '${what}' not understood (syn, syn-ack, ack, rst, fin, or tcpdump letters like S.)`
+        flags |= LETTERS[c]
+      }
+    }
+    p.tcpFlags = flags
+    p.impliedCt =
+      flags & 0x02 && !(flags & 0x10)
+        ? 'new'
+        : flags & 0x04 && !(flags & 0x10)
+          ? 'invalid'
+          : 'established'
+  } else if (proto === 'icmp' || proto === 'icmpv6') {
+    const v6 = proto === 'icmpv6'
+    const words = (what || 'echo-request').split(/\s+/)
+    const named = (v6 ? ICMPV6_NAMES : ICMP_NAMES)[words[0]]
+    const numeric = /^(\d+)(?:\/(\d+))?$/.exec(words[0])
+    const t =
+      named ??
+      (numeric
+        ? [Number(numeric[1]), numeric[2] === undefined ? undefined : Number(numeric[2])]
+        : undefined)
+    if (!t) return `ICMP type '${words[0]}' not understood`
+    p.icmpType = t[0]
+    p.icmpCode = t[1] ?? 0
+    const echoRequest = v6 ? 128 : 8
+    const echoReply = v6 ? 129 : 0
+    const errors = v6 ? [1, 2, 3, 4] : [3, 4, 5, 11, 12]
+    p.impliedCt =
+      p.icmpType === echoReply
+        ? 'established'
+        : errors.includes(p.icmpType)
+          ? 'related'
+          : p.icmpType === echoRequest
+            ? 'new'
+            : 'new'
+  }
+  return p
+}
+
+function endpoint(
+  text: string,
+  proto: string
+): { addr: Cidr; text: string; port?: number } | string {
+  let host = text
+  let port: number | undefined
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  if (bracket) {
+    host = bracket[1]
+    if (bracket[2] !== undefined) port = Number(bracket[2])
+  } else if ((text.match(/:/g) ?? []).length === 1) {
+    const [h, p] = text.split(':')
+    host = h
+    port = Number(p)
+  }
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    return `port in '${text}' is not 0-65535`
+  if (port !== undefined && proto !== 'tcp' && proto !== 'udp')
+    return `${proto} has no ports: '${text}'`
+  const addr = parseCidr(host)
+  if (!addr || addr.bits !== (addr.version === 4 ? 32 : 128))
+    return `address '${host}' not understood`
+  return { addr, text: host, port }
+}

@@ -1,0 +1,256 @@
+import type { Chain, CtState, Hook, Rule, Ruleset, Table } from '../rulesets/model'
+import { parseCidr } from '../rulesets/parse-address'
+import { matchRule, type MatchContext } from './match-rule'
+import type { PacketSpec } from './packet-spec'
+
+/** The packet's way through the host. */
+export type PathKind = 'input' | 'forward' | 'output'
+
+/** One rule or policy the packet met. */
+export interface TraceStep {
+  hook: Hook
+  table: string
+  chain: string
+  kind: 'rule' | 'policy' | 'return'
+  line?: number
+  rule?: string
+  matched: boolean
+  /** Why it did not match (the first failing condition), or what it did. */
+  note?: string
+  action?: string
+}
+
+/** What decided the packet's fate. */
+export interface DecidedBy {
+  kind: 'rule' | 'policy'
+  table: string
+  chain: string
+  line?: number
+  rule?: string
+}
+
+/** The walk's result, in the shape of `nft monitor trace`. */
+export interface WalkResult {
+  verdict: 'accept' | 'drop' | 'reject'
+  rejectWith?: string
+  decidedBy?: DecidedBy
+  trace: TraceStep[]
+  uncertain: boolean
+  uncertainWhy: string[]
+  ct: CtState
+}
+
+/** Options for a walk. */
+export interface WalkOptions {
+  path: PathKind
+  ct?: CtState
+  iif?: string
+  oif?: string
+}
+
+const HOOKS: Record<PathKind, Hook[]> = {
+  input: ['prerouting', 'input'],
+  forward: ['prerouting', 'forward', 'postrouting'],
+  output: ['output', 'postrouting']
+}
+
+type Outcome =
+  | { kind: 'verdict'; verdict: 'accept' | 'drop' | 'reject'; rejectWith?: string; by: DecidedBy }
+  | { kind: 'return' }
+  | { kind: 'end' }
+
+const MAX_DEPTH = 64
+
+/**
+ * Walks a packet through the hooks its path crosses and, at each hook, every
+ * base chain in priority order, as netfilter does: accept ends only the
+ * current base chain, drop and reject end the packet, jumps return, gotos do
+ * not, user chains fall through to their caller, policy applies at the end
+ * of a base chain, and NAT chains see only a connection's first packet.
+ */
+export function walkNetfilter(
+  ruleset: Ruleset,
+  packet: PacketSpec,
+  options: WalkOptions
+): WalkResult {
+  const ct = options.ct ?? packet.impliedCt
+  const trace: TraceStep[] = []
+  const uncertainWhy: string[] = []
+  const ctx: MatchContext = {
+    ct,
+    iif: options.path === 'output' ? undefined : options.iif,
+    oif: options.path === 'input' ? undefined : options.oif,
+    src: packet.src,
+    dst: packet.dst,
+    sport: packet.sport,
+    dport: packet.dport
+  }
+  const version = packet.src.version
+  let finalAccept: DecidedBy | undefined
+  for (const hook of HOOKS[options.path]) {
+    for (const { table, chain } of baseChains(ruleset, hook, version)) {
+      if (chain.base!.type === 'nat' && ct !== 'new') continue
+      const out = runChain(table, chain, hook, 0)
+      if (out.kind === 'verdict') {
+        if (out.verdict !== 'accept') {
+          return {
+            verdict: out.verdict,
+            rejectWith: out.rejectWith,
+            decidedBy: out.by,
+            trace,
+            uncertain: uncertainWhy.length > 0,
+            uncertainWhy,
+            ct
+          }
+        }
+        if (isMainChain(chain, options.path) || !finalAccept) finalAccept = out.by
+        continue
+      }
+      const policy = chain.base!.policy
+      const by: DecidedBy = {
+        kind: 'policy',
+        table: table.name,
+        chain: chain.name,
+        line: chain.policySource?.line,
+        rule: chain.policySource?.text.trim()
+      }
+      trace.push({
+        hook,
+        table: table.name,
+        chain: chain.name,
+        kind: 'policy',
+        line: by.line,
+        rule: by.rule,
+        matched: true,
+        action: policy
+      })
+      if (policy === 'drop')
+        return {
+          verdict: 'drop',
+          decidedBy: by,
+          trace,
+          uncertain: uncertainWhy.length > 0,
+          uncertainWhy,
+          ct
+        }
+      if (isMainChain(chain, options.path) || !finalAccept) finalAccept = by
+    }
+  }
+  return {
+    verdict: 'accept',
+    decidedBy: finalAccept,
+    trace,
+    uncertain: uncertainWhy.length > 0,
+    uncertainWhy,
+    ct
+  }
+
+  function runChain(table: Table, chain: Chain, hook: Hook, depth: number): Outcome {
+    if (depth > MAX_DEPTH) {
+      uncertainWhy.push(`chain ${chain.name}: jumps nest deeper than ${MAX_DEPTH}`)
+      return { kind: 'end' }
+    }
+    for (const rule of chain.rules) {
+      const m = matchRule(rule.matches, packet, ctx)
+      const step: TraceStep = {
+        hook,
+        table: table.name,
+        chain: chain.name,
+        kind: 'rule',
+        line: rule.source.line,
+        rule: rule.text,
+        matched: m.matched
+      }
+      trace.push(step)
+      // An undecidable condition matters only where the rule could have changed the packet's path.
+      if (m.uncertain && decisive(rule.action))
+        uncertainWhy.push(`line ${rule.source.line}: ${m.uncertain}`)
+      if (!m.matched) {
+        step.note = m.failed
+        continue
+      }
+      const by: DecidedBy = {
+        kind: 'rule',
+        table: table.name,
+        chain: chain.name,
+        line: rule.source.line,
+        rule: rule.text
+      }
+      const a = rule.action
+      step.action = a.kind === 'jump' || a.kind === 'goto' ? `${a.kind} ${a.chain}` : a.kind
+      switch (a.kind) {
+        case 'accept':
+          return { kind: 'verdict', verdict: 'accept', by }
+        case 'drop':
+          return { kind: 'verdict', verdict: 'drop', by }
+        case 'reject':
+          return { kind: 'verdict', verdict: 'reject', rejectWith: a.with, by }
+        case 'return':
+          return { kind: 'return' }
+        case 'jump':
+        case 'goto': {
+          const target = table.chains.find((c) => c.name === a.chain)
+          if (!target) {
+            uncertainWhy.push(
+              `line ${rule.source.line}: target ${a.chain} is neither a chain of ${table.name} nor a target Verdict knows`
+            )
+            continue
+          }
+          const out = runChain(table, target, hook, depth + 1)
+          if (out.kind === 'verdict') return out
+          if (a.kind === 'goto') return { kind: 'return' }
+          continue
+        }
+        case 'dnat':
+        case 'snat':
+        case 'masquerade':
+        case 'redirect':
+          // A NAT target ends its chain for this packet, and the kernel rewrites it for what follows.
+          if (a.kind === 'dnat' && a.to) rewriteDestination(a.to)
+          return { kind: 'verdict', verdict: 'accept', by }
+        case 'other':
+          if (a.terminal)
+            uncertainWhy.push(`line ${rule.source.line}: target ${a.name} is not modelled`)
+          continue
+        default:
+          continue
+      }
+    }
+    return { kind: 'end' }
+  }
+
+  function rewriteDestination(to: string): void {
+    const m = /^\[?([^\]]+?)\]?(?::(\d+)(?:-\d+)?)?$/.exec(to)
+    const addr = m ? parseCidr(m[1].split('-')[0]) : undefined
+    if (addr) ctx.dst = addr
+    if (m?.[2] !== undefined) ctx.dport = Number(m[2])
+  }
+}
+
+/** Returns whether an action can end or divert the traversal (log, counters and marks cannot). */
+function decisive(a: Rule['action']): boolean {
+  return !(a.kind === 'log' || a.kind === 'continue' || (a.kind === 'other' && !a.terminal))
+}
+
+/** Returns the base chains on a hook for the packet's family, lowest priority first. */
+function baseChains(
+  ruleset: Ruleset,
+  hook: Hook,
+  version: 4 | 6
+): { table: Table; chain: Chain }[] {
+  const out: { table: Table; chain: Chain }[] = []
+  for (const table of ruleset.tables) {
+    const applies =
+      table.family === 'inet' ||
+      (table.family === 'ip' && version === 4) ||
+      (table.family === 'ip6' && version === 6)
+    if (!applies) continue
+    for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain })
+  }
+  return out.sort((x, y) => x.chain.base!.priority - y.chain.base!.priority)
+}
+
+/** The filter chain on the path's own hook: its accept is the one worth naming. */
+function isMainChain(chain: Chain, path: PathKind): boolean {
+  return chain.base?.type === 'filter' && chain.base.hook === path
+}

@@ -1,0 +1,442 @@
+import { problem, type Problem } from '../../shared/problem'
+import type { Action, Chain, CtState, Hook, Match, Rule, Ruleset, Table } from './model'
+import { PRIORITY } from './model'
+import { parseCidr } from './parse-address'
+import { ICMP_NAMES, ICMPV6_NAMES, protocolNumber } from './protocols'
+import { tokenizeIptables } from './tokenize-iptables'
+
+const BUILTIN: Record<string, string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT']
+}
+
+const TABLE_PRIORITY: Record<string, number> = {
+  raw: PRIORITY.raw,
+  mangle: PRIORITY.mangle,
+  filter: PRIORITY.filter,
+  security: PRIORITY.security
+}
+
+const SOURCE_PORT_OPTIONS = new Set(['--sport', '--source-port', '--sports', '--source-ports'])
+
+/** Matches whose result depends on state a snapshot does not hold. */
+const STATEFUL = new Set([
+  'limit',
+  'hashlimit',
+  'recent',
+  'connlimit',
+  'quota',
+  'statistic',
+  'time'
+])
+
+/**
+ * Returns the model of `iptables-save` / `ip6tables-save` output (legacy or
+ * nft variant). Unknown matches and targets are kept and make their rules
+ * uncertain; a line that cannot be read is a problem with its line number.
+ */
+export function readIptablesSave(source: string, text: string): Ruleset {
+  const problems: Problem[] = []
+  const tables: Table[] = []
+  let table: Table | undefined
+  let v6 = false
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]
+    const lineNo = i + 1
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) {
+      if (/ip6tables-save/.test(line)) v6 = true
+      continue
+    }
+    if (line.startsWith('*')) {
+      table = { family: 'ip', name: line.slice(1).trim(), chains: [] }
+      tables.push(table)
+      continue
+    }
+    if (line === 'COMMIT') {
+      table = undefined
+      continue
+    }
+    if (!table) {
+      problems.push(
+        problem(source, `line ${lineNo}`, 'text outside a *table ... COMMIT block', raw)
+      )
+      continue
+    }
+    if (line.startsWith(':')) {
+      const m = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?/.exec(line)
+      if (!m) {
+        problems.push(problem(source, `line ${lineNo}`, 'chain line not understood', raw))
+        continue
+      }
+      const [, name, policy, packets, bytes] = m
+      const chain: Chain = { name, rules: [] }
+      if (policy !== '-') {
+        const hook = name.toLowerCase() as Hook
+        const priority =
+          table.name === 'nat'
+            ? name === 'PREROUTING' || name === 'OUTPUT'
+              ? PRIORITY.dstnat
+              : PRIORITY.srcnat
+            : (TABLE_PRIORITY[table.name] ?? 0)
+        const verdict = policy.toUpperCase() === 'DROP' ? 'drop' : 'accept'
+        chain.base = {
+          type:
+            table.name === 'nat'
+              ? 'nat'
+              : table.name === 'mangle' && name === 'OUTPUT'
+                ? 'route'
+                : 'filter',
+          hook,
+          priority,
+          policy: verdict
+        }
+        chain.policySource = { line: lineNo, text: raw }
+        if (!BUILTIN[table.name]?.includes(name))
+          problems.push(
+            problem(
+              source,
+              `line ${lineNo}`,
+              `chain ${name} has a policy but is not a built-in chain of ${table.name}`,
+              raw
+            )
+          )
+      }
+      if (packets !== undefined) chain.counters = { packets: Number(packets), bytes: Number(bytes) }
+      table.chains.push(chain)
+      continue
+    }
+    const parsed = parseRule(line, lineNo, raw, v6)
+    if (typeof parsed === 'string') {
+      problems.push(problem(source, `line ${lineNo}`, parsed, raw))
+      continue
+    }
+    let chain = table.chains.find((c) => c.name === parsed.chain)
+    if (!chain) {
+      problems.push(
+        problem(
+          source,
+          `line ${lineNo}`,
+          `rule appended to chain ${parsed.chain}, which was not declared`,
+          raw
+        )
+      )
+      chain = { name: parsed.chain, rules: [] }
+      table.chains.push(chain)
+    }
+    chain.rules.push(parsed.rule)
+  }
+  if (table)
+    problems.push(problem(source, `line ${lines.length}`, `table ${table.name} has no COMMIT`))
+  // ip6tables-save without its header comment still gives itself away by IPv6 addresses or ICMPv6.
+  v6 ||= tables.some((t) =>
+    t.chains.some((c) =>
+      c.rules.some((r) =>
+        r.matches.some(
+          (m) =>
+            ((m.kind === 'saddr' || m.kind === 'daddr') && m.cidrs.some((x) => x.version === 6)) ||
+            (m.kind === 'proto' && m.protos.includes(58))
+        )
+      )
+    )
+  )
+  for (const t of tables) if (v6) t.family = 'ip6'
+  // REJECT's default answer differs by family: icmp-port-unreachable, icmp6-port-unreachable.
+  for (const t of tables)
+    for (const c of t.chains)
+      for (const r of c.rules)
+        if (r.action.kind === 'reject' && r.action.with === 'default')
+          r.action = {
+            kind: 'reject',
+            with: v6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'
+          }
+  return { system: v6 ? 'ip6tables' : 'iptables', source, tables, problems }
+}
+
+/** Parses one `-A CHAIN ...` line (optionally prefixed by `[packets:bytes]`). */
+function parseRule(
+  line: string,
+  lineNo: number,
+  raw: string,
+  v6: boolean
+): { chain: string; rule: Rule } | string {
+  const args = tokenizeIptables(line)
+  let counters: Rule['counters']
+  if (/^\[\d+:\d+\]$/.test(args[0] ?? '')) {
+    const [p, b] = args.shift()!.slice(1, -1).split(':')
+    counters = { packets: Number(p), bytes: Number(b) }
+  }
+  if (args[0] !== '-A' && args[0] !== '--append') return `expected -A CHAIN, found '${args[0]}'`
+  const chain = args[1]
+  if (!chain) return '-A without a chain name'
+  const matches: Match[] = []
+  let action: Action | undefined
+  let comment: string | undefined
+  let proto: number | undefined
+  let module = ''
+  let i = 2
+  const unmodelled: string[] = []
+  const take = (): string | undefined => args[i++]
+  while (i < args.length) {
+    let negate = false
+    let opt = take()!
+    if (opt === '!') {
+      negate = true
+      opt = take() ?? ''
+    }
+    // iptables-save also writes "--dport ! 22" in old versions: the ! after the option.
+    const value = (): string => {
+      let v = take() ?? ''
+      if (v === '!') {
+        negate = true
+        v = take() ?? ''
+      }
+      return v
+    }
+    switch (opt) {
+      case '-s':
+      case '--source':
+      case '-d':
+      case '--destination': {
+        const list = value().split(',')
+        const cidrs = list.map(parseCidr)
+        if (cidrs.some((c) => c === undefined)) return `address '${list.join(',')}' not understood`
+        matches.push({
+          kind: opt === '-s' || opt === '--source' ? 'saddr' : 'daddr',
+          cidrs: cidrs as NonNullable<(typeof cidrs)[number]>[],
+          negate
+        })
+        break
+      }
+      case '-i':
+      case '--in-interface':
+      case '-o':
+      case '--out-interface':
+        matches.push({
+          kind: opt.startsWith('-i') || opt === '--in-interface' ? 'iif' : 'oif',
+          names: [value()],
+          negate
+        })
+        break
+      case '-p':
+      case '--protocol': {
+        const name = value()
+        if (name === 'all' || name === '0') break
+        const n = protocolNumber(name)
+        if (n === undefined) return `protocol '${name}' not understood`
+        proto = n
+        matches.push({ kind: 'proto', protos: [n], negate })
+        break
+      }
+      case '-m':
+      case '--match':
+        module = value()
+        break
+      case '--sport':
+      case '--source-port':
+      case '--dport':
+      case '--destination-port':
+      case '--sports':
+      case '--source-ports':
+      case '--dports':
+      case '--destination-ports':
+      case '--ports': {
+        const ranges = parsePorts(value())
+        if (!ranges) return `port list '${args[i - 1]}' not understood`
+        const kind = SOURCE_PORT_OPTIONS.has(opt) ? 'sport' : 'dport'
+        if (opt === '--ports') unmodelled.push('--ports')
+        matches.push({ kind, ranges, negate })
+        break
+      }
+      case '--syn':
+        // --syn: SYN set, RST, ACK and FIN clear.
+        matches.push({ kind: 'tcp-flags', mask: 0x17, set: 0x02, negate })
+        break
+      case '--tcp-flags': {
+        const mask = flagBits(value())
+        const set = flagBits(take() ?? '')
+        if (mask === undefined || set === undefined) return 'TCP flags not understood'
+        matches.push({ kind: 'tcp-flags', mask, set, negate })
+        break
+      }
+      case '--icmp-type':
+      case '--icmpv6-type': {
+        const typeText = value()
+        if (typeText === 'any') break
+        const t = parseIcmpType(typeText, opt === '--icmpv6-type' || proto === 58 || v6)
+        if (!t) return `ICMP type '${args[i - 1]}' not understood`
+        matches.push({
+          kind: 'icmp-type',
+          v6: opt === '--icmpv6-type' || proto === 58,
+          type: t[0],
+          code: t[1],
+          negate
+        })
+        break
+      }
+      case '--state':
+      case '--ctstate': {
+        const states = value()
+          .split(',')
+          .map((s) => s.toLowerCase())
+        const known: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
+        const bad = states.filter(
+          (s) => !known.includes(s as CtState) && s !== 'snat' && s !== 'dnat'
+        )
+        if (bad.length) return `conntrack state '${bad.join(',')}' not understood`
+        const modelled = states.filter((s): s is CtState => known.includes(s as CtState))
+        if (modelled.length !== states.length) unmodelled.push(`--ctstate ${states.join(',')}`)
+        matches.push({ kind: 'ct-state', states: modelled, negate })
+        break
+      }
+      case '--src-range':
+      case '--dst-range': {
+        const [a, b] = value().split('-')
+        const from = parseCidr(a)
+        const to = parseCidr(b ?? a)
+        if (!from || !to) return `address range '${args[i - 1]}' not understood`
+        matches.push({
+          kind: opt === '--src-range' ? 'saddr-range' : 'daddr-range',
+          from,
+          to,
+          negate
+        })
+        break
+      }
+      case '--comment':
+        comment = value()
+        break
+      case '-j':
+      case '--jump':
+      case '-g':
+      case '--goto': {
+        const target = value()
+        const rest: string[] = []
+        while (i < args.length) rest.push(take()!)
+        const a = parseTarget(target, rest, opt === '-g' || opt === '--goto')
+        if (typeof a === 'string') return a
+        action = a
+        break
+      }
+      default: {
+        // An option of a match module Verdict does not model: keep its text, mark the rule uncertain.
+        const words = [opt]
+        while (i < args.length && !args[i].startsWith('-') && args[i] !== '!') words.push(take()!)
+        const text = `${negate ? '! ' : ''}${words.join(' ')}`
+        if (STATEFUL.has(module)) matches.push({ kind: 'stateful', name: module, text })
+        else matches.push({ kind: 'unmodelled', name: module || opt, text })
+      }
+    }
+  }
+  for (const u of unmodelled) matches.push({ kind: 'unmodelled', name: 'match', text: u })
+  const rule: Rule = {
+    source: { line: lineNo, text: raw },
+    text: raw.trim(),
+    matches,
+    action: action ?? { kind: 'continue' }
+  }
+  if (comment !== undefined) rule.comment = comment
+  if (counters) rule.counters = counters
+  return { chain, rule }
+}
+
+function parseTarget(target: string, rest: string[], isGoto: boolean): Action | string {
+  const opt = (name: string): string | undefined => {
+    const k = rest.indexOf(name)
+    return k >= 0 ? rest[k + 1] : undefined
+  }
+  if (isGoto) return { kind: 'goto', chain: target }
+  switch (target) {
+    case 'ACCEPT':
+      return { kind: 'accept' }
+    case 'DROP':
+      return { kind: 'drop' }
+    case 'RETURN':
+      return { kind: 'return' }
+    case 'REJECT':
+      // iptables' default: icmp-port-unreachable (ip6tables: icmp6-port-unreachable).
+      return { kind: 'reject', with: opt('--reject-with') ?? 'default' }
+    case 'LOG':
+      return { kind: 'log', prefix: opt('--log-prefix'), level: opt('--log-level') }
+    case 'NFLOG': {
+      const group = opt('--nflog-group')
+      return {
+        kind: 'log',
+        prefix: opt('--nflog-prefix'),
+        group: group === undefined ? 0 : Number(group)
+      }
+    }
+    case 'DNAT':
+      return { kind: 'dnat', to: opt('--to-destination') }
+    case 'SNAT':
+      return { kind: 'snat', to: opt('--to-source') }
+    case 'MASQUERADE':
+      return { kind: 'masquerade', to: opt('--to-ports') }
+    case 'REDIRECT':
+      return { kind: 'redirect', to: opt('--to-ports') }
+    case 'MARK':
+    case 'CONNMARK':
+    case 'CT':
+    case 'NOTRACK':
+    case 'TRACE':
+    case 'TCPMSS':
+    case 'TOS':
+    case 'DSCP':
+    case 'TTL':
+    case 'HL':
+    case 'CLASSIFY':
+    case 'ULOG':
+    case 'SET':
+    case 'CHECKSUM':
+    case 'AUDIT':
+      return { kind: 'other', name: target, text: [target, ...rest].join(' '), terminal: false }
+  }
+  // Anything in upper case that is not a chain we know is an extension target: a user chain
+  // is resolved (and reported if missing) by the evaluator.
+  return { kind: 'jump', chain: target }
+}
+
+function parsePorts(text: string): [number, number][] | undefined {
+  const out: [number, number][] = []
+  for (const part of text.split(',')) {
+    const [a, b] = part.split(':')
+    const lo = a === '' ? 0 : Number(a)
+    const hi = b === undefined ? lo : b === '' ? 65535 : Number(b)
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 65535) return undefined
+    out.push([lo, hi])
+  }
+  return out
+}
+
+const FLAG: Record<string, number> = {
+  FIN: 1,
+  SYN: 2,
+  RST: 4,
+  PSH: 8,
+  ACK: 16,
+  URG: 32,
+  ECE: 64,
+  CWR: 128,
+  ALL: 0xff,
+  NONE: 0
+}
+
+function flagBits(text: string): number | undefined {
+  let n = 0
+  for (const f of text.split(',')) {
+    const v = FLAG[f.toUpperCase()]
+    if (v === undefined) return undefined
+    n |= v
+  }
+  return n
+}
+
+function parseIcmpType(text: string, v6: boolean): [number, number?] | undefined {
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(text)
+  if (m) return m[2] === undefined ? [Number(m[1])] : [Number(m[1]), Number(m[2])]
+  return (v6 ? ICMPV6_NAMES : ICMP_NAMES)[text]
+}
