@@ -77,24 +77,7 @@ function decodeIpv4Packet(
     if (!frags) return
     if (ipEnd > end) return // a fragment cut short by the snapshot length cannot complete a datagram
     const key = `4|${ip.src}|${ip.dst}|${ip.proto}|${ip.id}`
-    const whole = frags.add(
-      key,
-      pkt.n,
-      pkt.timeUs,
-      ip.fragOffset,
-      ip.mf,
-      b.subarray(payloadOff, dataEnd)
-    )
-    if (whole)
-      setTransport(
-        pkt,
-        ip.proto,
-        whole.bytes,
-        0,
-        whole.bytes.length,
-        whole.bytes.length,
-        whole.frames
-      )
+    addFragment(pkt, frags, key, ip.proto, ip.fragOffset, ip.mf, b.subarray(payloadOff, dataEnd))
     return
   }
   setTransport(pkt, ip.proto, b, payloadOff, dataEnd, ipEnd - payloadOff)
@@ -124,27 +107,33 @@ function decodeIpv6Packet(
   if (ip.fragment && (ip.fragment.more || ip.fragment.offset > 0)) {
     if (!frags || ipEnd > end) return
     const key = `6|${ip.src}|${ip.dst}|${ip.fragment.id}`
-    const whole = frags.add(
+    addFragment(
+      pkt,
+      frags,
       key,
-      pkt.n,
-      pkt.timeUs,
+      ip.proto,
       ip.fragment.offset,
       ip.fragment.more,
       b.subarray(d.payloadOff, dataEnd)
     )
-    if (whole)
-      setTransport(
-        pkt,
-        ip.proto,
-        whole.bytes,
-        0,
-        whole.bytes.length,
-        whole.bytes.length,
-        whole.frames
-      )
     return
   }
   setTransport(pkt, ip.proto, b, d.payloadOff, dataEnd, ipEnd - d.payloadOff)
+}
+
+/** Hands a fragment to the reassembler; the frame that completes the datagram gets its transport header. */
+function addFragment(
+  pkt: Packet,
+  frags: Reassembler,
+  key: string,
+  proto: number,
+  offset: number,
+  more: boolean,
+  bytes: Uint8Array
+): void {
+  const whole = frags.add(key, pkt.n, pkt.timeUs, offset, more, bytes)
+  if (whole)
+    setTransport(pkt, proto, whole.bytes, 0, whole.bytes.length, whole.bytes.length, whole.frames)
 }
 
 function setTransport(
