@@ -12,6 +12,9 @@ export interface MatchContext {
   dst: Cidr
   sport?: number
   dport?: number
+  /** Set once a NAT rule of this walk has translated the packet. */
+  dnatted?: boolean
+  snatted?: boolean
 }
 
 /** Whether a rule matched; `uncertain` says which condition could not be decided. */
@@ -88,8 +91,15 @@ function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknow
     case 'icmp-type':
       if (p.icmpType === undefined || (p.proto === 'icmpv6') !== m.v6) return apply(false)
       return apply(p.icmpType === m.type && (m.code === undefined || p.icmpCode === m.code))
-    case 'ct-state':
-      return apply(m.states.includes(ctx.ct))
+    case 'ct-state': {
+      if (m.states.includes(ctx.ct)) return apply(true)
+      if (!m.nat) return apply(false)
+      // DNAT/SNAT: known for a connection's first packet (this walk translated it or not),
+      // unknown for a later one unless the walk saw the translation.
+      if ((m.nat.includes('dnat') && ctx.dnatted) || (m.nat.includes('snat') && ctx.snatted))
+        return apply(true)
+      return ctx.ct === 'new' ? apply(false) : 'unknown'
+    }
     case 'stateful':
       // A limit, quota or recent list cannot be read from a snapshot.
       return 'unknown'
@@ -130,7 +140,7 @@ function describe(m: Match): string {
     case 'icmp-type':
       return `${m.negate ? 'not ' : ''}ICMP type ${m.type}${m.code !== undefined ? '/' + m.code : ''}`
     case 'ct-state':
-      return `${m.negate ? 'not ' : ''}ct state ${m.states.join(',')}`
+      return `${m.negate ? 'not ' : ''}ct state ${[...m.states, ...(m.nat ?? [])].join(',')}`
     case 'saddr-range':
     case 'daddr-range':
       return `${m.negate ? 'not ' : ''}${m.kind === 'saddr-range' ? 'source' : 'destination'} range`

@@ -206,6 +206,8 @@ export function walkNetfilter(
         case 'masquerade':
         case 'redirect':
           // A NAT target ends its chain for this packet, and the kernel rewrites it for what follows.
+          if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
+          else ctx.snatted = true
           if (a.kind === 'dnat' && a.to) rewriteDestination(a.to)
           return { kind: 'verdict', verdict: 'accept', by }
         case 'other':

@@ -32,7 +32,8 @@ export type Match =
   | { kind: 'sport' | 'dport'; ranges: [number, number][]; negate: boolean }
   | { kind: 'tcp-flags'; mask: number; set: number; negate: boolean }
   | { kind: 'icmp-type'; v6: boolean; type: number; code?: number; negate: boolean }
-  | { kind: 'ct-state'; states: CtState[]; negate: boolean }
+  /** `nat` holds iptables' virtual states DNAT and SNAT: the connection was translated. */
+  | { kind: 'ct-state'; states: CtState[]; nat?: ('dnat' | 'snat')[]; negate: boolean }
   /** Matches whose outcome depends on state Verdict cannot see (limit, recent, ...): assumed to match. */
   | { kind: 'stateful'; name: string; text: string }
   /** Read and kept, but not modelled: the rule's outcome is uncertain. */

@@ -289,8 +289,12 @@ function parseRule(
         )
         if (bad.length) return `conntrack state '${bad.join(',')}' not understood`
         const modelled = states.filter((s): s is CtState => known.includes(s as CtState))
-        if (modelled.length !== states.length) unmodelled.push(`--ctstate ${states.join(',')}`)
-        matches.push({ kind: 'ct-state', states: modelled, negate })
+        const nat = states.filter((s): s is 'dnat' | 'snat' => s === 'dnat' || s === 'snat')
+        matches.push(
+          nat.length > 0
+            ? { kind: 'ct-state', states: modelled, nat, negate }
+            : { kind: 'ct-state', states: modelled, negate }
+        )
         break
       }
       case '--src-range':

@@ -96,6 +96,28 @@ describe('walking a packet through iptables', () => {
     )
   })
 
+  it("iptables' virtual DNAT state holds for the first packet this walk translated", () => {
+    const rs = readIptablesSave(
+      'dnat.v4',
+      '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 203.0.113.10 -p tcp --dport 80 -j DNAT --to-destination 10.0.2.2:8080\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT\nCOMMIT\n'
+    )
+    const translated = parsePacketSpec('tcp 198.51.100.7:40000 > 203.0.113.10:80 syn') as PacketSpec
+    const plain = parsePacketSpec('tcp 198.51.100.7:40000 > 203.0.113.10:22 syn') as PacketSpec
+    expect(walkNetfilter(rs, translated, { path: 'forward' })).toMatchObject({
+      verdict: 'accept',
+      decidedBy: { line: 6 }
+    })
+    expect(walkNetfilter(rs, plain, { path: 'forward' })).toMatchObject({
+      verdict: 'drop',
+      uncertain: false
+    })
+    // A later packet: whether its connection was translated is not in the snapshot.
+    expect(walkNetfilter(rs, plain, { path: 'forward', ct: 'established' })).toMatchObject({
+      verdict: 'drop',
+      uncertain: true
+    })
+  })
+
   it('an undecidable condition on a deciding rule makes the verdict uncertain', () => {
     const rs = readIptablesSave(
       'mac.v4',

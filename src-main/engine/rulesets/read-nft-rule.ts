@@ -1,0 +1,262 @@
+/**
+ * One nft rule's tokens into Matches and an Action. Expressions Verdict
+ * models become Matches (with the protocol dependencies nft adds); anything
+ * else is kept as an 'unmodelled' Match holding its text; sets of ICMP types
+ * or TCP flag values and verdict maps expand into one rule per element.
+ */
+
+import type { Action, Match } from './model'
+import {
+  Builder,
+  Cursor,
+  elemText,
+  type Alternative,
+  type Elem,
+  type RuleContext
+} from './read-nft-cursor'
+import { other, statement, untilStop } from './read-nft-statements'
+import { isPunct, isWord, type Token } from './read-nft-tokens'
+import { isOp, OPS, selector, type Selector } from './read-nft-selector'
+import { convert, flagBits, portRange, type KeyKind, type ValueForm } from './read-nft-values'
+
+/** A rule read: one variant per expansion of its sets and verdict map (usually one). */
+export interface ParsedRule {
+  variants: { matches: Match[]; action: Action }[]
+  comment?: string
+  counters?: { packets: number; bytes: number }
+}
+
+const BINOPS = new Set(['&', '|', '^', '>>', '<<', 'and', 'or', 'xor', 'lshift', 'rshift'])
+/** Above this many expanded rules, a rule's sets are kept unmodelled instead. */
+const MAX_VARIANTS = 256
+
+/** Reads one rule (its tokens, without the line's end). */
+export function parseRule(toks: Token[], ctx: RuleContext): ParsedRule {
+  const c = new Cursor(toks, ctx)
+  const b = new Builder()
+  while (!c.end) {
+    const from = c.i
+    if (isPunct(c.peek(), ';')) {
+      c.next()
+      continue
+    }
+    if (statement(c, b) || expression(c, b)) continue
+    // Not understood: keep everything up to the next statement keyword, as written.
+    c.i = from
+    const name = c.peek()!.text
+    c.skipAtom()
+    untilStop(c)
+    b.unmodelled(name, c.text(from))
+  }
+  return finish(b)
+}
+
+function finish(b: Builder): ParsedRule {
+  const base: Action = b.verdict ?? b.nat ?? b.log ?? b.others[0] ?? { kind: 'continue' }
+  let variants: Alternative[] = [{ matches: [] }]
+  for (const slot of b.slots) {
+    if (!('alternatives' in slot)) {
+      for (const v of variants) v.matches.push(slot)
+    } else if (variants.length * slot.alternatives.length > MAX_VARIANTS) {
+      for (const v of variants)
+        v.matches.push({ kind: 'unmodelled', name: slot.name, text: slot.text })
+    } else {
+      variants = variants.flatMap((v) =>
+        slot.alternatives.map((a) => ({
+          matches: [...v.matches, ...a.matches],
+          action: a.action ?? v.action
+        }))
+      )
+    }
+  }
+  const out: ParsedRule = {
+    variants: variants.map((v) => ({ matches: v.matches, action: v.action ?? base }))
+  }
+  if (b.comment !== undefined) out.comment = b.comment
+  if (b.counters) out.counters = b.counters
+  return out
+}
+
+/** Reads `SELECTOR [. SELECTOR] [BINOP X] (OP VALUE | vmap MAP | set VALUE)`. */
+function expression(c: Cursor, b: Builder): boolean {
+  const from = c.i
+  const sel = selector(c)
+  if (!sel) return false
+  let key = sel.key
+  while (isWord(c.peek(), '.')) {
+    c.next()
+    if (!selector(c) && !c.atom()) return fail(c, from)
+    key = undefined
+  }
+  while (BINOPS.has(c.word() ?? '')) {
+    const op = c.next().text
+    const atom = c.atom()
+    if (!atom) return fail(c, from)
+    const bits = flagBits(atom.map((t) => t.text).join(''))
+    const masked =
+      key?.kind === 'tcpflags' && key.mask === undefined && (op === '&' || op === 'and')
+    key = masked && bits !== undefined ? { kind: 'tcpflags', mask: bits } : undefined
+  }
+  if (isWord(c.peek(), 'set')) {
+    c.next()
+    untilStop(c)
+    b.others.push(other(`${sel.name} set`, c.text(from), false))
+    return true
+  }
+  if (isWord(c.peek(), 'vmap')) return verdictMap(c, b, sel, key, from, c.text(from))
+  if (isWord(c.peek(), 'map') || c.end) return fail(c, from)
+  let op = isOp(c.word()) ? OPS[c.next().text] : undefined
+  let form: ValueForm = 'list'
+  let elems: Elem[] = []
+  const t = c.peek()
+  if (!t || t.kind === 'nl') return fail(c, from)
+  if (isPunct(t, '{')) {
+    form = 'set'
+    elems = c.set()
+  } else if (t.kind === 'word' && t.text.startsWith('@')) {
+    c.next()
+    const set = c.ctx.sets.get(t.text.slice(1))
+    if (!set) c.ctx.missingSet(t.text.slice(1), t)
+    if (set && c.ctx.dynamicSets.has(set.name)) {
+      depend(b, sel, key, op === '!=', c.ctx.family)
+      b.stateful('set', c.text(from))
+      return true
+    }
+    if (!set || set.concat) key = undefined
+    form = 'set'
+    elems = set?.elements ?? []
+  } else {
+    for (;;) {
+      const atom = c.atom()
+      if (!atom) return fail(c, from)
+      elems.push({ key: atom })
+      if (!isPunct(c.peek(), ',') && !isWord(c.peek(), '|')) break
+      c.next()
+    }
+  }
+  let mask: number | undefined
+  if (isWord(c.peek(), '/')) {
+    c.next()
+    const parts: string[] = []
+    for (
+      let atom = c.atom();
+      atom;
+      atom = isPunct(c.peek(), ',') ? (c.next(), c.atom()) : undefined
+    )
+      parts.push(atom.map((x) => x.text).join(''))
+    mask = flagBits(parts.join(','))
+    key =
+      key?.kind === 'tcpflags' && key.mask === undefined && mask !== undefined
+        ? { kind: 'tcpflags', mask }
+        : undefined
+  }
+  const text = c.text(from)
+  const negate = op === '!='
+  let strings = elems.map((e) => elemText(e.key))
+  if (op && op !== '==' && op !== '!=') {
+    // `tcp dport < 1024`: a port range; other comparisons are not modelled.
+    const r = key?.kind === 'port' && strings.length === 1 ? portRange(strings[0]!) : undefined
+    const range: [number, number] | undefined =
+      r &&
+      (op === '<'
+        ? [0, r[0] - 1]
+        : op === '<='
+          ? [0, r[0]]
+          : op === '>'
+            ? [r[0] + 1, 65535]
+            : [r[0], 65535])
+    strings = range && range[0] <= range[1] ? [`${range[0]}-${range[1]}`] : [undefined]
+    op = '=='
+  }
+  const converted =
+    key && strings.every((s) => s !== undefined)
+      ? convert(key, strings as string[], negate, form, op !== undefined)
+      : undefined
+  depend(b, sel, converted ? key : undefined, negate, c.ctx.family)
+  if (!converted) b.unmodelled(sel.name, text)
+  else if ('all' in converted) converted.all.forEach((m) => b.push(m))
+  else b.group({ alternatives: converted.any.map((m) => ({ matches: m })), name: sel.name, text })
+  if (key?.kind === 'family' && !negate && converted && 'all' in converted) {
+    const m = converted.all[0]
+    if (m.kind === 'saddr' && m.cidrs.length === 1) b.impliesFamily(m.cidrs[0].version)
+  }
+  return true
+}
+
+/** Adds the dependencies nft puts before an expression: the transport protocol, and the family. */
+function depend(
+  b: Builder,
+  sel: Selector,
+  key: KeyKind | undefined,
+  negate: boolean,
+  family: RuleContext['family']
+): void {
+  if (sel.l3) b.l3 ??= sel.l3
+  if (sel.proto !== undefined) b.requireProto(sel.proto)
+  // A positive address match already fails for the other family; anything else needs the check.
+  if (key?.kind === 'addr' && !negate) b.impliesFamily(key.version)
+  else if (sel.l3 && sel.proto !== undefined) b.impliesFamily(sel.l3)
+  else if (sel.l3 && family !== 'ip' && family !== 'ip6' && sel.proto === undefined)
+    b.requireFamily(sel.l3)
+}
+
+/** `KEY vmap { k : verdict, ... }` or `KEY vmap @map`: one alternative per element. */
+function verdictMap(
+  c: Cursor,
+  b: Builder,
+  sel: Selector,
+  key: KeyKind | undefined,
+  from: number,
+  lhs: string
+): boolean {
+  c.next()
+  let elems: Elem[]
+  const t = c.peek()
+  if (isPunct(t, '{')) elems = c.set()
+  else if (t?.kind === 'word' && t.text.startsWith('@')) {
+    c.next()
+    const map = c.ctx.sets.get(t.text.slice(1))
+    if (!map) c.ctx.missingSet(t.text.slice(1), t)
+    if (!map?.map || map.concat) key = undefined
+    elems = map?.elements ?? []
+  } else return fail(c, from)
+  const text = c.text(from)
+  depend(b, sel, key, false, c.ctx.family)
+  if (elems.length === 0) {
+    b.unmodelled('vmap', `${text} (no elements)`)
+    return true
+  }
+  const keyOf = (e: Elem): string | undefined => elemText(e.key)
+  const others = elems.filter((e) => keyOf(e) !== '*').map(keyOf)
+  const alternatives = elems.map((e): Alternative => {
+    const k = keyOf(e)
+    const action = verdictOf(e.value ?? [], c)
+    const conv =
+      key && k !== undefined && others.every((o) => o !== undefined)
+        ? k === '*'
+          ? convert(key, others as string[], true, 'set', true)
+          : convert(key, [k], false, 'set', true)
+        : undefined
+    const elemWritten = c.ctx.text.slice(e.key[0].start, e.key[e.key.length - 1].end)
+    const matches =
+      conv && 'all' in conv
+        ? conv.all
+        : [{ kind: 'unmodelled' as const, name: sel.name, text: `${lhs} ${elemWritten}` }]
+    return { matches, action }
+  })
+  b.group({ alternatives, name: 'vmap', text })
+  return true
+}
+
+function verdictOf(toks: Token[], c: Cursor): Action {
+  const w = toks[0]?.text
+  if (w === 'accept' || w === 'drop' || w === 'continue' || w === 'return') return { kind: w }
+  if ((w === 'jump' || w === 'goto') && toks[1]) return { kind: w, chain: toks[1].text }
+  const text = toks.length ? c.ctx.text.slice(toks[0].start, toks[toks.length - 1].end) : ''
+  return other('vmap', text, true)
+}
+
+function fail(c: Cursor, from: number): false {
+  c.i = from
+  return false
+}
