@@ -105,7 +105,7 @@ describe('walking a packet through iptables', () => {
     const plain = parsePacketSpec('tcp 198.51.100.7:40000 > 203.0.113.10:22 syn') as PacketSpec
     expect(walkNetfilter(rs, translated, { path: 'forward' })).toMatchObject({
       verdict: 'accept',
-      decidedBy: { line: 6 }
+      decidedBy: { line: 7 }
     })
     expect(walkNetfilter(rs, plain, { path: 'forward' })).toMatchObject({
       verdict: 'drop',
