@@ -18,7 +18,7 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
   {
     kind: 'ruleset',
     format: 'nft',
-    test: /^\s*table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{/m
+    test: /^\s*(table\s+((ip|ip6|inet|arp|bridge|netdev)\s+)?[\w.-]+\s*\{|flush\s+ruleset\b)/m
   },
   { kind: 'ruleset', format: 'firewalld', test: /<(zone|service|policy|ipset)[\s>]/ },
   {

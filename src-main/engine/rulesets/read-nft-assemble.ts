@@ -79,6 +79,8 @@ function toRules(toks: Token[], ctx: RuleContext, file: FileInfo): Rule[] {
     .trim()
   const handle = /^#\s*handle\s+(\d+)\s*$/.exec(file.comments.get(last.endLine ?? last.line) ?? '')
   const parsed = parseRule(toks, ctx)
+  if (!parsed.understood)
+    file.report(first.line, `'${first.text}' does not begin a rule; kept, as an unmodelled match`)
   return parsed.variants.map((v) => {
     const rule: Rule = {
       source: { line: first.line, text: file.rawLine(first.line) },

@@ -162,7 +162,10 @@ export function splitElems(toks: Token[]): Elem[] {
     if (cur.length === 0) return
     if (isPunct(cur[0], '{') && isPunct(cur[cur.length - 1], '}'))
       out.push(...splitElems(cur.slice(1, -1)))
-    else out.push(element(cur))
+    else {
+      const e = element(cur)
+      if (e.key.length > 0) out.push(e)
+    }
     cur = []
   }
   for (const t of toks) {

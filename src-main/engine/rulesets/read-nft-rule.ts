@@ -17,11 +17,20 @@ import {
 import { other, statement, untilStop } from './read-nft-statements'
 import { isPunct, isWord, type Token } from './read-nft-tokens'
 import { isOp, OPS, selector, type Selector } from './read-nft-selector'
-import { convert, flagBits, portRange, type KeyKind, type ValueForm } from './read-nft-values'
+import {
+  convert,
+  flagBits,
+  icmpCode,
+  portRange,
+  type KeyKind,
+  type ValueForm
+} from './read-nft-values'
 
 /** A rule read: one variant per expansion of its sets and verdict map (usually one). */
 export interface ParsedRule {
   variants: { matches: Match[]; action: Action }[]
+  /** False when the rule does not even begin with an expression or statement nft has. */
+  understood: boolean
   comment?: string
   counters?: { packets: number; bytes: number }
 }
@@ -34,6 +43,7 @@ const MAX_VARIANTS = 256
 export function parseRule(toks: Token[], ctx: RuleContext): ParsedRule {
   const c = new Cursor(toks, ctx)
   const b = new Builder()
+  let understood = true
   while (!c.end) {
     const from = c.i
     if (isPunct(c.peek(), ';')) {
@@ -41,6 +51,7 @@ export function parseRule(toks: Token[], ctx: RuleContext): ParsedRule {
       continue
     }
     if (statement(c, b) || expression(c, b)) continue
+    if (from === 0) understood = false
     // Not understood: keep everything up to the next statement keyword, as written.
     c.i = from
     const name = c.peek()!.text
@@ -48,10 +59,10 @@ export function parseRule(toks: Token[], ctx: RuleContext): ParsedRule {
     untilStop(c)
     b.unmodelled(name, c.text(from))
   }
-  return finish(b)
+  return { ...finish(b), understood }
 }
 
-function finish(b: Builder): ParsedRule {
+function finish(b: Builder): Omit<ParsedRule, 'understood'> {
   const base: Action = b.verdict ?? b.nat ?? b.log ?? b.others[0] ?? { kind: 'continue' }
   let variants: Alternative[] = [{ matches: [] }]
   for (const slot of b.slots) {
@@ -69,7 +80,7 @@ function finish(b: Builder): ParsedRule {
       )
     }
   }
-  const out: ParsedRule = {
+  const out: Omit<ParsedRule, 'understood'> = {
     variants: variants.map((v) => ({ matches: v.matches, action: v.action ?? base }))
   }
   if (b.comment !== undefined) out.comment = b.comment
@@ -155,7 +166,8 @@ function expression(c: Cursor, b: Builder): boolean {
   let strings = elems.map((e) => elemText(e.key))
   if (op && op !== '==' && op !== '!=') {
     // `tcp dport < 1024`: a port range; other comparisons are not modelled.
-    const r = key?.kind === 'port' && strings.length === 1 ? portRange(strings[0]!) : undefined
+    const only = strings.length === 1 ? strings[0] : undefined
+    const r = key?.kind === 'port' && only !== undefined ? portRange(only) : undefined
     const range: [number, number] | undefined =
       r &&
       (op === '<'
@@ -173,6 +185,18 @@ function expression(c: Cursor, b: Builder): boolean {
       ? convert(key, strings as string[], negate, form, op !== undefined)
       : undefined
   depend(b, sel, converted ? key : undefined, negate, c.ctx.family)
+  if (!converted && key?.kind === 'icmp' && !negate && form === 'list' && strings.length === 1) {
+    // `icmp type destination-unreachable icmp code port-unreachable`: the code joins the type.
+    const code = icmpCode(strings[0] ?? '', key.v6)
+    const typed = b.slots.filter(
+      (m): m is Extract<Match, { kind: 'icmp-type' }> =>
+        !('alternatives' in m) && m.kind === 'icmp-type' && m.v6 === key.v6 && !m.negate
+    )
+    if (code !== undefined && typed.length === 1 && typed[0].code === undefined) {
+      typed[0].code = code
+      return true
+    }
+  }
   if (!converted) b.unmodelled(sel.name, text)
   else if ('all' in converted) converted.all.forEach((m) => b.push(m))
   else b.group({ alternatives: converted.any.map((m) => ({ matches: m })), name: sel.name, text })

@@ -24,6 +24,7 @@ export const OPS: Record<string, string> = {
   ge: '>='
 }
 
+/** True for a relational operator (`==`, `!=`, `<`, `ne` ...). */
 export function isOp(w: string | undefined): boolean {
   return w !== undefined && Object.hasOwn(OPS, w)
 }
@@ -138,6 +139,7 @@ export function selector(c: Cursor): Selector | undefined {
     c.next()
     if ((k === 'ip' || k === 'ip6') && !words(1)) return give(undefined)
     if (k === 'state' && c.i === from + 2) return { name: 'ct state', key: { kind: 'ctstate' } }
+    if (k === 'status' && c.i === from + 2) return { name: 'ct status', key: { kind: 'ctstatus' } }
     return { name: c.text(from) }
   }
   if (w === 'fib') {

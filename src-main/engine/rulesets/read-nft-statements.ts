@@ -43,13 +43,19 @@ export function statement(c: Cursor, b: Builder): boolean {
     case 'redirect':
       b.nat = nat(c, w)
       return true
-    case 'counter':
+    case 'counter': {
       c.next()
-      if (isWord(c.peek(), 'packets') && isWord(c.peek(2), 'bytes')) {
-        b.counters = { packets: Number(c.peek(1)!.text), bytes: Number(c.peek(3)!.text) }
+      const [packets, bytes] = [c.word(1) ?? '', c.word(3) ?? '']
+      if (
+        isWord(c.peek(), 'packets') &&
+        isWord(c.peek(2), 'bytes') &&
+        /^\d+ \d+$/.test(`${packets} ${bytes}`)
+      ) {
+        b.counters = { packets: Number(packets), bytes: Number(bytes) }
         c.i += 4
       } else if (isWord(c.peek(), 'name')) untilStop(c)
       return true
+    }
     case 'log':
       b.log = log(c)
       return true

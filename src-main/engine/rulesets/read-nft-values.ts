@@ -24,6 +24,7 @@ export type KeyKind =
   | { kind: 'family' }
   | { kind: 'iface'; field: 'iif' | 'oif'; byIndex: boolean }
   | { kind: 'ctstate' }
+  | { kind: 'ctstatus' }
   | { kind: 'tcpflags'; mask?: number }
   | { kind: 'icmp'; v6: boolean; code: boolean }
 
@@ -58,14 +59,10 @@ export function convert(
       const protos: number[] = []
       for (const e of elems) {
         // A protocol range (`10-20`, from an interval set) as its numbers.
-        const [lo, hi] =
-          e.includes('-') && !own(PROTOCOLS, e) ? e.split('-').map(protoNumber) : [protoNumber(e)]
-        if (
-          lo === undefined ||
-          (e.includes('-') && !own(PROTOCOLS, e) && (hi === undefined || hi < lo))
-        )
-          return undefined
-        for (let n = lo; n <= (hi ?? lo); n++) protos.push(n)
+        const range = own(PROTOCOLS, e) === undefined && /^[^-]+-[^-]+$/.test(e)
+        const [lo, hi] = range ? e.split('-').map(protoNumber) : [protoNumber(e), protoNumber(e)]
+        if (lo === undefined || hi === undefined || hi < lo) return undefined
+        for (let n = lo; n <= hi; n++) protos.push(n)
       }
       return { all: [{ kind: 'proto', protos, negate }] }
     }
@@ -80,7 +77,19 @@ export function convert(
     case 'ctstate': {
       const states = elems.flatMap((e) => e.split('|'))
       if (states.some((s) => !CT_STATES.includes(s as CtState))) return undefined
+      // `ct state != established,related`: nft 1.0.6 compares the state with the two bits
+      // together (always unequal); what other versions load is not known, so not modelled.
+      if (negate && form === 'list' && states.length > 1) return undefined
       return { all: [{ kind: 'ct-state', states: states as CtState[], negate }] }
+    }
+    case 'ctstatus': {
+      // Only the translation bits are modelled: `ct status dnat` / `snat` (any of them, as nft's
+      // flag match); other status bits (seen-reply, assured, ...) are left unmodelled.
+      const bits = elems.flatMap((e) => e.split('|'))
+      if (negate || bits.some((b) => b !== 'dnat' && b !== 'snat')) return undefined
+      return {
+        all: [{ kind: 'ct-state', states: [], nat: bits as ('dnat' | 'snat')[], negate: false }]
+      }
     }
     case 'tcpflags':
       return tcpFlagMatches(key.mask, elems, negate, form, exact)
@@ -113,7 +122,8 @@ function tcpFlagMatches(
   if (form === 'list' && mask === undefined && !exact) {
     // `tcp flags syn` / `tcp flags syn,ack`: any of the flags set (nft's implicit flag match).
     const any = bits.reduce((a, b) => a | b, 0)
-    const single = (any & (any - 1)) === 0
+    const single = any !== 0 && (any & (any - 1)) === 0
+    if (any === 0) return { all: [{ kind: 'tcp-flags', mask: 0xff, set: 0, negate }] }
     return {
       all: [
         single

@@ -292,6 +292,9 @@ export function readNft(source: string, text: string): Ruleset {
   }
 
   readRules(pending, { text, rawLine, comments: lexed.comments, report })
+  // Problems in the order of their lines (the second pass finds some after the first).
+  const lineOf = (p: Problem): number => Number(p.at.slice('line '.length))
+  problems.sort((a, b) => lineOf(a) - lineOf(b))
   return { system: 'nftables', source, tables: [...tables.values()].map((s) => s.table), problems }
 }
 
