@@ -12,7 +12,7 @@ usage:
                                                 NAME=PATH names a host or capture point
   verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE]
                 [--iif NAME] [--oif NAME] [--format text|json]
-                                                walk a packet through an iptables-save snapshot
+                                                walk a packet through a ruleset snapshot (iptables-save, nft)
 
 Captures: pcap and pcapng (and their gzip), detected by content.
 `
