@@ -3,9 +3,10 @@ import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluat
 import { parsePacketSpec } from '../engine/evaluate/packet-spec'
 import type { CtState } from '../engine/rulesets/model'
 import { readRuleset } from '../engine/rulesets/read-ruleset'
+import { looksLikeIpsetSave, readIpsetSave } from '../engine/rulesets/read-ipset'
 
 const USAGE =
-  'usage: verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
+  'usage: verdict trace RULESET [IPSET-SAVE...] --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
   '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"'
 const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
 
@@ -25,7 +26,7 @@ export async function runTrace(args: string[]): Promise<number> {
     else if (a.startsWith('-')) return usage(`unknown option ${a}`)
     else files.push(a)
   }
-  if (files.length !== 1) return usage('give exactly one ruleset file')
+  if (files.length === 0) return usage('give a ruleset file (and any ipset save snapshot it uses)')
   if (!opts.packet) return usage('--packet SPEC is required')
   if (!['input', 'forward', 'output'].includes(opts.path))
     return usage(`--path must be input, forward or output, not '${opts.path}'`)
@@ -35,17 +36,30 @@ export async function runTrace(args: string[]): Promise<number> {
     return usage(`--format must be text or json`)
   const packet = parsePacketSpec(opts.packet)
   if (typeof packet === 'string') return usage(packet)
-  let text: string
-  try {
-    text = readFileSync(files[0], 'utf8')
-  } catch (e) {
-    process.stderr.write(`verdict: ${files[0]}: ${(e as Error).message}\n`)
-    return 1
+  const texts: { file: string; text: string }[] = []
+  for (const file of files) {
+    try {
+      texts.push({ file, text: readFileSync(file, 'utf8') })
+    } catch (e) {
+      process.stderr.write(`verdict: ${file}: ${(e as Error).message}\n`)
+      return 1
+    }
   }
-  const ruleset = readRuleset(files[0], text)
+  // An `ipset save` snapshot beside the ruleset gives the sets its rules name.
+  const ipsetFiles = texts.filter((t) => looksLikeIpsetSave(t.text))
+  const rulesetFiles = texts.filter((t) => !looksLikeIpsetSave(t.text))
+  if (rulesetFiles.length !== 1)
+    return usage('give exactly one ruleset file (iptables-save or nft)')
+  const ruleset = readRuleset(rulesetFiles[0].file, rulesetFiles[0].text)
   if (typeof ruleset === 'string') {
     process.stderr.write(`verdict: ${ruleset}\n`)
     return 1
+  }
+  for (const f of ipsetFiles) {
+    const { sets, problems } = readIpsetSave(f.file, f.text)
+    ruleset.problems.push(...problems)
+    ruleset.ipsets ??= new Map()
+    for (const [name, set] of sets) ruleset.ipsets.set(name, set)
   }
   for (const p of ruleset.problems)
     process.stderr.write(`verdict: ${p.source}: ${p.at}: ${p.message}\n`)

@@ -1,4 +1,4 @@
-import type { Cidr, CtState, Match } from '../rulesets/model'
+import type { Cidr, CtState, IpSet, Match } from '../rulesets/model'
 import { compareAddress, inCidr } from '../rulesets/parse-address'
 import type { PacketSpec } from './packet-spec'
 
@@ -12,6 +12,8 @@ export interface MatchContext {
   dst: Cidr
   sport?: number
   dport?: number
+  /** ipsets from an `ipset save` snapshot, when one was loaded. */
+  ipsets?: Map<string, IpSet>
   /** Set once a NAT rule of this walk has translated the packet. */
   dnatted?: boolean
   snatted?: boolean
@@ -40,7 +42,10 @@ export function matchRule(matches: Match[], p: PacketSpec, ctx: MatchContext): M
   for (const m of matches) {
     const r = matchOne(m, p, ctx)
     if (r === 'unknown') {
-      uncertain ??= describe(m)
+      uncertain ??=
+        m.kind === 'ipset' && !ctx.ipsets?.has(m.name)
+          ? `ipset ${m.name} is in no snapshot loaded (add its \`ipset save\` output)`
+          : describe(m)
       continue
     }
     if (!r) return { matched: false, failed: `needs ${describe(m)}` }
@@ -100,12 +105,55 @@ function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknow
         return apply(true)
       return ctx.ct === 'new' ? apply(false) : 'unknown'
     }
+    case 'ipset': {
+      const set = ctx.ipsets?.get(m.name)
+      if (!set) return 'unknown'
+      return apply(inIpset(set, m.dirs, p, ctx, ctx.ipsets!, 0))
+    }
     case 'stateful':
       // A limit, quota or recent list cannot be read from a snapshot.
       return 'unknown'
     case 'unmodelled':
       return 'unknown'
   }
+}
+
+/** Returns whether the packet's fields (by direction, one per set dimension) make a member of the set. */
+function inIpset(
+  set: IpSet,
+  dirs: ('src' | 'dst')[],
+  p: PacketSpec,
+  ctx: MatchContext,
+  all: Map<string, IpSet>,
+  depth: number
+): boolean {
+  if (set.method === 'list') {
+    return (
+      depth < 8 &&
+      set.members.some((m) =>
+        m.sets.some((n) => {
+          const s = all.get(n)
+          return s !== undefined && inIpset(s, dirs, p, ctx, all, depth + 1)
+        })
+      )
+    )
+  }
+  return set.members.some((m) => {
+    let cidr = 0
+    let port = 0
+    return set.dims.every((dim, d) => {
+      const dir = dirs[d] ?? dirs[dirs.length - 1]
+      if (dim === 'ip' || dim === 'net') {
+        const c = m.cidrs[cidr++]
+        return c !== undefined && inCidr(dir === 'src' ? ctx.src : ctx.dst, c)
+      }
+      const want = m.ports[port++]
+      const have = dir === 'src' ? ctx.sport : ctx.dport
+      if (!want || have === undefined) return false
+      if (want.proto !== undefined && want.proto !== PROTO_NUMBER[p.proto]) return false
+      return have >= want.port[0] && have <= want.port[1]
+    })
+  })
 }
 
 /** iptables' and nft's interface wildcards: a trailing + (iptables) or * (nft) matches any suffix. */
@@ -124,6 +172,8 @@ function describe(m: Match): string {
     case 'stateful':
     case 'unmodelled':
       return `${m.name}: ${m.text} (not modelled)`
+    case 'ipset':
+      return `${m.negate ? 'not ' : ''}in ipset ${m.name} (${m.dirs.join(',')})`
     case 'saddr':
     case 'daddr':
       return `${m.negate ? 'not ' : ''}${m.kind === 'saddr' ? 'source' : 'destination'} ${m.cidrs.map(cidrText).join(',')}`

@@ -83,7 +83,8 @@ export function walkNetfilter(
     src: packet.src,
     dst: packet.dst,
     sport: packet.sport,
-    dport: packet.dport
+    dport: packet.dport,
+    ipsets: ruleset.ipsets
   }
   const version = packet.src.version
   let finalAccept: DecidedBy | undefined

@@ -34,6 +34,8 @@ export type Match =
   | { kind: 'icmp-type'; v6: boolean; type: number; code?: number; negate: boolean }
   /** `nat` holds iptables' virtual states DNAT and SNAT: the connection was translated. */
   | { kind: 'ct-state'; states: CtState[]; nat?: ('dnat' | 'snat')[]; negate: boolean }
+  /** iptables -m set --match-set NAME src|dst[,...]: the packet's fields, in that order, in the ipset. */
+  | { kind: 'ipset'; name: string; dirs: ('src' | 'dst')[]; negate: boolean }
   /** Matches whose outcome depends on state Verdict cannot see (limit, recent, ...): assumed to match. */
   | { kind: 'stateful'; name: string; text: string }
   /** Read and kept, but not modelled: the rule's outcome is uncertain. */
@@ -90,6 +92,27 @@ export interface Ruleset {
   source: string
   tables: Table[]
   problems: Problem[]
+  /** ipsets the rules name, from an `ipset save` snapshot loaded beside them. */
+  ipsets?: Map<string, IpSet>
+}
+
+/** One ipset from `ipset save`: its type (hash:ip, hash:net,port, bitmap:port, list:set ...) and members. */
+export interface IpSet {
+  name: string
+  /** The storage method and the dimensions, e.g. ['ip'], ['net', 'port'], ['set']. */
+  method: 'hash' | 'bitmap' | 'list'
+  dims: string[]
+  family: 4 | 6
+  members: IpSetMember[]
+  source: Source
+}
+
+/** One member: one value per dimension of its set. */
+export interface IpSetMember {
+  cidrs: Cidr[]
+  ports: { proto?: number; port: [number, number] }[]
+  sets: string[]
+  line: number
 }
 
 /** The priority numbers of iptables' tables and nft's named priorities (netfilter_ipv4.h). */

@@ -314,6 +314,14 @@ function parseRule(
       case '--comment':
         comment = value()
         break
+      case '--match-set': {
+        const name = value()
+        const dirs = (take() ?? '').split(',')
+        if (dirs.some((d) => d !== 'src' && d !== 'dst'))
+          return `--match-set ${name}: directions '${dirs.join(',')}' not understood`
+        matches.push({ kind: 'ipset', name, dirs: dirs as ('src' | 'dst')[], negate })
+        break
+      }
       case '-j':
       case '--jump':
       case '-g':
