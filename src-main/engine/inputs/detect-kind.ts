@@ -24,11 +24,12 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
   {
     kind: 'conntrack',
     format: 'conntrack',
-    test: /^(ipv[46]\s+\d+\s+)?(tcp|udp|icmp)\s+\d+\s+.*\bsrc=\S+\s+dst=\S+/m
+    test: /^(ipv[46]\s+\d+\s+)?(tcp|udp|udplite|icmp|icmpv6|sctp|dccp|gre|unknown)\s+\d+\s+.*\bsrc=\S+\s+dst=\S+/m
   },
   { kind: 'log', format: 'kernel-log', test: /\bIN=\S*\s+OUT=\S*\s.*\bSRC=\S+\s+DST=\S+/ },
   { kind: 'log', format: 'kernel-log', test: /nf_conntrack: (nf_conntrack: )?table full/ },
-  { kind: 'sysctl', format: 'sysctl', test: /^net\.(netfilter|ipv4|ipv6)\.[\w.]+\s*=\s*\S+/m }
+  { kind: 'sysctl', format: 'sysctl', test: /^net\.(netfilter|ipv4|ipv6)\.[\w.]+\s*=\s*\S+/m },
+  { kind: 'sysctl', format: 'proc-sys', test: /^\/proc\/sys\/net\/[\w./-]+:/m }
 ]
 
 /** Returns the kind of a file from its first bytes (never its name). */
