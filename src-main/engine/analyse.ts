@@ -9,6 +9,7 @@ import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
 import { createPointTracker, type PointTracker } from './flows/track-point'
 import { detectKind } from './inputs/detect-kind'
+import { MAX_TEXT_BYTES, readTextInput } from './inputs/read-text-input'
 
 /** One input file: its name, whose evidence it is, and a way to read its bytes. */
 export interface SourceFile {
@@ -75,13 +76,20 @@ export async function analyse(
       opened.push({ file, info, it, head })
       continue
     }
-    await it.return?.()
-    if (head.length === 0) info.errors.push(`${file.path}: empty file`)
-    else if (detected.kind === 'unknown')
-      info.errors.push(
-        `${file.path}: not a capture, log or ruleset Verdict recognises (${detected.format})`
-      )
-    else info.warnings.push(`${detected.format} files are recognised but not analysed yet`)
+    if (head.length === 0 || detected.kind === 'unknown') {
+      await it.return?.()
+      if (head.length === 0) info.errors.push(`${file.path}: empty file`)
+      else
+        info.errors.push(
+          `${file.path}: not a capture, log or ruleset Verdict recognises (${detected.format})`
+        )
+      continue
+    }
+    try {
+      readTextInput(info, await readText(head, it))
+    } catch (e) {
+      info.errors.push(message(file.path, e))
+    }
   }
 
   const byPoint = new Map<string, typeof opened>()
@@ -211,6 +219,24 @@ async function readPoint(
     feed(best.queue[best.pos], best.index)
     best.pos++
   }
+}
+
+/** Returns the whole of a text file whose first chunk is `head`, up to MAX_TEXT_BYTES. */
+async function readText(head: Uint8Array, it: AsyncIterator<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder('utf-8')
+  let text = decoder.decode(head, { stream: true })
+  let size = head.length
+  for (;;) {
+    const r = await it.next()
+    if (r.done) break
+    size += r.value.length
+    if (size > MAX_TEXT_BYTES) {
+      await it.return?.()
+      throw new Error(`larger than ${MAX_TEXT_BYTES / 1024 / 1024} MiB: not read`)
+    }
+    text += decoder.decode(r.value, { stream: true })
+  }
+  return text + decoder.decode()
 }
 
 function message(path: string, e: unknown): string {

@@ -60,7 +60,10 @@ describe.skipIf(reason !== undefined)('verdict analyze', () => {
     mkdirSync(join(dir, 'server', 'etc'), { recursive: true })
     copyFileSync(pcap('zeek_attr.pcap'), join(dir, 'client', 'eth0.pcap'))
     copyFileSync(pcap('zeek_attr.pcap'), join(dir, 'server', 'any.pcap'))
-    writeFileSync(join(dir, 'server', 'etc', 'rules.v4'), '*filter\n:INPUT DROP [0:0]\nCOMMIT\n')
+    writeFileSync(
+      join(dir, 'server', 'etc', 'rules.v4'),
+      '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT\n-Z bogus\nCOMMIT\n'
+    )
     writeFileSync(join(dir, 'notes.txt'), 'what happened at 10:00\n')
     const { code, stdout } = await verdict(['analyze', dir])
     expect(code).toBe(0)
@@ -75,6 +78,12 @@ describe.skipIf(reason !== undefined)('verdict analyze', () => {
       ['server/etc/rules.v4', 'ruleset', 'iptables-save', 'server', undefined]
     ])
     expect(incident.inputs[1].errors[0]).toContain('not a capture, log or ruleset')
+    // The ruleset is read: its rules counted, the line it could not read named.
+    expect(incident.inputs[3]).toMatchObject({
+      records: 2,
+      errors: [],
+      warnings: ["line 5: expected -A CHAIN, found '-Z'"]
+    })
     const refused = incident.flows.filter((f) => f.outcome === 'refused-rst')
     expect(refused).toHaveLength(2)
     for (const f of refused) expect(f.seenAt).toEqual(['client', 'server'])
