@@ -112,7 +112,7 @@ export function readIptablesSave(source: string, text: string): Ruleset {
     }
     const parsed = parseRule(line, lineNo, raw, v6)
     if (typeof parsed === 'string') {
-      problems.push(problem(source, `line ${lineNo}`, parsed, raw))
+      problems.push(problem(source, `line ${lineNo}, column ${columnOf(parsed, raw)}`, parsed, raw))
       continue
     }
     let chain = table.chains.find((c) => c.name === parsed.chain)
@@ -410,6 +410,13 @@ function parseTarget(target: string, rest: string[], isGoto: boolean): Action | 
   // Anything in upper case that is not a chain we know is an extension target: a user chain
   // is resolved (and reported if missing) by the evaluator.
   return { kind: 'jump', chain: target }
+}
+
+/** The column of the text a message quotes ('…'), or of the line's first character. */
+function columnOf(message: string, raw: string): number {
+  const quoted = /'([^']+)'/.exec(message)
+  const at = quoted ? raw.indexOf(quoted[1]) : -1
+  return at >= 0 ? at + 1 : raw.length - raw.trimStart().length + 1
 }
 
 function parsePorts(text: string): [number, number][] | undefined {

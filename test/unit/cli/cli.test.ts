@@ -82,7 +82,7 @@ describe.skipIf(reason !== undefined)('verdict analyze', () => {
     expect(incident.inputs[3]).toMatchObject({
       records: 2,
       errors: [],
-      warnings: ["line 5: expected -A CHAIN, found '-Z'"]
+      warnings: ["line 5, column 1: expected -A CHAIN, found '-Z'"]
     })
     const refused = incident.flows.filter((f) => f.outcome === 'refused-rst')
     expect(refused).toHaveLength(2)

@@ -99,8 +99,8 @@ describe('iptables-save reader', () => {
       '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 300.1.1.1 -j DROP\n-X nonsense\n-A INPUT -j ACCEPT\n'
     )
     expect(bad.problems.map((p) => [p.at, p.message])).toEqual([
-      ['line 3', "address '300.1.1.1' not understood"],
-      ['line 4', "expected -A CHAIN, found '-X'"],
+      ['line 3, column 13', "address '300.1.1.1' not understood"],
+      ['line 4, column 1', "expected -A CHAIN, found '-X'"],
       ['line 6', 'table filter has no COMMIT']
     ])
     expect(bad.tables[0].chains[0].rules).toHaveLength(1)
