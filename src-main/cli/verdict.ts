@@ -1,5 +1,6 @@
 import { runAnalyze } from './analyze'
 import { runPackets } from './packets'
+import { runServe } from './serve'
 import { runTrace } from './trace'
 
 const USAGE = `verdict — which connections failed, and which firewall rule made each one fail
@@ -13,6 +14,7 @@ usage:
   verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE]
                 [--iif NAME] [--oif NAME] [--format text|json]
                                                 walk a packet through a ruleset snapshot (iptables-save, nft)
+  verdict serve [PATH...] [--port N]            the app in a browser, on 127.0.0.1 (run npm run build first)
 
 Captures: pcap and pcapng (and their gzip), detected by content.
 `
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return runAnalyze(rest)
     case 'trace':
       return runTrace(rest)
+    case 'serve':
+      return runServe(rest)
     case undefined:
     case '-h':
     case '--help':
