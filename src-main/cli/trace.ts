@@ -3,7 +3,8 @@ import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluat
 import { parsePacketSpec } from '../engine/evaluate/packet-spec'
 import type { CtState } from '../engine/rulesets/model'
 import { readRuleset } from '../engine/rulesets/read-ruleset'
-import { looksLikeIpsetSave, readIpsetSave } from '../engine/rulesets/read-ipset'
+import { readIpsetSave } from '../engine/rulesets/read-ipset'
+import { detectTextKind } from '../engine/inputs/detect-kind'
 
 const USAGE =
   'usage: verdict trace RULESET [IPSET-SAVE...] --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
@@ -46,8 +47,9 @@ export async function runTrace(args: string[]): Promise<number> {
     }
   }
   // An `ipset save` snapshot beside the ruleset gives the sets its rules name.
-  const ipsetFiles = texts.filter((t) => looksLikeIpsetSave(t.text))
-  const rulesetFiles = texts.filter((t) => !looksLikeIpsetSave(t.text))
+  const isIpset = (t: { text: string }): boolean => detectTextKind(t.text).format === 'ipset'
+  const ipsetFiles = texts.filter(isIpset)
+  const rulesetFiles = texts.filter((t) => !isIpset(t))
   if (rulesetFiles.length !== 1)
     return usage('give exactly one ruleset file (iptables-save or nft)')
   const ruleset = readRuleset(rulesetFiles[0].file, rulesetFiles[0].text)

@@ -34,17 +34,21 @@ type Level2 = Map<string, Level3>
 /** Returns an empty table. */
 export function createFlowTable(): FlowTable {
   const tables = new Map<Proto, Map<string, Level2>>()
-  const leaf = (
-    proto: Proto,
+  /** The order-free key of two endpoints: lower address (then port) first. */
+  const key = (
     ipX: string,
     portX: number,
     ipY: string,
     portY: number,
-    create: boolean
-  ): Level3 | undefined => {
+    id: number
+  ): [string, string, number] => {
     const xLow = ipX < ipY || (ipX === ipY && portX <= portY)
-    const low = xLow ? ipX : ipY
-    const high = xLow ? ipY : ipX
+    // Ports (or an echo identifier) fit in 48 bits: exact as a double.
+    return xLow
+      ? [ipX, ipY, (portX * 65536 + portY) * 65536 + id]
+      : [ipY, ipX, (portY * 65536 + portX) * 65536 + id]
+  }
+  const leaf = (proto: Proto, low: string, high: string, create: boolean): Level3 | undefined => {
     let byLow = tables.get(proto)
     if (!byLow) {
       if (!create) return undefined
@@ -59,18 +63,14 @@ export function createFlowTable(): FlowTable {
     if (!last && create) byHigh.set(high, (last = new Map()))
     return last
   }
-  const third = (ipX: string, portX: number, ipY: string, portY: number, id: number): number => {
-    const xLow = ipX < ipY || (ipX === ipY && portX <= portY)
-    // Ports (or an echo identifier) fit in 48 bits: exact as a double.
-    return (xLow ? portX * 65536 + portY : portY * 65536 + portX) * 65536 + id
-  }
   return {
     get(proto, ipX, portX, ipY, portY, id) {
-      return leaf(proto, ipX, portX, ipY, portY, false)?.get(third(ipX, portX, ipY, portY, id))
+      const [low, high, k] = key(ipX, portX, ipY, portY, id)
+      return leaf(proto, low, high, false)?.get(k)
     },
     set(proto, ipX, portX, ipY, portY, id, flow) {
-      const m = leaf(proto, ipX, portX, ipY, portY, true)!
-      const k = third(ipX, portX, ipY, portY, id)
+      const [low, high, k] = key(ipX, portX, ipY, portY, id)
+      const m = leaf(proto, low, high, true)!
       const old = m.get(k)
       m.set(k, flow)
       return old

@@ -135,7 +135,8 @@ function rstFacts(f: PointFlow, handshakeRttSec: number | undefined): RstFacts {
 }
 
 function dataHealth(group: PointFlow[]): DataHealth | undefined {
-  const f = group.find((g) => stuckSegment(g)) ?? group[0]
+  let stuck: ReturnType<typeof stuckSegment>
+  const f = group.find((g) => (stuck = stuckSegment(g)) !== undefined) ?? group[0]
   const a = f.dataA
   const b = f.dataB
   if (!a && !b) return undefined
@@ -143,7 +144,6 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
     retransmits: (a?.retransmits ?? 0) + (b?.retransmits ?? 0),
     maxAckedPayload: Math.max(a?.maxAckedPayload ?? 0, b?.maxAckedPayload ?? 0)
   }
-  const stuck = stuckSegment(f)
   if (stuck) {
     health.stuckPayload = stuck.len
     health.stuckDf = stuck.df

@@ -75,11 +75,11 @@ export function createPointTracker(point: string): PointTracker {
       if (l4.kind === 'tcp') {
         trackTcp(ctx, p, l4, file, digits)
       } else if (l4.kind === 'udp') {
-        trackDatagram(p, l4, file, digits)
+        trackDatagram(p, l4, digits)
       } else {
         const errors = l4.kind === 'icmp' ? ICMP_ERRORS : ICMPV6_ERRORS
         if (errors.has(l4.type)) attachIcmpError(ctx, p, l4, file, digits)
-        else trackEcho(p, l4, file, digits)
+        else trackEcho(p, l4, digits)
       }
     },
     finish() {
@@ -87,7 +87,7 @@ export function createPointTracker(point: string): PointTracker {
     }
   }
 
-  function trackDatagram(p: Packet, udp: Udp, file: number, digits: number): void {
+  function trackDatagram(p: Packet, udp: Udp, digits: number): void {
     const ip = p.ip!
     let flow = current.get('udp', ip.src, udp.sport, ip.dst, udp.dport, 0)
     if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
@@ -112,10 +112,9 @@ export function createPointTracker(point: string): PointTracker {
       flow.fromB++
       flow.history += flow.fromB === 1 ? 'd' : ''
     }
-    void file
   }
 
-  function trackEcho(p: Packet, icmp: Icmp, file: number, digits: number): void {
+  function trackEcho(p: Packet, icmp: Icmp, digits: number): void {
     const ip = p.ip!
     const v6 = icmp.kind === 'icmpv6'
     const request = v6 ? icmp.type === 128 : icmp.type === 8
@@ -137,7 +136,6 @@ export function createPointTracker(point: string): PointTracker {
     if (request) flow.fromA++
     else flow.fromB++
     if (flow.history.length < 16) flow.history += request ? 'Q' : 'p'
-    void file
   }
 }
 

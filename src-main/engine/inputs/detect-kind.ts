@@ -38,7 +38,13 @@ export function detectKind(head: Uint8Array): Detected {
   if (looksLikeCapture(head)) return { kind: 'capture', format: 'capture' }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(head.subarray(0, 64 * 1024))
   if (looksBinary(text)) return { kind: 'unknown', format: 'binary' }
-  for (const f of TEXT_FORMATS) if (f.test.test(text)) return { kind: f.kind, format: f.format }
+  return detectTextKind(text)
+}
+
+/** Returns the kind of a text file from its content (its first 64 KiB). */
+export function detectTextKind(text: string): Detected {
+  const head = text.slice(0, 64 * 1024)
+  for (const f of TEXT_FORMATS) if (f.test.test(head)) return { kind: f.kind, format: f.format }
   return { kind: 'unknown', format: 'text' }
 }
 

@@ -3,11 +3,6 @@ import type { Cidr, IpSet, IpSetMember } from './model'
 import { parseCidr } from './parse-address'
 import { protocolNumber } from './protocols'
 
-/** Returns whether text looks like `ipset save` output. */
-export function looksLikeIpsetSave(text: string): boolean {
-  return /^create\s+\S+\s+(hash|bitmap|list):/m.test(text.slice(0, 64 * 1024))
-}
-
 /** Returns the sets of an `ipset save` snapshot; lines it cannot read become problems, the rest is kept. */
 export function readIpsetSave(
   source: string,

@@ -1,4 +1,4 @@
-import { detectKind } from '../inputs/detect-kind'
+import { detectTextKind } from '../inputs/detect-kind'
 import type { Ruleset } from './model'
 import { readIptablesSave } from './read-iptables-save'
 import { readNft } from './read-nft'
@@ -6,7 +6,7 @@ import { readNftJson } from './read-nft-json'
 
 /** Returns the model of a ruleset snapshot, its format detected by content; or why it cannot be read. */
 export function readRuleset(source: string, text: string): Ruleset | string {
-  const detected = detectKind(new TextEncoder().encode(text.slice(0, 64 * 1024)))
+  const detected = detectTextKind(text)
   if (detected.format === 'iptables-save') return readIptablesSave(source, text)
   if (detected.format === 'nft') return readNft(source, text)
   if (detected.format === 'nft-json') return readNftJson(source, text)
