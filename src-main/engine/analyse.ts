@@ -33,6 +33,10 @@ export interface AnalyseProgress {
 export interface AnalyseOptions {
   onProgress?: (p: AnalyseProgress) => void
   signal?: AbortSignal
+  /** Changes to try on the rulesets ("iptables -I INPUT 3 ..."), each re-run on every flow. */
+  whatIf?: string[]
+  /** Clock hints for logs: boot time (ISO) for dmesg seconds, year and zone for syslog. */
+  clock?: { bootTime?: string; year?: number; utcOffsetMin?: number }
 }
 
 /** Returns the Incident for a set of input files: every file's kind, and every conversation. */

@@ -147,26 +147,150 @@ export interface Flow {
   /** Echo requests and replies (ICMP echo flows). */
   requests?: number
   replies?: number
+  /** The id of the finding that explains this flow's failure. */
+  finding?: string
 }
 
-/** A failed flow's cause; findings come with the firewall work. */
+/** How much an evidence item weighs: a log line proves, a simulation predicts, silence only suggests. */
+export type EvidenceWeight = 'proves' | 'predicts' | 'suggests'
+
+/** One rule or policy a simulated packet met (the evaluator's trace, as shown). */
+export interface TraceStepView {
+  hook: string
+  table: string
+  chain: string
+  kind: 'rule' | 'policy' | 'return'
+  line?: number
+  rule?: string
+  matched: boolean
+  note?: string
+  action?: string
+}
+
+/** Something a finding rests on, each pointing to its source. Every item has a one-line `text`. */
+export type Evidence =
+  /** Packets seen (or, with `absent`, not seen) at capture points. */
+  | {
+      kind: 'packet'
+      weight: EvidenceWeight
+      text: string
+      time?: string
+      /** "point:file#frame" for each sighting. */
+      frames?: string[]
+      point?: string
+      absent?: boolean
+    }
+  /** A log line: drop, conntrack table full, TCP wrappers, SELinux, fail2ban. */
+  | {
+      kind: 'log'
+      weight: EvidenceWeight
+      text: string
+      file: string
+      line: number
+      /** The line as written. */
+      raw: string
+      /** The line's time in capture time (after alignment). */
+      time?: string
+      /** Which alignment turned the line's clock into capture time. */
+      alignment?: string
+    }
+  /** The evaluator's walk of one of the flow's packets through a snapshot. */
+  | {
+      kind: 'simulation'
+      weight: EvidenceWeight
+      text: string
+      file: string
+      host?: string
+      /** The packet walked, as a trace SPEC ("tcp 10.0.0.1:40000 > 10.0.0.5:8080 syn"). */
+      packet: string
+      path: 'input' | 'forward' | 'output'
+      ct: string
+      verdict: 'accept' | 'drop' | 'reject'
+      trace: TraceStepView[]
+      uncertain: boolean
+      uncertainWhy?: string[]
+    }
+  /** An ICMP error seen, and who sent it. */
+  | { kind: 'icmp'; weight: EvidenceWeight; text: string; time?: string; frames?: string[] }
+  /** A conntrack or sysctl snapshot fact (count near max, ip_forward=0, a listening socket). */
+  | {
+      kind: 'conntrack'
+      weight: EvidenceWeight
+      text: string
+      file?: string
+      line?: number
+    }
+  /** A rule's packet counter in the snapshot. */
+  | {
+      kind: 'counter'
+      weight: EvidenceWeight
+      text: string
+      file: string
+      line: number
+      packets: number
+      bytes: number
+    }
+
+/** Why a finding's flows failed. */
+export interface Cause {
+  kind: CauseKind
+  system?: string
+  /** The host whose snapshot or log holds the cause. */
+  host?: string
+  file?: string
+  line?: number
+  table?: string
+  chain?: string
+  /** The rule text exactly as written in the snapshot (for a policy: the line setting it). */
+  rule?: string
+  verdict?: string
+}
+
+export type CauseKind =
+  | 'rule'
+  | 'policy'
+  | 'no-listener'
+  | 'conntrack-full'
+  | 'ct-invalid'
+  | 'return-path'
+  | 'egress'
+  | 'nat'
+  | 'pmtud-blackhole'
+  | 'rate-limit'
+  | 'tcp-wrappers'
+  | 'selinux'
+  | 'unknown'
+
+/** The effect of a what-if change on the observed flows. */
+export interface WhatIf {
+  /** The change as given. */
+  change: string
+  /** Failed flows the change would let through. */
+  resolves: string[]
+  /** Other flows whose verdict the change alters (the blast radius), with before and after. */
+  changes: { flow: string; before: string; after: string }[]
+  problems?: string[]
+}
+
+/** A failed flow's (or a group of failed flows') cause, evidence, confidence and fix. */
 export interface Finding {
+  id: string
   flows: string[]
   outcome: Outcome
-  cause: {
-    kind: string
-    system?: string
-    file?: string
-    line?: number
-    table?: string
-    chain?: string
-    rule?: string
-    verdict?: string
-  }
+  /** One line: "14 SYN timeouts to 10.0.0.5:8080: INPUT rule 5 `-A INPUT -j DROP`". */
+  title: string
+  cause: Cause
+  /** 0..1; the reasons are the evidence items' weights. */
   confidence: number
-  evidence: { kind: string; [k: string]: unknown }[]
+  evidence: Evidence[]
+  /** One or two plain sentences. */
   explanation: string
+  /** The fix in the system's own dialect (a command). */
   fix?: string
+  /** For `unknown`: the evidence that would decide it. */
+  missing?: string[]
+  /** The clock alignment the finding's log evidence used. */
+  alignment?: string
 }
 
 /** The whole incident. */
@@ -175,4 +299,21 @@ export interface Incident {
   inputs: InputInfo[]
   flows: Flow[]
   findings: Finding[]
+  /** How each log's clock was turned into capture time. */
+  alignments?: ClockAlignment[]
+  /** What-if results, when `--what-if` changes were given. */
+  whatIf?: WhatIf[]
+}
+
+/** How one log file's times were aligned to capture time. */
+export interface ClockAlignment {
+  file: string
+  /** 'learnt' from matching packets, 'given' by options, 'assumed' (UTC, current year), or 'absolute'. */
+  method: 'learnt' | 'given' | 'assumed' | 'absolute'
+  /** Seconds added to the log's clock to reach capture time (for dmesg: the boot time). */
+  offsetSec?: number
+  /** Packets that matched between the log and captures, and the spread of their offsets. */
+  matches?: number
+  spreadSec?: number
+  text: string
 }
