@@ -27,8 +27,20 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
     format: 'conntrack',
     test: /^(ipv[46]\s+\d+\s+)?(tcp|udp|udplite|icmp|icmpv6|sctp|dccp|gre|unknown)\s+\d+\s+.*\bsrc=\S+\s+dst=\S+/m
   },
+  { kind: 'log', format: 'journal-json', test: /^\{.*"(MESSAGE|__REALTIME_TIMESTAMP)"\s*:/m },
   { kind: 'log', format: 'kernel-log', test: /\bIN=\S*\s+OUT=\S*\s.*\bSRC=\S+\s+DST=\S+/ },
-  { kind: 'log', format: 'kernel-log', test: /nf_conntrack: (nf_conntrack: )?table full/ },
+  {
+    kind: 'log',
+    format: 'kernel-log',
+    test: /\b(nf_conntrack: (nf_conntrack: )?table full|nf_conntrack: \d+ callbacks suppressed)/
+  },
+  { kind: 'log', format: 'audit-log', test: /\bavc:\s+denied\s+\{[^}]*\}\s+for\s/ },
+  {
+    kind: 'log',
+    format: 'fail2ban-log',
+    test: /\bfail2ban(\.actions)?\s*(\[\d+\])?:\s+(\w+\s+)?\[[^\]\s]+\]\s+(Restore\s+)?(Ban|Unban)\s/
+  },
+  { kind: 'log', format: 'auth-log', test: /\S+(\[\d+\])?: refused connect from \S+/ },
   { kind: 'sysctl', format: 'sysctl', test: /^net\.(netfilter|ipv4|ipv6)\.[\w.]+\s*=\s*\S+/m },
   { kind: 'sysctl', format: 'proc-sys', test: /^\/proc\/sys\/net\/[\w./-]+:/m }
 ]

@@ -83,6 +83,22 @@ export interface LoggedPacket {
   mark?: number
   uid?: number
   gid?: number
+  /** PREC= (the precedence bits of the IPv4 TOS byte) and CE (the IPv4 reserved bit). */
+  prec?: number
+  ce?: boolean
+  /** UDP's own LEN= (header + payload), written after PROTO=UDP. */
+  udpLen?: number
+  /** TCP RES= (reserved bits) and URGP= (urgent pointer). */
+  res?: number
+  urgp?: number
+  /** ESP / AH SPI=. */
+  spi?: number
+  /** ICMP PARAMETER= (parameter problem), ICMPv6 POINTER=. */
+  parameter?: number
+  /** ICMP redirect GATEWAY=. */
+  gateway?: string
+  /** The kernel wrote TRUNCATED or INCOMPLETE [N bytes]: the packet was shorter than its headers. */
+  truncated?: boolean
 }
 
 /** One event read from a log. */
@@ -103,6 +119,8 @@ export interface LogEvent {
   /** kind 'conntrack-full': the netns inode (kernel 6.x) and how many messages were suppressed just before. */
   netns?: string
   suppressed?: number
+  /** The line of the `N callbacks suppressed` message merged into this event, when there was one. */
+  suppressedLine?: number
   /** kind 'tcp-wrappers': the daemon and the refused client's address. */
   daemon?: string
   client?: string
