@@ -1,44 +1,141 @@
 import { useEffect } from 'react'
+import { onKey } from './keyboard'
+import { baseName } from './model/frame-ref'
+import { DetailPane } from './panels/detail-pane'
 import { FileList } from './panels/file-list'
-import { PacketTable } from './panels/packet-table'
-import { openPaths, pickAndOpen } from './store/actions'
-import { appStore, useApp } from './store/app-store'
+import { FindingsList } from './panels/findings-list'
+import { FlowsTable } from './panels/flows-table'
+import { PacketTree } from './panels/packet-tree'
+import { RulesetView } from './panels/ruleset-view'
+import { SummaryPanel } from './panels/summary-panel'
+import { cancelAnalysis, openPaths, openStartup, pickAndOpen } from './store/actions'
+import { appStore, useApp, type LowerTab } from './store/app-store'
+import { Timeline } from './timeline/timeline'
+import { timelineControls } from './timeline/timeline-controls'
 
-/** The window: loaded captures on the left, packets on the right. */
+/** The window: files, summary and findings on the left; timeline over flows, ruleset and packet; the selection's detail on the right. */
 export function App() {
-  const loading = useApp((s) => s.loading)
+  const busy = useApp((s) => s.busy)
   const error = useApp((s) => s.error)
-  const count = useApp((s) => s.files.length)
+  const note = useApp((s) => s.note)
+  const theme = useApp((s) => s.theme)
+  const mode = useApp((s) => s.laneMode)
+  const tab = useApp((s) => s.tab)
+  const loaded = useApp((s) => s.incident !== null)
   useEffect(() => {
-    const off = window.api.onProgress((p) => appStore.getState().setLoading(p))
-    void window.api.initialPaths().then(openPaths)
-    return off
+    const offProgress = window.api.onProgress((p) => appStore.getState().setProgress(p))
+    const offOpen = window.api.onOpenPaths((paths) => void openPaths(paths))
+    const offCommand = window.api.onCommand((c) => {
+      if (c === 'zoom-in') timelineControls.zoomBy(2)
+      else if (c === 'zoom-out') timelineControls.zoomBy(0.5)
+      else if (c === 'zoom-reset') timelineControls.reset()
+      else if (c === 'theme-light' || c === 'theme-dark')
+        appStore.getState().setTheme(c === 'theme-dark' ? 'dark' : 'light')
+      else if (c === 'export') void window.api.exportReport()
+    })
+    window.addEventListener('keydown', onKey)
+    void openStartup()
+    return () => {
+      offProgress()
+      offOpen()
+      offCommand()
+      window.removeEventListener('keydown', onKey)
+    }
   }, [])
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme
+  }, [theme])
+  const onDrop = (e: React.DragEvent) => {
+    e.preventDefault()
+    const paths = [...e.dataTransfer.files].map((f) => window.api.pathOf(f)).filter((p) => p !== '')
+    if (paths.length > 0) void openPaths(paths)
+    else if (e.dataTransfer.files.length > 0)
+      appStore
+        .getState()
+        .setError(
+          'Dropped files cannot be opened here: start verdict serve with them, or use the desktop app.'
+        )
+  }
+  const s = appStore.getState()
   return (
-    <div className="app">
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <header>
-        <strong>Verdict</strong>
-        <button onClick={() => void pickAndOpen()}>Open captures…</button>
-        {loading && (
-          <span className="progress">
-            reading {loading.path.split(/[\\/]/).pop()}
-            {loading.totalBytes > 0
-              ? ` ${Math.round((100 * loading.bytesRead) / loading.totalBytes)}%`
-              : ''}
+        <strong className="brand">Verdict</strong>
+        <button onClick={() => void pickAndOpen(false)}>Open files…</button>
+        <button onClick={() => void pickAndOpen(true)}>Open folder…</button>
+        {busy && (
+          <button className="cancel" onClick={() => void cancelAnalysis()}>
+            Cancel
+          </button>
+        )}
+        <span className="spacer" />
+        {error && (
+          <span className="error" role="alert">
+            {error}
           </span>
         )}
-        {error && <span className="error">{error}</span>}
+        {note && <span className="note">{note}</span>}
+        <label className="switch">
+          Lanes{' '}
+          <select
+            aria-label="Lanes"
+            value={mode}
+            onChange={(e) => s.setLaneMode(e.target.value as typeof mode)}
+          >
+            <option value="conversation">per conversation</option>
+            <option value="host-pair">per host pair</option>
+          </select>
+        </label>
+        <button aria-label="Theme" onClick={() => s.setTheme(theme === 'dark' ? 'light' : 'dark')}>
+          {theme === 'dark' ? 'Light' : 'Dark'}
+        </button>
       </header>
-      {count === 0 ? (
-        <p className="empty">
-          Open pcap or pcapng captures (or their .gz) to see their packets decoded. Connection
-          analysis, firewall rules and findings are not built yet.
-        </p>
-      ) : (
-        <main>
+      <div className="columns">
+        <nav className="left">
           <FileList />
-          <PacketTable />
+          <SummaryPanel />
+          <FindingsList />
+        </nav>
+        <main className="centre">
+          {loaded ? <Timeline /> : <Empty busy={busy} />}
+          <div className="lower">
+            <div className="tabs" role="tablist">
+              {(['flows', 'ruleset', 'packet'] as LowerTab[]).map((t) => (
+                <button
+                  key={t}
+                  role="tab"
+                  aria-selected={tab === t}
+                  className={tab === t ? 'on' : ''}
+                  onClick={() => s.setTab(t)}
+                >
+                  {t === 'flows' ? 'Flows' : t === 'ruleset' ? 'Ruleset' : 'Packet'}
+                </button>
+              ))}
+            </div>
+            <div className="tab-body">
+              {tab === 'flows' && <FlowsTable />}
+              {tab === 'ruleset' && <RulesetView />}
+              {tab === 'packet' && <PacketTree />}
+            </div>
+          </div>
         </main>
+        <DetailPane />
+      </div>
+    </div>
+  )
+}
+
+function Empty({ busy }: { busy: boolean }) {
+  const progress = useApp((s) => Object.values(s.progress))
+  return (
+    <div className="timeline empty-state">
+      {busy ? (
+        <p>Reading {progress.map((p) => baseName(p.path)).join(', ') || 'the files'}…</p>
+      ) : (
+        <p>
+          Open captures, drop logs and ruleset snapshots, or a folder holding one subfolder per host
+          (File ▸ Open, or drop them on the window).
+        </p>
       )}
     </div>
   )

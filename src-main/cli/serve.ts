@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isPathList } from '../shared/api'
-import { readCaptures } from '../worker/read-captures'
+import { createHandlers, type Handlers } from '../main/handlers'
+import { runAnalysis } from '../worker/run-analysis'
+import { throttleProgress } from '../worker/throttle-progress'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,8 +31,16 @@ export async function runServe(args: string[]): Promise<number> {
     } else paths.push(resolve(args[i]))
   }
   const root = fileURLToPath(new URL('../renderer/', import.meta.url))
+  const sampleDir = fileURLToPath(new URL('../../resources/sample-incident', import.meta.url))
+  const api = createHandlers({
+    run: (list, onProgress, signal) => runAnalysis(list, { onProgress, signal }),
+    initialPaths: paths,
+    sampleDir,
+    // Browser mode opens only what it was started with (or the sample): the page cannot name others.
+    mayAnalyse: (p) => (paths.length > 0 ? paths.includes(p) : p === sampleDir)
+  })
   const server = createServer((req, res) => {
-    handle(req, res, root, paths).catch((e: unknown) => {
+    handle(req, res, root, api).catch((e: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain' })
       res.end(`internal error: ${e instanceof Error ? e.message : String(e)}`)
     })
@@ -48,25 +57,38 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   root: string,
-  paths: string[]
+  api: Handlers
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1')
   if (url.pathname.startsWith('/api/')) {
     if (req.method !== 'POST') return send(res, 405, 'text/plain', 'POST only')
-    const args: unknown = JSON.parse((await body(req)) || '[]')
+    // The browser is as untrusted as Electron's renderer: the handlers validate every argument.
+    let args: unknown[]
+    try {
+      const parsed: unknown = JSON.parse((await body(req)) || '[]')
+      args = Array.isArray(parsed) ? parsed : []
+    } catch {
+      return send(res, 400, 'text/plain', 'the body must be a JSON array of arguments')
+    }
     const name = url.pathname.slice(5)
-    // The browser is as untrusted as Electron's renderer: every argument is validated.
-    if (name === 'initialPaths' || name === 'pickFiles') return json(res, paths)
-    if (name === 'readCaptures') {
-      const list = Array.isArray(args) ? args[0] : undefined
-      if (!isPathList(list))
-        return json(res, {
-          ok: false,
-          error: { message: 'readCaptures takes a list of file paths' }
-        })
-      // Browser mode reads only the files it was started with: the page cannot name others.
-      const allowed = list.filter((p) => paths.includes(p))
-      return json(res, { ok: true, value: await readCaptures(allowed, () => {}) })
+    switch (name) {
+      case 'startup':
+        return json(res, api.startup())
+      case 'pickFiles':
+      case 'pickFolder':
+        // No file dialog in a browser: the files are the ones serve was started with.
+        return json(res, api.startup().paths)
+      case 'analyse':
+        return streamAnalysis(res, api, args[0])
+      case 'cancel':
+        api.cancel()
+        return json(res, null)
+      case 'readText':
+        return json(res, await api.readText(args[0]))
+      case 'packet':
+        return json(res, await api.packet(args[0], args[1]))
+      case 'exportReport':
+        return json(res, { ok: false, error: { message: 'browser mode does not save files' } })
     }
     return send(res, 404, 'text/plain', `no such call: ${name}`)
   }
@@ -82,6 +104,16 @@ async function handle(
   } catch {
     send(res, 404, 'text/plain', 'not found')
   }
+}
+
+/** Answers an analysis as JSON lines: progress as it comes, then the result. */
+async function streamAnalysis(res: ServerResponse, api: Handlers, paths: unknown): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+  const result = await api.analyse(
+    paths,
+    throttleProgress((p) => res.write(JSON.stringify({ progress: p }) + '\n'))
+  )
+  res.end(JSON.stringify({ result }) + '\n')
 }
 
 function body(req: IncomingMessage): Promise<string> {

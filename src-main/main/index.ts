@@ -1,6 +1,10 @@
-import { app, BrowserWindow, Menu, dialog, session } from 'electron'
+import { app, Menu, session } from 'electron'
 import { join } from 'node:path'
+import { createHandlers } from './handlers'
 import { registerIpc } from './ipc'
+import { buildMenu } from './menu'
+import { addRecent, readRecent } from './recent'
+import { runInWorker } from './worker-run'
 import { createWindow } from './window'
 
 // Paths given on the command line (`npm start -- FILES...`) open at start-up.
@@ -15,9 +19,19 @@ app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) =>
     callback(false)
   )
-  registerIpc(() => initialPaths)
+  const recentFile = join(app.getPath('userData'), 'recent.json')
+  const handlers = createHandlers({
+    run: runInWorker,
+    initialPaths,
+    sampleDir: app.isPackaged
+      ? join(process.resourcesPath, 'resources/sample-incident')
+      : join(app.getAppPath(), 'resources/sample-incident')
+  })
   const win = createWindow(join(import.meta.dirname, '../preload/index.cjs'))
-  Menu.setApplicationMenu(buildMenu(win))
+  Menu.setApplicationMenu(buildMenu(win, readRecent(recentFile)))
+  registerIpc(handlers, (paths) => {
+    Menu.setApplicationMenu(buildMenu(win, addRecent(recentFile, paths)))
+  })
 })
 
 app.on('window-all-closed', () => app.quit())
@@ -25,33 +39,11 @@ app.on('window-all-closed', () => app.quit())
 // Refuse navigation and new windows from any web contents.
 app.on('web-contents-created', (_event, contents) => {
   contents.on('will-navigate', (event) => event.preventDefault())
+  contents.on('will-attach-webview', (event) => event.preventDefault())
   contents.setWindowOpenHandler(() => ({ action: 'deny' }))
 })
 
 function isDevServer(url: string): boolean {
   const dev = process.env.ELECTRON_RENDERER_URL
   return dev !== undefined && !app.isPackaged && url.startsWith(dev)
-}
-
-function buildMenu(win: BrowserWindow): Menu {
-  return Menu.buildFromTemplate([
-    {
-      label: 'File',
-      submenu: [
-        {
-          label: 'Open files…',
-          accelerator: 'CmdOrCtrl+O',
-          click: async () => {
-            const picked = await dialog.showOpenDialog(win, {
-              properties: ['openFile', 'multiSelections']
-            })
-            if (!picked.canceled) win.webContents.send('open-paths', picked.filePaths)
-          }
-        },
-        { type: 'separator' },
-        { role: 'quit' }
-      ]
-    },
-    { label: 'View', submenu: [{ role: 'zoomIn' }, { role: 'zoomOut' }, { role: 'resetZoom' }] }
-  ])
 }

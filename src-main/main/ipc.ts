@@ -1,46 +1,70 @@
 import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron'
-import { Worker } from 'node:worker_threads'
-import { isPathList, type Api } from '../shared/api'
+import { writeFile } from 'node:fs/promises'
+import type { Api } from '../shared/api'
 import type { Result } from '../shared/result'
-import workerPath from '../worker/analysis-worker?modulePath'
+import { toText } from '../engine/report/to-text'
+import type { Handlers } from './handlers'
 
-/** Registers one handler per Api method; each checks its sender and validates every argument. */
-export function registerIpc(initialPaths: () => string[]): void {
-  handle('pickFiles', async (event) => {
-    const win = BrowserWindow.fromWebContents(event.sender)
-    if (!win) return []
-    const picked = await dialog.showOpenDialog(win, { properties: ['openFile', 'multiSelections'] })
-    return picked.canceled ? [] : picked.filePaths
+/** Registers one IPC handler per Api call; each checks its sender, then hands over to `handlers`. */
+export function registerIpc(handlers: Handlers, onOpened: (paths: string[]) => void): void {
+  handle('startup', async () => handlers.startup())
+  handle('pickFiles', async (event) => pick(event, ['openFile', 'multiSelections']))
+  handle('pickFolder', async (event) => pick(event, ['openDirectory']))
+  handle('analyse', async (event, paths) => {
+    const result = await handlers.analyse(paths, (p) => event.sender.send('progress', p))
+    if (result.ok) onOpened(paths as string[])
+    return result
   })
-  handle('initialPaths', async () => initialPaths())
-  handle('readCaptures', async (event, paths: unknown) => {
-    if (!isPathList(paths))
-      return { ok: false, error: { message: 'readCaptures takes a list of file paths' } }
-    return runWorker(paths, (p) => event.sender.send('progress', p))
-  })
+  handle('cancel', async () => handlers.cancel())
+  handle('readText', (_event, path) => handlers.readText(path))
+  handle('packet', (_event, path, frame) => handlers.packet(path, frame))
+  handle('exportReport', async (event) => exportReport(event, handlers))
 }
 
+type Invoked = Exclude<keyof Api, 'onProgress' | 'onOpenPaths' | 'onCommand' | 'pathOf'>
 type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>
 
-function handle(name: Exclude<keyof Api, 'onProgress'>, fn: Handler): void {
+function handle(name: Invoked, fn: Handler): void {
   ipcMain.handle(name, (event, ...args) => {
-    if (!BrowserWindow.fromWebContents(event.sender)) throw new Error(`untrusted sender: ${name}`)
+    // Only our own window's page may call: a frame or view from elsewhere is refused.
+    const win = BrowserWindow.fromWebContents(event.sender)
+    if (!win || event.senderFrame !== event.sender.mainFrame)
+      throw new Error(`untrusted sender: ${name}`)
     return fn(event, ...args)
   })
 }
 
-function runWorker(paths: string[], onProgress: (p: unknown) => void): Promise<Result<unknown>> {
-  return new Promise((resolve) => {
-    const worker = new Worker(workerPath, { workerData: paths })
-    worker.on('message', (m: { type: string; p?: unknown; result?: Result<unknown> }) => {
-      if (m.type === 'progress') onProgress(m.p)
-      else if (m.type === 'done' && m.result) {
-        resolve(m.result)
-        void worker.terminate()
-      }
-    })
-    worker.on('error', (e) =>
-      resolve({ ok: false, error: { message: `internal error: ${e.message}` } })
-    )
+async function pick(
+  event: IpcMainInvokeEvent,
+  properties: ('openFile' | 'openDirectory' | 'multiSelections')[]
+): Promise<string[]> {
+  const win = BrowserWindow.fromWebContents(event.sender)
+  if (!win) return []
+  const picked = await dialog.showOpenDialog(win, { properties })
+  return picked.canceled ? [] : picked.filePaths
+}
+
+async function exportReport(
+  event: IpcMainInvokeEvent,
+  handlers: Handlers
+): Promise<Result<string>> {
+  const incident = handlers.loaded()
+  const win = BrowserWindow.fromWebContents(event.sender)
+  if (!incident || !win) return { ok: false, error: { message: 'no incident is loaded' } }
+  const saved = await dialog.showSaveDialog(win, {
+    defaultPath: 'incident.json',
+    filters: [
+      { name: 'Incident (JSON, reopens in Verdict)', extensions: ['json'] },
+      { name: 'Plain text', extensions: ['txt'] }
+    ]
   })
+  if (saved.canceled || !saved.filePath) return { ok: false, error: { message: 'not saved' } }
+  const path = saved.filePath
+  const text = path.endsWith('.txt') ? toText(incident) : JSON.stringify(incident, null, 2)
+  try {
+    await writeFile(path, text)
+    return { ok: true, value: path }
+  } catch (e) {
+    return { ok: false, error: { message: `${path}: ${(e as Error).message}`, file: path } }
+  }
 }

@@ -1,39 +1,79 @@
-import type { CaptureSummary } from '../engine/capture/capture-types'
-import type { PacketRecord } from '../engine/capture/packet-record'
+import type { Incident } from './incident'
 import type { Result } from './result'
-
-/** One capture file as the app shows it: what the reader learnt and the first packets. */
-export interface CaptureOverview {
-  path: string
-  summary?: CaptureSummary
-  /** The first packets, at most `limit` of them. */
-  records: PacketRecord[]
-  /** True when the file holds more packets than were sent. */
-  truncated: boolean
-  error?: { message: string; hint?: string }
-}
 
 /** Bytes read of the file being read. */
 export interface Progress {
   path: string
   bytesRead: number
-  totalBytes: number
+  totalBytes?: number
+}
+
+/** One line of a decoded packet's tree, like a row of Wireshark's packet details. */
+export interface PacketNode {
+  label: string
+  children?: PacketNode[]
+}
+
+/** One packet of a capture, decoded into layers. */
+export interface PacketDetail {
+  path: string
+  frame: number
+  /** ISO-8601 UTC at the file's precision. */
+  time: string
+  /** The packet as one line, like tcpdump -nn. */
+  summary: string
+  layers: PacketNode[]
+}
+
+/** What to open at start-up: paths from the command line, else the bundled sample incident. */
+export interface Startup {
+  paths: string[]
+  /** True when the paths are the bundled sample incident. */
+  sample: boolean
+  /** Why nothing opens (the sample is missing), when that is the case. */
+  note?: string
 }
 
 /** The renderer's only way to the engine; the same interface backs Electron and browser mode. */
 export interface Api {
+  /** Paths to open first. */
+  startup(): Promise<Startup>
   pickFiles(): Promise<string[]>
-  readCaptures(paths: string[]): Promise<Result<CaptureOverview[]>>
+  pickFolder(): Promise<string[]>
+  /** Analyses files and folders (a folder is an incident: one subfolder per host). */
+  analyse(paths: string[]): Promise<Result<Incident>>
+  /** Stops the analysis under way; its analyse() call answers with an error. */
+  cancel(): Promise<void>
+  /** Returns the text of one input of the loaded incident (a ruleset, a log). */
+  readText(path: string): Promise<Result<string>>
+  /** Returns one packet of one capture of the loaded incident, decoded. */
+  packet(path: string, frame: number): Promise<Result<PacketDetail>>
+  /** Saves the loaded incident where the user chooses (.json reopens, .txt reads); resolves with the path. */
+  exportReport(): Promise<Result<string>>
   onProgress(listener: (p: Progress) => void): () => void
-  /** Paths given on the command line at start-up. */
-  initialPaths(): Promise<string[]>
+  /** Paths opened from outside the page (the native menu). */
+  onOpenPaths(listener: (paths: string[]) => void): () => void
+  /** Menu commands for the page (zoom, theme). */
+  onCommand(listener: (command: MenuCommand) => void): () => void
+  /** The path of a dropped file; '' where the transport cannot know it (browser mode). */
+  pathOf(file: File): string
 }
+
+/** Commands the native menu sends to the page. */
+export type MenuCommand =
+  'zoom-in' | 'zoom-out' | 'zoom-reset' | 'theme-light' | 'theme-dark' | 'export'
 
 /** Returns true for a list of plain path strings (what main accepts from the renderer). */
 export function isPathList(v: unknown): v is string[] {
-  return (
-    Array.isArray(v) &&
-    v.length <= 1000 &&
-    v.every((p) => typeof p === 'string' && p.length > 0 && p.length < 4096 && !p.includes('\0'))
-  )
+  return Array.isArray(v) && v.length <= 1000 && v.every(isPath)
+}
+
+/** Returns true for one plain path string. */
+export function isPath(p: unknown): p is string {
+  return typeof p === 'string' && p.length > 0 && p.length < 4096 && !p.includes('\0')
+}
+
+/** Returns true for a frame number (1-based). */
+export function isFrame(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n < 2 ** 32
 }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { isPathList } from '../shared/api'
-import { readCaptures } from './read-captures'
+import { runAnalysis } from './run-analysis'
+import { throttleProgress } from './throttle-progress'
 
 // The engine runs here, off the main process's event loop, so the window never waits on it.
 const paths: unknown = workerData
@@ -9,15 +10,7 @@ const port = parentPort
 if (!isPathList(paths)) {
   port.postMessage({ type: 'done', result: { ok: false, error: { message: 'invalid file list' } } })
 } else {
-  readCaptures(paths, (p) => port.postMessage({ type: 'progress', p })).then(
-    (value) => port.postMessage({ type: 'done', result: { ok: true, value } }),
-    (e: unknown) =>
-      port.postMessage({
-        type: 'done',
-        result: {
-          ok: false,
-          error: { message: `internal error: ${e instanceof Error ? e.message : String(e)}` }
-        }
-      })
-  )
+  void runAnalysis(paths, {
+    onProgress: throttleProgress((p) => port.postMessage({ type: 'progress', p }))
+  }).then((result) => port.postMessage({ type: 'done', result }))
 }

@@ -1,33 +1,58 @@
+import { baseName } from '../model/frame-ref'
 import { useApp } from '../store/app-store'
 
-/** The loaded files with their detected format, packet count and problems. */
+/** The loaded files: detected kind and format, records, host, progress while reading, and every problem beside its file. */
 export function FileList() {
-  const files = useApp((s) => s.files)
-  const selected = useApp((s) => s.selectedFile)
-  const select = useApp((s) => s.selectFile)
+  const inputs = useApp((s) => s.incident?.inputs)
+  const progress = useApp((s) => s.progress)
+  const busy = useApp((s) => s.busy)
+  const reading = Object.values(progress)
   return (
-    <ul className="file-list">
-      {files.map((f, i) => (
-        <li key={f.path} className={i === selected ? 'selected' : ''} onClick={() => select(i)}>
-          <div className="name">{f.path.split(/[\\/]/).pop()}</div>
-          {f.error ? (
-            <div className="error">{f.error.message}</div>
-          ) : (
+    <section className="file-list" aria-label="Files">
+      <h2>Files</h2>
+      {busy && (
+        <ul className="progress-list">
+          {reading.length === 0 && <li className="muted">starting…</li>}
+          {reading.map((p) => {
+            const pct = p.totalBytes ? Math.min(100, (100 * p.bytesRead) / p.totalBytes) : 0
+            return (
+              <li key={p.path} title={p.path}>
+                <span className="name">{baseName(p.path)}</span>
+                <progress max={100} value={pct} aria-label={`reading ${baseName(p.path)}`} />
+              </li>
+            )
+          })}
+        </ul>
+      )}
+      <ul>
+        {(inputs ?? []).map((i) => (
+          <li key={i.path} title={i.path} className={i.errors.length > 0 ? 'has-error' : ''}>
+            <div className="name">{baseName(i.path)}</div>
             <div className="meta">
-              {f.summary?.format}
-              {f.summary?.gzip ? '.gz' : ''} · {f.summary?.packets.toLocaleString()} packets
-              {f.summary && f.summary.problems.length > 0
-                ? ` · ${f.summary.problems.length} problem(s)`
+              {i.kind} · {i.format}
+              {i.kind === 'capture' ? ` · ${i.records.toLocaleString()} packets` : ''}
+              {i.kind !== 'capture' && i.records > 0
+                ? ` · ${i.records.toLocaleString()} records`
                 : ''}
+              {i.host ? ` · host ${i.host}` : ''}
+              {i.point && i.point !== i.host ? ` · point ${i.point}` : ''}
             </div>
-          )}
-          {f.summary?.problems.map((p, j) => (
-            <div key={j} className="problem">
-              {p.at}: {p.message}
-            </div>
-          ))}
-        </li>
-      ))}
-    </ul>
+            {i.errors.map((e, j) => (
+              <div key={`e${j}`} className="error" role="alert">
+                {e}
+              </div>
+            ))}
+            {i.warnings.slice(0, 5).map((w, j) => (
+              <div key={`w${j}`} className="warning">
+                {w}
+              </div>
+            ))}
+            {i.warnings.length > 5 && (
+              <div className="warning">and {i.warnings.length - 5} more warnings</div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
   )
 }

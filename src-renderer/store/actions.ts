@@ -1,16 +1,68 @@
+import type { Incident } from '@shared/incident'
+import { resolveFrame } from '../model/frame-ref'
 import { appStore } from './app-store'
 
-/** Reads the given capture files through the Api and stores the overviews. */
+/** Analyses files and folders through the Api and stores the incident; progress arrives as it comes. */
 export async function openPaths(paths: string[]): Promise<void> {
   if (paths.length === 0) return
   const s = appStore.getState()
-  s.setLoading({ path: paths[0], bytesRead: 0, totalBytes: 0 })
-  const result = await window.api.readCaptures(paths)
-  if (result.ok) s.setLoaded(result.value)
-  else s.setError(result.error.message)
+  s.setBusy(true)
+  s.setNote(null)
+  const result = await window.api.analyse(paths)
+  if (result.ok) appStore.getState().setIncident(result.value)
+  else appStore.getState().setError(result.error.message)
 }
 
-/** Asks for files and opens them. */
-export async function pickAndOpen(): Promise<void> {
-  await openPaths(await window.api.pickFiles())
+/** Opens what the app was started with, or the sample incident, or says why there is nothing. */
+export async function openStartup(): Promise<void> {
+  const startup = await window.api.startup()
+  if (startup.note) appStore.getState().setNote(startup.note)
+  await openPaths(startup.paths)
+}
+
+/** Asks for files (or a folder) and opens them. */
+export async function pickAndOpen(folder = false): Promise<void> {
+  await openPaths(await (folder ? window.api.pickFolder() : window.api.pickFiles()))
+}
+
+/** Stops the analysis under way. */
+export async function cancelAnalysis(): Promise<void> {
+  await window.api.cancel()
+}
+
+/** Opens a packet ("point:file#frame") in the packet detail tree. */
+export async function openPacket(ref: string): Promise<void> {
+  const s = appStore.getState()
+  const where = s.incident ? resolveFrame(s.incident, ref) : undefined
+  if (!where) return s.setPacket(null, `${ref}: no loaded capture holds this packet`)
+  const result = await window.api.packet(where.path, where.frame)
+  if (result.ok) appStore.getState().setPacket(result.value)
+  else appStore.getState().setPacket(null, result.error.message)
+}
+
+/** Opens a ruleset or log in the ruleset view at a line. */
+export async function openText(file: string, line?: number): Promise<void> {
+  const s = appStore.getState()
+  const path = inputPath(s.incident, file)
+  if (s.ruleset?.path === path && s.ruleset.text !== null)
+    return s.setRuleset({ ...s.ruleset, line })
+  s.setRuleset({ path, text: null, line })
+  const result = await window.api.readText(path)
+  appStore
+    .getState()
+    .setRuleset(
+      result.ok
+        ? { path, text: result.value, line }
+        : { path, text: null, line, error: result.error.message }
+    )
+}
+
+/** Returns the input path a finding names (findings may name a file by its path or its base name). */
+function inputPath(incident: Incident | null, file: string): string {
+  const inputs = incident?.inputs ?? []
+  return (
+    inputs.find((i) => i.path === file)?.path ??
+    inputs.find((i) => i.path.endsWith('/' + file) || i.path.endsWith('\\' + file))?.path ??
+    file
+  )
 }
