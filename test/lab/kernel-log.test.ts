@@ -74,8 +74,8 @@ describe.skipIf(reason !== undefined)('kernel lab: netfilter log lines read by r
       human = await kernelLines(['dmesg', '-T'])
     })
     if (process.env.VERDICT_LOG_FIXTURES) {
-      writeFileSync(`${process.env.VERDICT_LOG_FIXTURES}/lab-dmesg.log`, raw.join('\n') + '\n')
-      writeFileSync(`${process.env.VERDICT_LOG_FIXTURES}/lab-dmesg-T.log`, human.join('\n') + '\n')
+      writeFileSync(`${process.env.VERDICT_LOG_FIXTURES}/lab-dmesg.txt`, raw.join('\n') + '\n')
+      writeFileSync(`${process.env.VERDICT_LOG_FIXTURES}/lab-dmesg-T.txt`, human.join('\n') + '\n')
     }
   })
 

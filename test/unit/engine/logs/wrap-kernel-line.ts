@@ -14,7 +14,7 @@ export const WRAPPERS: Record<string, (message: string) => string> = {
   'journal-short-precise': (m) => `Nov 21 10:00:00.123456 labhost kernel: ${m}`,
   'journal-json': (m) =>
     JSON.stringify({
-      __REALTIME_TIMESTAMP: '1763715600123456',
+      __REALTIME_TIMESTAMP: '1795251600123456',
       _HOSTNAME: 'labhost',
       _TRANSPORT: 'kernel',
       SYSLOG_IDENTIFIER: 'kernel',
@@ -25,7 +25,7 @@ export const WRAPPERS: Record<string, (message: string) => string> = {
 /** A journal JSON line whose MESSAGE is written as an array of bytes (journald does so for non-UTF-8). */
 export function journalBytes(message: string): string {
   return JSON.stringify({
-    __REALTIME_TIMESTAMP: '1763715600123456',
+    __REALTIME_TIMESTAMP: '1795251600123456',
     _HOSTNAME: 'labhost',
     _TRANSPORT: 'kernel',
     MESSAGE: [...new TextEncoder().encode(message)]
