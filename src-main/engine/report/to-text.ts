@@ -1,81 +1,56 @@
-import type { Flow, Incident, Outcome } from '../../shared/incident'
+import type { Finding, Incident, InputInfo } from '../../shared/incident'
+import { causeWhere, percent } from './describe-evidence'
+import { describeFlow } from './describe-flow'
+import { failedByOutcome, summarise } from './summary'
 
-const FAILED_ORDER: Outcome[] = [
-  'syn-timeout',
-  'refused-rst',
-  'icmp-unreachable',
-  'one-way',
-  'stalled',
-  'reset-midstream',
-  'unanswered',
-  'incomplete'
-]
-const GOOD = new Set<Outcome>(['established', 'answered'])
-
-/** Returns a readable summary: the inputs, then one line per failed conversation, grouped by outcome. */
+/**
+ * Returns the terminal summary: the inputs with their problems, the counts,
+ * each finding's title, cause rule and fix, then one line per failed
+ * conversation grouped by outcome.
+ */
 export function toText(incident: Incident): string {
   const lines: string[] = []
   for (const i of incident.inputs) {
-    const where = i.host
-      ? ` [${i.host}${i.point && i.point !== i.host ? '/' + i.point : ''}]`
-      : i.point
-        ? ` [${i.point}]`
-        : ''
-    lines.push(`${i.path}: ${i.kind} ${i.format}${where}, ${i.records} record(s)`)
+    lines.push(`${i.path}: ${i.kind} ${i.format}${where(i)}, ${i.records} record(s)`)
     for (const w of i.warnings) lines.push(`  warning: ${w}`)
     for (const e of i.errors) lines.push(`  error: ${e}`)
   }
-  const byOutcome = new Map<Outcome, Flow[]>()
-  for (const f of incident.flows) {
-    const list = byOutcome.get(f.outcome)
-    if (list) list.push(f)
-    else byOutcome.set(f.outcome, [f])
+  const s = summarise(incident)
+  lines.push('', `${s.flows} conversation(s): ${s.succeeded} succeeded, ${s.failed} did not`)
+  if (s.byOutcome.length > 0)
+    lines.push('  ' + s.byOutcome.map((o) => `${o.outcome} ${o.count}`).join(', '))
+  if (incident.findings.length > 0) {
+    lines.push(
+      `${incident.findings.length} finding(s) explain ${s.explained} of ${s.failed} failed: ` +
+        s.byCause.map((c) => `${c.kind} ${c.findings}`).join(', ')
+    )
+    for (const f of incident.findings) lines.push('', ...findingLines(f))
   }
-  const ok = incident.flows.filter((f) => GOOD.has(f.outcome)).length
-  lines.push(
-    '',
-    `${incident.flows.length} conversation(s): ${ok} succeeded, ${incident.flows.length - ok} did not`
-  )
-  for (const outcome of [...FAILED_ORDER, ...byOutcome.keys()]) {
-    if (GOOD.has(outcome)) continue
-    const list = byOutcome.get(outcome)
-    if (!list) continue
-    byOutcome.delete(outcome)
-    lines.push('', `${outcome} (${list.length})`)
-    for (const f of list) lines.push('  ' + describe(f))
+  for (const a of incident.alignments ?? []) lines.push(`clock: ${a.file}: ${a.text}`)
+  for (const w of incident.whatIf ?? []) {
+    const changes = w.changes.length ? `, changes ${w.changes.length} other(s)` : ''
+    lines.push(`what if ${w.change}: resolves ${w.resolves.length}${changes}`)
+  }
+  for (const { outcome, flows } of failedByOutcome(incident)) {
+    lines.push('', `${outcome} (${flows.length})`)
+    for (const f of flows) lines.push('  ' + describeFlow(f) + (f.finding ? ` [${f.finding}]` : ''))
   }
   return lines.join('\n') + '\n'
 }
 
-function describe(f: Flow): string {
-  const at = (ip: string, port?: number) =>
-    port === undefined ? ip : ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
-  const ends = `${at(f.src, f.sport)} > ${at(f.dst, f.dport)}`
-  const facts: string[] = []
-  if (f.synRetransmits)
-    facts.push(
-      `${f.synRetransmits} SYN retransmission(s) at +${f.synRetransmitOffsets?.join('s, +')}s`
-    )
-  if (f.synAckRetransmits) facts.push(`${f.synAckRetransmits} SYN-ACK retransmission(s)`)
-  if (f.icmp) {
-    facts.push(
-      `ICMP${f.proto === 'icmpv6' || f.src.includes(':') ? 'v6' : ''} type ${f.icmp.type} code ${f.icmp.code}${f.icmp.mtu !== undefined ? ` mtu ${f.icmp.mtu}` : ''} from ${f.icmp.from} (${f.icmp.sender})`
-    )
-  }
-  if (f.rst)
-    facts.push(
-      `RST by the ${f.rst.by}, TTL ${f.rst.ttl}${f.rst.usualTtl !== undefined ? ` (its other packets: ${f.rst.usualTtl})` : ''}`
-    )
-  if (f.data?.stuckPayload !== undefined) {
-    facts.push(
-      `${f.data.stuckPayload}-byte segment${f.data.stuckDf ? ' with DF' : ''} retransmitted ${f.data.stuckRetransmits} time(s), never acknowledged; largest acknowledged ${f.data.maxAckedPayload}`
-    )
-  }
-  const lost = f.keyPackets?.find((k) => k.missingAt && (k.what === 'syn' || k.what === 'syn-ack'))
-  if (lost)
-    facts.push(
-      `${lost.what} seen at ${lost.seenAt.join(', ')}, missing at ${lost.missingAt!.join(', ')}`
-    )
-  if (f.nat) facts.push(`translated: ${f.nat.from} became ${f.nat.to}`)
-  return `${f.id} ${f.proto} ${ends} at ${f.first}${facts.length ? ': ' + facts.join('; ') : ''}`
+function findingLines(f: Finding): string[] {
+  const out = [`${f.id} ${f.title}`]
+  out.push(
+    `  cause: ${f.cause.kind}${causeWhere(f.cause) ? ' (' + causeWhere(f.cause) + ')' : ''}, confidence ${percent(f.confidence)}, flows ${f.flows.join(' ')}`
+  )
+  if (f.cause.rule !== undefined) out.push(`  rule:  ${f.cause.rule}`)
+  if (f.fix !== undefined)
+    out.push(...f.fix.split('\n').map((l, i) => (i ? '         ' : '  fix:   ') + l))
+  for (const m of f.missing ?? []) out.push(`  missing: ${m}`)
+  return out
+}
+
+function where(i: InputInfo): string {
+  if (i.host) return ` [${i.host}${i.point && i.point !== i.host ? '/' + i.point : ''}]`
+  return i.point ? ` [${i.point}]` : ''
 }

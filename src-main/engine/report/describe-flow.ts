@@ -1,0 +1,49 @@
+import type { Flow } from '../../shared/incident'
+
+/** Returns "ip:port" (brackets around IPv6 with a port), or the address alone. */
+export function endpoint(ip: string, port?: number): string {
+  if (port === undefined) return ip
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
+}
+
+/** Returns "SRC > DST" of a flow, its opener first. */
+export function flowEnds(f: Flow): string {
+  return `${endpoint(f.src, f.sport)} > ${endpoint(f.dst, f.dport)}`
+}
+
+/** Returns the facts that say how a flow failed: retransmissions, the ICMP answer, the RST, a stuck segment, a loss between points, NAT. */
+export function flowFacts(f: Flow): string[] {
+  const facts: string[] = []
+  if (f.synRetransmits)
+    facts.push(
+      `${f.synRetransmits} SYN retransmission(s) at +${f.synRetransmitOffsets?.join('s, +')}s`
+    )
+  if (f.synAckRetransmits) facts.push(`${f.synAckRetransmits} SYN-ACK retransmission(s)`)
+  if (f.icmp) {
+    facts.push(
+      `ICMP${f.proto === 'icmpv6' || f.src.includes(':') ? 'v6' : ''} type ${f.icmp.type} code ${f.icmp.code}${f.icmp.mtu !== undefined ? ` mtu ${f.icmp.mtu}` : ''} from ${f.icmp.from} (${f.icmp.sender})`
+    )
+  }
+  if (f.rst)
+    facts.push(
+      `RST by the ${f.rst.by}, TTL ${f.rst.ttl}${f.rst.usualTtl !== undefined ? ` (its other packets: ${f.rst.usualTtl})` : ''}`
+    )
+  if (f.data?.stuckPayload !== undefined) {
+    facts.push(
+      `${f.data.stuckPayload}-byte segment${f.data.stuckDf ? ' with DF' : ''} retransmitted ${f.data.stuckRetransmits} time(s), never acknowledged; largest acknowledged ${f.data.maxAckedPayload}`
+    )
+  }
+  const lost = f.keyPackets?.find((k) => k.missingAt && (k.what === 'syn' || k.what === 'syn-ack'))
+  if (lost)
+    facts.push(
+      `${lost.what} seen at ${lost.seenAt.join(', ')}, missing at ${lost.missingAt!.join(', ')}`
+    )
+  if (f.nat) facts.push(`translated: ${f.nat.from} became ${f.nat.to}`)
+  return facts
+}
+
+/** Returns one line for a flow: id, protocol, ends, first time and the facts of its failure. */
+export function describeFlow(f: Flow): string {
+  const facts = flowFacts(f)
+  return `${f.id} ${f.proto} ${flowEnds(f)} at ${f.first}${facts.length ? ': ' + facts.join('; ') : ''}`
+}
