@@ -106,7 +106,8 @@ class XmlCursor {
     if (raw === '') return
     const top = this.stack[this.stack.length - 1]
     if (!top) {
-      if (raw.trim() !== '') this.report(this.lineAt(at), 'text outside the root element')
+      const lead = raw.search(/\S/)
+      if (lead >= 0) this.report(this.lineAt(at + lead), 'text outside the root element')
       return
     }
     top.text += this.decode(raw, at)
