@@ -222,7 +222,7 @@ function emptyLike(zone: Zone): Zone {
     protocols: [],
     sourcePorts: [],
     icmpBlocks: [],
-    rules: zone.rules.filter(() => false)
+    rules: []
   }
 }
 
