@@ -8,6 +8,9 @@ import type { PointFlow } from './flows/point-flow'
 import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
 import { createPointTracker, type PointTracker } from './flows/track-point'
+import { capturedKey, loggedKey } from './align/packet-keys'
+import { attachIpsets, createEvidence, hostOf } from './correlate/evidence'
+import { correlate } from './correlate/correlate'
 import { detectKind } from './inputs/detect-kind'
 import { MAX_TEXT_BYTES, readTextInput } from './inputs/read-text-input'
 
@@ -45,6 +48,7 @@ export async function analyse(
   options: AnalyseOptions = {}
 ): Promise<Incident> {
   const inputs: InputInfo[] = []
+  const evidence = createEvidence()
   const opened: {
     file: SourceFile
     info: InputInfo
@@ -77,6 +81,7 @@ export async function analyse(
     info.format = detected.format
     if (detected.kind === 'capture') {
       info.point = file.point ?? file.host ?? baseName(file.path)
+      if (file.host !== undefined) hostOf(evidence, file.host).points.push(info.point)
       opened.push({ file, info, it, head })
       continue
     }
@@ -90,12 +95,19 @@ export async function analyse(
       continue
     }
     try {
-      readTextInput(info, await readText(head, it))
+      readTextInput(info, await readText(head, it), hostOf(evidence, file.host))
     } catch (e) {
       info.errors.push(message(file.path, e))
     }
   }
 
+  // Packets both logged and captured teach each log's clock offset: collect their capture times.
+  const wanted = new Map<string, number[]>()
+  for (const h of evidence.hosts.values())
+    for (const e of h.logs) {
+      const k = e.packet ? loggedKey(e.packet) : undefined
+      if (k) wanted.set(k, [])
+    }
   const byPoint = new Map<string, typeof opened>()
   for (const o of opened) {
     const list = byPoint.get(o.info.point!)
@@ -111,7 +123,7 @@ export async function analyse(
       list.map((o) => baseName(o.file.path))
     )
     const tracker = createPointTracker(point)
-    await readPoint(list, tracker, options)
+    await readPoint(list, tracker, options, wanted)
     const seen = tracker.finish()
     presence.push(pointPresence(point, seen))
     pointFlows.push(...seen)
@@ -121,7 +133,10 @@ export async function analyse(
   const flows = groups.map((g, i) =>
     toFlow(`F${i + 1}`, g, (point, file) => fileNames.get(point)?.[file] ?? '?', presence)
   )
-  return { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
+  attachIpsets(evidence)
+  const incident: Incident = { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
+  correlate(incident, evidence, { whatIf: options.whatIf, clock: options.clock, sightings: wanted })
+  return incident
 }
 
 interface OpenCapture {
@@ -144,7 +159,8 @@ interface Queued {
 async function readPoint(
   list: OpenCapture[],
   tracker: PointTracker,
-  options: AnalyseOptions
+  options: AnalyseOptions,
+  wanted: Map<string, number[]>
 ): Promise<void> {
   const dedupe = list.length > 1 ? createDeduper() : undefined
   const cooked = createDeduper()
@@ -199,6 +215,11 @@ async function readPoint(
     if (dedupe?.(q.p)) return
     if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
     tracker.add(q.p, index, q.digits)
+    if (wanted.size > 0) {
+      const k = capturedKey(q.p)
+      const times = k !== undefined ? wanted.get(k) : undefined
+      if (times && times.length < 64) times.push(q.p.sec + q.p.nsec / 1e9)
+    }
   }
   if (streams.length === 1) {
     const s = streams[0]

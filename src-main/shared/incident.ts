@@ -5,7 +5,8 @@
 
 export const INCIDENT_SCHEMA = 'verdict.incident/1'
 
-export type InputKind = 'capture' | 'log' | 'ruleset' | 'conntrack' | 'sysctl' | 'unknown'
+/** `host`: a host's own facts (`ip addr`, `ip route`, `ss -tlnpu`). */
+export type InputKind = 'capture' | 'log' | 'ruleset' | 'conntrack' | 'sysctl' | 'host' | 'unknown'
 
 /** One file the incident was made from. */
 export interface InputInfo {
@@ -89,6 +90,8 @@ export interface DataHealth {
   /** Payload of the segment retransmitted without ever being acknowledged. */
   stuckPayload?: number
   stuckDf?: boolean
+  /** Which side sent that segment. */
+  stuckFrom?: 'initiator' | 'responder'
   /** Retransmissions of that segment. */
   stuckRetransmits?: number
   /** MSS each side advertised. */
@@ -220,6 +223,8 @@ export type Evidence =
       file?: string
       line?: number
     }
+  /** A host fact: what listens (`ss`), its addresses (`ip addr`), its routes. */
+  | { kind: 'host'; weight: EvidenceWeight; text: string; file?: string; line?: number }
   /** A rule's packet counter in the snapshot. */
   | {
       kind: 'counter'
@@ -308,8 +313,12 @@ export interface Incident {
 /** How one log file's times were aligned to capture time. */
 export interface ClockAlignment {
   file: string
-  /** 'learnt' from matching packets, 'given' by options, 'assumed' (UTC, current year), or 'absolute'. */
-  method: 'learnt' | 'given' | 'assumed' | 'absolute'
+  /**
+   * 'learnt' from packets both logged and captured, 'given' by options, 'assumed' (a wall clock
+   * taken as UTC), 'absolute' (the log's own UTC times), or 'none' (boot seconds with no boot time:
+   * the log's lines are matched to flows by addresses and ports only).
+   */
+  method: 'learnt' | 'given' | 'assumed' | 'absolute' | 'none'
   /** Seconds added to the log's clock to reach capture time (for dmesg: the boot time). */
   offsetSec?: number
   /** Packets that matched between the log and captures, and the spread of their offsets. */

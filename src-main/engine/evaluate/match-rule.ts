@@ -17,6 +17,8 @@ export interface MatchContext {
   /** Set once a NAT rule of this walk has translated the packet. */
   dnatted?: boolean
   snatted?: boolean
+  /** How limit, hashlimit, recent, quota and connlimit matches are taken (default: undecidable). */
+  stateful?: 'unknown' | 'match' | 'miss'
 }
 
 /** Whether a rule matched; `uncertain` says which condition could not be decided. */
@@ -111,8 +113,9 @@ function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknow
       return apply(inIpset(set, m.dirs, p, ctx, ctx.ipsets!, 0))
     }
     case 'stateful':
-      // A limit, quota or recent list cannot be read from a snapshot.
-      return 'unknown'
+      // A limit, quota or recent list cannot be read from a snapshot, unless the caller asks what
+      // happens under the limit ('match') or over it ('miss').
+      return ctx.stateful === 'match' ? true : ctx.stateful === 'miss' ? false : 'unknown'
     case 'unmodelled':
       return 'unknown'
   }

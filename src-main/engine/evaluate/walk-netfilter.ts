@@ -38,6 +38,8 @@ export interface WalkResult {
   uncertain: boolean
   uncertainWhy: string[]
   ct: CtState
+  /** Where a DNAT or REDIRECT of this walk sent the packet (`ADDR[:PORT]` as the rule wrote it). */
+  dnatTo?: string
 }
 
 /** Options for a walk. */
@@ -46,6 +48,8 @@ export interface WalkOptions {
   ct?: CtState
   iif?: string
   oif?: string
+  /** How stateful matches (limit, recent ...) are taken: under the limit, over it, or undecidable. */
+  stateful?: 'unknown' | 'match' | 'miss'
 }
 
 const HOOKS: Record<PathKind, Hook[]> = {
@@ -84,10 +88,12 @@ export function walkNetfilter(
     dst: packet.dst,
     sport: packet.sport,
     dport: packet.dport,
-    ipsets: ruleset.ipsets
+    ipsets: ruleset.ipsets,
+    stateful: options.stateful
   }
   const version = packet.src.version
   let finalAccept: DecidedBy | undefined
+  let dnatTo: string | undefined
   for (const hook of HOOKS[options.path]) {
     for (const { table, chain } of baseChains(ruleset, hook, version)) {
       if (chain.base!.type === 'nat' && ct !== 'new') continue
@@ -101,7 +107,8 @@ export function walkNetfilter(
             trace,
             uncertain: uncertainWhy.length > 0,
             uncertainWhy,
-            ct
+            ct,
+            dnatTo
           }
         }
         if (isMainChain(chain, options.path) || !finalAccept) finalAccept = out.by
@@ -132,7 +139,8 @@ export function walkNetfilter(
           trace,
           uncertain: uncertainWhy.length > 0,
           uncertainWhy,
-          ct
+          ct,
+          dnatTo
         }
       if (isMainChain(chain, options.path) || !finalAccept) finalAccept = by
     }
@@ -143,7 +151,8 @@ export function walkNetfilter(
     trace,
     uncertain: uncertainWhy.length > 0,
     uncertainWhy,
-    ct
+    ct,
+    dnatTo
   }
 
   function runChain(table: Table, chain: Chain, hook: Hook, depth: number): Outcome {
@@ -209,7 +218,10 @@ export function walkNetfilter(
           // A NAT target ends its chain for this packet, and the kernel rewrites it for what follows.
           if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
           else ctx.snatted = true
-          if (a.kind === 'dnat' && a.to) rewriteDestination(a.to)
+          if (a.kind === 'dnat' && a.to) {
+            rewriteDestination(a.to)
+            dnatTo = a.to
+          }
           return { kind: 'verdict', verdict: 'accept', by }
         case 'other':
           if (a.terminal)

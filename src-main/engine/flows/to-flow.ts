@@ -147,6 +147,7 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
   if (stuck) {
     health.stuckPayload = stuck.len
     health.stuckDf = stuck.df
+    health.stuckFrom = stuck.fromOpener ? 'initiator' : 'responder'
     health.stuckRetransmits = stuck.sends - 1
   }
   if (a?.mss !== undefined) health.mssInitiator = a.mss

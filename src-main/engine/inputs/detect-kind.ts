@@ -42,7 +42,22 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
   },
   { kind: 'log', format: 'auth-log', test: /\S+(\[\d+\])?: refused connect from \S+/ },
   { kind: 'sysctl', format: 'sysctl', test: /^net\.(netfilter|ipv4|ipv6)\.[\w.]+\s*=\s*\S+/m },
-  { kind: 'sysctl', format: 'proc-sys', test: /^\/proc\/sys\/net\/[\w./-]+:/m }
+  { kind: 'sysctl', format: 'proc-sys', test: /^\/proc\/sys\/net\/[\w./-]+:/m },
+  {
+    kind: 'host',
+    format: 'ip-addr',
+    test: /^(\d+: [\w.@-]+: <[\w,-]*> mtu \d+|\d+:\s+[\w.@-]+\s+inet6? [\da-f.:]+\/\d+|\s*\[\s*\{\s*"ifindex")/m
+  },
+  {
+    kind: 'host',
+    format: 'ip-route',
+    test: /^(default (via|dev) \S+|[\da-f.:]+(\/\d+)? (via [\da-f.:]+ )?dev \S+|\s*\[\s*\{\s*"dst"\s*:)/m
+  },
+  {
+    kind: 'host',
+    format: 'ss',
+    test: /^((Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local Address:Port|((tcp|udp)\s+)?(LISTEN|UNCONN)\s+\d+\s+\d+\s+\S+:(\d+|\*)\s)/m
+  }
 ]
 
 /** Returns the kind of a file from its first bytes (never its name). */

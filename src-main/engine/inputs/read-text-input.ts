@@ -1,6 +1,12 @@
 import type { InputInfo } from '../../shared/incident'
+import type { HostEvidence } from '../correlate/evidence'
 import { readConntrack } from '../hostfacts/read-conntrack'
+import { readIpAddr } from '../hostfacts/read-ip-addr'
+import { readIpRoute } from '../hostfacts/read-ip-route'
+import { readSs } from '../hostfacts/read-ss'
 import { readSysctl } from '../hostfacts/read-sysctl'
+import { readLog } from '../logs/read-log'
+import type { Problem } from '../../shared/problem'
 import { readIpsetSave } from '../rulesets/read-ipset'
 import { readRuleset } from '../rulesets/read-ruleset'
 
@@ -8,43 +14,76 @@ import { readRuleset } from '../rulesets/read-ruleset'
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 /**
- * Reads a ruleset, ipset, conntrack or sysctl snapshot and records on its input
- * what was read (records) and what was not (warnings with lines). Other
- * kinds are only listed until their readers exist.
+ * Reads a ruleset, ipset, host-facts, conntrack or sysctl snapshot, keeps
+ * what it says on its host's evidence, and records on its input what was
+ * read (records) and what was not (warnings with lines).
  */
-export function readTextInput(info: InputInfo, text: string): void {
-  const warn = (at: string, message: string): void => {
-    info.warnings.push(`${at}: ${message}`)
+export function readTextInput(info: InputInfo, text: string, host: HostEvidence): void {
+  const file = info.path
+  const keep = (records: number, problems: Problem[]): void => {
+    info.records = records
+    for (const p of problems) info.warnings.push(`${p.at}: ${p.message}`)
   }
   if (info.kind === 'ruleset' && info.format === 'ipset') {
-    const { sets, problems } = readIpsetSave(info.path, text)
-    info.records = [...sets.values()].reduce((n, s) => n + s.members.length, 0)
-    for (const p of problems) warn(p.at, p.message)
+    const { sets, problems } = readIpsetSave(file, text)
+    host.ipsets.push({ file, value: sets })
+    keep(
+      [...sets.values()].reduce((n, s) => n + s.members.length, 0),
+      problems
+    )
     return
   }
   if (info.kind === 'ruleset') {
-    const r = readRuleset(info.path, text)
+    const r = readRuleset(file, text)
     if (typeof r === 'string') {
       info.warnings.push(r)
       return
     }
-    info.records = r.tables.reduce(
-      (n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0),
-      0
+    host.rulesets.push({ file, value: r })
+    keep(
+      r.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0),
+      r.problems
     )
-    for (const p of r.problems) warn(p.at, p.message)
     return
   }
   if (info.kind === 'conntrack') {
-    const t = readConntrack(info.path, text)
-    info.records = t.entries.length
-    for (const p of t.problems) warn(p.at, p.message)
+    const t = readConntrack(file, text)
+    host.conntrack = { file, value: t }
+    keep(t.entries.length, t.problems)
     return
   }
   if (info.kind === 'sysctl') {
-    const s = readSysctl(info.path, text)
-    info.records = s.values.size
-    for (const p of s.problems) warn(p.at, p.message)
+    const s = readSysctl(file, text)
+    host.sysctl.push({ file, value: s })
+    keep(s.values.size, s.problems)
+    return
+  }
+  if (info.kind === 'host' && info.format === 'ip-addr') {
+    const a = readIpAddr(file, text)
+    host.ipAddr = { file, value: a }
+    keep(a.interfaces.length, a.problems)
+    return
+  }
+  if (info.kind === 'host' && info.format === 'ip-route') {
+    const r = readIpRoute(file, text)
+    host.routes.push({ file, value: r })
+    keep(r.routes.length, r.problems)
+    return
+  }
+  if (info.kind === 'host' && info.format === 'ss') {
+    const s = readSs(file, text)
+    host.ss = { file, value: s }
+    keep(s.listeners.length, s.problems)
+    return
+  }
+  if (info.kind === 'log') {
+    const l = readLog(file, text)
+    host.logs.push(...l.events)
+    host.logFiles.push(file)
+    keep(l.events.length, l.problems)
+    if (l.wrappers.length) info.format = `${info.format} (${l.wrappers.join(', ')})`
+    if (l.ignored > 0)
+      info.warnings.push(`${l.ignored} of ${l.lines} lines are not events Verdict reads (kept out)`)
     return
   }
   info.warnings.push(`${info.format} files are recognised but not analysed yet`)

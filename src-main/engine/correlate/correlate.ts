@@ -1,0 +1,113 @@
+/**
+ * Correlation, the product's answer: every log's clock aligned to capture
+ * time, every logged packet tied to its flow, every failed flow given its
+ * cause, evidence, confidence and fix, and flows that share a cause grouped
+ * into one finding. What-if changes are applied to copies of the snapshots
+ * and every observed flow is walked again.
+ */
+
+import type { ClockAlignment, Incident } from '../../shared/incident'
+import { alignClock, type ClockHints } from '../align/align-clock'
+import { loggedKey } from '../align/packet-keys'
+import type { LogEvent } from '../logs/log-event'
+import { decide, type DecideContext, type Draft } from './decide'
+import type { EvidenceSet, HostEvidence } from './evidence'
+import { groupDrafts } from './group'
+import { matchLogsToFlows, type PlacedEvent } from './log-match'
+import { runWhatIf } from './what-if'
+
+/** What correlation may use besides the incident and the evidence. */
+export interface CorrelateOptions {
+  whatIf?: string[]
+  clock?: ClockHints
+  /** Capture times (epoch seconds) of captured packets whose key a log also holds. */
+  sightings?: Map<string, number[]>
+}
+
+/** Fills the incident's findings, alignments and what-if results. */
+export function correlate(
+  incident: Incident,
+  ev: EvidenceSet,
+  options: CorrelateOptions = {}
+): void {
+  adoptNamedHosts(ev)
+  const { placed, alignments } = placeEvents(incident, ev, options)
+  if (alignments.length) incident.alignments = alignments
+  const ctx: DecideContext = {
+    ev,
+    logs: matchLogsToFlows(
+      incident.flows,
+      placed.filter((p) => p.event.kind === 'packet')
+    ),
+    conntrackFull: placed.filter((p) => p.event.kind === 'conntrack-full'),
+    wrappers: placed.filter((p) => p.event.kind === 'tcp-wrappers'),
+    selinux: placed.filter((p) => p.event.kind === 'selinux'),
+    flows: incident.flows
+  }
+  const drafts: Draft[] = []
+  for (const flow of incident.flows) {
+    const d = decide(flow, ctx)
+    if (d) drafts.push(d)
+  }
+  incident.findings = groupDrafts(drafts)
+  const byId = new Map(incident.flows.map((f) => [f.id, f]))
+  for (const f of incident.findings) for (const id of f.flows) byId.get(id)!.finding = f.id
+  if (options.whatIf?.length)
+    incident.whatIf = options.whatIf.map((c) => runWhatIf(c, incident, ev, ctx))
+}
+
+/** Log lines of files outside any host folder that name a known host (syslog's HOSTNAME) go to that host. */
+function adoptNamedHosts(ev: EvidenceSet): void {
+  const loose = ev.hosts.get('')
+  if (!loose || loose.logs.length === 0) return
+  const keep: LogEvent[] = []
+  for (const e of loose.logs) {
+    const h = e.host !== undefined ? ev.hosts.get(e.host) : undefined
+    if (h && h !== loose) h.logs.push(e)
+    else keep.push(e)
+  }
+  loose.logs = keep
+}
+
+/** Aligns each log file's clock and returns its events in capture time. */
+function placeEvents(
+  incident: Incident,
+  ev: EvidenceSet,
+  options: CorrelateOptions
+): { placed: PlacedEvent[]; alignments: ClockAlignment[] } {
+  const placed: PlacedEvent[] = []
+  const alignments: ClockAlignment[] = []
+  const first = incident.flows[0]?.first
+  const captureYear = first ? new Date(first).getUTCFullYear() : undefined
+  const sightings = options.sightings ?? new Map<string, number[]>()
+  const byFile = new Map<string, { host: HostEvidence; events: LogEvent[] }>()
+  for (const host of ev.hosts.values())
+    for (const e of host.logs) {
+      const entry = byFile.get(e.file)
+      if (entry) entry.events.push(e)
+      else byFile.set(e.file, { host, events: [e] })
+    }
+  for (const [file, { events }] of byFile) {
+    const aligned = alignClock(
+      file,
+      events,
+      (e) => {
+        const k = e.packet ? loggedKey(e.packet) : undefined
+        return k ? (sightings.get(k) ?? []) : []
+      },
+      options.clock ?? {},
+      captureYear
+    )
+    alignments.push(aligned.alignment)
+    for (const host of ev.hosts.values())
+      for (const e of host.logs)
+        if (e.file === file)
+          placed.push({
+            event: e,
+            host,
+            time: aligned.timeOf(e.time),
+            alignment: aligned.alignment.text
+          })
+  }
+  return { placed, alignments }
+}

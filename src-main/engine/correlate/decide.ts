@@ -1,0 +1,727 @@
+/**
+ * The cause of one failed flow, from the strongest evidence to the weakest:
+ * a logged drop located in its snapshot; the evaluator's walk of the flow's
+ * packets through the hosts on its way; conntrack's table full; the answer's
+ * own character (a host's RST with nothing rejecting: no listener); and,
+ * failing all, `unknown` with what is missing to decide.
+ */
+
+import type { Cause, CauseKind, Evidence, Flow } from '../../shared/incident'
+import { normalizeAddress } from '../hostfacts/address'
+import { isListening } from '../hostfacts/read-ss'
+import type { Match } from '../rulesets/model'
+import { sysctlFact, type EvidenceSet } from './evidence'
+import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
+import { acceptFix, conntrackMaxFix, mssClampFix, type Allow, type FixSite } from './fix'
+import { icmpErrorPath } from './fate'
+import { flowEnds, flowRoles, interfaceToward, type FlowRoles } from './host-roles'
+import type { FlowLog, PlacedEvent } from './log-match'
+import { walkLogged } from './logged-walk'
+import { baseName } from './names'
+import { answersWith } from './reject-answer'
+import {
+  endpointText,
+  forwardHops,
+  openingPacket,
+  replyPacket,
+  returnHops,
+  walkPath,
+  type Hop,
+  type Walk
+} from './simulate'
+
+/** Everything a decision may use besides the flow itself. */
+export interface DecideContext {
+  ev: EvidenceSet
+  logs: Map<string, FlowLog[]>
+  conntrackFull: PlacedEvent[]
+  wrappers: PlacedEvent[]
+  selinux: PlacedEvent[]
+  flows: Flow[]
+}
+
+/** One flow's finding before grouping. */
+export interface Draft {
+  flow: Flow
+  cause: Cause
+  evidence: Evidence[]
+  confidence: number
+  explanation: string
+  fix?: string
+  missing?: string[]
+  alignment?: string
+}
+
+const FAILED = new Set([
+  'syn-timeout',
+  'refused-rst',
+  'icmp-unreachable',
+  'one-way',
+  'stalled',
+  'reset-midstream',
+  'unanswered'
+])
+
+/** Returns the draft finding for a flow, or undefined when the flow did not fail. */
+export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
+  const wrapped = tcpWrappers(flow, ctx)
+  if (wrapped) return wrapped
+  if (!FAILED.has(flow.outcome)) return undefined
+  const roles = flowRoles(flow, ctx.ev)
+  const seen = packetEvidence(flow)
+  const draft =
+    fromLogs(flow, ctx, roles, seen) ??
+    (flow.outcome === 'stalled' ? pmtud(flow, roles, seen) : undefined) ??
+    fromWalks(flow, ctx, roles, seen) ??
+    unknown(flow, ctx, roles, seen)
+  if (roles.how.some((h) => h.startsWith('assumed')))
+    draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })
+  return draft
+}
+
+/** A logged drop of one of the flow's packets: the strongest evidence there is. */
+function fromLogs(
+  flow: Flow,
+  ctx: DecideContext,
+  roles: FlowRoles,
+  seen: Evidence[]
+): Draft | undefined {
+  const logs = ctx.logs.get(flow.id) ?? []
+  const wanted =
+    flow.outcome === 'one-way'
+      ? ['reply', 'opening']
+      : flow.outcome === 'stalled'
+        ? ['icmp', 'opening', 'reply']
+        : ['opening', 'reply', 'icmp']
+  for (const role of wanted) {
+    for (const l of logs) {
+      if (l.role !== role) continue
+      const e = l.placed.event
+      const prefix = e.prefix ?? ''
+      const lw = walkLogged(l.placed.host, e.packet!, prefix)
+      const w = lw.walk
+      const blocked = w !== undefined && w.result.verdict !== 'accept'
+      if (!blocked && !/drop|reject|block|deny|denied|refuse/i.test(prefix)) continue
+      const where = l.placed.host.name ? ` on ${l.placed.host.name}` : ''
+      const evidence: Evidence[] = [
+        logEvidence(
+          l,
+          'proves',
+          `the kernel${where} logged ${describeRole(l.role)} with prefix "${prefix}" (${baseName(e.file)} line ${e.line})${lw.logRule ? `, the log rule at ${baseName(lw.logRule.ruleset.file)} line ${lw.logRule.rule.source.line}` : ''}`
+        )
+      ]
+      if (blocked && w) {
+        evidence.push(walkEvidence(w))
+        const kind = classify(w, l.role === 'icmp' ? 'icmp' : l.role)
+        const cause = walkCause(w, kind)
+        return {
+          flow,
+          cause,
+          evidence: [...evidence, ...seen],
+          confidence: lw.passedLogRule ? 0.97 : 0.9,
+          explanation: explain(flow, kind, cause, w, 'logged'),
+          fix: fixFor(flow, kind, w),
+          alignment: l.placed.alignment
+        }
+      }
+      // The line proves a drop, but the snapshot does not drop this packet (taken at another time?).
+      const cause: Cause = {
+        kind: l.role === 'reply' ? 'return-path' : 'rule',
+        host: l.placed.host.name || undefined
+      }
+      if (lw.logRule) {
+        cause.system = lw.logRule.ruleset.value.system
+        cause.file = lw.logRule.ruleset.file
+        cause.table = lw.logRule.table
+        cause.chain = lw.logRule.chain
+        cause.line = lw.logRule.rule.source.line
+        cause.rule = lw.logRule.rule.text
+      }
+      if (w) evidence.push(walkEvidence(w))
+      return {
+        flow,
+        cause,
+        evidence: [...evidence, ...seen],
+        confidence: lw.logRule ? 0.75 : 0.7,
+        explanation: `The kernel${where} logged ${describeRole(l.role)} with the drop prefix "${prefix}". ${lw.logRule ? `That prefix belongs to ${cause.chain} line ${cause.line}, but the snapshot's walk ${w ? `ends in ${w.result.verdict}` : 'could not be made'}: the snapshot may not be the ruleset that was loaded at the time.` : 'No snapshot loaded holds a log rule with that prefix.'}`,
+        missing: lw.logRule
+          ? undefined
+          : [
+              `the ruleset of ${l.placed.host.name || 'the logging host'} (the rule with log prefix "${prefix}")`
+            ],
+        alignment: l.placed.alignment
+      }
+    }
+  }
+  return undefined
+}
+
+/** The evaluator's walks: the opening packet forward, the reply back, then conntrack, limits and NAT. */
+function fromWalks(
+  flow: Flow,
+  ctx: DecideContext,
+  roles: FlowRoles,
+  seen: Evidence[]
+): Draft | undefined {
+  const opening = ['syn-timeout', 'refused-rst', 'icmp-unreachable', 'unanswered'].includes(
+    flow.outcome
+  )
+  const fwdHops = forwardHops(roles)
+  if (opening) {
+    const fwd = walkPath(fwdHops, (h) => openingPacket(flow, h))
+    if (fwd.blocked && consistentAnswer(flow, fwd.blocked)) {
+      const w = fwd.blocked
+      const kind = classify(w, 'opening')
+      const cause = walkCause(w, kind)
+      const located = locatedBy(flow, w)
+      return {
+        flow,
+        cause,
+        evidence: [walkEvidence(w), ...seen, ...located],
+        confidence: w.result.uncertain ? 0.55 : located.length > 0 ? 0.85 : 0.8,
+        explanation: explain(flow, kind, cause, w, 'simulated'),
+        fix: fixFor(flow, kind, w)
+      }
+    }
+  }
+  const full = conntrackFull(flow, ctx, roles, seen)
+  if (full) return full
+  if (['syn-timeout', 'one-way', 'unanswered'].includes(flow.outcome)) {
+    const back = walkPath(returnHops(roles), (h) => replyPacket(flow, h))
+    if (back.blocked) {
+      const w = back.blocked
+      const kind = classify(w, 'reply')
+      const cause = walkCause(w, kind)
+      return {
+        flow,
+        cause,
+        evidence: [walkEvidence(w), ...seen],
+        confidence: w.result.uncertain ? 0.5 : 0.8,
+        explanation: explain(flow, kind, cause, w, 'simulated'),
+        fix: fixFor(flow, kind, w)
+      }
+    }
+  }
+  if (opening) {
+    const limited = rateLimit(flow, ctx, fwdHops, seen)
+    if (limited) return limited
+  }
+  const nat = natProblem(flow, roles, seen)
+  if (nat) return nat
+  if (
+    flow.outcome === 'refused-rst' ||
+    (flow.outcome === 'icmp-unreachable' && flow.icmp?.sender === 'destination')
+  )
+    return noListener(flow, ctx, roles, seen)
+  return undefined
+}
+
+/** Returns whether the answer the flow got (RST, ICMP code) is one a blocking walk would give. */
+function consistentAnswer(flow: Flow, w: Walk): boolean {
+  const r = w.result
+  if (flow.outcome === 'refused-rst')
+    return r.verdict === 'reject' && /tcp[- ]reset/i.test(r.rejectWith ?? '')
+  if (flow.outcome === 'icmp-unreachable' && flow.icmp) {
+    if (r.verdict !== 'reject') return false
+    return answersWith(
+      r.rejectWith ?? '',
+      flow.icmp.type,
+      flow.icmp.code,
+      flow.proto === 'icmpv6' || flow.src.includes(':')
+    )
+  }
+  return true
+}
+
+/** Packet evidence that places the loss where the walk says: seen before the host, missing at it. */
+function locatedBy(flow: Flow, w: Walk): Evidence[] {
+  const syn = flow.keyPackets?.[0]
+  if (!syn?.missingAt?.length) return []
+  const hostPoints = new Set(w.hop.host.points)
+  const seenThere = syn.seenAt.some((p) => hostPoints.has(p))
+  if (w.hop.role === 'server' && seenThere)
+    return [
+      {
+        kind: 'packet',
+        weight: 'suggests',
+        text: `${w.hop.host.name}'s own capture saw the packet arrive (captures see packets before the firewall does) and nothing answered`,
+        time: syn.time
+      }
+    ]
+  return []
+}
+
+/** What kind of cause a blocking walk is. */
+function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
+  const rule = ruleAt(w)
+  if (
+    rule &&
+    rule.some(
+      (m) =>
+        m.kind === 'ct-state' &&
+        !m.negate &&
+        m.states.includes('invalid') &&
+        !m.states.includes('new')
+    )
+  )
+    return 'ct-invalid'
+  if (role === 'icmp') return 'pmtud-blackhole'
+  if (role === 'reply') return 'return-path'
+  if (w.hop.role === 'client' && w.hop.path === 'output') return 'egress'
+  if (w.hop.role === 'router' && w.result.trace.some((s) => s.matched && s.action === 'dnat'))
+    return 'nat'
+  return w.result.decidedBy?.kind === 'policy' ? 'policy' : 'rule'
+}
+
+function ruleAt(w: Walk): Match[] | undefined {
+  const d = w.result.decidedBy
+  if (!d || d.kind !== 'rule') return undefined
+  const chain = w.ruleset.value.tables
+    .find((t) => t.name === d.table)
+    ?.chains.find((c) => c.name === d.chain)
+  return chain?.rules.find((r) => r.source.line === d.line)?.matches
+}
+
+/** The fix for a blocking walk, in the snapshot's dialect. */
+function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
+  const d = w.result.decidedBy
+  if (!d) return undefined
+
+  const site: FixSite = {
+    ruleset: w.ruleset.value,
+    table: d.table,
+    chain: d.chain,
+    line: d.kind === 'rule' ? d.line : undefined
+  }
+  const e = w.hop.ends
+  if (kind === 'return-path') {
+    const chain = w.ruleset.value.tables
+      .find((t) => t.name === d.table)
+      ?.chains.find((c) => c.name === d.chain)
+    return acceptFix(
+      { ...site, line: chain?.rules[0]?.source.line },
+      { proto: flow.proto, ctEstablished: true }
+    )
+  }
+  if (kind === 'ct-invalid') return 'sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1'
+  if (kind === 'pmtud-blackhole')
+    return acceptFix(site, {
+      proto: flow.proto,
+      icmp: e.src.includes(':') ? 'packet-too-big' : 'frag-needed'
+    })
+  const allow: Allow = { proto: flow.proto, dport: w.hop.role === 'server' ? e.farDport : e.dport }
+  if (w.hop.role !== 'server') allow.dst = w.hop.role === 'router' ? e.farDst : e.dst
+  if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
+  return acceptFix(site, allow)
+}
+
+function describeRole(role: FlowLog['role']): string {
+  return role === 'opening'
+    ? 'the opening packet'
+    : role === 'reply'
+      ? 'the reply'
+      : 'the ICMP error'
+}
+
+/** One or two plain sentences for a walk's cause. */
+function explain(
+  flow: Flow,
+  kind: CauseKind,
+  cause: Cause,
+  w: Walk,
+  how: 'logged' | 'simulated'
+): string {
+  const e = w.hop.ends
+  const to = endpointText(e.dst, e.dport)
+  const on = w.hop.host.name ? `${w.hop.host.name}'s` : 'the'
+  const by = decision(w)
+  const proof =
+    how === 'logged'
+      ? 'The kernel logged the drop, and the snapshot places it at'
+      : 'Walked through the snapshot, it stops at'
+  switch (kind) {
+    case 'return-path':
+      return `${w.sim.what} from ${to} back to ${flow.src} is dropped by ${on} ${w.hop.path} chain: it has no rule accepting established connections, so replies fall to ${by}. ${proof} ${by}.`
+    case 'ct-invalid':
+      return `Conntrack marks ${w.sim.what} invalid and ${on} ${by} drops invalid packets (often asymmetric routing or a state the host never saw open). ${proof} ${by}.`
+    case 'pmtud-blackhole':
+      return `The ICMP "fragmentation needed" that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
+    case 'egress':
+      return `${on} own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
+    case 'nat':
+      return `${on} NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).`
+    case 'policy':
+      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it. ${proof} ${by}.`
+    default:
+      return `${on} rule ${cause.rule ? `\`${cause.rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}. ${proof} ${by}.`
+  }
+}
+
+/** SYN timeouts inside a window the kernel logged "table full" on a host on the way. */
+function conntrackFull(
+  flow: Flow,
+  ctx: DecideContext,
+  roles: FlowRoles,
+  seen: Evidence[]
+): Draft | undefined {
+  if (!['syn-timeout', 'unanswered', 'one-way'].includes(flow.outcome)) return undefined
+  const onPath = new Set([roles.client, roles.server, ...roles.routers].filter(Boolean))
+  const first = Date.parse(flow.first) / 1000 - 1
+  const last = Date.parse(flow.last) / 1000 + 1
+  const hits = ctx.conntrackFull.filter(
+    (p) =>
+      (onPath.size === 0 || onPath.has(p.host) || p.host.name === '') &&
+      (p.time === undefined || (p.time >= first && p.time <= last))
+  )
+  if (hits.length === 0) return undefined
+  const timed = hits.filter((h) => h.time !== undefined)
+  const host = (timed[0] ?? hits[0]).host
+  const evidence: Evidence[] = (timed.length ? timed : hits)
+    .slice(0, 3)
+    .map((p) =>
+      logEvidence(
+        { placed: p, role: 'opening' },
+        p.time !== undefined ? 'proves' : 'suggests',
+        `the kernel${p.host.name ? ` on ${p.host.name}` : ''} logged "table full, dropping packet"${p.event.suppressed ? ` (and ${p.event.suppressed} more, suppressed)` : ''}${p.time === undefined ? ' (time not aligned to the captures)' : ' during the flow'}`
+      )
+    )
+  const max = sysctlFact(host, 'conntrackMax')
+  const count = sysctlFact(host, 'conntrackCount')
+  const entries = host.conntrack?.value.entries.length
+  if (max || count || entries !== undefined)
+    evidence.push({
+      kind: 'conntrack',
+      weight: 'suggests',
+      text: `conntrack ${count ? `count ${count.value}` : entries !== undefined ? `${entries} entries in the snapshot` : ''}${max ? ` of nf_conntrack_max ${max.value}` : ''}`,
+      file: (max ?? count)?.file ?? host.conntrack?.file
+    })
+  return {
+    flow,
+    cause: { kind: 'conntrack-full', host: host.name || undefined, system: 'conntrack' },
+    evidence: [...evidence, ...seen],
+    confidence: timed.length ? 0.9 : 0.5,
+    explanation: `${host.name || 'The host'}'s conntrack table was full while ${flow.src} tried to connect, and the kernel drops new connections it cannot track. Raise nf_conntrack_max (or find what fills the table).`,
+    fix: conntrackMaxFix(max?.value),
+    alignment: (timed[0] ?? hits[0]).alignment
+  }
+}
+
+/** A limit (limit, hashlimit, recent, connlimit): the walk accepts under it and drops over it. */
+function rateLimit(
+  flow: Flow,
+  ctx: DecideContext,
+  hops: Hop[],
+  seen: Evidence[]
+): Draft | undefined {
+  const under = walkPath(hops, (h) => openingPacket(flow, h), 'match')
+  const over = walkPath(hops, (h) => openingPacket(flow, h), 'miss')
+  if (under.blocked || !over.blocked) return undefined
+  const w = over.blocked
+  const limiter = under.walks
+    .flatMap((x) => x.result.trace.map((s) => ({ x, s })))
+    .find(
+      ({ x, s }) =>
+        s.matched &&
+        x.hop === w.hop &&
+        /limit|recent|connlimit|quota|meter|ct count/.test(s.rule ?? '')
+    )
+  if (!limiter) return undefined
+  const e = hops[0]?.ends ?? flowEnds(flow)
+  const sameService = ctx.flows.filter(
+    (f) => f.dst === flow.dst && f.dport === flow.dport && f.proto === flow.proto
+  )
+  const ok = sameService.filter(
+    (f) => f.outcome === 'established' || f.outcome === 'answered'
+  ).length
+  const cause = walkCause(w, 'rate-limit')
+  cause.rule = limiter.s.rule
+  cause.line = limiter.s.line
+  cause.table = limiter.s.table
+  cause.chain = limiter.s.chain
+  return {
+    flow,
+    cause,
+    evidence: [
+      walkEvidence(limiter.x, 'predicts'),
+      walkEvidence(w, 'predicts'),
+      {
+        kind: 'packet',
+        weight: 'suggests',
+        text: `${ok} of ${sameService.length} connections to ${endpointText(e.dst, e.dport)} succeeded; this one did not`
+      },
+      ...seen
+    ],
+    confidence: ok > 0 ? 0.7 : 0.5,
+    explanation:
+      `${w.hop.host.name || 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''}`.trim()
+  }
+}
+
+/** Forwarding off on a router, or replies addressed to a private source nobody translates. */
+function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  if (!['syn-timeout', 'one-way', 'unanswered'].includes(flow.outcome)) return undefined
+  const e = roles.ends
+  const v6 = e.src.includes(':')
+  for (const r of roles.routers) {
+    const fwd = sysctlFact(r, v6 ? 'ipv6Forwarding' : 'ipv4Forwarding')
+    if (fwd && fwd.value === false)
+      return {
+        flow,
+        cause: {
+          kind: 'nat',
+          host: r.name,
+          system: 'sysctl',
+          file: fwd.file,
+          rule: v6 ? 'net.ipv6.conf.all.forwarding = 0' : 'net.ipv4.ip_forward = 0'
+        },
+        evidence: [
+          {
+            kind: 'conntrack',
+            weight: 'proves',
+            text: `${r.name} has ${v6 ? 'IPv6 forwarding' : 'ip_forward'} off`,
+            file: fwd.file
+          },
+          ...seen
+        ],
+        confidence: 0.9,
+        explanation: `${r.name} sits between ${e.src} and ${e.dst} but does not forward ${v6 ? 'IPv6' : 'IPv4'} packets: forwarding is off.`,
+        fix: v6 ? 'sysctl -w net.ipv6.conf.all.forwarding=1' : 'sysctl -w net.ipv4.ip_forward=1'
+      }
+  }
+  const server = roles.server
+  if (
+    server &&
+    (server.ipAddr || server.routes.length) &&
+    roles.routers.length > 0 &&
+    isPrivate(e.farSrc)
+  ) {
+    const back = interfaceToward(server, e.farSrc)
+    const serverSawSyn = flow.keyPackets
+      ?.find((k) => k.what === 'syn')
+      ?.seenAt.some((p) => server.points.includes(p))
+    if (back === undefined) {
+      const router = roles.routers[0]
+      const out = interfaceToward(router, e.farDst)
+      return {
+        flow,
+        cause: { kind: 'nat', host: router.name, system: 'iptables', verdict: 'no source NAT' },
+        evidence: [
+          {
+            kind: 'host',
+            weight: 'predicts',
+            text: `${server.name} has no route back to ${e.farSrc} (a private address): its replies cannot return unless ${router.name} translates the source`,
+            file: server.routes[0]?.file ?? server.ipAddr?.file
+          },
+          ...(serverSawSyn
+            ? [
+                {
+                  kind: 'packet' as const,
+                  weight: 'suggests' as const,
+                  text: `${server.name} received the opening packet from the private address ${e.farSrc}`
+                }
+              ]
+            : []),
+          ...seen
+        ],
+        confidence: 0.7,
+        explanation: `${router.name} forwards ${e.src}'s packets to ${e.dst} without translating the private source address, and ${server.name} has no route back to it: a missing MASQUERADE/SNAT.`,
+        fix: `iptables -t nat -A POSTROUTING -s ${e.src}${v6 ? '/128' : '/32'}${out ? ` -o ${out}` : ''} -j MASQUERADE`
+      }
+    }
+  }
+  return undefined
+}
+
+/** RST or port unreachable from the host itself, nothing rejecting: nothing listens. */
+function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evidence[]): Draft {
+  const e = roles.ends
+  const server = roles.server
+  const proto = flow.proto === 'udp' ? 'udp' : 'tcp'
+  const port = e.farDport ?? e.dport
+  const selinux = ctx.selinux.find(
+    (p) =>
+      (!server || p.host === server || p.host.name === '') &&
+      p.event.selinux?.port === port &&
+      /name_bind|node_bind/.test(p.event.selinux?.permission ?? '')
+  )
+  if (selinux) {
+    const s = selinux.event.selinux!
+    return {
+      flow,
+      cause: {
+        kind: 'selinux',
+        host: selinux.host.name || undefined,
+        system: 'selinux',
+        file: selinux.event.file,
+        line: selinux.event.line,
+        rule: selinux.event.text
+      },
+      evidence: [
+        logEvidence(
+          { placed: selinux, role: 'opening' },
+          'proves',
+          `SELinux denied ${s.comm ?? 'a process'} ${s.permission} on port ${port}${s.permissive ? ' (permissive: logged only)' : ''}`
+        ),
+        ...seen
+      ],
+      confidence: s.permissive ? 0.4 : 0.85,
+      explanation: `Nothing listens on ${endpointText(e.farDst, port)} because SELinux denied ${s.comm ?? 'the service'} the ${s.permission} it needs${s.tcontext ? ` (${s.tcontext})` : ''}.`,
+      fix: `semanage port -a -t ${selinuxPortType(s.tcontext)} -p ${proto} ${port}`
+    }
+  }
+  const facts: Evidence[] = []
+  let confidence = 0.7
+  let listening: boolean | undefined
+  if (server?.ss && port !== undefined) {
+    listening = isListening(server.ss.value.listeners, proto, e.farDst, port)
+    facts.push({
+      kind: 'host',
+      weight: listening ? 'suggests' : 'predicts',
+      text: `${server.name}'s socket list ${listening ? 'shows' : 'shows nothing'} listening on ${proto} ${endpointText(e.farDst, port)}`,
+      file: server.ss.file
+    })
+    confidence = listening ? 0.3 : 0.9
+  }
+  const r = flow.rst
+  const forged = r && r.by === 'responder' && r.usualTtl !== undefined && r.usualTtl !== r.ttl
+  if (forged) confidence = Math.min(confidence, 0.35)
+  if (listening || forged)
+    return {
+      flow,
+      cause: { kind: 'unknown', host: server?.name },
+      evidence: [...facts, ...seen],
+      confidence: 0,
+      explanation: `The connection was refused, yet ${listening ? `${server!.name} has a listener on port ${port}` : `the RST's TTL (${r!.ttl}) differs from the host's other packets (${r!.usualTtl}), which suggests a device on the way forged it`}. No snapshot loaded rejects it.`,
+      missing: [
+        `the rulesets of the devices between ${flow.src} and ${flow.dst}`,
+        ...(server ? [] : [`which host owns ${flow.dst} (its \`ip addr\`)`])
+      ]
+    }
+  return {
+    flow,
+    cause: { kind: 'no-listener', host: server?.name },
+    evidence: [...facts, ...seen],
+    confidence,
+    explanation: `${server?.name ?? flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself and no rule rejects it: nothing listens on ${endpointText(e.farDst, port)}. Start the service, or point the client at the right port.`
+  }
+}
+
+function selinuxPortType(tcontext?: string): string {
+  const t = tcontext?.split(':')[2]
+  return t && t.endsWith('_port_t') ? t : 'http_port_t'
+}
+
+/** A refused connection logged by TCP wrappers (sshd, tcpd) for the flow's source. */
+function tcpWrappers(flow: Flow, ctx: DecideContext): Draft | undefined {
+  if (flow.proto !== 'tcp' || ctx.wrappers.length === 0) return undefined
+  const first = Date.parse(flow.first) / 1000 - 2
+  const last = Date.parse(flow.last) / 1000 + 2
+  const hit = ctx.wrappers.find(
+    (p) =>
+      p.event.client !== undefined &&
+      normalizeAddress(p.event.client) === normalizeAddress(flow.src) &&
+      (p.time === undefined || (p.time >= first && p.time <= last))
+  )
+  if (!hit) return undefined
+  const daemon = hit.event.daemon ?? 'sshd'
+  return {
+    flow,
+    cause: {
+      kind: 'tcp-wrappers',
+      host: hit.host.name || undefined,
+      system: 'tcp-wrappers',
+      file: hit.event.file,
+      line: hit.event.line,
+      rule: hit.event.text
+    },
+    evidence: [
+      logEvidence(
+        { placed: hit, role: 'opening' },
+        hit.time !== undefined ? 'proves' : 'suggests',
+        `${daemon} refused the connection from ${hit.event.client} (TCP wrappers: hosts.allow / hosts.deny)`
+      ),
+      ...packetEvidence(flow)
+    ],
+    confidence: hit.time !== undefined ? 0.9 : 0.6,
+    explanation: `The handshake completed, then ${daemon} closed the connection: TCP wrappers (/etc/hosts.deny) refuse ${flow.src}.`,
+    fix: `echo '${daemon}: ${flow.src}' >> /etc/hosts.allow`,
+    alignment: hit.alignment
+  }
+}
+
+/** A stalled flow: the PMTUD black hole, with the rule that drops frag-needed when a snapshot has it. */
+function pmtud(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const path = icmpErrorPath(flow, roles)
+  if (!path) return undefined
+  const v6 = path.senderAddr.includes(':')
+  const walked = walkPath(path.hops, () => path.sim)
+  if (walked.blocked) {
+    const w = walked.blocked
+    const kind = classify(w, 'icmp')
+    const cause = walkCause(w, kind === 'ct-invalid' ? 'ct-invalid' : 'pmtud-blackhole')
+    return {
+      flow,
+      cause,
+      evidence: [walkEvidence(w), ...seen],
+      confidence: w.result.uncertain ? 0.5 : 0.8,
+      explanation: explain(flow, 'pmtud-blackhole', cause, w, 'simulated'),
+      fix: fixFor(flow, 'pmtud-blackhole', w)
+    }
+  }
+  const sawIcmp = flow.data?.pathMtu !== undefined
+  return {
+    flow,
+    cause: {
+      kind: 'pmtud-blackhole',
+      verdict: sawIcmp ? 'frag-needed lost on the way' : 'no frag-needed sent'
+    },
+    evidence: [...walked.walks.map((w) => walkEvidence(w)), ...seen],
+    confidence: 0.45,
+    explanation: sawIcmp
+      ? `Full-size segments are retransmitted and never acknowledged even though a frag-needed was captured: it was lost before reaching the sender. A PMTUD black hole; clamp the MSS or let the ICMP through.`
+      : `Small segments pass, full-size segments with DF are retransmitted and never acknowledged, and no ICMP frag-needed / packet-too-big was seen: a PMTUD black hole (a router on the way drops big packets silently, or its ICMP is filtered before the captures).`,
+    fix: mssClampFix(v6),
+    missing: [
+      'a capture on the router with the smaller MTU',
+      'the rulesets of the hosts between the two ends'
+    ]
+  }
+}
+
+/** `unknown`, with what is missing to decide. */
+function unknown(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evidence[]): Draft {
+  const missing: string[] = []
+  const e = roles.ends
+  if (!roles.server)
+    missing.push(`which host owns ${e.farDst} (an \`ip addr\` snapshot in its folder)`)
+  for (const h of [roles.client, ...roles.routers, roles.server]) {
+    if (!h) continue
+    if (h.rulesets.length === 0)
+      missing.push(`${h.name}'s ruleset (iptables-save or nft list ruleset)`)
+    if (h.logs.length === 0)
+      missing.push(`${h.name}'s kernel log (with LOG rules before its drops)`)
+  }
+  if (roles.routers.length === 0 && roles.server && roles.client === undefined)
+    missing.push(`a capture or ruleset of the hosts between ${flow.src} and ${flow.dst}`)
+  const walked = walkPath(forwardHops(roles), (h) => openingPacket(flow, h))
+  const uncertain = walked.walks.filter((w) => w.result.uncertain)
+  for (const w of uncertain)
+    missing.push(...w.result.uncertainWhy.map((u) => `${w.hop.host.name}: ${u}`))
+  return {
+    flow,
+    cause: { kind: 'unknown' },
+    evidence: [...walked.walks.map((w) => walkEvidence(w)), ...seen],
+    confidence: 0,
+    explanation: `The captures show the ${flow.outcome.replace('-', ' ')}, but nothing loaded says why: ${walked.walks.length ? 'every snapshot on the way accepts it' : 'no snapshot of a host on the way was loaded'}.`,
+    missing: missing.length ? missing : ['a ruleset, log or capture of the device that dropped it']
+  }
+}
+
+/** Returns whether an address is private (RFC 1918, CGNAT, ULA). */
+function isPrivate(addr: string): boolean {
+  return (
+    /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(
+      addr
+    ) || /^f[cd]/i.test(addr)
+  )
+}

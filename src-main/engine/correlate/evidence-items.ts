@@ -1,0 +1,153 @@
+/**
+ * Evidence items, each a sentence and a pointer to its source: the flow's
+ * own packets (and where they were missing), the evaluator's walks, log
+ * lines, host facts.
+ */
+
+import type { Cause, CauseKind, Evidence, Flow } from '../../shared/incident'
+import { baseName } from './names'
+import type { FlowLog } from './log-match'
+import type { Walk } from './simulate'
+
+/** Returns the packet and ICMP evidence a flow's own captures give. */
+export function packetEvidence(flow: Flow): Evidence[] {
+  const out: Evidence[] = []
+  const to = `${flow.dst}${flow.dport !== undefined ? `:${flow.dport}` : ''}`
+  const key = (what: string) => flow.keyPackets?.find((k) => k.what === what)
+  const syn = key('syn')
+  if (flow.proto === 'tcp' && syn) {
+    const n = (flow.synRetransmits ?? 0) + 1
+    const offsets = flow.synRetransmitOffsets?.map((s) => `${round(s)} s`).join(', ')
+    const answered =
+      flow.outcome === 'syn-timeout' ? ', never answered' : flow.outcome === 'one-way' ? '' : ''
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      text: `${n === 1 ? 'SYN' : `${n} SYNs`} from ${flow.src} to ${to}${offsets ? ` (retransmitted after ${offsets})` : ''}${answered}`,
+      time: syn.time,
+      frames: syn.frames
+    })
+    if (syn.missingAt?.length)
+      out.push({
+        kind: 'packet',
+        weight: 'suggests',
+        absent: true,
+        text: `the SYN was seen at ${syn.seenAt.join(', ')} and never at ${syn.missingAt.join(', ')}: it was lost between them`,
+        time: syn.time
+      })
+  }
+  const synAck = key('syn-ack')
+  if (synAck && flow.outcome === 'one-way')
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      absent: synAck.missingAt !== undefined,
+      text: `the SYN-ACK was sent${flow.synAckRetransmits ? ` ${flow.synAckRetransmits + 1} times` : ''} (seen at ${synAck.seenAt.join(', ')})${synAck.missingAt?.length ? ` and never reached ${synAck.missingAt.join(', ')}` : ' and never answered'}`,
+      time: synAck.time,
+      frames: synAck.frames
+    })
+  if (flow.rst) {
+    const r = flow.rst
+    const rst = key('rst')
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      text: `RST from the ${r.by === 'responder' ? 'destination' : 'opener'} with TTL ${r.ttl}${r.usualTtl !== undefined ? ` (its other packets: ${r.usualTtl})` : ''}${r.afterSec !== undefined ? `, ${round(r.afterSec * 1000)} ms after the ${r.answeredSyn ? 'SYN' : 'segment'}` : ''}`,
+      time: r.time,
+      frames: rst?.frames
+    })
+  }
+  if (flow.icmp) {
+    const i = flow.icmp
+    const icmp = key('icmp')
+    out.push({
+      kind: 'icmp',
+      weight: 'suggests',
+      text: `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code}${i.mtu !== undefined ? ` (MTU ${i.mtu})` : ''} from ${i.from} (${i.sender === 'destination' ? 'the destination itself' : 'a router on the way'}), quoting the ${i.quoted}`,
+      time: i.time,
+      frames: icmp?.frames
+    })
+  }
+  if (flow.data?.stuckPayload !== undefined) {
+    const d = flow.data
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      text: `a ${d.stuckPayload}-byte segment${d.stuckDf ? ' with DF' : ''} from the ${d.stuckFrom === 'initiator' ? 'opener' : 'responder'} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while segments up to ${d.maxAckedPayload} bytes got through${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP` : '; no frag-needed / packet-too-big seen'}`
+    })
+  }
+  if (flow.proto !== 'tcp' && flow.outcome === 'unanswered')
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      text: `${flow.proto === 'udp' ? 'datagrams' : 'echo requests'} from ${flow.src} to ${to} got no answer${flow.seenAt.length ? ` (seen at ${flow.seenAt.join(', ')})` : ''}`,
+      time: flow.first
+    })
+  return out
+}
+
+/** Returns the evidence item of one walk. */
+export function walkEvidence(w: Walk, weight: Evidence['weight'] = 'predicts'): Evidence {
+  const r = w.result
+  return {
+    kind: 'simulation',
+    weight: r.uncertain ? 'suggests' : weight,
+    text: `${w.sim.what} walked through ${w.hop.host.name || 'the'} ${baseName(w.ruleset.file)} (${w.hop.path}, ct ${r.ct}): ${r.verdict}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${r.decidedBy ? ` by ${decision(w)}` : ''}${r.uncertain ? ` — uncertain: ${r.uncertainWhy.join('; ')}` : ''}`,
+    file: w.ruleset.file,
+    host: w.hop.host.name || undefined,
+    packet: w.sim.spec,
+    path: w.hop.path,
+    ct: r.ct,
+    verdict: r.verdict,
+    trace: r.trace.map((s) => ({ ...s })),
+    uncertain: r.uncertain,
+    uncertainWhy: r.uncertainWhy.length ? r.uncertainWhy : undefined
+  }
+}
+
+/** Returns the deciding rule or policy of a walk, in words. */
+export function decision(w: Walk): string {
+  const d = w.result.decidedBy
+  if (!d) return 'no rule'
+  if (d.kind === 'policy')
+    return `the ${d.chain} policy (${d.table}${d.line !== undefined ? `, line ${d.line}` : ''})`
+  return `${d.table} ${d.chain} line ${d.line ?? '?'}`
+}
+
+/** Returns the cause a blocking walk names. */
+export function walkCause(w: Walk, kind: CauseKind): Cause {
+  const d = w.result.decidedBy
+  const cause: Cause = {
+    kind,
+    system: w.ruleset.value.system,
+    host: w.hop.host.name || undefined,
+    file: w.ruleset.file,
+    verdict: w.result.rejectWith ? `reject with ${w.result.rejectWith}` : w.result.verdict
+  }
+  if (d) {
+    cause.table = d.table
+    cause.chain = d.chain
+    if (d.line !== undefined) cause.line = d.line
+    if (d.rule !== undefined) cause.rule = d.rule
+  }
+  return cause
+}
+
+/** Returns the evidence item of a log line tied to the flow. */
+export function logEvidence(l: FlowLog, weight: Evidence['weight'], what: string): Evidence {
+  const e = l.placed.event
+  return {
+    kind: 'log',
+    weight,
+    text: what,
+    file: e.file,
+    line: e.line,
+    raw: e.text,
+    time: l.placed.time !== undefined ? new Date(l.placed.time * 1000).toISOString() : undefined,
+    alignment: l.placed.alignment
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000
+}

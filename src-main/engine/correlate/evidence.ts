@@ -1,0 +1,100 @@
+/**
+ * Everything the text inputs said, sorted by host: the rulesets, host facts
+ * and log events correlation reasons with. Captures become flows; this is
+ * the rest of the evidence.
+ */
+
+import type { ConntrackTable } from '../hostfacts/read-conntrack'
+import type { IpAddrSnapshot } from '../hostfacts/read-ip-addr'
+import type { IpRouteSnapshot } from '../hostfacts/read-ip-route'
+import type { SsSnapshot } from '../hostfacts/read-ss'
+import type { SysctlSnapshot } from '../hostfacts/read-sysctl'
+import { normalizeAddress } from '../hostfacts/address'
+import type { LogEvent } from '../logs/log-event'
+import type { IpSet, Ruleset } from '../rulesets/model'
+
+/** A snapshot and the file it came from. */
+export interface FromFile<T> {
+  file: string
+  value: T
+}
+
+/** One host's evidence (its folder in an incident, or NAME=PATH). */
+export interface HostEvidence {
+  /** The host's name; '' for files that belong to no host. */
+  name: string
+  rulesets: FromFile<Ruleset>[]
+  ipsets: FromFile<Map<string, IpSet>>[]
+  ipAddr?: FromFile<IpAddrSnapshot>
+  routes: FromFile<IpRouteSnapshot>[]
+  ss?: FromFile<SsSnapshot>
+  conntrack?: FromFile<ConntrackTable>
+  sysctl: FromFile<SysctlSnapshot>[]
+  /** Log events, in file order. */
+  logs: LogEvent[]
+  /** Log files read for this host. */
+  logFiles: string[]
+  /** Capture points that belong to this host. */
+  points: string[]
+}
+
+/** The evidence of every host. */
+export interface EvidenceSet {
+  hosts: Map<string, HostEvidence>
+}
+
+/** Returns an empty evidence set. */
+export function createEvidence(): EvidenceSet {
+  return { hosts: new Map() }
+}
+
+/** Returns the host's evidence, created on first use ('' for files of no host). */
+export function hostOf(ev: EvidenceSet, name: string | undefined): HostEvidence {
+  const key = name ?? ''
+  let h = ev.hosts.get(key)
+  if (!h) {
+    h = {
+      name: key,
+      rulesets: [],
+      ipsets: [],
+      routes: [],
+      sysctl: [],
+      logs: [],
+      logFiles: [],
+      points: []
+    }
+    ev.hosts.set(key, h)
+  }
+  return h
+}
+
+/** Returns the addresses a host's `ip addr` snapshot gives it, normalised, with their interface. */
+export function hostAddresses(h: HostEvidence): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const i of h.ipAddr?.value.interfaces ?? [])
+    for (const a of i.addresses) out.set(normalizeAddress(a.address), i.name)
+  return out
+}
+
+/** Hands each host its ipsets: an iptables ruleset reads `-m set` names from the same host's `ipset save`. */
+export function attachIpsets(ev: EvidenceSet): void {
+  for (const h of ev.hosts.values()) {
+    if (h.ipsets.length === 0) continue
+    const all = new Map<string, IpSet>()
+    for (const s of h.ipsets) for (const [k, v] of s.value) all.set(k, v)
+    for (const r of h.rulesets) if (r.value.system !== 'nftables') r.value.ipsets = all
+  }
+}
+
+/** Returns a host's sysctl value for a fact, the file and line it came from. */
+export function sysctlFact<K extends keyof SysctlSnapshot['facts']>(
+  h: HostEvidence,
+  key: K
+): { value: NonNullable<SysctlSnapshot['facts'][K]>; file: string } | undefined {
+  for (const s of h.sysctl) {
+    const v = s.value.facts[key]
+    if (v !== undefined)
+      return { value: v as NonNullable<SysctlSnapshot['facts'][K]>, file: s.file }
+  }
+  return undefined
+}

@@ -1,0 +1,107 @@
+/**
+ * Fixes in the firewall's own dialect: an iptables or ip6tables command that
+ * inserts an accept just before the rule that dropped the flows (or appends
+ * it before the policy applies), the same as an `nft insert rule` / `nft add
+ * rule`, and sysctl commands for kernel limits.
+ */
+
+import type { Flow } from '../../shared/incident'
+import type { Rule, Ruleset, Table } from '../rulesets/model'
+
+/** Where the accept goes: the table, chain and line of the deciding rule (absent for a policy). */
+export interface FixSite {
+  ruleset: Ruleset
+  table: string
+  chain: string
+  /** The deciding rule's line; undefined when a policy decided. */
+  line?: number
+}
+
+/** What the accept lets through. */
+export interface Allow {
+  proto: Flow['proto']
+  /** Source and destination to name (omitted when the findings' flows differ in them). */
+  src?: string
+  dst?: string
+  dport?: number
+  /** ICMP type (and code) by name: 'frag-needed', 'packet-too-big', 'echo-request'. */
+  icmp?: 'frag-needed' | 'packet-too-big' | 'echo-request' | 'echo-reply'
+  /** Accept by conntrack state instead (the return-path fix). */
+  ctEstablished?: boolean
+}
+
+/** Returns the command that inserts `allow` where `site` says, in the snapshot's dialect. */
+export function acceptFix(site: FixSite, allow: Allow): string | undefined {
+  const table = site.ruleset.tables.find((t) => t.name === site.table)
+  const chain = table?.chains.find((c) => c.name === site.chain)
+  if (!table || !chain) return undefined
+  const index =
+    site.line === undefined ? -1 : chain.rules.findIndex((r) => r.source.line === site.line)
+  if (site.ruleset.system === 'nftables')
+    return nftFix(table, site.chain, chain.rules, index, allow)
+  const tool =
+    site.ruleset.system === 'ip6tables' || table.family === 'ip6' ? 'ip6tables' : 'iptables'
+  const t = site.table === 'filter' ? '' : `-t ${site.table} `
+  const where = index >= 0 ? `-I ${site.chain} ${index + 1}` : `-A ${site.chain}`
+  return `${tool} ${t}${where} ${iptablesMatch(allow, tool === 'ip6tables')} -j ACCEPT`
+}
+
+function iptablesMatch(a: Allow, v6: boolean): string {
+  if (a.ctEstablished) return '-m conntrack --ctstate ESTABLISHED,RELATED'
+  const parts: string[] = []
+  if (a.proto === 'icmp' || a.proto === 'icmpv6' || a.icmp) {
+    if (v6) {
+      parts.push('-p ipv6-icmp')
+      if (a.icmp)
+        parts.push(`--icmpv6-type ${a.icmp === 'frag-needed' ? 'packet-too-big' : a.icmp}`)
+    } else {
+      parts.push('-p icmp')
+      if (a.icmp)
+        parts.push(`--icmp-type ${a.icmp === 'frag-needed' ? 'fragmentation-needed' : a.icmp}`)
+    }
+  } else parts.push(`-p ${a.proto}`)
+  if (a.src) parts.push(`-s ${a.src}`)
+  if (a.dst) parts.push(`-d ${a.dst}`)
+  if (a.dport !== undefined && (a.proto === 'tcp' || a.proto === 'udp') && !a.icmp)
+    parts.push(`--dport ${a.dport}`)
+  return parts.join(' ')
+}
+
+function nftFix(table: Table, chain: string, rules: Rule[], index: number, a: Allow): string {
+  const head = `${table.family} ${table.name} ${chain}`
+  const body = `${nftMatch(a, table.family)} accept`
+  if (index < 0) return `nft add rule ${head} ${body}`
+  const handle = rules[index].handle
+  return handle !== undefined
+    ? `nft insert rule ${head} handle ${handle} ${body}`
+    : `nft insert rule ${head} index ${index} ${body}`
+}
+
+function nftMatch(a: Allow, family: string): string {
+  if (a.ctEstablished) return 'ct state established,related'
+  const parts: string[] = []
+  const v6 = (a.src ?? a.dst ?? '').includes(':') || a.proto === 'icmpv6' || family === 'ip6'
+  const ip = v6 ? 'ip6' : 'ip'
+  if (a.src) parts.push(`${ip} saddr ${a.src}`)
+  if (a.dst) parts.push(`${ip} daddr ${a.dst}`)
+  if (a.icmp === 'frag-needed' || a.icmp === 'packet-too-big')
+    parts.push(
+      v6 ? 'icmpv6 type packet-too-big' : 'icmp type destination-unreachable icmp code frag-needed'
+    )
+  else if (a.icmp) parts.push(`${v6 ? 'icmpv6' : 'icmp'} type ${a.icmp}`)
+  else if (a.proto === 'tcp' || a.proto === 'udp')
+    parts.push(a.dport !== undefined ? `${a.proto} dport ${a.dport}` : `meta l4proto ${a.proto}`)
+  else parts.push(`meta l4proto ${a.proto === 'icmpv6' ? 'ipv6-icmp' : 'icmp'}`)
+  return parts.join(' ')
+}
+
+/** Returns the sysctl that raises the conntrack table's size (twice the current maximum). */
+export function conntrackMaxFix(max?: number): string {
+  const next = max !== undefined && max > 0 ? max * 2 : 262144
+  return `sysctl -w net.netfilter.nf_conntrack_max=${next}`
+}
+
+/** Returns the commands that clamp TCP's MSS to the path MTU on a router (the PMTUD black-hole workaround). */
+export function mssClampFix(v6: boolean): string {
+  return `${v6 ? 'ip6tables' : 'iptables'} -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`
+}

@@ -1,0 +1,118 @@
+/**
+ * Findings that share a cause become one: "14 SYN timeouts to
+ * 10.0.0.5:8080: s1 filter INPUT line 7 `-A INPUT -p tcp --dport 8080 -j
+ * DROP`". The group keeps every flow, the strongest evidence of each kind,
+ * and the lowest confidence among its members.
+ */
+
+import type { Evidence, Finding, Outcome } from '../../shared/incident'
+import type { Draft } from './decide'
+import { endpointText } from './simulate'
+
+const WORDS: Record<Outcome, [string, string]> = {
+  established: ['established connection', 'established connections'],
+  'syn-timeout': ['SYN timeout', 'SYN timeouts'],
+  'refused-rst': ['refused connection', 'refused connections'],
+  'icmp-unreachable': ['ICMP unreachable', 'ICMP unreachables'],
+  'one-way': ['one-way handshake', 'one-way handshakes'],
+  stalled: ['stalled transfer', 'stalled transfers'],
+  'reset-midstream': ['mid-stream reset', 'mid-stream resets'],
+  incomplete: ['incomplete conversation', 'incomplete conversations'],
+  answered: ['answered exchange', 'answered exchanges'],
+  unanswered: ['unanswered exchange', 'unanswered exchanges']
+}
+
+/** Returns the findings, grouped by cause and outcome, most flows first. */
+export function groupDrafts(drafts: Draft[]): Finding[] {
+  const groups = new Map<string, Draft[]>()
+  for (const d of drafts) {
+    const c = d.cause
+    const where =
+      c.file !== undefined
+        ? `${c.file}:${c.line ?? ''}:${c.table ?? ''}:${c.chain ?? ''}`
+        : `${c.host ?? ''}:${d.flow.dst}:${d.flow.dport ?? ''}`
+    const key = `${c.kind}|${d.flow.outcome}|${c.host ?? ''}|${where}|${c.verdict ?? ''}`
+    const list = groups.get(key)
+    if (list) list.push(d)
+    else groups.set(key, [d])
+  }
+  const findings: Finding[] = []
+  for (const list of groups.values()) findings.push(merge(list))
+  findings.sort(
+    (a, b) =>
+      b.flows.length - a.flows.length ||
+      b.confidence - a.confidence ||
+      a.title.localeCompare(b.title)
+  )
+  findings.forEach((f, i) => (f.id = `N${i + 1}`))
+  return findings
+}
+
+function merge(list: Draft[]): Finding {
+  const first = list[0]
+  const n = list.length
+  const words = WORDS[first.flow.outcome]
+  const targets = [...new Set(list.map((d) => endpointText(d.flow.dst, d.flow.dport)))]
+  const to = targets.length === 1 ? targets[0] : `${targets.length} destinations`
+  const evidence = pickEvidence(list)
+  const finding: Finding = {
+    id: '',
+    flows: list.map((d) => d.flow.id),
+    outcome: first.flow.outcome,
+    title: `${n} ${n === 1 ? words[0] : words[1]} to ${to}: ${causeWords(first)}`,
+    cause: first.cause,
+    confidence: Math.min(...list.map((d) => d.confidence)),
+    evidence,
+    explanation:
+      n === 1
+        ? first.explanation
+        : `${first.explanation} The same holds for ${n - 1} other flow${n === 2 ? '' : 's'}.`
+  }
+  if (first.fix) finding.fix = first.fix
+  const missing = [...new Set(list.flatMap((d) => d.missing ?? []))]
+  if (missing.length) finding.missing = missing
+  const alignment = list.find((d) => d.alignment)?.alignment
+  if (alignment) finding.alignment = alignment
+  return finding
+}
+
+/** The cause in a few words: the host, where in its snapshot, and the rule as written. */
+function causeWords(d: Draft): string {
+  const c = d.cause
+  const host = c.host ? `${c.host} ` : ''
+  const rule = c.rule ? ` \`${c.rule}\`` : ''
+  switch (c.kind) {
+    case 'rule':
+    case 'policy':
+    case 'return-path':
+    case 'egress':
+    case 'ct-invalid':
+    case 'pmtud-blackhole':
+    case 'rate-limit':
+    case 'nat':
+      if (c.chain !== undefined)
+        return `${c.kind === 'rule' ? '' : `${c.kind}, `}${host}${c.table ?? ''} ${c.chain}${c.line !== undefined ? ` line ${c.line}` : ''}${rule}`.trim()
+      return `${c.kind}${c.host ? ` on ${c.host}` : ''}${c.verdict ? ` (${c.verdict})` : ''}${rule}`
+    case 'conntrack-full':
+      return `conntrack table full${c.host ? ` on ${c.host}` : ''}`
+    case 'no-listener':
+      return `nothing listens${c.host ? ` on ${c.host}` : ''}`
+    case 'tcp-wrappers':
+      return `TCP wrappers${c.host ? ` on ${c.host}` : ''}`
+    case 'selinux':
+      return `SELinux${c.host ? ` on ${c.host}` : ''}`
+    default:
+      return 'cause unknown'
+  }
+}
+
+/** The evidence of a group: the first flow's in full, then each other flow's strongest items, bounded. */
+function pickEvidence(list: Draft[]): Evidence[] {
+  const out = [...list[0].evidence]
+  const rank = { proves: 0, predicts: 1, suggests: 2 }
+  for (const d of list.slice(1, 20)) {
+    const best = [...d.evidence].sort((a, b) => rank[a.weight] - rank[b.weight])[0]
+    if (best && best.kind !== 'simulation') out.push(best)
+  }
+  return out
+}

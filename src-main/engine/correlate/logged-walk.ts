@@ -1,0 +1,100 @@
+/**
+ * Locates a logged packet in its host's snapshot: the packet is walked
+ * through the ruleset on the path its IN= and OUT= fields give, and the walk
+ * must pass the log rule with the line's prefix; the rule or policy that
+ * then decided is the one that dropped it.
+ */
+
+import type { PathKind } from '../evaluate/walk-netfilter'
+import type { LoggedPacket } from '../logs/log-event'
+import type { Rule, Ruleset } from '../rulesets/model'
+import type { FromFile, HostEvidence } from './evidence'
+import { endpointText, simPacket, type Hop, type SimPacket, type Walk, walkHop } from './simulate'
+
+/** Where a log line's prefix sits in a snapshot, and what the walk of its packet decided. */
+export interface LoggedWalk {
+  walk?: Walk
+  /** The log rule the prefix names (when found in a snapshot). */
+  logRule?: { ruleset: FromFile<Ruleset>; table: string; chain: string; rule: Rule }
+  /** Whether the walk passed that log rule (the snapshot explains the line). */
+  passedLogRule: boolean
+}
+
+/** Returns the path a logged packet took through its host, from IN= and OUT=. */
+export function loggedPath(p: LoggedPacket): PathKind {
+  if (p.in !== '' && p.out !== '') return 'forward'
+  if (p.out !== '') return 'output'
+  return 'input'
+}
+
+/** Returns the packet a log line describes, as a walkable packet. */
+export function loggedSim(p: LoggedPacket): SimPacket | undefined {
+  const proto = p.proto.toLowerCase()
+  const src = endpointText(p.src, p.sport)
+  const dst = endpointText(p.dst, p.dport)
+  if (proto === 'tcp') {
+    const f = new Set(p.flags ?? [])
+    let letters = ''
+    if (f.has('SYN')) letters += 'S'
+    if (f.has('FIN')) letters += 'F'
+    if (f.has('RST')) letters += 'R'
+    if (f.has('PSH')) letters += 'P'
+    if (f.has('ACK')) letters += '.'
+    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, 'the logged segment')
+  }
+  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the logged datagram')
+  if ((proto === 'icmp' || proto === 'icmpv6') && p.icmpType !== undefined)
+    return simPacket(
+      `${proto} ${p.src} > ${p.dst} ${p.icmpType}/${p.icmpCode ?? 0}`,
+      'the logged ICMP message'
+    )
+  return undefined
+}
+
+/** Returns the log rule named by a prefix in a host's snapshots, first match in file order. */
+export function findLogRule(host: HostEvidence, prefix: string): LoggedWalk['logRule'] | undefined {
+  const want = prefix.trim()
+  for (const ruleset of host.rulesets)
+    for (const table of ruleset.value.tables)
+      for (const chain of table.chains)
+        for (const rule of chain.rules)
+          if (
+            rule.action.kind === 'log' &&
+            (rule.action.prefix ?? '').trim() === want &&
+            want !== ''
+          )
+            return { ruleset, table: table.name, chain: chain.name, rule }
+  return undefined
+}
+
+/** Walks a logged packet through its host's snapshots. */
+export function walkLogged(host: HostEvidence, p: LoggedPacket, prefix: string): LoggedWalk {
+  const logRule = findLogRule(host, prefix)
+  const sim = loggedSim(p)
+  if (!sim) return { logRule, passedLogRule: false }
+  const ends = {
+    src: p.src,
+    sport: p.sport,
+    dst: p.dst,
+    dport: p.dport,
+    farSrc: p.src,
+    farSport: p.sport,
+    farDst: p.dst,
+    farDport: p.dport
+  }
+  const hop: Hop = {
+    host,
+    ends,
+    role: 'server',
+    path: loggedPath(p),
+    iif: p.in || undefined,
+    oif: p.out || undefined
+  }
+  const walks = walkHop(hop, sim)
+  const passes = (w: Walk): boolean =>
+    logRule !== undefined &&
+    w.ruleset === logRule.ruleset &&
+    w.result.trace.some((s) => s.matched && s.line === logRule.rule.source.line)
+  const walk = walks.find(passes) ?? walks.find((w) => w.result.verdict !== 'accept') ?? walks[0]
+  return { walk, logRule, passedLogRule: walk !== undefined && passes(walk) }
+}

@@ -1,0 +1,210 @@
+/**
+ * Walks a flow's packets through the rulesets of the hosts they crossed, in
+ * path order: the opener's output, each router's forward, the far host's
+ * input — and the replies back the other way.
+ */
+
+import type { Flow } from '../../shared/incident'
+import { parsePacketSpec, type PacketSpec } from '../evaluate/packet-spec'
+import { walkNetfilter, type PathKind, type WalkResult } from '../evaluate/walk-netfilter'
+import type { CtState, Ruleset } from '../rulesets/model'
+import type { FromFile, HostEvidence } from './evidence'
+import { interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
+
+/** One host the packet crosses, and how. */
+export interface Hop {
+  host: HostEvidence
+  /** The flow's ends, before and after NAT. */
+  ends: FlowEnds
+  role: 'client' | 'router' | 'server'
+  path: PathKind
+  iif?: string
+  oif?: string
+}
+
+/** A packet to walk: its SPEC text and the conntrack state it carries. */
+export interface SimPacket {
+  spec: string
+  packet: PacketSpec
+  ct: CtState
+  /** What it is, in words ("the SYN", "the SYN-ACK"). */
+  what: string
+}
+
+/** One walk through one snapshot of one host. */
+export interface Walk {
+  hop: Hop
+  ruleset: FromFile<Ruleset>
+  sim: SimPacket
+  result: WalkResult
+}
+
+/** How stateful matches are taken in a walk. */
+export type StatefulMode = 'unknown' | 'match' | 'miss'
+
+/** Returns the hops of the opening direction (client → routers → server). */
+export function forwardHops(roles: FlowRoles): Hop[] {
+  const ends = roles.ends
+  const hops: Hop[] = []
+  if (roles.client)
+    hops.push({
+      host: roles.client,
+      ends,
+      role: 'client',
+      path: 'output',
+      oif: interfaceToward(roles.client, ends.dst)
+    })
+  for (const r of roles.routers)
+    hops.push({
+      host: r,
+      ends,
+      role: 'router',
+      path: 'forward',
+      iif: interfaceToward(r, ends.src),
+      oif: interfaceToward(r, ends.farDst)
+    })
+  if (roles.server)
+    hops.push({
+      host: roles.server,
+      ends,
+      role: 'server',
+      path: 'input',
+      iif: interfaceToward(roles.server, ends.farSrc)
+    })
+  return hops
+}
+
+/** Returns the hops of the reply direction (server → routers → client). */
+export function returnHops(roles: FlowRoles): Hop[] {
+  const ends = roles.ends
+  const hops: Hop[] = []
+  if (roles.server)
+    hops.push({
+      host: roles.server,
+      ends,
+      role: 'server',
+      path: 'output',
+      oif: interfaceToward(roles.server, ends.farSrc)
+    })
+  for (const r of [...roles.routers].reverse())
+    hops.push({
+      host: r,
+      ends,
+      role: 'router',
+      path: 'forward',
+      iif: interfaceToward(r, ends.farDst),
+      oif: interfaceToward(r, ends.src)
+    })
+  if (roles.client)
+    hops.push({
+      host: roles.client,
+      ends,
+      role: 'client',
+      path: 'input',
+      iif: interfaceToward(roles.client, ends.dst)
+    })
+  return hops
+}
+
+/** Returns a packet to walk from a SPEC, or undefined when the SPEC cannot be built. */
+export function simPacket(spec: string, what: string, ct?: CtState): SimPacket | undefined {
+  const p = parsePacketSpec(spec)
+  if (typeof p === 'string') return undefined
+  return { spec, packet: p, ct: ct ?? p.impliedCt, what }
+}
+
+/** Returns `ADDR:PORT` (IPv6 in brackets) or the bare address. */
+export function endpointText(addr: string, port?: number): string {
+  if (port === undefined) return addr
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`
+}
+
+/**
+ * Returns the opening packet of a flow as each hop sees it: routers and the
+ * client see the opener's addresses (a router's own NAT rules rewrite them
+ * in the walk), the server sees them as translated.
+ */
+export function openingPacket(flow: Flow, hop: Hop): SimPacket | undefined {
+  const e = hop.ends
+  const far = hop.role === 'server'
+  const src = endpointText(far ? e.farSrc : e.src, far ? e.farSport : e.sport)
+  const dst = endpointText(far ? e.farDst : e.dst, far ? e.farDport : e.dport)
+  switch (flow.proto) {
+    case 'tcp':
+      return simPacket(`tcp ${src} > ${dst} syn`, 'the SYN')
+    case 'udp':
+      return simPacket(`udp ${src} > ${dst}`, 'the datagram')
+    case 'icmp':
+      return simPacket(`icmp ${src} > ${dst} echo-request`, 'the echo request')
+    case 'icmpv6':
+      return simPacket(`icmpv6 ${src} > ${dst} echo-request`, 'the echo request')
+  }
+}
+
+/**
+ * Returns the reply as each hop sees it: the server answers its own view;
+ * routers forward it with the server's real address and the opener's
+ * original one (conntrack has undone the source NAT before the forward hook);
+ * the client sees it from the address it called.
+ */
+export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
+  const e = hop.ends
+  let src: string
+  let dst: string
+  if (hop.role === 'server') {
+    src = endpointText(e.farDst, e.farDport)
+    dst = endpointText(e.farSrc, e.farSport)
+  } else if (hop.role === 'router') {
+    src = endpointText(e.farDst, e.farDport)
+    dst = endpointText(e.src, e.sport)
+  } else {
+    src = endpointText(e.dst, e.dport)
+    dst = endpointText(e.src, e.sport)
+  }
+  switch (flow.proto) {
+    case 'tcp':
+      return simPacket(`tcp ${src} > ${dst} syn-ack`, 'the SYN-ACK', 'established')
+    case 'udp':
+      return simPacket(`udp ${src} > ${dst}`, 'the reply', 'established')
+    case 'icmp':
+      return simPacket(`icmp ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
+    case 'icmpv6':
+      return simPacket(`icmpv6 ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
+  }
+}
+
+/** Returns every applicable snapshot's walk of the packet at one hop, in file order. */
+export function walkHop(hop: Hop, sim: SimPacket, stateful: StatefulMode = 'unknown'): Walk[] {
+  const out: Walk[] = []
+  for (const ruleset of hop.host.rulesets) {
+    const result = walkNetfilter(ruleset.value, sim.packet, {
+      path: hop.path,
+      ct: sim.ct,
+      iif: hop.iif,
+      oif: hop.oif,
+      stateful
+    })
+    // A snapshot with no base chain on these hooks for this family has nothing to say.
+    if (result.trace.length === 0) continue
+    out.push({ hop, ruleset, sim, result })
+  }
+  return out
+}
+
+/** Walks packets hop by hop; returns every walk and the first that did not accept. */
+export function walkPath(
+  hops: Hop[],
+  packetAt: (hop: Hop) => SimPacket | undefined,
+  stateful: StatefulMode = 'unknown'
+): { walks: Walk[]; blocked?: Walk } {
+  const walks: Walk[] = []
+  for (const hop of hops) {
+    const sim = packetAt(hop)
+    if (!sim) continue
+    for (const w of walkHop(hop, sim, stateful)) {
+      walks.push(w)
+      if (w.result.verdict !== 'accept') return { walks, blocked: w }
+    }
+  }
+  return { walks }
+}
