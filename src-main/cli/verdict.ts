@@ -7,10 +7,16 @@ const USAGE = `verdict — which connections failed, and which firewall rule mad
 
 usage:
   verdict packets FILE [--format text|jsonl]    one line (or JSON object) per packet
-  verdict analyze PATH... [--format json|text] [--out FILE]
-                                                every conversation and how it ended; a folder
-                                                is an incident (one subfolder per host);
-                                                NAME=PATH names a host or capture point
+  verdict analyze PATH... [--format json|text|md|html] [--out FILE] [--what-if "CHANGE"]...
+                [--boot-time ISO] [--year N] [--utc-offset +HH:MM]
+                                                every conversation and how it ended, and why
+                                                it failed; a folder is an incident (one
+                                                subfolder per host); NAME=PATH names a host or
+                                                capture point; md and html write a post-incident
+                                                report, text a terminal summary; --what-if tries
+                                                a ruleset change on every flow (repeatable);
+                                                the clock options place log times (dmesg boot
+                                                time, syslog year and zone)
   verdict trace RULESET --packet SPEC [--path input|forward|output] [--ct STATE]
                 [--iif NAME] [--oif NAME] [--format text|json]
                                                 walk a packet through a ruleset snapshot (iptables-save, nft)
