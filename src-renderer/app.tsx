@@ -42,9 +42,6 @@ export function App() {
       window.removeEventListener('keydown', onKey)
     }
   }, [])
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme
-  }, [theme])
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault()
     const paths = [...e.dataTransfer.files].map((f) => window.api.pathOf(f)).filter((p) => p !== '')
@@ -126,7 +123,7 @@ export function App() {
 }
 
 function Empty({ busy }: { busy: boolean }) {
-  const progress = useApp((s) => Object.values(s.progress))
+  const progress = Object.values(useApp((s) => s.progress))
   return (
     <div className="timeline empty-state">
       {busy ? (

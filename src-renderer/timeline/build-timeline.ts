@@ -98,7 +98,7 @@ function makeLanes(flows: Flow[], mode: LaneMode): Lane[] {
     if (!lane) {
       const label =
         mode === 'conversation'
-          ? `${f.proto} ${f.src}:${f.sport ?? ''} → ${f.dst}:${f.dport ?? ''}`
+          ? `${f.src}${f.sport !== undefined ? ':' + f.sport : ''} → ${f.dst}${f.dport !== undefined ? ':' + f.dport : ''}`
           : `${key} (${f.proto})`
       byKey.set(key, { key, label, outcome: f.outcome, flows: [i], firstUs, lastUs })
       return

@@ -16,7 +16,7 @@ export interface Palette {
 
 /** Sizes of the drawing, px. */
 export const LANE_PX = 18
-export const LABEL_PX = 230
+export const LABEL_PX = 270
 
 /** Returns the palette from the CSS variables of `el` (--tl-text, --tl-mark-0 …). */
 export function readPalette(el: Element): Palette {
@@ -67,9 +67,9 @@ export function drawTimeline(
     ctx.fillStyle = isFailed(lane.outcome) ? palette.failed : palette.good
     ctx.fillRect(2, y + 3, 3, LANE_PX - 6)
     ctx.fillStyle = palette.text
-    ctx.fillText(clip(ctx, lane.label, LABEL_PX - 100), 9, y + LANE_PX / 2)
+    ctx.fillText(clip(ctx, lane.label, LABEL_PX - 92), 9, y + LANE_PX / 2)
     ctx.fillStyle = palette.muted
-    ctx.fillText(outcomeLabel(lane.outcome), LABEL_PX - 88, y + LANE_PX / 2)
+    ctx.fillText(clip(ctx, outcomeLabel(lane.outcome), 76), LABEL_PX - 80, y + LANE_PX / 2)
   }
   ctx.save()
   ctx.beginPath()

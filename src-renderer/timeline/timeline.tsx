@@ -170,6 +170,8 @@ export function Timeline() {
       selectedLanes
     )
     performance.measure('timeline-frame', 'timeline-frame-start')
+    // The visible span, for tests and for anyone inspecting the page.
+    if (wrap.current) wrap.current.dataset.spanUs = String(Math.round(endUs - startUs))
     const axis = axisTop<number>(x)
       .ticks(Math.max(2, Math.floor(plotW / 110)))
       .tickFormat((v) => formatTick(Number(v), endUs - startUs))
