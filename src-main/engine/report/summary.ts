@@ -83,28 +83,36 @@ export function summarise(incident: Incident): IncidentSummary {
 
 /** Returns the failed flows grouped by outcome, groups in FAILED_ORDER, flows by first time. */
 export function failedByOutcome(incident: Incident): { outcome: Outcome; flows: Flow[] }[] {
-  const groups = new Map<Outcome, Flow[]>()
-  for (const f of incident.flows) {
-    if (!isFailed(f.outcome)) continue
-    const list = groups.get(f.outcome)
-    if (list) list.push(f)
-    else groups.set(f.outcome, [f])
+  const groups = new Map<Outcome, { flow: Flow; us: number }[]>()
+  for (const flow of incident.flows) {
+    if (!isFailed(flow.outcome)) continue
+    const entry = { flow, us: isoToUs(flow.first) }
+    const list = groups.get(flow.outcome)
+    if (list) list.push(entry)
+    else groups.set(flow.outcome, [entry])
   }
   const order = [...new Set([...FAILED_ORDER, ...groups.keys()])]
   return order
     .filter((o) => groups.has(o))
     .map((outcome) => ({
       outcome,
-      flows: groups.get(outcome)!.sort((x, y) => isoToUs(x.first) - isoToUs(y.first))
+      flows: groups
+        .get(outcome)!
+        .sort((x, y) => x.us - y.us)
+        .map((e) => e.flow)
     }))
 }
 
 function timeSpan(flows: Flow[]): { first?: string; last?: string } {
   let first: string | undefined
   let last: string | undefined
+  let firstUs = Infinity
+  let lastUs = -Infinity
   for (const f of flows) {
-    if (first === undefined || isoToUs(f.first) < isoToUs(first)) first = f.first
-    if (last === undefined || isoToUs(f.last) > isoToUs(last)) last = f.last
+    const a = isoToUs(f.first)
+    const b = isoToUs(f.last)
+    if (first === undefined || a < firstUs) [first, firstUs] = [f.first, a]
+    if (last === undefined || b > lastUs) [last, lastUs] = [f.last, b]
   }
   return first === undefined ? {} : { first, last }
 }

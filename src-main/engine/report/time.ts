@@ -20,3 +20,14 @@ export function usToIso(us: number): string {
   const base = new Date(whole * 1000).toISOString().slice(0, 19)
   return `${base}.${String(micros).padStart(6, '0')}Z`
 }
+
+/** Returns the smallest and largest of some numbers (a loop: spreading 100,000 arguments overflows the stack). */
+export function extent(values: number[]): [number, number] {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const v of values) {
+    if (v < lo) lo = v
+    if (v > hi) hi = v
+  }
+  return [lo, hi]
+}

@@ -4,7 +4,7 @@ import type { Incident, Outcome } from '../../shared/incident'
 import { flowEnds } from './describe-flow'
 import { failedByOutcome } from './summary'
 import { collectMarks, conntrackBands, type GlyphKind, type Mark } from './timeline-marks'
-import { isoToUs } from './time'
+import { extent, isoToUs } from './time'
 
 export type { GlyphKind } from './timeline-marks'
 
@@ -218,8 +218,7 @@ function shareLanes(sizes: number[], max: number): number[] {
 
 function domain(times: number[]): [number, number] {
   if (times.length === 0) return [0, MIN_SPAN_US]
-  let lo = Math.min(...times)
-  let hi = Math.max(...times)
+  let [lo, hi] = extent(times)
   if (hi - lo < MIN_SPAN_US) {
     const mid = (lo + hi) / 2
     lo = mid - MIN_SPAN_US / 2

@@ -1,5 +1,5 @@
 import type { Finding, Flow, KeyPacket } from '../../shared/incident'
-import { isoToUs, usToIso } from './time'
+import { extent, isoToUs, usToIso } from './time'
 
 /** What a glyph on the timeline stands for. */
 export type GlyphKind =
@@ -128,9 +128,10 @@ export function conntrackBands(findings: Finding[], flows: Flow[]): BandTimes[] 
         .filter((t) => Number.isFinite(t))
     }
     if (times.length === 0) continue
+    const [fromUs, toUs] = extent(times)
     bands.push({
-      fromUs: Math.min(...times),
-      toUs: Math.max(...times),
+      fromUs,
+      toUs,
       label: `${finding.id}: ${finding.title}`
     })
   }
