@@ -1,4 +1,4 @@
-import type { Cause, Evidence } from '../../shared/incident'
+import type { Cause, Evidence, TraceStepView } from '../../shared/incident'
 
 /** Returns where an evidence item comes from: "point:file#frame" sightings, "file:line", or the snapshot simulated. */
 export function evidenceSource(e: Evidence): string {
@@ -64,4 +64,12 @@ export function causeWhere(c: Cause): string {
 /** Returns a confidence as a whole percentage ("87%"). */
 export function percent(confidence: number): string {
   return `${Math.round(Math.max(0, Math.min(1, confidence)) * 100)}%`
+}
+
+/** Returns one line for a rule or policy a simulated packet met: where, the rule, whether it matched and why not. */
+export function traceStepText(step: TraceStepView): string {
+  const where = `${step.hook} ${step.table} ${step.chain}${step.line !== undefined ? ` line ${step.line}` : ''}`
+  const what = step.kind === 'rule' ? (step.rule ?? '') : step.kind
+  const result = step.matched ? `matched${step.action ? ' → ' + step.action : ''}` : 'no match'
+  return `${where}: ${what} (${result}${step.note ? ': ' + step.note : ''})`
 }

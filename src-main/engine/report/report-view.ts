@@ -4,7 +4,8 @@ import {
   evidenceDetail,
   evidenceSource,
   evidenceTime,
-  percent
+  percent,
+  traceStepText
 } from './describe-evidence'
 import { flowEnds, flowFacts } from './describe-flow'
 import { failedByOutcome, summarise } from './summary'
@@ -54,8 +55,8 @@ export interface ReportView {
   clock?: Table
 }
 
-/** Report limits: rows listed per outcome, problems listed per file. */
-export const REPORT_LIMITS = { flowsPerOutcome: 200, problemsPerFile: 100 }
+/** Report limits: rows listed per outcome, problems listed per file, trace steps per simulation. */
+export const REPORT_LIMITS = { flowsPerOutcome: 200, problemsPerFile: 100, traceSteps: 30 }
 
 /** Returns the content of a post-incident report: summary, findings, failures, inputs, clocks. */
 export function buildReport(incident: Incident): ReportView {
@@ -165,6 +166,12 @@ function findingView(f: Finding): FindingView {
         const time = evidenceTime(e)
         const what: Inline[] = [e.text]
         if (detail !== undefined) what.push({ code: detail })
+        if (e.kind === 'simulation') {
+          const steps = e.trace.slice(0, REPORT_LIMITS.traceSteps)
+          what.push(...steps.map((step) => ({ code: traceStepText(step) })))
+          if (e.trace.length > steps.length)
+            what.push(`and ${e.trace.length - steps.length} more step(s)`)
+        }
         if (time !== undefined) what.push(`at ${time}`)
         const source = evidenceSource(e)
         return [e.weight, e.kind, what, source ? { code: source } : '']

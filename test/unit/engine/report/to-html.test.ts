@@ -65,6 +65,9 @@ describe('the HTML report', () => {
     expect(html).toContain('<td><code>incident/server/kern.log:77</code></td>')
     expect(html).toContain('<td><code>client:eth0.pcap#12, server:eth0.pcap#40</code></td>')
     expect(html).toContain('<td>predicts</td><td>simulation</td>')
+    expect(texts(html, '<code>', '</code>')).toContain(
+      `input filter INPUT line 7: ${DROP_RULE} (matched → DROP)`
+    )
   })
 
   it('lists every input with its warnings and errors', () => {

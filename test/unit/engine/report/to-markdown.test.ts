@@ -46,6 +46,13 @@ describe('the Markdown report', () => {
     expect(md).toContain('| `incident/server/kern.log:77` |')
     expect(md).toContain('| `client:eth0.pcap#12, server:eth0.pcap#40` |')
     expect(md).toContain('| predicts | simulation |')
+    // The simulation shows every rule it met, the deciding one as written.
+    expect(md).toContain(
+      '<br>`input filter INPUT line 5: -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT (no match: ct state is new)`<br>'
+    )
+    expect(md).toContain(
+      `<br>${mdCode(`input filter INPUT line 7: ${DROP_RULE} (matched → DROP)`)}`
+    )
   })
 
   it('lists every input with its warnings and errors, markup shown as text', () => {
