@@ -141,7 +141,10 @@ if (!(runs >= 1) || !Number.isInteger(runs))
   fail(`--runs must be a positive integer, not ${args.runs}`)
 const only = args.only?.split(',').map((s) => s.trim())
 const selected = only ? MEASUREMENTS.filter((m) => only.includes(m.name)) : MEASUREMENTS
-if (only && selected.length !== only.length) {
+// The timeline step (bench/timeline.mjs) draws a million events in Chromium, apart from the
+// capture; `--only timeline` runs it alone.
+const wantTimeline = !only || only.includes('timeline')
+if (only && selected.length !== only.filter((n) => n !== 'timeline').length) {
   fail(
     `--only: unknown name among ${only.join(', ')}; known: ${MEASUREMENTS.map((m) => m.name).join(', ')}`
   )
@@ -149,6 +152,10 @@ if (only && selected.length !== only.length) {
 
 const started = process.hrtime.bigint()
 mkdirSync(DATA_DIR, { recursive: true })
+if (only && selected.length === 0) {
+  runTimelineStep()
+  process.exit(0)
+}
 
 // 1. The capture.
 console.log(`Capture: ${sizeMB} MB, seed ${seed}`)
@@ -354,6 +361,7 @@ const out = {
   ratios,
   targets: checks,
   profile,
+  timeline: wantTimeline ? runTimelineStep() : undefined,
   totalSeconds: round(totalSeconds, 1)
 }
 // A partial run (--only) must not overwrite the full comparison.
@@ -363,6 +371,20 @@ console.log('')
 console.log(`Wrote ${relative(ROOT, resultsFile)}; whole run ${totalSeconds.toFixed(1)} s`)
 
 // ---------------------------------------------------------------------------------------------
+
+/** Runs bench/timeline.mjs (frame times of a million-event timeline in Chromium); returns its results. */
+function runTimelineStep() {
+  console.log('')
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench/timeline.mjs'), '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const lines = r.stdout.trim().split('\n')
+  for (const line of lines.slice(0, -1)) console.log(line)
+  if (r.status !== 0) return { error: `bench/timeline.mjs exited with ${r.status}` }
+  return JSON.parse(lines.at(-1))
+}
 
 /** Bundles a TypeScript bench entry the way build:cli bundles the CLI (plus a source map). */
 async function bundle(entry, outName) {

@@ -84,8 +84,7 @@ export function drawTimeline(
   for (const s of layout.spans)
     ctx.fillRect(s.x0, s.row * LANE_PX + LANE_PX / 2 - 0.5, Math.max(1, s.x1 - s.x0), 1)
   drawBins(ctx, layout, palette)
-  for (let mark = 0; mark < palette.marks.length; mark++)
-    drawGlyphs(ctx, data, layout, mark, palette.marks[mark])
+  drawGlyphs(ctx, data, layout, palette.marks)
   ctx.restore()
 }
 
@@ -97,36 +96,33 @@ function drawBins(ctx: CanvasRenderingContext2D, layout: Layout, palette: Palett
   }
 }
 
-/** One path per kind of mark: few state changes, however many marks. */
+/** One pass over the marks into one path per kind: few state changes, however many marks. */
 function drawGlyphs(
   ctx: CanvasRenderingContext2D,
   data: TimelineData,
   layout: Layout,
-  mark: number,
-  colour: string
+  colours: string[]
 ): void {
-  ctx.beginPath()
-  let any = false
+  const paths = colours.map(() => new Path2D())
   for (let g = 0; g < layout.glyphCount; g++) {
     const i = layout.glyphIndex[g]
-    if (data.mark[i] !== mark) continue
-    any = true
-    const x = layout.glyphX[g]
+    const mark = data.mark[i]
     const y = layout.glyphRow[g] * LANE_PX + LANE_PX / 2 + ((data.point[i] % 3) - 1) * 3
-    shape(ctx, mark, x, y)
+    shape(paths[mark] ?? paths[Mark.DataRetransmit], mark, layout.glyphX[g], y)
   }
-  if (!any) return
-  if (mark === Mark.SynRetransmit || mark === Mark.Fin || mark === Mark.Rst) {
-    ctx.strokeStyle = colour
-    ctx.lineWidth = 1.5
-    ctx.stroke()
-  } else {
-    ctx.fillStyle = colour
-    ctx.fill()
-  }
+  paths.forEach((path, mark) => {
+    if (mark === Mark.SynRetransmit || mark === Mark.Fin || mark === Mark.Rst) {
+      ctx.strokeStyle = colours[mark]
+      ctx.lineWidth = 1.5
+      ctx.stroke(path)
+    } else {
+      ctx.fillStyle = colours[mark]
+      ctx.fill(path)
+    }
+  })
 }
 
-function shape(ctx: CanvasRenderingContext2D, mark: number, x: number, y: number): void {
+function shape(ctx: Path2D, mark: number, x: number, y: number): void {
   switch (mark) {
     case Mark.Syn:
     case Mark.SynRetransmit:
