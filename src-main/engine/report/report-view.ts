@@ -172,7 +172,10 @@ function findingView(f: Finding): FindingView {
           if (e.trace.length > steps.length)
             what.push(`and ${e.trace.length - steps.length} more step(s)`)
         }
-        if (time !== undefined) what.push(`at ${time}`)
+        if (time !== undefined) {
+          const clock = e.kind === 'log' && e.alignment ? ` (log clock ${e.alignment})` : ''
+          what.push(`at ${time}${clock}`)
+        }
         const source = evidenceSource(e)
         return [e.weight, e.kind, what, source ? { code: source } : '']
       })

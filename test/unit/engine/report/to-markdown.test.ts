@@ -43,6 +43,7 @@ describe('the Markdown report', () => {
 
   it('shows the evidence with its weight and source', () => {
     expect(md).toContain('| proves | log | kernel logged the SYN dropped')
+    expect(md).toContain('<br>at 2011-03-07T03:00:05.000180Z (log clock learnt) |')
     expect(md).toContain('| `incident/server/kern.log:77` |')
     expect(md).toContain('| `client:eth0.pcap#12, server:eth0.pcap#40` |')
     expect(md).toContain('| predicts | simulation |')
