@@ -1,5 +1,5 @@
 import { app, Menu, session } from 'electron'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createHandlers } from './handlers'
 import { registerIpc } from './ipc'
 import { buildMenu } from './menu'
@@ -8,7 +8,10 @@ import { runInWorker } from './worker-run'
 import { createWindow } from './window'
 
 // Paths given on the command line (`npm start -- FILES...`) open at start-up.
-const initialPaths = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'))
+const initialPaths = process.argv
+  .slice(app.isPackaged ? 1 : 2)
+  .filter((a) => !a.startsWith('-'))
+  .map((a) => resolve(a))
 
 app.whenReady().then(() => {
   // No network at all: only the app's own files and devtools are ever loaded.
