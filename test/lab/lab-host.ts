@@ -272,6 +272,12 @@ export class Lab {
     process.once('exit', this.onExit)
   }
 
+  /** The host made with this short name; throws when there is none. */
+  hostByName(name: string): Host {
+    for (const h of this.hosts) if (h.name === name) return h
+    throw new Error(`no host ${name} in this lab`)
+  }
+
   /** A path inside the lab's directory. */
   file(name: string): string {
     return join(this.dir, name)

@@ -13,6 +13,7 @@ import type { LogEvent } from '../logs/log-event'
 import { decide, type DecideContext, type Draft } from './decide'
 import type { EvidenceSet, HostEvidence } from './evidence'
 import { groupDrafts } from './group'
+import { flowRoles } from './host-roles'
 import { matchLogsToFlows, type PlacedEvent } from './log-match'
 import { runWhatIf } from './what-if'
 
@@ -37,7 +38,8 @@ export function correlate(
     ev,
     logs: matchLogsToFlows(
       incident.flows,
-      placed.filter((p) => p.event.kind === 'packet')
+      placed.filter((p) => p.event.kind === 'packet'),
+      (f) => flowRoles(f, ev).ends
     ),
     conntrackFull: placed.filter((p) => p.event.kind === 'conntrack-full'),
     wrappers: placed.filter((p) => p.event.kind === 'tcp-wrappers'),

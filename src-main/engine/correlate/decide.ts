@@ -112,7 +112,14 @@ function fromLogs(
       ]
       if (blocked && w) {
         evidence.push(walkEvidence(w))
-        const kind = classify(w, l.role === 'icmp' ? 'icmp' : l.role)
+        let kind = classify(w, l.role === 'icmp' ? 'icmp' : l.role)
+        // Logged past a router's DNAT: the packet already carries the translated destination.
+        const e = roles.ends
+        const translated =
+          e.farDst !== e.dst &&
+          normalizeAddress(l.placed.event.packet!.dst) === normalizeAddress(e.farDst)
+        if (translated && w.hop.path === 'forward' && (kind === 'rule' || kind === 'policy'))
+          kind = 'nat'
         const cause = walkCause(w, kind)
         return {
           flow,
@@ -169,6 +176,11 @@ function fromWalks(
   const fwdHops = forwardHops(roles)
   if (opening) {
     const fwd = walkPath(fwdHops, (h) => openingPacket(flow, h))
+    // A limit the walk could not decide: under it the packet passes, over it something drops it.
+    if (fwd.blocked?.result.uncertain) {
+      const limited = rateLimit(flow, ctx, fwdHops, seen)
+      if (limited) return limited
+    }
     if (fwd.blocked && consistentAnswer(flow, fwd.blocked)) {
       const w = fwd.blocked
       const kind = classify(w, 'opening')
@@ -309,8 +321,10 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
       proto: flow.proto,
       icmp: e.src.includes(':') ? 'packet-too-big' : 'frag-needed'
     })
-  const allow: Allow = { proto: flow.proto, dport: w.hop.role === 'server' ? e.farDport : e.dport }
-  if (w.hop.role !== 'server') allow.dst = w.hop.role === 'router' ? e.farDst : e.dst
+  // Past a router's DNAT, its filter chains see the translated destination.
+  const far = w.hop.role === 'server' || kind === 'nat'
+  const allow: Allow = { proto: flow.proto, dport: far ? e.farDport : e.dport }
+  if (w.hop.role !== 'server') allow.dst = far ? e.farDst : e.dst
   if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
   return acceptFix(site, allow)
 }

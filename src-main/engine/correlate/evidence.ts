@@ -36,6 +36,8 @@ export interface HostEvidence {
   logFiles: string[]
   /** Capture points that belong to this host. */
   points: string[]
+  /** firewalld files (XML, firewalld.conf, `firewall-cmd --list-all*`): together one configuration. */
+  firewalldFiles: { path: string; text: string }[]
 }
 
 /** The evidence of every host. */
@@ -61,7 +63,8 @@ export function hostOf(ev: EvidenceSet, name: string | undefined): HostEvidence 
       sysctl: [],
       logs: [],
       logFiles: [],
-      points: []
+      points: [],
+      firewalldFiles: []
     }
     ev.hosts.set(key, h)
   }

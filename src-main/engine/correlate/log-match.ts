@@ -10,7 +10,7 @@ import { loggedProto } from '../align/packet-keys'
 import { normalizeAddress } from '../hostfacts/address'
 import type { LogEvent, LoggedPacket } from '../logs/log-event'
 import type { HostEvidence } from './evidence'
-import { flowEnds } from './host-roles'
+import { flowEnds, type FlowEnds } from './host-roles'
 
 /** A log event, the host whose log it is, and its capture time when the log's clock is aligned. */
 export interface PlacedEvent {
@@ -37,12 +37,17 @@ const PROTO_OF_FLOW = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
 const SLACK_SEC = 2
 
 /** Returns the logged packets of each flow, by flow id. */
-export function matchLogsToFlows(flows: Flow[], events: PlacedEvent[]): Map<string, FlowLog[]> {
+export function matchLogsToFlows(
+  flows: Flow[],
+  events: PlacedEvent[],
+  endsOf: (f: Flow) => FlowEnds = flowEnds
+): Map<string, FlowLog[]> {
   const index = new Map<string, Flow[]>()
   const keyOf = (proto: number, a: string, b: string): string =>
     `${proto} ${[normalizeAddress(a), normalizeAddress(b)].sort().join(' ')}`
+  const ends = new Map(flows.map((f) => [f.id, endsOf(f)]))
   for (const f of flows) {
-    const e = flowEnds(f)
+    const e = ends.get(f.id)!
     const proto = PROTO_OF_FLOW[f.proto]
     for (const k of new Set([keyOf(proto, e.src, e.dst), keyOf(proto, e.farSrc, e.farDst)])) {
       const list = index.get(k)
@@ -64,7 +69,7 @@ export function matchLogsToFlows(flows: Flow[], events: PlacedEvent[]): Map<stri
     const candidates = index.get(keyOf(probeProto, probe.src, probe.dst)) ?? []
     let best: { flow: Flow; role: LoggedRole; distance: number } | undefined
     for (const flow of candidates) {
-      const role = roleIn(flow, probe, isError)
+      const role = roleIn(flow, ends.get(flow.id)!, probe, isError)
       if (!role) continue
       const distance = placed.time === undefined ? 0 : outside(flow, placed.time)
       if (distance > SLACK_SEC) continue
@@ -87,8 +92,12 @@ function outside(flow: Flow, t: number): number {
 }
 
 /** Returns whether the logged packet runs in the flow's opening direction or back, by ports. */
-function roleIn(flow: Flow, p: LoggedPacket, isError: boolean): LoggedRole | undefined {
-  const e = flowEnds(flow)
+function roleIn(
+  flow: Flow,
+  e: FlowEnds,
+  p: LoggedPacket,
+  isError: boolean
+): LoggedRole | undefined {
   const s = normalizeAddress(p.src)
   const d = normalizeAddress(p.dst)
   const forward = [

@@ -85,7 +85,7 @@ export function walkLogged(host: HostEvidence, p: LoggedPacket, prefix: string):
   const hop: Hop = {
     host,
     ends,
-    role: 'server',
+    role: loggedPath(p) === 'forward' ? 'router' : loggedPath(p) === 'output' ? 'client' : 'server',
     path: loggedPath(p),
     iif: p.in || undefined,
     oif: p.out || undefined

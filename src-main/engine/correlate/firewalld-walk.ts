@@ -1,0 +1,148 @@
+/**
+ * Walks a flow's packets through the firewalld configurations of the hosts on
+ * its way, and turns what firewalld decided into evidence, a cause and a fix
+ * in firewall-cmd's own words.
+ */
+
+import type { Cause, CauseKind, Evidence } from '../../shared/incident'
+import { evaluateFirewalld } from '../firewalld/evaluate-firewalld'
+import { firewalldFix, type FixIntent } from '../firewalld/firewalld-fix'
+import type { FirewalldConfig, FirewalldVerdict } from '../firewalld/model'
+import { selectZone } from '../firewalld/select-zone'
+import type { FromFile } from './evidence'
+import { FIREWALLD_TABLE, firewalldTrace } from './firewalld-trace'
+import { hostFirewalld, writtenSetting } from './host-firewalld'
+import { baseName } from './names'
+import type { Hop, SimPacket } from './simulate'
+
+/** One packet walked through one host's firewalld configuration. */
+export interface FirewalldWalk {
+  hop: Hop
+  sim: SimPacket
+  config: FromFile<FirewalldConfig>
+  verdict: FirewalldVerdict
+  /** The file of the deciding setting (the configuration's folder for firewalld's built-in rules). */
+  file: string
+}
+
+/**
+ * Returns the walk of a packet through the hop's firewalld configuration, or
+ * undefined when the host has none. When the zone depends on an interface
+ * Verdict does not know, the verdict is marked uncertain.
+ */
+export function firewalldWalk(hop: Hop, sim: SimPacket): FirewalldWalk | undefined {
+  const config = hostFirewalld(hop.host)
+  if (!config) return undefined
+  const verdict = evaluateFirewalld(config.value, sim.packet, {
+    path: hop.path,
+    iif: hop.iif,
+    oif: hop.oif,
+    ct: sim.ct
+  })
+  guessedZone(config.value, sim, hop, verdict)
+  return { hop, sim, config, verdict, file: verdict.decidedBy.file ?? config.file }
+}
+
+/**
+ * Walks packets hop by hop through each host's firewalld configuration;
+ * returns the first walk firewalld does not accept, or undefined when every
+ * hop with firewalld accepts (or none has it).
+ */
+export function firewalldBlock(
+  hops: Hop[],
+  packetAt: (hop: Hop) => SimPacket | undefined
+): FirewalldWalk | undefined {
+  for (const hop of hops) {
+    const sim = packetAt(hop)
+    if (!sim) continue
+    const w = firewalldWalk(hop, sim)
+    if (w && w.verdict.verdict !== 'accept') return w
+  }
+  return undefined
+}
+
+/** Returns the evidence item of a firewalld walk: the chains visited as trace steps. */
+export function firewalldEvidence(
+  w: FirewalldWalk,
+  weight: Evidence['weight'] = 'predicts'
+): Evidence {
+  const v = w.verdict
+  const host = w.hop.host.name
+  const zone = v.zone ? `, zone ${v.zone}${v.egressZone ? ` to ${v.egressZone}` : ''}` : ''
+  return {
+    kind: 'simulation',
+    weight: v.uncertain ? 'suggests' : weight,
+    text: `${w.sim.what} walked through ${host ? `${host}'s` : 'the'} firewalld configuration (${w.hop.path}, ct ${w.sim.ct}${zone}): ${v.verdict}${v.rejectWith ? ` with ${v.rejectWith}` : ''} by ${firewalldDecisionText(w)}${v.uncertain ? ` — uncertain: ${v.notes.join('; ')}` : ''}`,
+    file: w.file,
+    host: host || undefined,
+    packet: w.sim.spec,
+    path: w.hop.path,
+    ct: w.sim.ct,
+    verdict: v.verdict,
+    trace: firewalldTrace(v),
+    uncertain: v.uncertain,
+    uncertainWhy: v.uncertain && v.notes.length ? [...v.notes] : undefined
+  }
+}
+
+/** Returns the deciding setting of a firewalld walk, in words. */
+export function firewalldDecisionText(w: FirewalldWalk): string {
+  const d = w.verdict.decidedBy
+  const owner = d.policy ? `policy ${d.policy}` : d.zone ? `zone ${d.zone}` : 'firewalld'
+  const at = d.file !== undefined ? ` (${baseName(d.file)} line ${d.line ?? '?'})` : ''
+  if (d.kind === 'target' || d.kind === 'policy-target') return `the ${owner} ${d.text}${at}`
+  if (d.kind === 'builtin') return `firewalld's own rule \`${d.text}\` in ${w.verdict.chain}`
+  return `the ${owner} ${d.kind} ${d.text}${at}`
+}
+
+/** Returns the cause kind a firewalld decision is: a zone or policy target is a policy. */
+export function firewalldCauseKind(v: FirewalldVerdict): CauseKind {
+  const k = v.decidedBy.kind
+  if (k === 'target' || k === 'policy-target') return 'policy'
+  if (k === 'builtin') return /invalid/.test(v.decidedBy.text) ? 'ct-invalid' : 'policy'
+  return 'rule'
+}
+
+/** Returns the cause a blocking firewalld walk names; `kind` overrides the usual rule/policy. */
+export function firewalldCause(w: FirewalldWalk, kind?: CauseKind): Cause {
+  const v = w.verdict
+  const d = v.decidedBy
+  const cause: Cause = {
+    kind: kind ?? firewalldCauseKind(v),
+    system: 'firewalld',
+    host: w.hop.host.name || undefined,
+    file: w.file,
+    table: FIREWALLD_TABLE,
+    chain: v.chain,
+    rule: writtenSetting(w.hop.host.firewalldFiles, d),
+    verdict: v.rejectWith ? `reject with ${v.rejectWith}` : v.verdict
+  }
+  if (d.line !== undefined) cause.line = d.line
+  return cause
+}
+
+/**
+ * Returns the firewall-cmd commands that would let the walked packet through,
+ * one a line, or undefined when there is nothing to change.
+ */
+export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string | undefined {
+  const cmds = firewalldFix(w.config.value, w.sim.packet, w.verdict, intent)
+  return cmds.length ? cmds.join('\n') : undefined
+}
+
+/** Marks a verdict uncertain when its zone was the default only because the interface is unknown. */
+function guessedZone(config: FirewalldConfig, sim: SimPacket, hop: Hop, v: FirewalldVerdict): void {
+  const bound = [...config.zones.values()].some((z) => z.interfaces.length > 0)
+  if (!bound) return
+  const check = (dir: 'ingress' | 'egress', iface: string | undefined): void => {
+    if (iface !== undefined) return
+    const choice = selectZone(config, sim.packet, dir, undefined)
+    if (choice?.by !== 'default') return
+    v.uncertain = true
+    v.notes.push(
+      `the ${dir === 'ingress' ? 'input' : 'output'} interface is not known: zone ${choice.zone} (the default) is assumed`
+    )
+  }
+  if (hop.path !== 'output') check('ingress', hop.iif)
+  if (hop.path !== 'input') check('egress', hop.oif)
+}
