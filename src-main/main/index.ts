@@ -11,7 +11,11 @@ import { createWindow } from './window'
 const initialPaths = process.argv
   .slice(app.isPackaged ? 1 : 2)
   .filter((a) => !a.startsWith('-'))
-  .map((a) => resolve(a))
+  .map((a) => {
+    // NAME=PATH names a host or capture point: only the path is made absolute.
+    const named = /^([^=/\\]+)=(.+)$/.exec(a)
+    return named ? `${named[1]}=${resolve(named[2])}` : resolve(a)
+  })
 
 app.whenReady().then(() => {
   // No network at all: only the app's own files and devtools are ever loaded.

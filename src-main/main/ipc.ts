@@ -1,9 +1,10 @@
-import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron'
+import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import { writeFile } from 'node:fs/promises'
 import type { Api } from '../shared/api'
 import type { Result } from '../shared/result'
 import { toText } from '../engine/report/to-text'
 import type { Handlers } from './handlers'
+import { isTrustedSender } from './sender-check'
 
 /** Registers one IPC handler per Api call; each checks its sender, then hands over to `handlers`. */
 export function registerIpc(handlers: Handlers, onOpened: (paths: string[]) => void): void {
@@ -27,8 +28,7 @@ type Handler = (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknow
 function handle(name: Invoked, fn: Handler): void {
   ipcMain.handle(name, (event, ...args) => {
     // Only our own window's page may call: a frame or view from elsewhere is refused.
-    const win = BrowserWindow.fromWebContents(event.sender)
-    if (!win || event.senderFrame !== event.sender.mainFrame)
+    if (!isTrustedSender(event, (sender) => BrowserWindow.fromWebContents(sender as WebContents)))
       throw new Error(`untrusted sender: ${name}`)
     return fn(event, ...args)
   })

@@ -1,4 +1,4 @@
-import type { Outcome } from '@shared/incident'
+import type { Outcome } from '../../src-main/shared/incident'
 
 /** Outcomes that mean the conversation worked. */
 export const GOOD: ReadonlySet<Outcome> = new Set<Outcome>(['established', 'answered'])

@@ -1,4 +1,4 @@
-import type { Flow, Incident } from '@shared/incident'
+import type { Flow, Incident } from '../../src-main/shared/incident'
 import { outcomeRank } from '../model/outcomes'
 import { Mark, type Band, type Lane, type TimelineData } from './timeline-data'
 

@@ -1,4 +1,4 @@
-import type { Outcome } from '@shared/incident'
+import type { Outcome } from '../../src-main/shared/incident'
 
 /** What a mark on the timeline stands for. */
 export const enum Mark {

@@ -68,7 +68,7 @@ describe.skipIf(skipReason !== undefined)(
         .toBe(`${total} of ${total}`)
       expect(Number(await page.locator('.timeline').getAttribute('data-lanes'))).toBe(total)
       await shot(page, 'incident-light')
-      const theme = () => page.evaluate(() => document.documentElement.dataset.theme)
+      const theme = () => page.locator('html').getAttribute('data-theme')
       const other = (await theme()) === 'dark' ? 'light' : 'dark'
       await page.getByRole('button', { name: 'Theme' }).click()
       await expect.poll(theme).toBe(other)

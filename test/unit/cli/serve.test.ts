@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PacketDetail } from '../../../src-main/shared/api'
+import type { Result } from '../../../src-main/shared/result'
 import { CLI, CORPUS } from '../../support/run'
 
 const SMTP = resolve(CORPUS, 'pcaps/zeek_smtp.pcap')
@@ -54,12 +56,10 @@ describe.skipIf(!existsSync(CLI))('verdict serve: the Api over HTTP', () => {
     const text = await (await call('analyse', [['/etc']])).text()
     expect(JSON.parse(text.trim()).result.ok).toBe(false)
     expect(await (await call('readText', ['/etc/passwd'])).json()).toMatchObject({ ok: false })
-    const rules = await (await call('readText', [RULES])).json()
-    expect(rules.ok).toBe(true)
-    expect(rules.value).toContain(':INPUT DROP [0:0]')
-    const packet = await (await call('packet', [SMTP, 1])).json()
-    expect(packet.ok).toBe(true)
-    expect(packet.value.frame).toBe(1)
+    const rules = (await (await call('readText', [RULES])).json()) as Result<string>
+    expect(rules.ok && rules.value).toContain(':INPUT DROP [0:0]')
+    const packet = (await (await call('packet', [SMTP, 1])).json()) as Result<PacketDetail>
+    expect(packet.ok && packet.value.frame).toBe(1)
     expect((await call('nonesuch')).status).toBe(404)
     expect((await fetch(`${url}api/startup`, { method: 'POST', body: '{' })).status).toBe(400)
   })
