@@ -10,12 +10,10 @@ export interface Summary {
   byOutcome: { outcome: Outcome; count: number }[]
   /** Findings per cause kind and the flows they cover, most flows first. */
   byCause: { kind: CauseKind; findings: number; flows: number }[]
-  /** Findings by flows covered, then confidence. */
-  top: Finding[]
 }
 
-/** Returns the counts by outcome and cause, and the findings that matter most. */
-export function summarise(incident: Incident, topCount = 5): Summary {
+/** Returns the counts by outcome and by cause. */
+export function summarise(incident: Incident): Summary {
   const counts = new Map<Outcome, number>()
   for (const f of incident.flows) counts.set(f.outcome, (counts.get(f.outcome) ?? 0) + 1)
   const byOutcome = [...counts]
@@ -37,8 +35,7 @@ export function summarise(incident: Incident, topCount = 5): Summary {
     byOutcome,
     byCause: [...causes]
       .map(([kind, c]) => ({ kind, findings: c.findings, flows: c.flows.size }))
-      .sort((a, b) => b.flows - a.flows || a.kind.localeCompare(b.kind)),
-    top: sortFindings(incident.findings).slice(0, topCount)
+      .sort((a, b) => b.flows - a.flows || a.kind.localeCompare(b.kind))
   }
 }
 

@@ -35,7 +35,8 @@ export function Timeline() {
   const zoomRef = useRef<ZoomBehavior<HTMLCanvasElement, unknown> | null>(null)
   const [tick, setTick] = useState(0)
 
-  const plotW = Math.max(50, size.w - LABEL_PX - 8)
+  // The right margin leaves room for the last tick label.
+  const plotW = Math.max(50, size.w - LABEL_PX - 40)
   const laneCount = Math.max(1, Math.floor((size.h - AXIS_PX) / LANE_PX))
   const lanesTotal = data?.lanes.length ?? 0
   const selectedLanes = useMemo(() => {

@@ -110,6 +110,13 @@ describe.skipIf(skipReason !== undefined)(
         'Transmission Control Protocol'
       )
       await shot(page, 'finding-packet')
+      // One lane per host pair: the lanes hold every conversation between two hosts.
+      const pairs = new Set(incident.flows.map((f) => [f.src, f.dst].sort().join(' ')))
+      await page.getByLabel('Lanes').selectOption('host-pair')
+      await expect
+        .poll(async () => Number(await page.locator('.timeline').getAttribute('data-lanes')))
+        .toBe(pairs.size)
+      await shot(page, 'host-pairs')
       await page.keyboard.press('Escape')
       await expect.poll(() => page.locator('.findings li.selected').count()).toBe(0)
       await page.keyboard.press('ArrowDown')
