@@ -87,7 +87,8 @@ export async function analyse(
     }
     if (head.length === 0 || detected.kind === 'unknown') {
       await it.return?.()
-      if (head.length === 0) info.errors.push(`${file.path}: empty file`)
+      // An empty snapshot is evidence too (`iptables-save` with no rules loaded prints nothing).
+      if (head.length === 0) info.warnings.push(`${file.path}: empty file, nothing to read`)
       else
         info.errors.push(
           `${file.path}: not a capture, log or ruleset Verdict recognises (${detected.format})`

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Finding, Flow, Incident } from '../../src-main/shared/incident'
+import { findingOf as findingIn, wrongCauses, wrongRules } from '../support/incident-cases'
 import { analyze, flowOf } from './flow-checks'
 import { buildIncident, NET, PORT, type IncidentFolder } from './incident-scenario'
 import { labSkipReason, requireCli } from './lab-checks'
@@ -33,31 +34,14 @@ describe.skipIf(reason !== undefined)('kernel lab: whole incidents', () => {
     await lab?.close()
   })
 
-  const findingOf = (f: Flow): Finding | undefined =>
-    inc.findings.find((x) => x.flows.includes(f.id))
+  const findingOf = (f: Flow): Finding | undefined => findingIn(inc, f)
 
   it('finds the cause the scenario built for every failure', () => {
-    const wrong: string[] = []
-    for (const c of folder.cases) {
-      const flow = flowOf(inc, { proto: c.proto, sport: c.sport })
-      const finding = findingOf(flow)
-      const got = `${flow.outcome} / ${finding?.cause.kind ?? 'no finding'} on ${finding?.cause.host ?? '?'}`
-      const want = `${c.outcome} / ${c.cause} on ${c.host ?? '?'}`
-      if (got !== want)
-        wrong.push(`${c.name}: got ${got}, want ${want} — ${finding?.explanation ?? ''}`)
-    }
-    expect(wrong).toEqual([])
+    expect(wrongCauses(inc, folder.cases)).toEqual([])
   })
 
   it('names each rule exactly as the snapshot writes it, at its file and line', () => {
-    for (const c of folder.cases.filter((x) => x.ruleHas)) {
-      const finding = findingOf(flowOf(inc, { proto: c.proto, sport: c.sport }))!
-      const { file, line, rule } = finding.cause
-      expect(file, c.name).toBeDefined()
-      const text = readFileSync(file!, 'utf8').split('\n')[line! - 1]
-      expect(text.trim(), c.name).toBe(rule)
-      expect(rule, c.name).toContain(c.ruleHas)
-    }
+    expect(wrongRules(inc, folder.cases)).toEqual([])
   })
 
   it('proves logged drops with the kernel line, and says which clock alignment it used', () => {
