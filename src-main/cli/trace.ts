@@ -1,14 +1,17 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluate/walk-netfilter'
 import { parsePacketSpec } from '../engine/evaluate/packet-spec'
 import type { CtState } from '../engine/rulesets/model'
 import { readRuleset } from '../engine/rulesets/read-ruleset'
 import { readIpsetSave } from '../engine/rulesets/read-ipset'
 import { detectTextKind } from '../engine/inputs/detect-kind'
+import { firewalldTraceText, traceFirewalld } from './trace-firewalld'
 
 const USAGE =
-  'usage: verdict trace RULESET [IPSET-SAVE...] --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
-  '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"'
+  'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
+  '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"\n' +
+  '  firewalld: a copy of /etc/firewalld (a folder), zone/policy/service XML, firewalld.conf or firewall-cmd --list-all-zones output'
 const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
 
 /** `verdict trace RULESET --packet SPEC ...`: returns the exit status. */
@@ -37,14 +40,42 @@ export async function runTrace(args: string[]): Promise<number> {
     return usage(`--format must be text or json`)
   const packet = parsePacketSpec(opts.packet)
   if (typeof packet === 'string') return usage(packet)
-  const texts: { file: string; text: string }[] = []
+  const texts: { file: string; text: string; inFolder: boolean }[] = []
   for (const file of files) {
     try {
-      texts.push({ file, text: readFileSync(file, 'utf8') })
+      if (statSync(file).isDirectory())
+        for (const f of filesIn(file))
+          texts.push({ file: f, text: readFileSync(f, 'utf8'), inFolder: true })
+      else texts.push({ file, text: readFileSync(file, 'utf8'), inFolder: false })
     } catch (e) {
       process.stderr.write(`verdict: ${file}: ${(e as Error).message}\n`)
       return 1
     }
+  }
+  const isFirewalld = (t: { text: string }): boolean =>
+    detectTextKind(t.text).format.startsWith('firewalld')
+  if (texts.some(isFirewalld)) {
+    const other = texts.find((t) => !isFirewalld(t) && !t.inFolder)
+    if (other)
+      return usage(`${other.file} is not firewalld configuration; trace one system at a time`)
+    for (const t of texts)
+      if (!isFirewalld(t))
+        process.stderr.write(`verdict: ${t.file}: not firewalld configuration; skipped\n`)
+    const { result, problems } = traceFirewalld(
+      texts.filter(isFirewalld).map((t) => ({ path: t.file, text: t.text })),
+      packet,
+      {
+        path: opts.path as PathKind,
+        ct: opts.ct as CtState | undefined,
+        iif: opts.iif,
+        oif: opts.oif
+      }
+    )
+    for (const p of problems) process.stderr.write(`verdict: ${p}\n`)
+    process.stdout.write(
+      opts.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : firewalldTraceText(result)
+    )
+    return 0
   }
   // An `ipset save` snapshot beside the ruleset gives the sets its rules name.
   const isIpset = (t: { text: string }): boolean => detectTextKind(t.text).format === 'ipset'
@@ -88,6 +119,18 @@ function toText(r: WalkResult): string {
     : ' (no rule or policy decided: nothing hooks this path)'
   const head = `${r.verdict.toUpperCase()}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${by}\nconntrack state: ${r.ct}${r.uncertain ? `\nUNCERTAIN: ${r.uncertainWhy.join('; ')}` : ''}`
   return `${head}\n${lines.join('\n')}\n`
+}
+
+function filesIn(dir: string): string[] {
+  const out: string[] = []
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1
+  )) {
+    const full = join(dir, e.name)
+    if (e.isDirectory()) out.push(...filesIn(full))
+    else if (e.isFile()) out.push(full)
+  }
+  return out
 }
 
 function usage(message: string): number {

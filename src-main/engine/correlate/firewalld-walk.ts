@@ -5,7 +5,8 @@
  */
 
 import type { Cause, CauseKind, Evidence } from '../../shared/incident'
-import { evaluateFirewalld } from '../firewalld/evaluate-firewalld'
+import type { PacketSpec } from '../evaluate/packet-spec'
+import { evaluateFirewalld, type FirewalldPath } from '../firewalld/evaluate-firewalld'
 import { firewalldFix, type FixIntent } from '../firewalld/firewalld-fix'
 import type { FirewalldConfig, FirewalldVerdict } from '../firewalld/model'
 import { selectZone } from '../firewalld/select-zone'
@@ -39,7 +40,7 @@ export function firewalldWalk(hop: Hop, sim: SimPacket): FirewalldWalk | undefin
     oif: hop.oif,
     ct: sim.ct
   })
-  guessedZone(config.value, sim, hop, verdict)
+  markAssumedZone(config.value, sim.packet, hop, verdict)
   return { hop, sim, config, verdict, file: verdict.decidedBy.file ?? config.file }
 }
 
@@ -130,19 +131,27 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
   return cmds.length ? cmds.join('\n') : undefined
 }
 
-/** Marks a verdict uncertain when its zone was the default only because the interface is unknown. */
-function guessedZone(config: FirewalldConfig, sim: SimPacket, hop: Hop, v: FirewalldVerdict): void {
-  const bound = [...config.zones.values()].some((z) => z.interfaces.length > 0)
-  if (!bound) return
+/**
+ * Marks a verdict uncertain when its zone is the default only because the
+ * interface the packet came in (or goes out) by is not known while zones bind
+ * interfaces.
+ */
+export function markAssumedZone(
+  config: FirewalldConfig,
+  packet: PacketSpec,
+  where: FirewalldPath,
+  v: FirewalldVerdict
+): void {
+  if (![...config.zones.values()].some((z) => z.interfaces.length > 0)) return
   const check = (dir: 'ingress' | 'egress', iface: string | undefined): void => {
     if (iface !== undefined) return
-    const choice = selectZone(config, sim.packet, dir, undefined)
+    const choice = selectZone(config, packet, dir, undefined)
     if (choice?.by !== 'default') return
     v.uncertain = true
     v.notes.push(
       `the ${dir === 'ingress' ? 'input' : 'output'} interface is not known: zone ${choice.zone} (the default) is assumed`
     )
   }
-  if (hop.path !== 'output') check('ingress', hop.iif)
-  if (hop.path !== 'input') check('egress', hop.oif)
+  if (where.path !== 'output') check('ingress', where.iif)
+  if (where.path !== 'input') check('egress', where.oif)
 }

@@ -7,6 +7,59 @@ export interface Detected {
   format: string
 }
 
+/** The elements firewalld's zone, service, policy, ipset and icmptype files are made of. */
+const FIREWALLD_ELEMENTS = [
+  'zone',
+  'service',
+  'policy',
+  'ipset',
+  'icmptype',
+  'helper',
+  'short',
+  'description',
+  'interface',
+  'source',
+  'port',
+  'protocol',
+  'icmp-block',
+  'icmp-type',
+  'icmp-block-inversion',
+  'forward',
+  'masquerade',
+  'forward-port',
+  'source-port',
+  'tcp-mss-clamp',
+  'rule',
+  'log',
+  'nflog',
+  'audit',
+  'accept',
+  'reject',
+  'drop',
+  'mark',
+  'limit',
+  'destination',
+  'ingress-zone',
+  'egress-zone',
+  'disable',
+  'option',
+  'entry',
+  'module',
+  'include'
+]
+
+/**
+ * Firewalld XML: after the prolog (declaration, comments, doctype) the root
+ * is a zone, service, policy, ipset or icmptype, and no element anywhere is
+ * outside firewalld's vocabulary.
+ */
+function firewalldXml(): RegExp {
+  const prolog = String.raw`^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*`
+  const root = String.raw`<(zone|service|policy|ipset|icmptype)(\s[^>]*)?\/?>`
+  const stranger = String.raw`(?![\s\S]*<(?![\/!?])(?!(${FIREWALLD_ELEMENTS.join('|')})[\s\/>])[A-Za-z_])`
+  return new RegExp(prolog + root + stranger)
+}
+
 /** Text formats recognised by their content; the readers for them come with the firewall work. */
 const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
   {
@@ -21,7 +74,17 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
     format: 'nft',
     test: /^\s*(table\s+((ip|ip6|inet|arp|bridge|netdev)\s+)?[\w.-]+\s*\{|flush\s+ruleset\b)/m
   },
-  { kind: 'ruleset', format: 'firewalld', test: /<(zone|service|policy|ipset)[\s>]/ },
+  { kind: 'ruleset', format: 'firewalld', test: firewalldXml() },
+  {
+    kind: 'ruleset',
+    format: 'firewalld-conf',
+    test: /^[ \t]*(DefaultZone|FirewallBackend)[ \t]*=[ \t]*\S+[ \t]*\r?$/m
+  },
+  {
+    kind: 'ruleset',
+    format: 'firewalld-list',
+    test: /^[\w.+-]+( \([^)\n]*\))?\r?\n[ \t]+(priority: -?\d+\r?\n[ \t]+)?target: (default|ACCEPT|DROP|%%REJECT%%|REJECT|CONTINUE)[ \t]*\r?$/m
+  },
   {
     kind: 'conntrack',
     format: 'conntrack',

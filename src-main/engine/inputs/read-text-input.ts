@@ -1,5 +1,6 @@
 import type { InputInfo } from '../../shared/incident'
 import type { HostEvidence } from '../correlate/evidence'
+import { readFirewalldFile } from '../correlate/host-firewalld'
 import { readConntrack } from '../hostfacts/read-conntrack'
 import { readIpAddr } from '../hostfacts/read-ip-addr'
 import { readIpRoute } from '../hostfacts/read-ip-route'
@@ -14,7 +15,7 @@ import { readRuleset } from '../rulesets/read-ruleset'
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 /**
- * Reads a ruleset, ipset, host-facts, conntrack or sysctl snapshot, keeps
+ * Reads a ruleset, ipset, firewalld, host-facts, conntrack or sysctl snapshot, keeps
  * what it says on its host's evidence, and records on its input what was
  * read (records) and what was not (warnings with lines).
  */
@@ -31,6 +32,13 @@ export function readTextInput(info: InputInfo, text: string, host: HostEvidence)
       [...sets.values()].reduce((n, s) => n + s.members.length, 0),
       problems
     )
+    return
+  }
+  if (info.kind === 'ruleset' && info.format.startsWith('firewalld')) {
+    // The host's firewalld files are read together as one configuration when correlating.
+    host.firewalldFiles.push({ path: file, text })
+    const r = readFirewalldFile(file, text)
+    keep(r.records, r.problems)
     return
   }
   if (info.kind === 'ruleset') {
