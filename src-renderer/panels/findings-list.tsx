@@ -7,6 +7,7 @@ export function FindingsList() {
   const findings = useApp((s) => s.incident?.findings)
   const selected = useApp((s) => s.selectedFinding)
   const sorted = useMemo(() => sortFindings(findings ?? []), [findings])
+  if (!findings) return null
   return (
     <section className="findings" aria-label="Findings">
       <h2>Findings</h2>

@@ -8,6 +8,7 @@ import { analyse } from '../../src-main/engine/analyse'
 import type { Incident } from '../../src-main/shared/incident'
 import { CORPUS, ROOT } from '../support/run'
 import { launch, openPage, serve, shot, skipReason, type Served } from './browser'
+import { writeSynFlood } from './big-capture'
 import { withFindings } from './incident-fixture'
 
 const SAMPLE = resolve(ROOT, 'resources/sample-incident')
@@ -176,6 +177,21 @@ describe.skipIf(skipReason !== undefined)(
         .poll(() => page.locator('.filter-bar .shown').innerText())
         .toBe(`${incident.flows.length} of ${incident.flows.length}`)
       await shot(page, 'garbled-file')
+      expect(errors).toEqual([])
+    })
+
+    it('shows each file’s progress while it is read, and Cancel stops the analysis', async () => {
+      const big = join(tmp, 'syn-flood.pcap')
+      writeSynFlood(big, 1_500_000)
+      const { page, errors } = await openPage(browser, await start([big]))
+      const bar = page.locator('.progress-list progress')
+      await bar.waitFor()
+      expect(await page.locator('.progress-list li').innerText()).toContain('syn-flood.pcap')
+      await expect.poll(async () => Number(await bar.getAttribute('value'))).toBeGreaterThan(0)
+      await shot(page, 'loading')
+      await page.getByRole('button', { name: 'Cancel' }).click()
+      await expect.poll(() => page.locator('header .error').innerText()).toBe('analysis cancelled')
+      expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0)
       expect(errors).toEqual([])
     })
   }
