@@ -69,6 +69,12 @@ describe.skipIf(skipReason !== undefined)(
         .toBe(`${total} of ${total}`)
       expect(Number(await page.locator('.timeline').getAttribute('data-lanes'))).toBe(total)
       await shot(page, 'incident-light')
+      // The first finding, by the keyboard, when the engine found any.
+      await page.keyboard.press('ArrowDown')
+      if ((await page.locator('.findings li').count()) > 0) {
+        await page.locator('.detail h2').waitFor()
+        await shot(page, 'incident-first-finding')
+      }
       const theme = () => page.locator('html').getAttribute('data-theme')
       const other = (await theme()) === 'dark' ? 'light' : 'dark'
       await page.getByRole('button', { name: 'Theme' }).click()
