@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/chromium.mjs'
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
 const DATA = join(ROOT, 'bench/data')
-const CHROMIUM = '/usr/bin/chromium'
 const FRAME_BUDGET_MS = 16
 
 const { values: args } = parseArgs({
@@ -43,18 +43,7 @@ await build({
   logLevel: 'warning',
   alias: { '@shared': join(ROOT, 'src-main/shared') }
 })
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run'
-  ]
-})
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
 const scenarios = [
   { name: 'per conversation', lanes: 20000 },
   { name: 'per host pair', lanes: 40 }

@@ -3,9 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { CLI, ROOT } from '../support/run'
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs'
 
-/** Debian's Chromium, driven through playwright-core. */
-export const CHROMIUM = '/usr/bin/chromium'
 /** Where the end-to-end tests leave their screenshots (gitignored). */
 export const SHOTS = resolve(ROOT, 'test/e2e/screenshots')
 
@@ -37,18 +36,7 @@ export function serve(paths: string[]): Promise<Served> {
 /** Launches Chromium headless, without network services or a first-run page. */
 export async function launch(): Promise<Browser> {
   mkdirSync(SHOTS, { recursive: true })
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run'
-    ]
-  })
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
 }
 
 /** Opens a 1280×800 page at `url`, collecting page errors and console errors into the returned list. */
