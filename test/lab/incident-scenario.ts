@@ -78,6 +78,7 @@ export interface IncidentFolder {
   cases: Case[]
   /** Realtime minus the kernel's monotonic clock, measured while the traffic ran (seconds). */
   bootOffsetSec: number
+  firewall: Firewall
   /** Files of each host, by name. */
   files: Record<string, Record<string, string>>
 }
@@ -93,8 +94,18 @@ function portOf(dport: number, v6 = false, n = 0): number {
   )
 }
 
-/** Builds the incident folder in `lab.dir/incident`. */
-export async function buildIncident(lab: Lab): Promise<IncidentFolder> {
+/** The firewall the router and the server run. */
+export type Firewall = 'iptables' | 'nft'
+
+/** The server ports the router's stateless return rule lets back (8443 is missing). */
+const RETURN_PORTS = [80, 81, 7000, 7001, 8080, 8081, 9000, 9090, 5201]
+
+/** Builds the incident folder in `lab.dir/incident`, the router and server firewalled by `firewall`. */
+export async function buildIncident(
+  lab: Lab,
+  firewall: Firewall = 'iptables'
+): Promise<IncidentFolder> {
+  const rule = RULE_HAS[firewall]
   const tag = `V${randomBytes(2).toString('hex')} `
   const c = await lab.host('inc-c', { ipv6: true })
   const r = await lab.host('inc-r', { ipv6: true, router: true })
@@ -116,67 +127,7 @@ export async function buildIncident(lab: Lab): Promise<IncidentFolder> {
   await c.sysctl('net.ipv4.tcp_syn_retries', 2)
   await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
 
-  const returnPorts = [80, 81, 7000, 7001, 8080, 8081, 9000, 9090, 5201].join(',')
-  await restore(
-    r,
-    'iptables-restore',
-    `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A PREROUTING -i r0 -d ${NET.routerIn}/32 -p tcp -m tcp --dport ${NET.dnatFront} -j DNAT --to-destination ${NET.server2}:80
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -i r0 -o r1 -d ${NET.server}/32 -j ACCEPT
--A FORWARD -i r1 -o r0 -p tcp -m multiport --sports ${returnPorts} -j ACCEPT
--A FORWARD -i r1 -o r0 -p udp -j ACCEPT
--A FORWARD -i r1 -o r0 -p icmp -j ACCEPT
--A FORWARD -j LOG --log-prefix "${tag}FWD-DROP: "
--A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j DROP
-COMMIT
-`
-  )
-  await restore(
-    s,
-    'iptables-restore',
-    `*filter
-:INPUT DROP [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -i lo -j ACCEPT
--A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN-DROP: "
--A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
--A INPUT -p tcp -m tcp --dport ${PORT.dropped} -j DROP
--A INPUT -p tcp -m tcp --dport ${PORT.reset} -j REJECT --reject-with tcp-reset
--A INPUT -p tcp -m tcp --dport ${PORT.prohibited} -j REJECT --reject-with icmp-admin-prohibited
--A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -m limit --limit 1/min --limit-burst 2 -j ACCEPT
--A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -j DROP
--A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener},${PORT.returnPath},${PORT.pmtu} -j ACCEPT
--A INPUT -p udp -m udp --dport ${PORT.udpNoListener} -j ACCEPT
--A INPUT -p icmp -j ACCEPT
-COMMIT
-`
-  )
-  await restore(
-    s,
-    'ip6tables-restore',
-    `*filter
-:INPUT DROP [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -p ipv6-icmp -j ACCEPT
--A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN6-DROP: "
--A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
--A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener} -j ACCEPT
-COMMIT
-`
-  )
+  await loadFirewalls(r, s, tag, firewall)
   const keep = (port: number) => ({
     proto: 'tcp' as const,
     host: '::',
@@ -231,7 +182,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'rule',
       host: 'server',
-      ruleHas: `--dport ${PORT.logged} -j DROP`,
+      ruleHas: rule.logged,
       logged: true
     },
     {
@@ -243,7 +194,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'rule',
       host: 'server',
-      ruleHas: `--dport ${PORT.logged} -j DROP`,
+      ruleHas: rule.logged,
       logged: true
     },
     {
@@ -254,7 +205,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'rule',
       host: 'server',
-      ruleHas: `--dport ${PORT.dropped} -j DROP`
+      ruleHas: rule.dropped
     },
     {
       name: 'policy',
@@ -264,7 +215,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'policy',
       host: 'server',
-      ruleHas: ':INPUT DROP'
+      ruleHas: rule.policy
     },
     {
       name: 'policy (IPv6)',
@@ -275,7 +226,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'policy',
       host: 'server',
-      ruleHas: ':INPUT DROP'
+      ruleHas: rule.policy
     },
     {
       name: 'reject with reset',
@@ -285,7 +236,7 @@ COMMIT
       outcome: 'refused-rst',
       cause: 'rule',
       host: 'server',
-      ruleHas: '--reject-with tcp-reset'
+      ruleHas: rule.reset
     },
     {
       name: 'reject admin-prohibited',
@@ -295,7 +246,7 @@ COMMIT
       outcome: 'icmp-unreachable',
       cause: 'rule',
       host: 'server',
-      ruleHas: '--reject-with icmp-admin-prohibited'
+      ruleHas: rule.prohibited
     },
     {
       name: 'no listener',
@@ -333,7 +284,7 @@ COMMIT
       outcome: 'one-way',
       cause: 'return-path',
       host: 'router',
-      ruleHas: ':FORWARD DROP',
+      ruleHas: rule.forwardPolicy,
       logged: true
     },
     {
@@ -344,7 +295,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'nat',
       host: 'router',
-      ruleHas: ':FORWARD DROP',
+      ruleHas: rule.forwardPolicy,
       logged: true
     },
     {
@@ -355,7 +306,7 @@ COMMIT
       outcome: 'stalled',
       cause: 'pmtud-blackhole',
       host: 'router',
-      ruleHas: '--icmp-type 3/4 -j DROP'
+      ruleHas: rule.fragNeeded
     },
     {
       name: 'rate limit',
@@ -365,7 +316,7 @@ COMMIT
       outcome: 'syn-timeout',
       cause: 'rate-limit',
       host: 'server',
-      ruleHas: '-m limit'
+      ruleHas: rule.limit
     }
   ]
 
@@ -452,8 +403,11 @@ COMMIT
     [r, 'router'],
     [s, 'server']
   ] as const) {
-    await save(h, name, 'iptables-save.txt', 'iptables-save', ['-c'])
-    await save(h, name, 'ip6tables-save.txt', 'ip6tables-save', ['-c'])
+    if (firewall === 'nft') await save(h, name, 'nft-ruleset.txt', 'nft', ['-a', 'list', 'ruleset'])
+    else {
+      await save(h, name, 'iptables-save.txt', 'iptables-save', ['-c'])
+      await save(h, name, 'ip6tables-save.txt', 'ip6tables-save', ['-c'])
+    }
     await save(h, name, 'ip-addr.txt', 'ip', ['addr'])
     await save(h, name, 'ip-route.txt', 'ip', ['route'])
     await save(h, name, 'sysctl.txt', 'sysctl', [
@@ -485,7 +439,144 @@ COMMIT
   for (const h of ['client', 'router', 'server'])
     files[h][`${h[0]}0.pcap`] = join(dir, h, `${h[0]}0.pcap`)
   files.router['r1.pcap'] = join(dir, 'router', 'r1.pcap')
-  return { dir, tag, cases, bootOffsetSec, files }
+  return { dir, tag, cases, bootOffsetSec, files, firewall }
+}
+
+/** The router's and the server's rules as iptables-restore input. */
+async function loadIptables(r: Host, s: Host, tag: string): Promise<void> {
+  const returnPorts = RETURN_PORTS.join(',')
+  await restore(
+    r,
+    'iptables-restore',
+    `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -i r0 -d ${NET.routerIn}/32 -p tcp -m tcp --dport ${NET.dnatFront} -j DNAT --to-destination ${NET.server2}:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -i r0 -o r1 -d ${NET.server}/32 -j ACCEPT
+-A FORWARD -i r1 -o r0 -p tcp -m multiport --sports ${returnPorts} -j ACCEPT
+-A FORWARD -i r1 -o r0 -p udp -j ACCEPT
+-A FORWARD -i r1 -o r0 -p icmp -j ACCEPT
+-A FORWARD -j LOG --log-prefix "${tag}FWD-DROP: "
+-A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j DROP
+COMMIT
+`
+  )
+  await restore(
+    s,
+    'iptables-restore',
+    `*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN-DROP: "
+-A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
+-A INPUT -p tcp -m tcp --dport ${PORT.dropped} -j DROP
+-A INPUT -p tcp -m tcp --dport ${PORT.reset} -j REJECT --reject-with tcp-reset
+-A INPUT -p tcp -m tcp --dport ${PORT.prohibited} -j REJECT --reject-with icmp-admin-prohibited
+-A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -m limit --limit 1/min --limit-burst 2 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -j DROP
+-A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener},${PORT.returnPath},${PORT.pmtu} -j ACCEPT
+-A INPUT -p udp -m udp --dport ${PORT.udpNoListener} -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+COMMIT
+`
+  )
+  await restore(
+    s,
+    'ip6tables-restore',
+    `*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p ipv6-icmp -j ACCEPT
+-A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN6-DROP: "
+-A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
+-A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener} -j ACCEPT
+COMMIT
+`
+  )
+}
+
+/** The same firewalls written for nftables (one inet table each, and the router's NAT). */
+async function loadNft(r: Host, s: Host, tag: string): Promise<void> {
+  const returnPorts = RETURN_PORTS.join(', ')
+  await r.nft(`table ip nat {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "r0" ip daddr ${NET.routerIn} tcp dport ${NET.dnatFront} dnat to ${NET.server2}:80
+  }
+}
+table inet filter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    iifname "r0" oifname "r1" ip daddr ${NET.server} accept
+    iifname "r0" oifname "r1" ip6 daddr ${NET.server6} accept
+    iifname "r1" oifname "r0" tcp sport { ${returnPorts} } accept
+    iifname "r1" oifname "r0" meta l4proto { udp, icmp, ipv6-icmp } accept
+    log prefix "${tag}FWD-DROP: "
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    icmp type destination-unreachable icmp code frag-needed drop
+  }
+}
+`)
+  await s.nft(`table inet filter {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iif "lo" accept
+    tcp dport ${PORT.logged} log prefix "${tag}IN-DROP: " drop
+    tcp dport ${PORT.dropped} drop
+    tcp dport ${PORT.reset} reject with tcp reset
+    tcp dport ${PORT.prohibited} reject with icmpx admin-prohibited
+    tcp dport ${PORT.limited} ct state new limit rate 1/minute burst 2 packets accept
+    tcp dport ${PORT.limited} ct state new drop
+    tcp dport { ${PORT.ok}, ${PORT.noListener}, ${PORT.returnPath}, ${PORT.pmtu} } accept
+    udp dport ${PORT.udpNoListener} accept
+    meta l4proto { icmp, ipv6-icmp } accept
+  }
+}
+`)
+}
+
+async function loadFirewalls(r: Host, s: Host, tag: string, firewall: Firewall): Promise<void> {
+  if (firewall === 'nft') await loadNft(r, s, tag)
+  else await loadIptables(r, s, tag)
+}
+
+/** What each case's rule must contain, in each dialect. */
+const RULE_HAS: Record<Firewall, Record<string, string>> = {
+  iptables: {
+    logged: `--dport ${PORT.logged} -j DROP`,
+    dropped: `--dport ${PORT.dropped} -j DROP`,
+    policy: ':INPUT DROP',
+    reset: '--reject-with tcp-reset',
+    prohibited: '--reject-with icmp-admin-prohibited',
+    forwardPolicy: ':FORWARD DROP',
+    fragNeeded: '--icmp-type 3/4 -j DROP',
+    limit: '-m limit'
+  },
+  nft: {
+    logged: `tcp dport ${PORT.logged} log prefix`,
+    dropped: `tcp dport ${PORT.dropped} drop`,
+    policy: 'policy drop;',
+    reset: 'reject with tcp reset',
+    prohibited: 'reject with icmpx admin-prohibited',
+    forwardPolicy: 'policy drop;',
+    fragNeeded: 'icmp code frag-needed drop',
+    limit: 'limit rate 1/minute'
+  }
 }
 
 async function restore(h: Host, tool: string, text: string): Promise<void> {

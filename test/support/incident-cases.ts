@@ -52,7 +52,11 @@ export function wrongRules(inc: Incident, cases: KnownCase[]): string[] {
       wrong.push(`${c.name}: no file, line or rule`)
       continue
     }
-    const text = readFileSync(file, 'utf8').split('\n')[line - 1]?.trim()
+    // nft -a annotates each rule with its handle, a comment after the rule as written.
+    const text = readFileSync(file, 'utf8')
+      .split('\n')
+      [line - 1]?.replace(/\s+# handle \d+$/, '')
+      .trim()
     if (text !== rule)
       wrong.push(`${c.name}: ${file}:${line} is '${text}', the finding says '${rule}'`)
     if (!rule.includes(c.ruleHas!)) wrong.push(`${c.name}: '${rule}' lacks '${c.ruleHas}'`)

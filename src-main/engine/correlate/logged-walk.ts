@@ -58,11 +58,7 @@ export function findLogRule(host: HostEvidence, prefix: string): LoggedWalk['log
     for (const table of ruleset.value.tables)
       for (const chain of table.chains)
         for (const rule of chain.rules)
-          if (
-            rule.action.kind === 'log' &&
-            (rule.action.prefix ?? '').trim() === want &&
-            want !== ''
-          )
+          if (want !== '' && logPrefix(rule)?.trim() === want)
             return { ruleset, table: table.name, chain: chain.name, rule }
   return undefined
 }
@@ -97,4 +93,10 @@ export function walkLogged(host: HostEvidence, p: LoggedPacket, prefix: string):
     w.result.trace.some((s) => s.matched && s.line === logRule.rule.source.line)
   const walk = walks.find(passes) ?? walks.find((w) => w.result.verdict !== 'accept') ?? walks[0]
   return { walk, logRule, passedLogRule: walk !== undefined && passes(walk) }
+}
+
+/** The log prefix a rule writes: its LOG target's, or the log statement beside its verdict. */
+function logPrefix(rule: Rule): string | undefined {
+  if (rule.action.kind === 'log') return rule.action.prefix ?? ''
+  return rule.log ? (rule.log.prefix ?? '') : undefined
 }

@@ -63,6 +63,8 @@ export interface Rule {
   comment?: string
   handle?: number
   counters?: { packets: number; bytes: number }
+  /** A log that runs before the rule's verdict (nft's `log prefix "X" drop` in one rule). */
+  log?: { prefix?: string; group?: number }
 }
 
 export interface Chain {

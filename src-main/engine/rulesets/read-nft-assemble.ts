@@ -91,6 +91,7 @@ function toRules(toks: Token[], ctx: RuleContext, file: FileInfo): Rule[] {
     if (parsed.comment !== undefined) rule.comment = parsed.comment
     if (handle) rule.handle = Number(handle[1])
     if (parsed.counters) rule.counters = parsed.counters
+    if (parsed.log) rule.log = { prefix: parsed.log.prefix, group: parsed.log.group }
     return rule
   })
 }

@@ -33,6 +33,8 @@ export interface ParsedRule {
   understood: boolean
   comment?: string
   counters?: { packets: number; bytes: number }
+  /** A log statement in a rule that also has a verdict (`log prefix "X" drop`). */
+  log?: Action & { kind: 'log' }
 }
 
 const BINOPS = new Set(['&', '|', '^', '>>', '<<', 'and', 'or', 'xor', 'lshift', 'rshift'])
@@ -85,6 +87,7 @@ function finish(b: Builder): Omit<ParsedRule, 'understood'> {
   }
   if (b.comment !== undefined) out.comment = b.comment
   if (b.counters) out.counters = b.counters
+  if (b.log?.kind === 'log' && base !== b.log) out.log = b.log
   return out
 }
 
