@@ -2,8 +2,8 @@ import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebConten
 import { writeFile } from 'node:fs/promises'
 import type { Api } from '../shared/api'
 import type { Result } from '../shared/result'
-import { toText } from '../engine/report/to-text'
 import type { Handlers } from './handlers'
+import { REPORT_FILTERS, reportFor } from './report-format'
 import { isTrustedSender } from './sender-check'
 
 /** Registers one IPC handler per Api call; each checks its sender, then hands over to `handlers`. */
@@ -52,17 +52,13 @@ async function exportReport(
   const win = BrowserWindow.fromWebContents(event.sender)
   if (!incident || !win) return { ok: false, error: { message: 'no incident is loaded' } }
   const saved = await dialog.showSaveDialog(win, {
-    defaultPath: 'incident.json',
-    filters: [
-      { name: 'Incident (JSON, reopens in Verdict)', extensions: ['json'] },
-      { name: 'Plain text', extensions: ['txt'] }
-    ]
+    defaultPath: 'incident.html',
+    filters: REPORT_FILTERS
   })
   if (saved.canceled || !saved.filePath) return { ok: false, error: { message: 'not saved' } }
   const path = saved.filePath
-  const text = path.endsWith('.txt') ? toText(incident) : JSON.stringify(incident, null, 2)
   try {
-    await writeFile(path, text)
+    await writeFile(path, reportFor(path, incident))
     return { ok: true, value: path }
   } catch (e) {
     return { ok: false, error: { message: `${path}: ${(e as Error).message}`, file: path } }

@@ -48,7 +48,7 @@ export interface Api {
   readText(path: string): Promise<Result<string>>
   /** Returns one packet of one capture of the loaded incident, decoded. */
   packet(path: string, frame: number): Promise<Result<PacketDetail>>
-  /** Saves the loaded incident where the user chooses (.json reopens, .txt reads); resolves with the path. */
+  /** Saves the loaded incident where the user chooses (HTML report, JSON that reopens, Markdown, text); resolves with the path. */
   exportReport(): Promise<Result<string>>
   onProgress(listener: (p: Progress) => void): () => void
   /** Paths opened from outside the page (the native menu). */
