@@ -37,7 +37,7 @@ export function RulesetView() {
         <span className="mark" title={mark ? `findings ${mark.join(', ')}` : undefined}>
           {mark ? '●' : ''}
         </span>
-        <code>{lines[i]}</code>
+        <code title={lines[i]}>{lines[i]}</code>
         {counter && (
           <span className="counter">
             {counter.packets.toLocaleString()} pkts / {counter.bytes.toLocaleString()} B

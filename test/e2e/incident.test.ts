@@ -52,6 +52,37 @@ describe.skipIf(skipReason !== undefined)(
       return s.url
     }
 
+    it.skipIf(!existsSync(SAMPLE))(
+      'in the sample incident, a SYN-timeout lane opens its finding and the rule it names, in its snapshot',
+      async () => {
+        const incident = await engineIncident([SAMPLE])
+        const lanes = incident.flows
+          .filter((f) => f.outcome === 'syn-timeout')
+          .sort((a, b) => (a.first < b.first ? -1 : 1))
+        const finding = incident.findings.find((f) => f.flows.includes(lanes[0].id))
+        expect(finding).toBeDefined()
+        const { page, errors } = await openPage(browser, await start([]))
+        const canvas = page.locator('.timeline canvas')
+        await canvas.waitFor()
+        await canvas.click({ position: { x: 120, y: 9 } })
+        await expect.poll(() => page.locator('.detail h2').innerText()).toBe(finding!.title)
+        expect(await page.locator('.evidence > li').count()).toBe(finding!.evidence.length)
+        if (finding!.cause.line !== undefined) {
+          await page.locator('.cause-rule').click()
+          const current = page.locator('.rule-line.current')
+          await current.waitFor()
+          expect(Number(await current.getAttribute('data-line'))).toBe(finding!.cause.line)
+          expect(await current.getAttribute('class')).toContain('marked')
+          // The snapshot line as written ends with the rule the finding quotes.
+          expect(await current.locator('code').innerText()).toContain(
+            finding!.cause.rule!.replace(/^\[\d+:\d+\]\s*/, '')
+          )
+        }
+        await shot(page, 'sample-syn-timeout')
+        expect(errors).toEqual([])
+      }
+    )
+
     it('opens the incident (the sample, where bundled) with the engine’s counts by outcome', async () => {
       const paths = existsSync(SAMPLE) ? [] : FILES
       const expected = countByOutcome(await engineIncident(paths.length ? paths : [SAMPLE]))
