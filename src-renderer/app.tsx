@@ -13,7 +13,7 @@ import { appStore, useApp, type LowerTab } from './store/app-store'
 import { Timeline } from './timeline/timeline'
 import { timelineControls } from './timeline/timeline-controls'
 
-/** The window: files, summary and findings on the left; timeline over flows, ruleset and packet; the selection's detail on the right. */
+/** The window: summary, findings and files on the left; timeline over flows, ruleset and packet; the selection's detail on the right. */
 export function App() {
   const busy = useApp((s) => s.busy)
   const error = useApp((s) => s.error)
@@ -89,9 +89,9 @@ export function App() {
       </header>
       <div className="columns">
         <nav className="left">
-          <FileList />
           <SummaryPanel />
           <FindingsList />
+          <FileList />
         </nav>
         <main className="centre">
           {loaded ? <Timeline /> : <Empty busy={busy} />}
