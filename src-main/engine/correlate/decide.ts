@@ -14,6 +14,14 @@ import { sysctlFact, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import { acceptFix, conntrackMaxFix, mssClampFix, type Allow, type FixSite } from './fix'
 import { icmpErrorPath } from './fate'
+import { firewalldLogCause } from './firewalld-log'
+import {
+  firewalldBlock,
+  firewalldCause,
+  firewalldEvidence,
+  firewalldFixText,
+  type FirewalldWalk
+} from './firewalld-walk'
 import { flowEnds, flowRoles, interfaceToward, type FlowRoles } from './host-roles'
 import type { FlowLog, PlacedEvent } from './log-match'
 import { walkLogged } from './logged-walk'
@@ -98,6 +106,8 @@ function fromLogs(
       if (l.role !== role) continue
       const e = l.placed.event
       const prefix = e.prefix ?? ''
+      const fw = firewalldLogged(flow, l, seen)
+      if (fw) return fw
       const lw = walkLogged(l.placed.host, e.packet!, prefix)
       const w = lw.walk
       const blocked = w !== undefined && w.result.verdict !== 'accept'
@@ -181,6 +191,9 @@ function fromWalks(
       const limited = rateLimit(flow, ctx, fwdHops, seen)
       if (limited) return limited
     }
+    const fz = firewalldBlock(fwdHops, (h) => openingPacket(flow, h))
+    if (fz && (!fwd.blocked || fz.hop === fwd.blocked.hop))
+      return firewalldDraft(flow, fz, undefined, seen)
     if (fwd.blocked && consistentAnswer(flow, fwd.blocked)) {
       const w = fwd.blocked
       const kind = classify(w, 'opening')
@@ -200,6 +213,8 @@ function fromWalks(
   if (full) return full
   if (['syn-timeout', 'one-way', 'unanswered'].includes(flow.outcome)) {
     const back = walkPath(returnHops(roles), (h) => replyPacket(flow, h))
+    const fzBack = firewalldBlock(returnHops(roles), (h) => replyPacket(flow, h))
+    if (fzBack && !back.blocked) return firewalldDraft(flow, fzBack, 'return-path', seen)
     if (back.blocked) {
       const w = back.blocked
       const kind = classify(w, 'reply')
@@ -738,4 +753,57 @@ function isPrivate(addr: string): boolean {
       addr
     ) || /^f[cd]/i.test(addr)
   )
+}
+
+/** A cause found in a host's firewalld configuration: the zone setting, in firewall-cmd's terms. */
+function firewalldDraft(
+  flow: Flow,
+  w: FirewalldWalk,
+  kind: CauseKind | undefined,
+  seen: Evidence[],
+  log?: Evidence,
+  alignment?: string
+): Draft {
+  const cause = firewalldCause(w, kind)
+  const v = w.verdict
+  const zone = v.zone ? ` zone ${v.zone}` : ''
+  const setting = cause.rule ? `\`${cause.rule}\`` : 'its target'
+  return {
+    flow,
+    cause,
+    evidence: [...(log ? [log] : []), firewalldEvidence(w), ...seen],
+    confidence: log ? 0.95 : v.uncertain ? 0.55 : 0.8,
+    explanation: `${w.hop.host.name || 'The host'}'s firewalld${zone} ${v.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${endpointText(w.hop.ends.farDst, w.hop.ends.farDport)}: ${setting} decides it${cause.chain ? ` (nft chain ${cause.chain})` : ''}.`,
+    fix: firewalldFixText(w),
+    alignment
+  }
+}
+
+/** A logged drop whose prefix firewalld wrote (log-denied, or a rich rule's log). */
+function firewalldLogged(flow: Flow, l: FlowLog, seen: Evidence[]): Draft | undefined {
+  const e = l.placed.event
+  const located = firewalldLogCause(l.placed.host, e.prefix ?? '', e.packet)
+  if (!located) return undefined
+  const log = logEvidence(
+    l,
+    'proves',
+    `the kernel${l.placed.host.name ? ` on ${l.placed.host.name}` : ''} logged ${describeRole(l.role)} with firewalld's prefix "${(e.prefix ?? '').trim()}"${located.zone ? ` (zone ${located.zone})` : located.policy ? ` (policy ${located.policy})` : ''}`
+  )
+  if (located.walk && located.walk.verdict.verdict !== 'accept')
+    return firewalldDraft(
+      flow,
+      located.walk,
+      l.role === 'reply' ? 'return-path' : undefined,
+      seen,
+      log,
+      l.placed.alignment
+    )
+  return {
+    flow,
+    cause: located.cause,
+    evidence: [log, ...seen],
+    confidence: 0.85,
+    explanation: `firewalld${located.zone ? ` (zone ${located.zone})` : ''} logged and refused ${describeRole(l.role)}; the line's prefix names the setting.`,
+    alignment: l.placed.alignment
+  }
 }

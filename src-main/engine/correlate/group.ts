@@ -68,7 +68,8 @@ function merge(list: Draft[]): Finding {
         ? first.explanation
         : `${first.explanation} The same holds for ${n - 1} other flow${n === 2 ? '' : 's'}.`
   }
-  if (first.fix) finding.fix = first.fix
+  const fix = mergeFixes(list.map((d) => d.fix))
+  if (fix) finding.fix = fix
   const missing = [...new Set(list.flatMap((d) => d.missing ?? []))]
   if (missing.length) finding.missing = missing
   const alignment = list.find((d) => d.alignment)?.alignment
@@ -115,4 +116,12 @@ function pickEvidence(list: Draft[]): Evidence[] {
     if (best && best.kind !== 'simulation') out.push(best)
   }
   return out
+}
+
+/** Every distinct command of the group's fixes, in order; a reload or save command goes last. */
+function mergeFixes(fixes: (string | undefined)[]): string | undefined {
+  const lines = [...new Set(fixes.flatMap((f) => (f ? f.split('\n') : [])))]
+  if (lines.length === 0) return undefined
+  const last = (l: string): boolean => /--reload$|^(iptables|ip6tables|nft)-save|^nft list/.test(l)
+  return [...lines.filter((l) => !last(l)), ...lines.filter(last)].join('\n')
 }
