@@ -6,11 +6,14 @@ import { drawTimeline, LABEL_PX, LANE_PX, readPalette } from './draw-timeline'
 import { hitMark, layoutMarks, type Layout, type View } from './layout'
 import { MARK_NAMES } from './timeline-data'
 import { timelineControls } from './timeline-controls'
+import { TimelineLegend } from './timeline-legend'
 import { outcomeLabel } from '../model/outcomes'
 import { openPacket } from '../store/actions'
 import { appStore, useApp } from '../store/app-store'
 
 const AXIS_PX = 26
+/** The strip under the lanes for the legend and the lane count. */
+const FOOT_PX = 20
 
 /** The incident on one timeline: a lane per conversation or host pair, canvas marks, d3 axis, zoom and brush. */
 export function Timeline() {
@@ -37,7 +40,8 @@ export function Timeline() {
 
   // The right margin leaves room for the last tick label.
   const plotW = Math.max(50, size.w - LABEL_PX - 40)
-  const laneCount = Math.max(1, Math.floor((size.h - AXIS_PX) / LANE_PX))
+  const plotH = Math.max(0, size.h - AXIS_PX - FOOT_PX)
+  const laneCount = Math.max(1, Math.floor(plotH / LANE_PX))
   const lanesTotal = data?.lanes.length ?? 0
   const selectedLanes = useMemo(() => {
     const out = new Set<number>()
@@ -147,9 +151,9 @@ export function Timeline() {
     const s = svg.current
     if (!el || !s || !data) return
     const dpr = window.devicePixelRatio || 1
-    if (el.width !== size.w * dpr || el.height !== (size.h - AXIS_PX) * dpr) {
+    if (el.width !== size.w * dpr || el.height !== plotH * dpr) {
       el.width = size.w * dpr
-      el.height = (size.h - AXIS_PX) * dpr
+      el.height = plotH * dpr
     }
     const ctx = el.getContext('2d')
     if (!ctx) return
@@ -167,7 +171,7 @@ export function Timeline() {
       view,
       layout,
       readPalette(el),
-      { widthPx: size.w, heightPx: size.h - AXIS_PX },
+      { widthPx: size.w, heightPx: plotH },
       selectedLanes
     )
     performance.measure('timeline-frame', 'timeline-frame-start')
@@ -226,19 +230,21 @@ export function Timeline() {
       </svg>
       <canvas
         ref={canvas}
-        style={{ width: size.w, height: Math.max(0, size.h - AXIS_PX) }}
+        style={{ width: size.w, height: plotH }}
         onMouseMove={onMove}
         onMouseLeave={() => setTip(null)}
         onClick={onClick}
         onWheel={onWheel}
         aria-label="Timeline"
       />
-      {lanesTotal > laneCount && (
-        <div className="lane-scroll muted">
-          lanes {firstLane + 1}–{Math.min(lanesTotal, firstLane + laneCount)} of {lanesTotal} (wheel
-          to scroll, Ctrl+wheel to zoom)
-        </div>
-      )}
+      <div className="timeline-foot">
+        <TimelineLegend points={data.points} />
+        {lanesTotal > laneCount && (
+          <span className="lane-scroll muted" title="Wheel scrolls the lanes; Ctrl+wheel zooms">
+            lanes {firstLane + 1}–{Math.min(lanesTotal, firstLane + laneCount)} of {lanesTotal}
+          </span>
+        )}
+      </div>
       {tip && (
         <div className="tip" style={{ left: tip.x, top: tip.y }}>
           {tip.text}
