@@ -31,7 +31,7 @@ type Base = 'boot' | 'wall' | 'absolute'
 /**
  * Returns a log's alignment. `sightings(e)` gives the capture times (epoch
  * seconds) of the captured packets that match a logged packet (same
- * addresses, ports, IP ID, length); `captureYear` is the year the captures
+ * addresses, ports, IP ID, length); `captureTime` (epoch seconds) is when the captures
  * were taken in (for wall clocks without one).
  */
 export function alignClock(
@@ -39,11 +39,17 @@ export function alignClock(
   events: LogEvent[],
   sightings: (e: LogEvent) => number[],
   hints: ClockHints,
-  captureYear?: number
+  captureTime?: number
 ): Aligned {
   const base = baseOf(events)
-  const year = hints.year ?? captureYear ?? undefined
-  const raw = (t: LogTime): number | undefined => rawSeconds(t, base, year)
+  const year =
+    hints.year ??
+    (captureTime !== undefined ? new Date(captureTime * 1000).getUTCFullYear() : undefined)
+  // A log without years read beside captures from early January: its December lines are last year's.
+  const yearOf = (month: number): number | undefined =>
+    hints.year ?? (captureTime !== undefined ? yearNear(month, captureTime) : undefined)
+  const raw = (t: LogTime): number | undefined =>
+    rawSeconds(t, base, t.wall ? yearOf(t.wall.month) : year)
   const offsets: number[] = []
   let matched = 0
   for (const e of events) {
@@ -119,6 +125,14 @@ export function alignClock(
     alignment: { file, method: 'absolute', offsetSec: 0, text: 'the log carries UTC times' },
     timeOf: raw
   }
+}
+
+/** Returns the year that puts a month nearest to a time (December beside January is last year). */
+export function yearNear(month: number, time: number): number {
+  const d = new Date(time * 1000)
+  const y = d.getUTCFullYear()
+  const diff = month - (d.getUTCMonth() + 1)
+  return diff > 6 ? y - 1 : diff < -6 ? y + 1 : y
 }
 
 /** Returns the clock a log's events use: the first event that says decides. */

@@ -80,7 +80,7 @@ function placeEvents(
   const placed: PlacedEvent[] = []
   const alignments: ClockAlignment[] = []
   const first = incident.flows[0]?.first
-  const captureYear = first ? new Date(first).getUTCFullYear() : undefined
+  const captureTime = first ? Date.parse(first) / 1000 : undefined
   const sightings = options.sightings ?? new Map<string, number[]>()
   const byFile = new Map<string, { host: HostEvidence; events: LogEvent[] }>()
   for (const host of ev.hosts.values())
@@ -98,7 +98,7 @@ function placeEvents(
         return k ? (sightings.get(k) ?? []) : []
       },
       options.clock ?? {},
-      captureYear
+      captureTime
     )
     alignments.push(aligned.alignment)
     for (const host of ev.hosts.values())

@@ -595,7 +595,7 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
       ],
       confidence: s.permissive ? 0.4 : 0.85,
       explanation: `Nothing listens on ${endpointText(e.farDst, port)} because SELinux denied ${s.comm ?? 'the service'} the ${s.permission} it needs${s.tcontext ? ` (${s.tcontext})` : ''}.`,
-      fix: `semanage port -a -t ${selinuxPortType(s.tcontext)} -p ${proto} ${port}`
+      fix: `semanage port -a -t ${selinuxPortType(s.scontext)} -p ${proto} ${port}`
     }
   }
   const facts: Evidence[] = []
@@ -635,9 +635,31 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
   }
 }
 
-function selinuxPortType(tcontext?: string): string {
-  const t = tcontext?.split(':')[2]
-  return t && t.endsWith('_port_t') ? t : 'http_port_t'
+/** The port type a confined domain may bind (httpd_t → http_port_t), for `semanage port -a`. */
+function selinuxPortType(scontext?: string): string {
+  const domain = scontext?.split(':')[2] ?? ''
+  const known: Record<string, string> = {
+    httpd_t: 'http_port_t',
+    nginx_t: 'http_port_t',
+    sshd_t: 'ssh_port_t',
+    named_t: 'dns_port_t',
+    postgresql_t: 'postgresql_port_t',
+    mysqld_t: 'mysqld_port_t',
+    squid_t: 'squid_port_t',
+    smtpd_t: 'smtp_port_t'
+  }
+  return known[domain] ?? (domain.endsWith('_t') ? `${domain.slice(0, -2)}_port_t` : 'http_port_t')
+}
+
+/** The ports of daemons that refuse through TCP wrappers (others: any port). */
+const DAEMON_PORTS: Record<string, number> = {
+  sshd: 22,
+  'in.telnetd': 23,
+  vsftpd: 21,
+  proftpd: 21,
+  'in.ftpd': 21,
+  rpcbind: 111,
+  portmap: 111
 }
 
 /** A refused connection logged by TCP wrappers (sshd, tcpd) for the flow's source. */
@@ -649,6 +671,7 @@ function tcpWrappers(flow: Flow, ctx: DecideContext): Draft | undefined {
     (p) =>
       p.event.client !== undefined &&
       normalizeAddress(p.event.client) === normalizeAddress(flow.src) &&
+      (DAEMON_PORTS[p.event.daemon ?? ''] ?? flow.dport) === flow.dport &&
       (p.time === undefined || (p.time >= first && p.time <= last))
   )
   if (!hit) return undefined

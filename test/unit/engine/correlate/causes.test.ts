@@ -1,0 +1,235 @@
+/**
+ * The causes the kernel lab cannot make safely or at all (conntrack's table full needs the global
+ * table filled; TCP wrappers and SELinux need their daemons), decided from real log lines and host
+ * facts around flows shaped as the flow stage writes them.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { correlate } from '../../../../src-main/engine/correlate/correlate'
+import {
+  createEvidence,
+  hostOf,
+  type EvidenceSet
+} from '../../../../src-main/engine/correlate/evidence'
+import { detectTextKind } from '../../../../src-main/engine/inputs/detect-kind'
+import { readTextInput } from '../../../../src-main/engine/inputs/read-text-input'
+import {
+  INCIDENT_SCHEMA,
+  type Finding,
+  type Flow,
+  type Incident,
+  type InputInfo
+} from '../../../../src-main/shared/incident'
+
+const corpus = resolve(import.meta.dirname, '../../../../../shared/corpus')
+
+/** Reads each text into the host's evidence as analyse does, by content. */
+function load(ev: EvidenceSet, host: string, files: Record<string, string>): InputInfo[] {
+  return Object.entries(files).map(([name, text]) => {
+    const d = detectTextKind(text)
+    const info: InputInfo = {
+      path: `${host}/${name}`,
+      kind: d.kind,
+      format: d.format,
+      host,
+      records: 0,
+      warnings: [],
+      errors: []
+    }
+    readTextInput(info, text, hostOf(ev, host))
+    return info
+  })
+}
+
+function ipAddr(dev: string, ...cidrs: string[]): string {
+  return (
+    [
+      '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000',
+      '    inet 127.0.0.1/8 scope host lo',
+      `2: ${dev}@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000`,
+      ...cidrs.map((c) => `    inet ${c} scope global ${dev}`)
+    ].join('\n') + '\n'
+  )
+}
+
+function routerAddr(): string {
+  return (
+    [
+      '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000',
+      '    inet 127.0.0.1/8 scope host lo',
+      '2: r0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+      '    inet 10.88.1.1/24 scope global r0',
+      '3: r1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+      '    inet 203.0.113.1/24 scope global r1'
+    ].join('\n') + '\n'
+  )
+}
+
+const T0 = '2026-11-22T03:00:00.000000Z'
+function flow(o: Partial<Flow> & Pick<Flow, 'id' | 'outcome' | 'dport'>): Flow {
+  return {
+    proto: 'tcp',
+    src: '10.88.1.2',
+    sport: 40000,
+    dst: '203.0.113.5',
+    first: T0,
+    last: '2026-11-22T03:00:03.000000Z',
+    packets: 3,
+    bytes: 180,
+    seenAt: ['client'],
+    synRetransmits: 2,
+    ...o
+  }
+}
+
+function run(ev: EvidenceSet, flows: Flow[], clock?: Parameters<typeof correlate>[2]): Incident {
+  const inc: Incident = { schema: INCIDENT_SCHEMA, inputs: [], flows, findings: [] }
+  correlate(inc, ev, clock)
+  return inc
+}
+
+const findingFor = (inc: Incident, id: string): Finding | undefined =>
+  inc.findings.find((f) => f.flows.includes(id))
+
+describe('conntrack table full', () => {
+  // The kernel 6.x form and the old one, as dmesg writes them, 100 s after boot.
+  const kern = [
+    '[  100.500000] nf_conntrack: nf_conntrack: table full in netns 4026531840, dropping packet',
+    '[  101.500000] nf_conntrack: table full, dropping packet'
+  ].join('\n')
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'kern.log': kern,
+      'sysctl.txt':
+        'net.netfilter.nf_conntrack_max = 65536\nnet.netfilter.nf_conntrack_count = 65536\n'
+    })
+    return ev
+  }
+
+  it('explains SYN timeouts inside a window the kernel logged table full, with the boot time given', () => {
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const inc = run(setup(), [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })], {
+      clock: { bootTime: boot }
+    })
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'conntrack-full', host: 'server' })
+    expect(f.evidence.find((e) => e.kind === 'log')).toMatchObject({ weight: 'proves', line: 1 })
+    expect(f.evidence.find((e) => e.kind === 'conntrack')?.text).toContain('65536')
+    expect(f.fix).toBe('sysctl -w net.netfilter.nf_conntrack_max=131072')
+    expect(f.alignment).toContain('boot time given')
+    expect(inc.alignments?.[0]).toMatchObject({ method: 'given' })
+  })
+
+  it('does not blame a table full logged an hour away', () => {
+    const boot = new Date(Date.parse(T0) + 3_600_000).toISOString()
+    const inc = run(setup(), [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })], {
+      clock: { bootTime: boot }
+    })
+    expect(findingFor(inc, 'F1')!.cause.kind).toBe('unknown')
+  })
+
+  it('without a boot time, only suggests it and says the clock could not be aligned', () => {
+    const inc = run(setup(), [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })])
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause.kind).toBe('conntrack-full')
+    expect(f.confidence).toBeLessThan(0.6)
+    expect(inc.alignments?.[0].method).toBe('none')
+  })
+
+  it('reads the corpus lines of a real table full', () => {
+    const ev = createEvidence()
+    const infos = load(ev, 'server', {
+      'kern.log': readFileSync(`${corpus}/logs/snippets_nf_conntrack_table_full.log`, 'utf8')
+    })
+    expect(infos[0].kind).toBe('log')
+    expect(
+      hostOf(ev, 'server').logs.filter((e) => e.kind === 'conntrack-full').length
+    ).toBeGreaterThan(5)
+  })
+})
+
+describe('TCP wrappers', () => {
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'auth.log': 'Nov 22 03:00:00 server sshd[5174]: refused connect from 10.88.1.2 (10.88.1.2)\n'
+    })
+    return ev
+  }
+
+  it('explains an SSH connection closed right after its handshake', () => {
+    const inc = run(setup(), [
+      flow({ id: 'F1', outcome: 'established', dport: 22, synRetransmits: 0 })
+    ])
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'tcp-wrappers', host: 'server', line: 1 })
+    expect(f.fix).toBe("echo 'sshd: 10.88.1.2' >> /etc/hosts.allow")
+  })
+
+  it('leaves alone a connection from the same client to another service', () => {
+    const inc = run(setup(), [
+      flow({ id: 'F1', outcome: 'established', dport: 80, synRetransmits: 0 })
+    ])
+    expect(findingFor(inc, 'F1')).toBeUndefined()
+  })
+})
+
+describe('SELinux', () => {
+  it('names the denied name_bind as why nothing listens, with the semanage fix', () => {
+    const ev = createEvidence()
+    const avc = readFileSync(
+      `${corpus}/logs/snippets_selinux_avc_name_connect_name_bind.log`,
+      'utf8'
+    )
+      .split('\n')
+      .find((l) => l.includes('name_bind') && l.includes('src=11988'))!
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), 'audit.log': `${avc}\n` })
+    const inc = run(ev, [
+      flow({ id: 'F1', outcome: 'refused-rst', dport: 11988, synRetransmits: 0 })
+    ])
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'selinux', host: 'server' })
+    expect(f.explanation).toContain('nginx')
+    expect(f.fix).toBe('semanage port -a -t http_port_t -p tcp 11988')
+  })
+})
+
+describe('NAT and forwarding', () => {
+  it('finds forwarding off on the router between the two ends', () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', { 'ip-addr.txt': routerAddr(), 'sysctl.txt': 'net.ipv4.ip_forward = 0\n' })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'nat', host: 'router' })
+    expect(f.fix).toBe('sysctl -w net.ipv4.ip_forward=1')
+  })
+
+  it('finds a missing MASQUERADE: the server has no route back to the private source', () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', { 'ip-addr.txt': routerAddr(), 'sysctl.txt': 'net.ipv4.ip_forward = 1\n' })
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'ip-route.txt': '203.0.113.0/24 dev s0 proto kernel scope link src 203.0.113.5\n'
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'nat', host: 'router' })
+    expect(f.fix).toBe('iptables -t nat -A POSTROUTING -s 10.88.1.2/32 -o r1 -j MASQUERADE')
+  })
+})
+
+describe('unknown', () => {
+  it('says what is missing to decide', () => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
+    expect(f.cause.kind).toBe('unknown')
+    expect(f.confidence).toBe(0)
+    expect(f.missing?.join('\n')).toContain("server's ruleset")
+  })
+})
