@@ -4,7 +4,8 @@
  * the app's own layout and canvas drawing over a sequence of zoom and pan frames, each frame
  * between performance marks. Bundled by esbuild and run in Chromium.
  */
-import { drawTimeline, LABEL_PX, LANE_PX } from '../src-renderer/timeline/draw-timeline.ts'
+import { drawTimeline } from '../src-renderer/timeline/draw-timeline.ts'
+import { LABEL_PX, LANE_PX } from '../src-renderer/timeline/sizes.ts'
 import { layoutMarks } from '../src-renderer/timeline/layout.ts'
 
 const PALETTE = {

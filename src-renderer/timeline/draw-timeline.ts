@@ -1,5 +1,6 @@
 import { isFailed, outcomeLabel } from '../model/outcomes'
 import type { Layout, View } from './layout'
+import { LABEL_PX, LANE_PX } from './sizes'
 import { Mark, type TimelineData } from './timeline-data'
 
 /** Colours the timeline is drawn in, read from the theme's CSS variables. */
@@ -13,10 +14,6 @@ export interface Palette {
   selected: string
   marks: string[]
 }
-
-/** Sizes of the drawing, px. */
-export const LANE_PX = 18
-export const LABEL_PX = 270
 
 /** Returns the palette from the CSS variables of `el` (--tl-text, --tl-mark-0 …). */
 export function readPalette(el: Element): Palette {

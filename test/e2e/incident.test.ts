@@ -10,6 +10,8 @@ import { CORPUS, ROOT } from '../support/run'
 import { launch, openPage, serve, shot, skipReason, type Served } from './browser'
 import { writeSynFlood } from './big-capture'
 import { withFindings } from './incident-fixture'
+import { isoToUs } from '../../src-renderer/timeline/build-timeline'
+import { LABEL_PX } from '../../src-renderer/timeline/sizes'
 
 const SAMPLE = resolve(ROOT, 'resources/sample-incident')
 const RULES = resolve(CORPUS, 'iptables/iptables_policy-drop.txt')
@@ -79,6 +81,20 @@ describe.skipIf(skipReason !== undefined)(
           )
         }
         await shot(page, 'sample-syn-timeout')
+        // Hovering the lane's first SYN shows the packet: where the scale puts its time.
+        const us = incident.flows.flatMap((f) => [isoToUs(f.first), isoToUs(f.last)])
+        const [lo, hi] = [Math.min(...us), Math.max(...us)]
+        const pad = Math.max(1000, (hi - lo) * 0.03)
+        const box = (await canvas.boundingBox())!
+        const plotW = box.width - LABEL_PX - 40
+        const syn = lanes[0].keyPackets!.find((k) => k.what === 'syn')!
+        const x = LABEL_PX + ((isoToUs(syn.time) - (lo - pad)) / (hi - lo + 2 * pad)) * plotW
+        await canvas.hover({ position: { x: x + 0.5, y: 9 } })
+        await expect.poll(() => page.locator('.timeline .tip').innerText()).toMatch(/^SYN · /)
+        // The SYN was captured at several points: the tip names one of them.
+        const seen = /seen at (\S+)/.exec(await page.locator('.timeline .tip').innerText())
+        expect(syn.seenAt).toContain(seen?.[1])
+        await shot(page, 'sample-hover')
         expect(errors).toEqual([])
       }
     )
