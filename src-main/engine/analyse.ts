@@ -12,6 +12,7 @@ import { capturedKey, loggedKey } from './align/packet-keys'
 import { attachIpsets, createEvidence, hostOf } from './correlate/evidence'
 import { correlate } from './correlate/correlate'
 import { detectKind } from './inputs/detect-kind'
+import { nflogEvent } from './logs/nflog-event'
 import { MAX_TEXT_BYTES, readTextInput } from './inputs/read-text-input'
 
 /** One input file: its name, whose evidence it is, and a way to read its bytes. */
@@ -124,7 +125,16 @@ export async function analyse(
       list.map((o) => baseName(o.file.path))
     )
     const tracker = createPointTracker(point)
-    await readPoint(list, tracker, options, wanted)
+    await readPoint(list, tracker, options, wanted, (p, file) => {
+      // An NFLOG capture is a drop log too: its packets become the host's log events.
+      const host = hostOf(evidence, file.host)
+      const ifname = (i: number): string | undefined =>
+        host.ipAddr?.value.interfaces.find((x) => x.index === i)?.name
+      const e = nflogEvent(p, file.path, ifname)
+      if (!e) return
+      host.logs.push(e)
+      if (!host.logFiles.includes(file.path)) host.logFiles.push(file.path)
+    })
     const seen = tracker.finish()
     presence.push(pointPresence(point, seen))
     pointFlows.push(...seen)
@@ -161,7 +171,8 @@ async function readPoint(
   list: OpenCapture[],
   tracker: PointTracker,
   options: AnalyseOptions,
-  wanted: Map<string, number[]>
+  wanted: Map<string, number[]>,
+  onNflog: (p: Packet, file: SourceFile) => void
 ): Promise<void> {
   const dedupe = list.length > 1 ? createDeduper() : undefined
   const cooked = createDeduper()
@@ -213,6 +224,7 @@ async function readPoint(
     }
   })
   const feed = (q: Queued, index: number): void => {
+    if (q.p.link.nflog) onNflog(q.p, list[index].file)
     if (dedupe?.(q.p)) return
     if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
     tracker.add(q.p, index, q.digits)

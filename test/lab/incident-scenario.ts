@@ -94,6 +94,9 @@ function portOf(dport: number, v6 = false, n = 0): number {
   )
 }
 
+/** The NFLOG group the server's second drop logs to (captured with tcpdump -i nflog:N). */
+const NFLOG_GROUP = 7
+
 /** The firewall the router and the server run. */
 export type Firewall = 'iptables' | 'nft'
 
@@ -169,7 +172,8 @@ export async function buildIncident(
     [c, { file: 'incident/client/c0.pcap', ifaces: ['c0'] }],
     [r, { file: 'incident/router/r0.pcap', ifaces: ['r0'] }],
     [r, { file: 'incident/router/r1.pcap', ifaces: ['r1'] }],
-    [s, { file: 'incident/server/s0.pcap', ifaces: ['s0'] }]
+    [s, { file: 'incident/server/s0.pcap', ifaces: ['s0'] }],
+    [s, { file: 'incident/server/nflog.pcap', ifaces: [`nflog:${NFLOG_GROUP}`] }]
   ]
   for (const h of ['client', 'router', 'server']) hostDir(h)
 
@@ -198,14 +202,15 @@ export async function buildIncident(
       logged: true
     },
     {
-      name: 'silent drop',
+      name: 'NFLOG drop',
       proto: 'tcp',
       dport: PORT.dropped,
       sport: portOf(PORT.dropped),
       outcome: 'syn-timeout',
       cause: 'rule',
       host: 'server',
-      ruleHas: rule.dropped
+      ruleHas: rule.dropped,
+      logged: true
     },
     {
       name: 'policy',
@@ -479,6 +484,7 @@ COMMIT
 -A INPUT -i lo -j ACCEPT
 -A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN-DROP: "
 -A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
+-A INPUT -p tcp -m tcp --dport ${PORT.dropped} -j NFLOG --nflog-prefix "${tag}NF-DROP: " --nflog-group ${NFLOG_GROUP}
 -A INPUT -p tcp -m tcp --dport ${PORT.dropped} -j DROP
 -A INPUT -p tcp -m tcp --dport ${PORT.reset} -j REJECT --reject-with tcp-reset
 -A INPUT -p tcp -m tcp --dport ${PORT.prohibited} -j REJECT --reject-with icmp-admin-prohibited
@@ -537,7 +543,7 @@ table inet filter {
     ct state established,related accept
     iif "lo" accept
     tcp dport ${PORT.logged} log prefix "${tag}IN-DROP: " drop
-    tcp dport ${PORT.dropped} drop
+    tcp dport ${PORT.dropped} log prefix "${tag}NF-DROP: " group ${NFLOG_GROUP} drop
     tcp dport ${PORT.reset} reject with tcp reset
     tcp dport ${PORT.prohibited} reject with icmpx admin-prohibited
     tcp dport ${PORT.limited} ct state new limit rate 1/minute burst 2 packets accept
@@ -569,7 +575,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
   },
   nft: {
     logged: `tcp dport ${PORT.logged} log prefix`,
-    dropped: `tcp dport ${PORT.dropped} drop`,
+    dropped: `tcp dport ${PORT.dropped} log prefix`,
     policy: 'policy drop;',
     reset: 'reject with tcp reset',
     prohibited: 'reject with icmpx admin-prohibited',

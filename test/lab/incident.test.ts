@@ -98,10 +98,10 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
       }
     })
 
-    it('what-if: accepting the silently dropped port resolves that flow and changes no other', async () => {
+    it('what-if: accepting the NFLOG-dropped port resolves that flow and changes no other', async () => {
       const flow = flowOf(inc, {
         proto: 'tcp',
-        sport: folder.cases.find((c) => c.name === 'silent drop')!.sport
+        sport: folder.cases.find((c) => c.name === 'NFLOG drop')!.sport
       })
       const change =
         firewall === 'nft'
