@@ -1,11 +1,11 @@
 import { axisTop, brushX, scaleLinear, select, zoom, zoomIdentity, type ZoomBehavior } from 'd3'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
-import { formatTick, formatUs } from './time-format'
+import { formatTick } from './time-format'
+import { describeMark } from './describe-mark'
 import { buildTimeline } from './build-timeline'
 import { drawTimeline, readPalette } from './draw-timeline'
 import { LABEL_PX, LANE_PX } from './sizes'
 import { hitMark, layoutMarks, type Layout, type View } from './layout'
-import { MARK_NAMES } from './timeline-data'
 import { timelineControls } from './timeline-controls'
 import { TimelineLegend } from './timeline-legend'
 import { outcomeLabel } from '../model/outcomes'
@@ -15,6 +15,8 @@ import { appStore, useApp } from '../store/app-store'
 const AXIS_PX = 26
 /** The strip under the lanes for the legend and the lane count. */
 const FOOT_PX = 20
+/** The widest a tooltip grows (app.css .tip max-width). */
+const TIP_PX = 400
 
 /** The incident on one timeline: a lane per conversation or host pair, canvas marks, d3 axis, zoom and brush. */
 export function Timeline() {
@@ -29,7 +31,7 @@ export function Timeline() {
   const svg = useRef<SVGSVGElement>(null)
   const [size, setSize] = useState({ w: 800, h: 240 })
   const [firstLane, setFirstLane] = useState(0)
-  const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null)
+  const [tip, setTip] = useState<{ x: number; y: number; text: string; flip: boolean } | null>(null)
   const state = useRef({
     k: 1,
     x: 0,
@@ -201,11 +203,11 @@ export function Timeline() {
     if (lane < 0) return setTip(null)
     const l = data.lanes[lane]
     const i = state.current.layout ? hitMark(state.current.layout, px, row) : -1
-    const text =
-      i >= 0
-        ? `${MARK_NAMES[data.mark[i]]} · ${formatUs(data.timeUs[i])} · seen at ${data.points[data.point[i]] ?? '?'}${data.frames.get(i) ? ` · ${data.frames.get(i)!.split(':').pop()}` : ''}`
-        : `${l.label} · ${outcomeLabel(l.outcome)}`
-    setTip({ x: e.nativeEvent.offsetX + 12, y: e.nativeEvent.offsetY + AXIS_PX + 8, text })
+    const text = i >= 0 ? describeMark(data, i) : `${l.label} · ${outcomeLabel(l.outcome)}`
+    // Right of the pointer where it fits, else on the roomier side, no wider than the room.
+    const x = e.nativeEvent.offsetX
+    const flip = x + 12 + TIP_PX > size.w && x > size.w - x
+    setTip({ x, y: e.nativeEvent.offsetY + AXIS_PX + 8, text, flip })
   }
   const onClick = (e: React.MouseEvent) => {
     const { px, row, lane } = at(e)
@@ -247,7 +249,14 @@ export function Timeline() {
         )}
       </div>
       {tip && (
-        <div className="tip" style={{ left: tip.x, top: tip.y }}>
+        <div
+          className="tip"
+          style={
+            tip.flip
+              ? { right: size.w - tip.x + 12, top: tip.y, maxWidth: Math.min(TIP_PX, tip.x - 16) }
+              : { left: tip.x + 12, top: tip.y, maxWidth: Math.min(TIP_PX, size.w - tip.x - 16) }
+          }
+        >
           {tip.text}
         </div>
       )}
