@@ -554,7 +554,7 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
         ],
         confidence: 0.7,
         explanation: `${router.name} forwards ${e.src}'s packets to ${e.dst} without translating the private source address, and ${server.name} has no route back to it: a missing MASQUERADE/SNAT.`,
-        fix: `iptables -t nat -A POSTROUTING -s ${e.src}${v6 ? '/128' : '/32'}${out ? ` -o ${out}` : ''} -j MASQUERADE`
+        fix: `${v6 ? 'ip6tables' : 'iptables'} -t nat -A POSTROUTING -s ${sourceNetwork(router, e.src)}${out ? ` -o ${out}` : ''} -j MASQUERADE`
       }
     }
   }
@@ -829,4 +829,18 @@ function firewalldLogged(flow: Flow, l: FlowLog, seen: Evidence[]): Draft | unde
     explanation: `firewalld${located.zone ? ` (zone ${located.zone})` : ''} logged and refused ${describeRole(l.role)}; the line's prefix names the setting.`,
     alignment: l.placed.alignment
   }
+}
+
+/** The network a router reaches a source through (its connected prefix), else the address alone. */
+function sourceNetwork(router: FlowRoles['routers'][number], addr: string): string {
+  const v6 = addr.includes(':')
+  const dev = interfaceToward(router, addr)
+  const a = router.ipAddr?.value.interfaces
+    .find((i) => i.name === dev)
+    ?.addresses.find((x) => x.family === (v6 ? 6 : 4) && x.scope !== 'link')
+  if (!a || v6) return `${addr}/${v6 ? 128 : 32}`
+  const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
+  const mask = a.prefixLen === 0 ? 0 : (0xffffffff << (32 - a.prefixLen)) >>> 0
+  const net = (n & mask) >>> 0
+  return `${[24, 16, 8, 0].map((b) => (net >>> b) & 255).join('.')}/${a.prefixLen}`
 }

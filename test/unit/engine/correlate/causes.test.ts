@@ -219,7 +219,7 @@ describe('NAT and forwarding', () => {
     })
     const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
     expect(f.cause).toMatchObject({ kind: 'nat', host: 'router' })
-    expect(f.fix).toBe('iptables -t nat -A POSTROUTING -s 10.88.1.2/32 -o r1 -j MASQUERADE')
+    expect(f.fix).toBe('iptables -t nat -A POSTROUTING -s 10.88.1.0/24 -o r1 -j MASQUERADE')
   })
 })
 

@@ -1,0 +1,139 @@
+/**
+ * NAT and forwarding incidents from real kernels: a client on a private network reaches a server
+ * on another network through a router. Without MASQUERADE the server has no way back to the
+ * private address; with forwarding off the router passes nothing. `verdict analyze` must name the
+ * router and the missing translation (or the sysctl), and the fix it gives, applied to the real
+ * router, must let the connection through.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Incident } from '../../src-main/shared/incident'
+import { caseFlow, findingOf } from '../support/incident-cases'
+import { analyze } from './flow-checks'
+import { capturing } from './lab-capture'
+import { labSkipReason, requireCli } from './lab-checks'
+import { Lab, type Host } from './lab-host'
+import { scriptedClient, services } from './lab-traffic'
+
+const reason = labSkipReason('NAT incidents')
+const NET = {
+  client: '10.89.1.2',
+  routerIn: '10.89.1.1',
+  routerOut: '198.51.100.1',
+  server: '198.51.100.2'
+}
+const PORT = 8000
+
+describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents', () => {
+  let lab: Lab
+  let c: Host
+  let r: Host
+  let s: Host
+
+  beforeAll(async () => {
+    requireCli()
+    lab = new Lab()
+    c = await lab.host('nat-c')
+    r = await lab.host('nat-r', { router: true })
+    s = await lab.host('nat-s')
+    await lab.link(
+      { host: c, dev: 'c0', v4: `${NET.client}/24` },
+      { host: r, dev: 'r0', v4: `${NET.routerIn}/24` }
+    )
+    await lab.link(
+      { host: r, dev: 'r1', v4: `${NET.routerOut}/24` },
+      { host: s, dev: 's0', v4: `${NET.server}/24` }
+    )
+    // The client knows its way out; the server, as on the internet, only its own network.
+    await c.ip('route', 'add', 'default', 'via', NET.routerIn)
+    await c.sysctl('net.ipv4.tcp_syn_retries', 2)
+    await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
+    await services(s, [
+      { proto: 'tcp', host: '0.0.0.0', port: PORT, answers: [{ after: 1, send: 1 }], close: 'end' }
+    ])
+  }, 60_000)
+
+  afterAll(async () => {
+    await lab?.close()
+  })
+
+  /** Connects once from `sport`, capturing at every host, and writes the incident folder. */
+  async function incident(
+    name: string,
+    sport: number
+  ): Promise<{ dir: string; inc: Incident; connected: boolean }> {
+    const dir = lab.file(name)
+    for (const h of ['client', 'router', 'server']) mkdirSync(join(dir, h), { recursive: true })
+    const { result } = await capturing(
+      lab,
+      [
+        [c, { file: `${name}/client/c0.pcap`, ifaces: ['c0'] }],
+        [r, { file: `${name}/router/r0.pcap`, ifaces: ['r0'] }],
+        [r, { file: `${name}/router/r1.pcap`, ifaces: ['r1'] }],
+        [s, { file: `${name}/server/s0.pcap`, ifaces: ['s0'] }]
+      ],
+      () =>
+        scriptedClient(c, {
+          host: NET.server,
+          port: PORT,
+          localPort: sport,
+          steps: [{ send: 1, await: 1 }],
+          timeoutMs: 4_000
+        })
+    )
+    for (const [h, host] of [
+      [c, 'client'],
+      [r, 'router'],
+      [s, 'server']
+    ] as const) {
+      writeFileSync(join(dir, host, 'ip-addr.txt'), await h.must('ip', ['addr']))
+      writeFileSync(join(dir, host, 'ip-route.txt'), await h.must('ip', ['route']))
+      writeFileSync(join(dir, host, 'iptables-save.txt'), await h.must('iptables-save', []))
+      writeFileSync(join(dir, host, 'sysctl.txt'), await h.must('sysctl', ['net.ipv4.ip_forward']))
+    }
+    return { dir, inc: await analyze([dir]), connected: result.connected }
+  }
+
+  it('a private source forwarded without MASQUERADE: the router, and its fix', async () => {
+    const first = await incident('no-masquerade', 43001)
+    expect(first.connected).toBe(false)
+    const flow = caseFlow(first.inc, {
+      name: 'no masquerade',
+      proto: 'tcp',
+      sport: 43001,
+      outcome: '',
+      cause: ''
+    })
+    expect(flow.outcome).toBe('syn-timeout')
+    const finding = findingOf(first.inc, flow)!
+    expect(finding.cause).toMatchObject({ kind: 'nat', host: 'router' })
+    expect(finding.fix).toBe('iptables -t nat -A POSTROUTING -s 10.89.1.0/24 -o r1 -j MASQUERADE')
+    const [tool, ...args] = finding.fix!.split(/\s+/)
+    await r.must(tool, args)
+    const again = await incident('masqueraded', 43002)
+    expect(again.connected).toBe(true)
+    await r.must('iptables', ['-t', 'nat', '-F'])
+  })
+
+  it('forwarding off on the router: the sysctl, and its fix', async () => {
+    await r.sysctl('net.ipv4.ip_forward', 0)
+    await s.ip('route', 'add', '10.89.1.0/24', 'via', NET.routerOut)
+    const first = await incident('forwarding-off', 43003)
+    expect(first.connected).toBe(false)
+    const flow = caseFlow(first.inc, {
+      name: 'forwarding off',
+      proto: 'tcp',
+      sport: 43003,
+      outcome: '',
+      cause: ''
+    })
+    const finding = findingOf(first.inc, flow)!
+    expect(finding.cause).toMatchObject({ kind: 'nat', host: 'router', system: 'sysctl' })
+    expect(finding.fix).toBe('sysctl -w net.ipv4.ip_forward=1')
+    const [tool, ...args] = finding.fix!.split(/\s+/)
+    await r.must(tool, args)
+    const again = await incident('forwarding-on', 43004)
+    expect(again.connected).toBe(true)
+  })
+})
