@@ -22,6 +22,7 @@ export function App() {
   const mode = useApp((s) => s.laneMode)
   const tab = useApp((s) => s.tab)
   const loaded = useApp((s) => s.incident !== null)
+  const canPick = useApp((s) => s.canPick)
   useEffect(() => {
     const offProgress = window.api.onProgress((p) => appStore.getState().setProgress(p))
     const offOpen = window.api.onOpenPaths((paths) => void openPaths(paths))
@@ -58,8 +59,12 @@ export function App() {
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <header>
         <strong className="brand">Verdict</strong>
-        <button onClick={() => void pickAndOpen(false)}>Open files…</button>
-        <button onClick={() => void pickAndOpen(true)}>Open folder…</button>
+        {canPick && (
+          <>
+            <button onClick={() => void pickAndOpen(false)}>Open files…</button>
+            <button onClick={() => void pickAndOpen(true)}>Open folder…</button>
+          </>
+        )}
         {busy && (
           <button className="cancel" onClick={() => void cancelAnalysis()}>
             Cancel
@@ -94,7 +99,7 @@ export function App() {
           <FileList />
         </nav>
         <main className="centre">
-          {loaded ? <Timeline /> : <Empty busy={busy} />}
+          {loaded ? <Timeline /> : <Empty busy={busy} canPick={canPick} />}
           <div className="lower">
             <div className="tabs" role="tablist">
               {(['flows', 'ruleset', 'packet'] as LowerTab[]).map((t) => (
@@ -122,16 +127,21 @@ export function App() {
   )
 }
 
-function Empty({ busy }: { busy: boolean }) {
+function Empty({ busy, canPick }: { busy: boolean; canPick: boolean }) {
   const progress = Object.values(useApp((s) => s.progress))
   return (
     <div className="timeline empty-state">
       {busy ? (
         <p>Reading {progress.map((p) => baseName(p.path)).join(', ') || 'the files'}…</p>
-      ) : (
+      ) : canPick ? (
         <p>
           Open captures, drop logs and ruleset snapshots, or a folder holding one subfolder per host
           (File ▸ Open, or drop them on the window).
+        </p>
+      ) : (
+        <p>
+          Browser mode shows what verdict serve was started with: run{' '}
+          <code>verdict serve PATH...</code> with captures, logs, snapshots or an incident folder.
         </p>
       )}
     </div>

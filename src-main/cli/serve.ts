@@ -73,7 +73,7 @@ async function handle(
     const name = url.pathname.slice(5)
     switch (name) {
       case 'startup':
-        return json(res, api.startup())
+        return json(res, { ...api.startup(), canPick: false })
       case 'pickFiles':
       case 'pickFolder':
         // No file dialog in a browser: the files are the ones serve was started with.

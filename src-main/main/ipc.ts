@@ -8,7 +8,7 @@ import { isTrustedSender } from './sender-check'
 
 /** Registers one IPC handler per Api call; each checks its sender, then hands over to `handlers`. */
 export function registerIpc(handlers: Handlers, onOpened: (paths: string[]) => void): void {
-  handle('startup', async () => handlers.startup())
+  handle('startup', async () => ({ ...handlers.startup(), canPick: true }))
   handle('pickFiles', async (event) => pick(event, ['openFile', 'multiSelections']))
   handle('pickFolder', async (event) => pick(event, ['openDirectory']))
   handle('analyse', async (event, paths) => {

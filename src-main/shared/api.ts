@@ -32,6 +32,8 @@ export interface Startup {
   sample: boolean
   /** Why nothing opens (the sample is missing), when that is the case. */
   note?: string
+  /** Whether the user can pick files here (the desktop app) or not (browser mode). */
+  canPick?: boolean
 }
 
 /** The renderer's only way to the engine; the same interface backs Electron and browser mode. */

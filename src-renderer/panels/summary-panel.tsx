@@ -1,9 +1,10 @@
 import { useMemo } from 'react'
+import { baseName } from '../model/frame-ref'
 import { outcomeLabel, isFailed } from '../model/outcomes'
 import { summarise } from '../model/summary'
 import { appStore, useApp } from '../store/app-store'
 
-/** Counts by outcome and by cause; each count filters the flows table. */
+/** Counts by outcome and by cause (each filters the flows table), and how each log's clock was aligned. */
 export function SummaryPanel() {
   const incident = useApp((s) => s.incident)
   const filter = useApp((s) => s.filter)
@@ -45,6 +46,20 @@ export function SummaryPanel() {
             </li>
           ))}
         </ul>
+      )}
+      {incident && (incident.alignments ?? []).length > 0 && (
+        <details className="clocks">
+          <summary>Clocks ({incident.alignments!.length})</summary>
+          {incident.alignments!.map((a) => {
+            const host = incident.inputs.find((i) => i.path === a.file)?.host
+            return (
+              <div key={a.file} className="clock" title={a.file}>
+                {host ? `${host}/` : ''}
+                {baseName(a.file)}: {a.text}
+              </div>
+            )
+          })}
+        </details>
       )}
     </section>
   )

@@ -17,6 +17,7 @@ export async function openPaths(paths: string[]): Promise<void> {
 export async function openStartup(): Promise<void> {
   const startup = await window.api.startup()
   if (startup.note) appStore.getState().setNote(startup.note)
+  appStore.getState().setCanPick(startup.canPick !== false)
   await openPaths(startup.paths)
 }
 

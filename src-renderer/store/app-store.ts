@@ -25,6 +25,8 @@ export interface AppState {
   progress: Record<string, Progress>
   error: string | null
   note: string | null
+  /** Whether files can be picked here (false in browser mode: serve names them). */
+  canPick: boolean
   selectedFlow: string | null
   selectedFinding: string | null
   filter: FlowFilter
@@ -40,6 +42,7 @@ export interface AppState {
   setIncident: (incident: Incident) => void
   setError: (message: string | null) => void
   setNote: (message: string | null) => void
+  setCanPick: (canPick: boolean) => void
   selectFlow: (id: string | null) => void
   selectFinding: (id: string | null) => void
   setFilter: (filter: Partial<FlowFilter>) => void
@@ -60,6 +63,7 @@ export const createAppStore = () =>
     progress: {},
     error: null,
     note: null,
+    canPick: true,
     selectedFlow: null,
     selectedFinding: null,
     filter: NO_FILTER,
@@ -85,6 +89,7 @@ export const createAppStore = () =>
       }),
     setError: (error) => set({ error, busy: false }),
     setNote: (note) => set({ note }),
+    setCanPick: (canPick) => set({ canPick }),
     // A flow and the finding that explains it are selected together: every view follows.
     selectFlow: (id) => {
       const incident = get().incident

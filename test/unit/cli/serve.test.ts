@@ -39,7 +39,7 @@ describe.skipIf(!existsSync(CLI))('verdict serve: the Api over HTTP', () => {
 
   it('answers analyse with JSON lines: progress per file, then the incident', async () => {
     const startup = await (await call('startup')).json()
-    expect(startup).toEqual({ paths: [SMTP, RULES], sample: false })
+    expect(startup).toEqual({ paths: [SMTP, RULES], sample: false, canPick: false })
     const text = await (await call('analyse', [[SMTP, RULES]])).text()
     const lines = text
       .trim()
