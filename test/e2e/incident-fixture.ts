@@ -15,7 +15,8 @@ export function withFindings(incident: Incident, rulesetPath: string): Incident 
   const findings: Finding[] = timeouts.map((flow, i) =>
     finding(`X${i + 1}`, flow, rulesetPath, policyLine, policy)
   )
-  const flows = incident.flows.map((f) => {
+  // These findings replace the engine's: no flow keeps a link to one of those.
+  const flows = incident.flows.map(({ finding: _engine, ...f }) => {
     const x = findings.find((y) => y.flows.includes(f.id))
     return x ? { ...f, finding: x.id } : f
   })
