@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import { extname, join, normalize, resolve } from 'node:path'
+import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHandlers, type Handlers } from '../main/handlers'
+import { resolveArg } from '../main/resolve-arg'
 import { runAnalysis } from '../worker/run-analysis'
 import { throttleProgress } from '../worker/throttle-progress'
 
@@ -28,7 +29,7 @@ export async function runServe(args: string[]): Promise<number> {
         `verdict serve: unknown option ${args[i]}\nusage: verdict serve [PATH...] [--port N]\n`
       )
       return 2
-    } else paths.push(resolve(args[i]))
+    } else paths.push(resolveArg(args[i]))
   }
   const root = fileURLToPath(new URL('../renderer/', import.meta.url))
   const sampleDir = fileURLToPath(new URL('../../resources/sample-incident', import.meta.url))

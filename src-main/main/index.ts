@@ -1,7 +1,8 @@
 import { app, Menu, session } from 'electron'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createHandlers } from './handlers'
 import { registerIpc } from './ipc'
+import { resolveArg } from './resolve-arg'
 import { buildMenu } from './menu'
 import { addRecent, readRecent } from './recent'
 import { runInWorker } from './worker-run'
@@ -11,11 +12,7 @@ import { createWindow } from './window'
 const initialPaths = process.argv
   .slice(app.isPackaged ? 1 : 2)
   .filter((a) => !a.startsWith('-'))
-  .map((a) => {
-    // NAME=PATH names a host or capture point: only the path is made absolute.
-    const named = /^([^=/\\]+)=(.+)$/.exec(a)
-    return named ? `${named[1]}=${resolve(named[2])}` : resolve(a)
-  })
+  .map((a) => resolveArg(a))
 
 app.whenReady().then(() => {
   // No network at all: only the app's own files and devtools are ever loaded.
