@@ -95,6 +95,19 @@ describe.skipIf(skipReason !== undefined)(
         const tip = await page.locator('.timeline .tip').innerText()
         for (const point of syn.seenAt) expect(tip).toContain(point)
         await shot(page, 'sample-hover')
+        // A finding resting on a log line opens that line in its file.
+        const logged = incident.findings.find((f) => f.evidence.some((e) => e.kind === 'log'))
+        if (logged) {
+          const line = logged.evidence.find((e) => e.kind === 'log')!
+          await page.locator('.findings li', { hasText: logged.title }).click()
+          await page.locator('.ev-log button.open').first().click()
+          const current = page.locator('.rule-line.current')
+          await expect
+            .poll(() => current.getAttribute('data-line'))
+            .toBe(String(line.kind === 'log' && line.line))
+          expect(await current.locator('code').innerText()).toBe(line.kind === 'log' && line.raw)
+          await shot(page, 'sample-log-line')
+        }
         expect(errors).toEqual([])
       }
     )
