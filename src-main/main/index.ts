@@ -5,7 +5,8 @@ import { registerIpc } from './ipc'
 import { resolveArg } from './resolve-arg'
 import { buildMenu } from './menu'
 import { addRecent, readRecent } from './recent'
-import { runInWorker } from './worker-run'
+import { createWorkerRunner } from './worker-run'
+import workerPath from '../worker/analysis-worker?modulePath'
 import { createWindow } from './window'
 
 // Paths given on the command line (`npm start -- FILES...`) open at start-up.
@@ -25,7 +26,7 @@ app.whenReady().then(() => {
   )
   const recentFile = join(app.getPath('userData'), 'recent.json')
   const handlers = createHandlers({
-    run: runInWorker,
+    run: createWorkerRunner(workerPath),
     initialPaths,
     sampleDir: app.isPackaged
       ? join(process.resourcesPath, 'resources/sample-incident')

@@ -2,29 +2,29 @@ import { Worker } from 'node:worker_threads'
 import type { Progress } from '../shared/api'
 import type { Incident } from '../shared/incident'
 import type { Result } from '../shared/result'
-import workerPath from '../worker/analysis-worker?modulePath'
+import type { RunAnalysis } from './handlers'
 
-/** Runs one analysis in its own worker thread; aborting the signal ends the thread at once. */
-export function runInWorker(
-  paths: string[],
-  onProgress: (p: Progress) => void,
-  signal: AbortSignal
-): Promise<Result<Incident>> {
-  return new Promise((resolve) => {
-    const worker = new Worker(workerPath, { workerData: paths })
-    const finish = (result: Result<Incident>): void => {
-      signal.removeEventListener('abort', abort)
-      resolve(result)
-      void worker.terminate()
-    }
-    const abort = (): void => finish({ ok: false, error: { message: 'analysis cancelled' } })
-    signal.addEventListener('abort', abort)
-    worker.on('message', (m: { type: string; p?: Progress; result?: Result<Incident> }) => {
-      if (m.type === 'progress' && m.p) onProgress(m.p)
-      else if (m.type === 'done' && m.result) finish(m.result)
+/**
+ * Returns a RunAnalysis that runs each analysis in its own worker thread (the built
+ * analysis-worker at `workerPath`); aborting the signal ends the thread at once.
+ */
+export function createWorkerRunner(workerPath: string): RunAnalysis {
+  return (paths, onProgress, signal) =>
+    new Promise((resolve) => {
+      const worker = new Worker(workerPath, { workerData: paths })
+      const finish = (result: Result<Incident>): void => {
+        signal.removeEventListener('abort', abort)
+        resolve(result)
+        void worker.terminate()
+      }
+      const abort = (): void => finish({ ok: false, error: { message: 'analysis cancelled' } })
+      signal.addEventListener('abort', abort)
+      worker.on('message', (m: { type: string; p?: Progress; result?: Result<Incident> }) => {
+        if (m.type === 'progress' && m.p) onProgress(m.p)
+        else if (m.type === 'done' && m.result) finish(m.result)
+      })
+      worker.on('error', (e) =>
+        finish({ ok: false, error: { message: `internal error: ${e.message}` } })
+      )
     })
-    worker.on('error', (e) =>
-      finish({ ok: false, error: { message: `internal error: ${e.message}` } })
-    )
-  })
 }
