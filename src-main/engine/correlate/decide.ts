@@ -34,7 +34,9 @@ import {
   replyPacket,
   returnHops,
   walkPath,
+  simPacket,
   type Hop,
+  type SimPacket,
   type Walk
 } from './simulate'
 
@@ -79,7 +81,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const seen = packetEvidence(flow)
   const draft =
     fromLogs(flow, ctx, roles, seen) ??
-    (flow.outcome === 'stalled' ? pmtud(flow, roles, seen) : undefined) ??
+    (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
     fromWalks(flow, ctx, roles, seen) ??
     unknown(flow, ctx, roles, seen)
   if (roles.how.some((h) => h.startsWith('assumed')))
@@ -109,6 +111,13 @@ function fromLogs(
       const fw = firewalldLogged(flow, l, seen)
       if (fw) return fw
       const lw = walkLogged(l.placed.host, e.packet!, prefix)
+      // The snapshot logs this prefix only for a conntrack state the packet alone does not show
+      // (INVALID after a flush): walk it again in that state.
+      if (!lw.passedLogRule && lw.logRule) {
+        const states = lw.logRule.rule.matches.find((m) => m.kind === 'ct-state' && !m.negate)
+        const ct = states?.kind === 'ct-state' ? states.states[0] : undefined
+        if (ct) Object.assign(lw, walkLogged(l.placed.host, e.packet!, prefix, ct))
+      }
       const w = lw.walk
       const blocked = w !== undefined && w.result.verdict !== 'accept'
       if (!blocked && !/drop|reject|block|deny|denied|refuse/i.test(prefix)) continue
@@ -330,7 +339,16 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
       { proto: flow.proto, ctEstablished: true }
     )
   }
-  if (kind === 'ct-invalid') return 'sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1'
+  if (kind === 'ct-invalid') {
+    // Conntrack that does not pick up connections it lost (tcp_loose off) makes every later
+    // segment invalid; otherwise out-of-window segments are the usual reason.
+    const loose = w.hop.host.sysctl
+      .map((x) => x.value.values.get('net.netfilter.nf_conntrack_tcp_loose'))
+      .find((v) => v !== undefined)
+    return loose === '0'
+      ? 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=1'
+      : 'sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1'
+  }
   if (kind === 'pmtud-blackhole')
     return acceptFix(site, {
       proto: flow.proto,
@@ -699,6 +717,56 @@ function tcpWrappers(flow: Flow, ctx: DecideContext): Draft | undefined {
     fix: `echo '${daemon}: ${flow.src}' >> /etc/hosts.allow`,
     alignment: hit.alignment
   }
+}
+
+/**
+ * A stalled flow. Segments no bigger than ones already acknowledged are not a
+ * size problem: conntrack lost the connection (a flush, a failover, a reboot)
+ * and the host drops its packets as invalid. Otherwise the PMTUD black hole.
+ */
+function stalled(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const d = flow.data
+  if (d?.stuckPayload !== undefined && d.stuckPayload <= d.maxAckedPayload) {
+    const fromOpener = d.stuckFrom !== 'responder'
+    const hops = fromOpener ? forwardHops(roles) : returnHops(roles)
+    const segment = (h: Hop): SimPacket | undefined => {
+      const e = h.ends
+      const far = h.role === 'server' || (h.role === 'router' && !fromOpener)
+      const [a, ap, b, bp] = fromOpener
+        ? [
+            far ? e.farSrc : e.src,
+            far ? e.farSport : e.sport,
+            far ? e.farDst : e.dst,
+            far ? e.farDport : e.dport
+          ]
+        : [
+            far ? e.farDst : e.dst,
+            far ? e.farDport : e.dport,
+            far ? e.farSrc : e.src,
+            far ? e.farSport : e.sport
+          ]
+      return simPacket(
+        `tcp ${endpointText(a, ap)} > ${endpointText(b, bp)} psh`,
+        'the unacknowledged segment',
+        'invalid'
+      )
+    }
+    const walked = walkPath(hops, segment)
+    const w = walked.blocked
+    if (w && classify(w, fromOpener ? 'opening' : 'reply') === 'ct-invalid') {
+      const cause = walkCause(w, 'ct-invalid')
+      return {
+        flow,
+        cause,
+        evidence: [walkEvidence(w), ...seen],
+        confidence: w.result.uncertain ? 0.5 : 0.7,
+        explanation: explain(flow, 'ct-invalid', cause, w, 'simulated'),
+        fix: fixFor(flow, 'ct-invalid', w)
+      }
+    }
+    return undefined
+  }
+  return pmtud(flow, roles, seen)
 }
 
 /** A stalled flow: the PMTUD black hole, with the rule that drops frag-needed when a snapshot has it. */

@@ -7,7 +7,7 @@
 
 import type { PathKind } from '../evaluate/walk-netfilter'
 import type { LoggedPacket } from '../logs/log-event'
-import type { Rule, Ruleset } from '../rulesets/model'
+import type { CtState, Rule, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
 import { endpointText, simPacket, type Hop, type SimPacket, type Walk, walkHop } from './simulate'
 
@@ -28,7 +28,7 @@ export function loggedPath(p: LoggedPacket): PathKind {
 }
 
 /** Returns the packet a log line describes, as a walkable packet. */
-export function loggedSim(p: LoggedPacket): SimPacket | undefined {
+export function loggedSim(p: LoggedPacket, ct?: CtState): SimPacket | undefined {
   const proto = p.proto.toLowerCase()
   const src = endpointText(p.src, p.sport)
   const dst = endpointText(p.dst, p.dport)
@@ -40,13 +40,14 @@ export function loggedSim(p: LoggedPacket): SimPacket | undefined {
     if (f.has('RST')) letters += 'R'
     if (f.has('PSH')) letters += 'P'
     if (f.has('ACK')) letters += '.'
-    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, 'the logged segment')
+    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, 'the logged segment', ct)
   }
-  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the logged datagram')
+  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the logged datagram', ct)
   if ((proto === 'icmp' || proto === 'icmpv6') && p.icmpType !== undefined)
     return simPacket(
       `${proto} ${p.src} > ${p.dst} ${p.icmpType}/${p.icmpCode ?? 0}`,
-      'the logged ICMP message'
+      'the logged ICMP message',
+      ct
     )
   return undefined
 }
@@ -64,9 +65,14 @@ export function findLogRule(host: HostEvidence, prefix: string): LoggedWalk['log
 }
 
 /** Walks a logged packet through its host's snapshots. */
-export function walkLogged(host: HostEvidence, p: LoggedPacket, prefix: string): LoggedWalk {
+export function walkLogged(
+  host: HostEvidence,
+  p: LoggedPacket,
+  prefix: string,
+  ct?: CtState
+): LoggedWalk {
   const logRule = findLogRule(host, prefix)
-  const sim = loggedSim(p)
+  const sim = loggedSim(p, ct)
   if (!sim) return { logRule, passedLogRule: false }
   const ends = {
     src: p.src,
