@@ -220,6 +220,18 @@ describe.skipIf(skipReason !== undefined)(
       await expect
         .poll(async () => Number(await timeline.getAttribute('data-span-us')))
         .toBe(before)
+      // Brushing 100 px of the axis zooms to the time those pixels cover.
+      const axis = (await page.locator('.timeline-axis').boundingBox())!
+      const plotW = axis.width - LABEL_PX - 40
+      await page.mouse.move(axis.x + LABEL_PX + 100, axis.y + 13)
+      await page.mouse.down()
+      await page.mouse.move(axis.x + LABEL_PX + 150, axis.y + 13, { steps: 5 })
+      await page.mouse.move(axis.x + LABEL_PX + 200, axis.y + 13, { steps: 5 })
+      await page.mouse.up()
+      await expect
+        .poll(async () => Number(await timeline.getAttribute('data-span-us')) / before)
+        .toBeCloseTo(100 / plotW, 2)
+      await shot(page, 'timeline-brushed')
       expect(errors).toEqual([])
     })
 
