@@ -111,6 +111,21 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
       expect(w.whatIf?.[0]).toMatchObject({ change, resolves: [flow.id], changes: [] })
     })
 
+    it('what-if: a rule that would drop a working service shows that flow in the blast radius', async () => {
+      const ok = inc.flows.find(
+        (f) => f.proto === 'tcp' && f.dport === PORT.ok && f.outcome === 'established'
+      )!
+      const change =
+        firewall === 'nft'
+          ? `server: nft insert rule inet filter input index 0 tcp dport ${PORT.ok} drop`
+          : `server: iptables -I INPUT 1 -p tcp --dport ${PORT.ok} -j DROP`
+      const w = await analyze([folder.dir, '--what-if', change])
+      expect(w.whatIf?.[0].resolves).toEqual([])
+      expect(w.whatIf?.[0].changes).toEqual([
+        { flow: ok.id, before: 'accept', after: expect.stringContaining('drop at server') }
+      ])
+    })
+
     it('the proposed fixes, applied to the real kernel, let the same connections through', async () => {
       const applied: string[] = []
       for (const name of [
