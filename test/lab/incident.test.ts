@@ -132,7 +132,8 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         'logged drop',
         'policy',
         'return path',
-        'DNAT without a FORWARD accept'
+        'DNAT without a FORWARD accept',
+        'rate limit'
       ]) {
         const c = folder.cases.find((x) => x.name === name)!
         const finding = findingOf(flowOf(inc, { proto: c.proto, sport: c.sport }))!
@@ -151,7 +152,7 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         })
         expect(result.connected, `${name} after \`${finding.fix}\``).toBe(true)
       }
-      expect(applied).toHaveLength(4)
+      expect(applied).toHaveLength(5)
     })
   }
 )

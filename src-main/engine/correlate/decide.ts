@@ -500,7 +500,8 @@ function rateLimit(
     ],
     confidence: ok > 0 ? 0.7 : 0.5,
     explanation:
-      `${w.hop.host.name || 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''}`.trim()
+      `${w.hop.host.name || 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
+    fix: limitFix(limiter.x, limiter.s)
   }
 }
 
@@ -911,4 +912,35 @@ function sourceNetwork(router: FlowRoles['routers'][number], addr: string): stri
   const mask = a.prefixLen === 0 ? 0 : (0xffffffff << (32 - a.prefixLen)) >>> 0
   const net = (n & mask) >>> 0
   return `${[24, 16, 8, 0].map((b) => (net >>> b) & 255).join('.')}/${a.prefixLen}`
+}
+
+/** The limit rule rewritten with twice its rate and burst, replacing it in place. */
+function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | undefined {
+  const text = step.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  if (!text || step.line === undefined) return undefined
+  const chain = w.ruleset.value.tables
+    .find((t) => t.name === step.table)
+    ?.chains.find((c) => c.name === step.chain)
+  const index = chain?.rules.findIndex((r) => r.source.line === step.line) ?? -1
+  if (!chain || index < 0) return undefined
+  const twice = (t: string): string =>
+    t
+      .replace(
+        /(--limit|--hashlimit-upto|--hashlimit|rate)\s+(over\s+)?(\d+)\//g,
+        (_m, k: string, o: string | undefined, n: string) => `${k} ${o ?? ''}${Number(n) * 2}/`
+      )
+      .replace(
+        /(--limit-burst|--hashlimit-burst|burst)\s+(\d+)/g,
+        (_m, k: string, n: string) => `${k} ${Number(n) * 2}`
+      )
+  if (w.ruleset.value.system === 'nftables') {
+    const t = w.ruleset.value.tables.find((x) => x.name === step.table)!
+    const handle = chain.rules[index].handle
+    return handle === undefined
+      ? undefined
+      : `nft replace rule ${t.family} ${t.name} ${step.chain} handle ${handle} ${twice(text)}`
+  }
+  const tool = w.ruleset.value.system === 'ip6tables' ? 'ip6tables' : 'iptables'
+  const table = step.table === 'filter' ? '' : `-t ${step.table} `
+  return `${tool} ${table}-R ${step.chain} ${index + 1} ${twice(text).replace(/^-A\s+\S+\s+/, '')}`
 }
