@@ -1,24 +1,11 @@
 import type { Outcome } from '../../src-main/shared/incident'
 
+import { GOOD_OUTCOMES, OUTCOME_ORDER, isFailed } from '../../src-main/shared/outcomes'
+
+export { OUTCOME_ORDER, isFailed }
+
 /** Outcomes that mean the conversation worked. */
-export const GOOD: ReadonlySet<Outcome> = new Set<Outcome>(['established', 'answered'])
-
-/** Every outcome in display order: the most telling failures first, successes last. */
-export const OUTCOME_ORDER: readonly Outcome[] = [
-  'syn-timeout',
-  'refused-rst',
-  'icmp-unreachable',
-  'one-way',
-  'stalled',
-  'reset-midstream',
-  'unanswered',
-  'incomplete',
-  'established',
-  'answered'
-]
-
-/** Returns whether an outcome is a failure. */
-export const isFailed = (o: Outcome): boolean => !GOOD.has(o)
+export const GOOD = GOOD_OUTCOMES
 
 /** Returns an outcome's place in OUTCOME_ORDER (unknown outcomes last). */
 export function outcomeRank(o: Outcome): number {

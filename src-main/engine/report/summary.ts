@@ -1,20 +1,8 @@
 import type { CauseKind, Flow, Incident, Outcome } from '../../shared/incident'
+import { FAILED_ORDER, GOOD_OUTCOMES, isFailed } from '../../shared/outcomes'
 import { isoToUs } from './time'
 
-/** Outcomes that mean the conversation worked. */
-export const GOOD_OUTCOMES: ReadonlySet<Outcome> = new Set<Outcome>(['established', 'answered'])
-
-/** Failed outcomes in the order every report lists them: the most telling first. */
-export const FAILED_ORDER: readonly Outcome[] = [
-  'syn-timeout',
-  'refused-rst',
-  'icmp-unreachable',
-  'one-way',
-  'stalled',
-  'reset-midstream',
-  'unanswered',
-  'incomplete'
-]
+export { FAILED_ORDER, GOOD_OUTCOMES, isFailed } from '../../shared/outcomes'
 
 /** Counts shared by every report format. */
 export interface IncidentSummary {
@@ -35,11 +23,6 @@ export interface IncidentSummary {
   /** The earliest and latest time of any flow, as written in the Incident. */
   first?: string
   last?: string
-}
-
-/** Returns whether an outcome is a failure. */
-export function isFailed(outcome: Outcome): boolean {
-  return !GOOD_OUTCOMES.has(outcome)
 }
 
 /** Returns the incident's counts: flows by outcome, findings by cause, input problems. */

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildTimeline, isoToUs } from '../../src-renderer/timeline/build-timeline'
-import { hitMark, layoutMarks, type View } from '../../src-renderer/timeline/layout'
-import type { TimelineData } from '../../src-renderer/timeline/timeline-data'
-import type { Flow, Incident } from '../../src-main/shared/incident'
+import { buildTimeline, isoToUs } from '../../../src-renderer/timeline/build-timeline'
+import { hitMark, layoutMarks, type View } from '../../../src-renderer/timeline/layout'
+import type { TimelineData } from '../../../src-renderer/timeline/timeline-data'
+import type { Flow, Incident } from '../../../src-main/shared/incident'
 
 // The timeline's pure layout, checked in Node (no browser needed) against brute-force counts.
 
