@@ -81,7 +81,8 @@ function merge(list: Draft[]): Finding {
 function causeWords(d: Draft): string {
   const c = d.cause
   const host = c.host ? `${c.host} ` : ''
-  const rule = c.rule ? ` \`${c.rule}\`` : ''
+  // The title drops iptables-save -c's counters; the cause keeps the line exactly as written.
+  const rule = c.rule ? ` \`${c.rule.replace(/^\[\d+:\d+\]\s*/, '')}\`` : ''
   switch (c.kind) {
     case 'rule':
     case 'policy':
