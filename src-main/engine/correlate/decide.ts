@@ -6,7 +6,8 @@
  * failing all, `unknown` with what is missing to decide.
  */
 
-import type { Cause, CauseKind, Evidence, Flow } from '../../shared/incident'
+import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
+import { FAILED_ORDER } from '../../shared/outcomes'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening } from '../hostfacts/read-ss'
 import type { Match } from '../rulesets/model'
@@ -62,15 +63,8 @@ export interface Draft {
   alignment?: string
 }
 
-const FAILED = new Set([
-  'syn-timeout',
-  'refused-rst',
-  'icmp-unreachable',
-  'one-way',
-  'stalled',
-  'reset-midstream',
-  'unanswered'
-])
+/** Failures with a cause to find (a conversation cut by the capture's edges has none). */
+const FAILED: ReadonlySet<Outcome> = new Set(FAILED_ORDER.filter((o) => o !== 'incomplete'))
 
 /** Returns the draft finding for a flow, or undefined when the flow did not fail. */
 export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {

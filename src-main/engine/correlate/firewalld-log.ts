@@ -12,7 +12,7 @@ import type { FromFile } from './evidence'
 import { firewalldCause, firewalldWalk, type FirewalldWalk } from './firewalld-walk'
 import { FIREWALLD_TABLE } from './firewalld-trace'
 import { firewalldLine, hostFirewalld } from './host-firewalld'
-import { loggedPath, loggedSim } from './logged-walk'
+import { loggedHop, loggedSim } from './logged-walk'
 import type { Hop } from './simulate'
 
 /** A logged drop located in the host's firewalld configuration. */
@@ -58,27 +58,7 @@ export function firewalldLogCause(
 function walkLoggedPacket(host: Hop['host'], p: LoggedPacket): FirewalldWalk | undefined {
   const sim = loggedSim(p)
   if (!sim) return undefined
-  const ends = {
-    src: p.src,
-    sport: p.sport,
-    dst: p.dst,
-    dport: p.dport,
-    farSrc: p.src,
-    farSport: p.sport,
-    farDst: p.dst,
-    farDport: p.dport
-  }
-  return firewalldWalk(
-    {
-      host,
-      ends,
-      role: 'server',
-      path: loggedPath(p),
-      iif: p.in || undefined,
-      oif: p.out || undefined
-    },
-    sim
-  )
+  return firewalldWalk(loggedHop(host, p), sim)
 }
 
 function locatePrefix(

@@ -74,24 +74,7 @@ export function walkLogged(
   const logRule = findLogRule(host, prefix)
   const sim = loggedSim(p, ct)
   if (!sim) return { logRule, passedLogRule: false }
-  const ends = {
-    src: p.src,
-    sport: p.sport,
-    dst: p.dst,
-    dport: p.dport,
-    farSrc: p.src,
-    farSport: p.sport,
-    farDst: p.dst,
-    farDport: p.dport
-  }
-  const hop: Hop = {
-    host,
-    ends,
-    role: loggedPath(p) === 'forward' ? 'router' : loggedPath(p) === 'output' ? 'client' : 'server',
-    path: loggedPath(p),
-    iif: p.in || undefined,
-    oif: p.out || undefined
-  }
+  const hop = loggedHop(host, p)
   const walks = walkHop(hop, sim)
   const passes = (w: Walk): boolean =>
     logRule !== undefined &&
@@ -105,4 +88,26 @@ export function walkLogged(
 function logPrefix(rule: Rule): string | undefined {
   if (rule.action.kind === 'log') return rule.action.prefix ?? ''
   return rule.log ? (rule.log.prefix ?? '') : undefined
+}
+
+/** The hop a logged packet was at: its host, on the path IN= and OUT= give, through those interfaces. */
+export function loggedHop(host: HostEvidence, p: LoggedPacket): Hop {
+  const path = loggedPath(p)
+  return {
+    host,
+    ends: {
+      src: p.src,
+      sport: p.sport,
+      dst: p.dst,
+      dport: p.dport,
+      farSrc: p.src,
+      farSport: p.sport,
+      farDst: p.dst,
+      farDport: p.dport
+    },
+    role: path === 'forward' ? 'router' : path === 'output' ? 'client' : 'server',
+    path,
+    iif: p.in || undefined,
+    oif: p.out || undefined
+  }
 }
