@@ -94,7 +94,8 @@ const MEASUREMENTS = [
   },
   {
     name: 'verdict decode',
-    label: 'node bench/data/verdict-decode.mjs FILE (createCaptureReader, every packet decoded)',
+    label:
+      'node bench/data/verdict-decode.mjs FILE (createCaptureViewReader, every packet decoded)',
     prepare: () => bundle('bench/verdict-decode.ts', 'verdict-decode.mjs'),
     command: (f) => [process.execPath, join(DATA_DIR, 'verdict-decode.mjs'), f],
     stdout: 'capture',

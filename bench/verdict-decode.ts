@@ -1,5 +1,6 @@
 /**
- * Benchmark entry: reads a capture with Verdict's engine and decodes every packet.
+ * Benchmark entry: reads a capture with Verdict's engine and decodes every packet into the
+ * engine's numeric packet view (what `verdict analyze` consumes; address text only on demand).
  * Bundled by bench/run.mjs with esbuild and run as its own process:
  *
  *   node bench/data/verdict-decode.mjs FILE
@@ -8,9 +9,15 @@
  * as one JSON line at the end, so no decoding work can be optimised away. The counts use the
  * same names as the generator's marker (bench/make-capture.mjs) so the runner can compare them.
  */
-import { createCaptureReader } from '../src-main/engine/capture/read-capture'
+import { createCaptureViewReader } from '../src-main/engine/capture/read-capture'
 import { readChunks } from '../src-main/node/read-chunks'
-import type { Packet } from '../src-main/engine/capture/packet'
+import {
+  L4_ICMP,
+  L4_ICMPV6,
+  L4_TCP,
+  L4_UDP,
+  PacketView
+} from '../src-main/engine/capture/packet-view'
 
 const file = process.argv[2]
 if (!file) {
@@ -47,94 +54,110 @@ const mix = (h: number, v: number): number => (Math.imul(h, 31) + (v | 0)) | 0
  */
 const acc = new Int32Array(1)
 
-const sink = (p: Packet): void => {
-  acc[0] = mix(acc[0], fold(p))
+const sink = (v: PacketView): void => {
+  acc[0] = mix(acc[0], fold(v))
+}
+
+/** Folds an address: its words from the frame, or its text's length when only text exists. */
+function foldAddress(h: number, v: PacketView, at: number, src: boolean): number {
+  if (v.ipOff < 0) return mix(h, (src ? v.srcText() : v.dstText()).length)
+  const b = v.b
+  const o = v.ipOff + at
+  const words = v.ipVersion === 4 ? 1 : 4
+  for (let i = 0; i < words; i++)
+    h = mix(
+      h,
+      (b[o + 4 * i] << 24) | (b[o + 4 * i + 1] << 16) | (b[o + 4 * i + 2] << 8) | b[o + 4 * i + 3]
+    )
+  return h
 }
 
 /** Returns a hash of the packet's decoded fields and counts what it is. */
-function fold(p: Packet): number {
+function fold(v: PacketView): number {
   counts.packets++
   let h = 0
-  h = mix(h, p.n)
-  h = mix(h, p.sec)
-  h = mix(h, p.nsec)
-  h = mix(h, p.len)
-  h = mix(h, p.caplen)
-  h = mix(h, p.link.type)
-  if (p.link.vlan) {
+  h = mix(h, v.n)
+  h = mix(h, v.sec)
+  h = mix(h, v.nsec)
+  h = mix(h, v.len)
+  h = mix(h, v.caplen)
+  h = mix(h, v.linkType)
+  if (v.vlanCount > 0) {
     counts.vlan++
-    for (const id of p.link.vlan) h = mix(h, id)
+    for (let i = 0; i < v.vlanCount; i++) h = mix(h, v.vlan[i])
   }
-  if (p.problem !== undefined) {
+  const problem = v.full?.problem
+  if (problem !== undefined) {
     counts.problems++
-    h = mix(h, p.problem.length)
+    h = mix(h, problem.length)
   }
-  const ip = p.ip
-  if (!ip) {
+  if (v.ipVersion === 0) {
     counts.nonIp++
     return h
   }
-  if (ip.version === 4) {
+  if (v.ipVersion === 4) {
     counts.ipv4++
-    h = mix(h, ip.id)
-    h = mix(h, ip.totalLen)
+    h = mix(h, v.ipId)
+    h = mix(h, v.totalLen)
+    h = foldAddress(h, v, 12, true)
+    h = foldAddress(h, v, 16, false)
   } else {
     counts.ipv6++
-    h = mix(h, ip.flowLabel)
+    h = mix(h, v.flowLabel)
+    h = foldAddress(h, v, 8, true)
+    h = foldAddress(h, v, 24, false)
   }
-  h = mix(h, ip.src.length)
-  h = mix(h, ip.dst.length)
-  h = mix(h, ip.ttl)
-  h = mix(h, ip.proto)
-  const l4 = p.l4
-  if (!l4) return h
-  switch (l4.kind) {
-    case 'tcp':
+  h = mix(h, v.ttl)
+  h = mix(h, v.proto)
+  switch (v.l4) {
+    case L4_TCP:
       counts.tcp++
-      counts.tcpPayload += l4.payloadLen
-      if (l4.flags & 0x02) counts.syn++
-      if (l4.flags & 0x04) counts.rst++
-      if (l4.flags & 0x01) counts.fin++
-      h = mix(h, l4.sport)
-      h = mix(h, l4.dport)
-      h = mix(h, l4.seq)
-      h = mix(h, l4.ack)
-      h = mix(h, l4.flags)
-      h = mix(h, l4.win)
-      h = mix(h, l4.payloadLen)
-      if (l4.options) {
-        h = mix(h, l4.options.kindMask)
-        h = mix(h, l4.options.mss ?? 0)
-        h = mix(h, l4.options.wscale ?? 0)
-        h = mix(h, l4.options.tsval ?? 0)
-        h = mix(h, l4.options.tsecr ?? 0)
-        if (l4.options.sack) for (const [l, r] of l4.options.sack) h = mix(h, l ^ r)
+      counts.tcpPayload += v.payloadLen
+      if (v.flags & 0x02) counts.syn++
+      if (v.flags & 0x04) counts.rst++
+      if (v.flags & 0x01) counts.fin++
+      h = mix(h, v.sport)
+      h = mix(h, v.dport)
+      h = mix(h, v.seq)
+      h = mix(h, v.ack)
+      h = mix(h, v.flags)
+      h = mix(h, v.win)
+      h = mix(h, v.payloadLen)
+      if (v.optMask !== 0) {
+        h = mix(h, v.optMask)
+        h = mix(h, v.mss)
+        h = mix(h, v.wscale)
+        h = mix(h, v.tsval)
+        h = mix(h, v.tsecr)
+        h = mix(h, v.sackCount)
       }
       break
-    case 'udp':
+    case L4_UDP:
       counts.udp++
-      counts.udpPayload += l4.payloadLen
-      h = mix(h, l4.sport)
-      h = mix(h, l4.dport)
-      h = mix(h, l4.payloadLen)
+      counts.udpPayload += v.payloadLen
+      h = mix(h, v.sport)
+      h = mix(h, v.dport)
+      h = mix(h, v.payloadLen)
       break
-    case 'icmp':
-    case 'icmpv6': {
-      if (l4.kind === 'icmp') counts.icmp++
-      else counts.icmpv6++
-      h = mix(h, l4.type)
-      h = mix(h, l4.code)
-      h = mix(h, l4.mtu ?? 0)
-      h = mix(h, l4.id ?? 0)
-      h = mix(h, l4.seq ?? 0)
-      const v6 = l4.kind === 'icmpv6'
-      if (v6 ? l4.type === 128 || l4.type === 129 : l4.type === 0 || l4.type === 8) counts.echo++
-      if (!v6 && l4.type === 3 && l4.code === 4) counts.fragNeeded++
-      if (v6 ? l4.type === 1 && l4.code === 4 : l4.type === 3 && l4.code === 3) {
-        counts.portUnreachable++
-      }
-      if (v6 && l4.type === 2) counts.packetTooBig++
-      const inner = l4.inner
+    case L4_ICMP:
+    case L4_ICMPV6: {
+      const v6 = v.l4 === L4_ICMPV6
+      if (v6) counts.icmpv6++
+      else counts.icmp++
+      const type = v.icmpType
+      const code = v.icmpCode
+      h = mix(h, type)
+      h = mix(h, code)
+      h = mix(h, v.mtu)
+      h = mix(h, v.icmpId)
+      h = mix(h, v.icmpSeq)
+      if (v6 ? type === 128 || type === 129 : type === 0 || type === 8) counts.echo++
+      if (!v6 && type === 3 && code === 4) counts.fragNeeded++
+      if (v6 ? type === 1 && code === 4 : type === 3 && code === 3) counts.portUnreachable++
+      if (v6 && type === 2) counts.packetTooBig++
+      // ICMP comes from the full decoder: the quoted packet is on its Packet.
+      const l4 = v.full?.l4
+      const inner = l4 && (l4.kind === 'icmp' || l4.kind === 'icmpv6') ? l4.inner : undefined
       if (inner) {
         h = mix(h, inner.ip.src.length)
         h = mix(h, inner.ip.dst.length)
@@ -152,7 +175,7 @@ function fold(p: Packet): number {
 }
 
 const t0 = performance.now()
-const reader = createCaptureReader(file, sink)
+const reader = createCaptureViewReader(file, sink)
 // The command line's own reading path: 1 MiB reads into one reused buffer.
 for await (const chunk of readChunks(file)) reader.push(chunk)
 const summary = reader.end()

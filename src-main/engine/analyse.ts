@@ -1,7 +1,8 @@
 import { INCIDENT_SCHEMA, type Incident, type InputInfo } from '../shared/incident'
 import { InputError } from './capture/input-error'
 import type { Packet } from './capture/packet'
-import { createCaptureReader } from './capture/read-capture'
+import type { PacketView } from './capture/packet-view'
+import { createCaptureReader, createCaptureViewReader } from './capture/read-capture'
 import { createDeduper } from './flows/dedupe'
 import { mergePoints } from './flows/merge-points'
 import type { PointFlow } from './flows/point-flow'
@@ -176,12 +177,21 @@ async function readPoint(
 ): Promise<void> {
   const dedupe = list.length > 1 ? createDeduper() : undefined
   const cooked = createDeduper()
+  /** One file streams through a reused packet view, fed as it is decoded: nothing is queued. */
+  const feedView = (v: PacketView, digits: number): void => {
+    const full = v.full
+    if (full?.link.nflog) onNflog(full, list[0].file)
+    if (v.sllPktType >= 0 && cooked(v.packet())) return
+    tracker.add(v, 0, digits)
+    if (wanted.size > 0) record(v.packet())
+  }
   const streams = list.map((o, index) => {
     const queue: Queued[] = []
     let bytesRead = 0
-    const reader = createCaptureReader(o.file.path, (p, iface) =>
-      queue.push({ p, digits: iface.tsDigits })
-    )
+    const reader =
+      list.length === 1
+        ? createCaptureViewReader(o.file.path, (v, iface) => feedView(v, iface.tsDigits))
+        : createCaptureReader(o.file.path, (p, iface) => queue.push({ p, digits: iface.tsDigits }))
     return {
       o,
       index,
@@ -227,12 +237,14 @@ async function readPoint(
     if (q.p.link.nflog) onNflog(q.p, list[index].file)
     if (dedupe?.(q.p)) return
     if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
-    tracker.add(q.p, index, q.digits)
-    if (wanted.size > 0) {
-      const k = capturedKey(q.p)
-      const times = k !== undefined ? wanted.get(k) : undefined
-      if (times && times.length < 64) times.push(q.p.sec + q.p.nsec / 1e9)
-    }
+    tracker.addPacket(q.p, index, q.digits)
+    if (wanted.size > 0) record(q.p)
+  }
+  /** Keeps the capture time of a packet a log also recorded. */
+  function record(p: Packet): void {
+    const k = capturedKey(p)
+    const times = k !== undefined ? wanted.get(k) : undefined
+    if (times && times.length < 64) times.push(p.sec + p.nsec / 1e9)
   }
   if (streams.length === 1) {
     const s = streams[0]

@@ -1,7 +1,10 @@
 import { decodeFrame, isSupportedLinkType } from './decode-link'
 import type { CaptureInterface, PacketSink, ReadOptions } from './capture-types'
-import type { Packet } from './packet'
+import { decodeViewFrame, newPacket, PacketView, viewFromPacket } from './packet-view'
 import { createReassembler } from './reassemble-ip'
+
+/** Receives each packet as a reused view, valid only during the call. */
+export type PacketViewSink = (view: PacketView, iface: CaptureInterface) => void
 
 /** Turns raw records into decoded packets, counting them per interface; shared by pcap and pcapng. */
 export interface FrameDecoder {
@@ -20,10 +23,24 @@ export interface FrameDecoder {
   unsupported(): number
 }
 
-/** Returns a FrameDecoder writing to `sink`. */
+/** Returns a FrameDecoder writing Packet objects to `sink`. */
 export function createFrameDecoder(sink: PacketSink, options: ReadOptions): FrameDecoder {
+  return createDecoder(sink, undefined, options)
+}
+
+/** Returns a FrameDecoder writing one reused PacketView to `sink`. */
+export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOptions): FrameDecoder {
+  return createDecoder(undefined, sink, options)
+}
+
+function createDecoder(
+  sink: PacketSink | undefined,
+  viewSink: PacketViewSink | undefined,
+  options: ReadOptions
+): FrameDecoder {
   const frags = options.reassemble === false ? undefined : createReassembler()
   const headersOnly = options.headersOnly === true
+  const view = new PacketView()
   let n = 0
   let unsupported = 0
   // Packets come in runs from one interface: decide support once per run, not per packet.
@@ -34,28 +51,6 @@ export function createFrameDecoder(sink: PacketSink, options: ReadOptions): Fram
       n++
       iface.packets++
       if (iface.tsOffsetSec) sec += iface.tsOffsetSec
-      const pkt: Packet = {
-        n,
-        iface: iface.id,
-        sec,
-        nsec,
-        timeUs: sec * 1e6 + Math.floor(nsec / 1000),
-        len,
-        caplen,
-        link: {
-          type: iface.linkType,
-          vlan: undefined,
-          sllPktType: undefined,
-          sllIfindex: undefined,
-          nflog: undefined,
-          etherType: undefined
-        },
-        ip: undefined,
-        l4: undefined,
-        reassembled: undefined,
-        comment,
-        problem: undefined
-      }
       if (iface !== lastIface) {
         lastIface = iface
         lastSupported = isSupportedLinkType(iface.linkType)
@@ -63,13 +58,49 @@ export function createFrameDecoder(sink: PacketSink, options: ReadOptions): Fram
       if (!lastSupported) {
         unsupported++
         iface.unsupported = true
-      } else if (!headersOnly) {
-        let end = off + caplen
-        // Drop the trailing frame check sequence so it is never read as payload.
-        if (iface.fcsLen && caplen === len && caplen > iface.fcsLen) end -= iface.fcsLen
-        decodeFrame(iface.linkType, b, off, end, pkt, frags)
       }
-      sink(pkt, iface)
+      let end = off + caplen
+      // Drop the trailing frame check sequence so it is never read as payload.
+      if (iface.fcsLen && caplen === len && caplen > iface.fcsLen) end -= iface.fcsLen
+      const decode = lastSupported && !headersOnly
+      if (viewSink) {
+        const v = view
+        v.n = n
+        v.iface = iface.id
+        v.sec = sec
+        v.nsec = nsec
+        v.timeUs = sec * 1e6 + Math.floor(nsec / 1000)
+        v.len = len
+        v.caplen = caplen
+        v.linkType = iface.linkType
+        v.comment = comment
+        v.full = undefined
+        v.b = b
+        v.off = off
+        v.end = end
+        if (!decode) {
+          v.vlanCount = 0
+          v.etherType = -1
+          v.sllPktType = -1
+          v.ipVersion = 0
+          v.ipOff = -1
+          v.l4 = 0
+          // Nothing to decode: packet() must not decode either.
+          v.full = newPacket(n, iface.id, sec, nsec, len, caplen, iface.linkType, comment)
+        } else if (!decodeViewFrame(v, iface.linkType, b, off, end)) {
+          const pkt = newPacket(n, iface.id, sec, nsec, len, caplen, iface.linkType, comment)
+          decodeFrame(iface.linkType, b, off, end, pkt, frags)
+          viewFromPacket(v, pkt)
+          v.b = b
+          v.off = off
+          v.end = end
+        }
+        viewSink(v, iface)
+        return
+      }
+      const pkt = newPacket(n, iface.id, sec, nsec, len, caplen, iface.linkType, comment)
+      if (decode) decodeFrame(iface.linkType, b, off, end, pkt, frags)
+      sink!(pkt, iface)
     },
     packets: () => n,
     unsupported: () => unsupported

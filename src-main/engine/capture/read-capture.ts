@@ -7,7 +7,12 @@ import type {
   ReadOptions,
   RecordFormat
 } from './capture-types'
-import { createFrameDecoder } from './frame-decoder'
+import {
+  createFrameDecoder,
+  createFrameViewDecoder,
+  type FrameDecoder,
+  type PacketViewSink
+} from './frame-decoder'
 import { InputError } from './input-error'
 import type { Packet } from './packet'
 import { createPcapFormat, isPcapMagic, type PcapState } from './read-pcap'
@@ -32,7 +37,23 @@ export function createCaptureReader(
   sink: PacketSink,
   options: ReadOptions = {}
 ): CaptureReader {
-  const decoder = createFrameDecoder(sink, options)
+  return createReader(source, createFrameDecoder(sink, options), options)
+}
+
+/**
+ * Returns a streaming capture reader like createCaptureReader's that hands the
+ * sink one reused PacketView per packet (numbers, no object graph): valid only
+ * during the call, `view.packet()` gives the Packet when one is needed.
+ */
+export function createCaptureViewReader(
+  source: string,
+  sink: PacketViewSink,
+  options: ReadOptions = {}
+): CaptureReader {
+  return createReader(source, createFrameViewDecoder(sink, options), options)
+}
+
+function createReader(source: string, decoder: FrameDecoder, options: ReadOptions): CaptureReader {
   const problems: Problem[] = []
   let bytesRead = 0
   let gzip = false

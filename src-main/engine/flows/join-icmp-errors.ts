@@ -1,4 +1,4 @@
-import type { Icmp, Packet } from '../capture/packet'
+import type { PacketView } from '../capture/packet-view'
 import type { FlowIcmp, Proto } from '../../shared/incident'
 import type { TrackContext } from './track-context'
 import { count, sameEndpoint, sight } from './track-point'
@@ -10,11 +10,13 @@ import { count, sameEndpoint, sight } from './track-point'
  */
 export function attachIcmpError(
   ctx: TrackContext,
-  p: Packet,
-  icmp: Icmp,
+  p: PacketView,
   file: number,
   digits: number
 ): void {
+  // ICMP comes from the full decoder: the message and its quoted packet are on the Packet.
+  const icmp = p.packet().l4
+  if (!icmp || (icmp.kind !== 'icmp' && icmp.kind !== 'icmpv6')) return
   const inner = icmp.inner
   const q = inner?.l4
   if (!inner || !q) return
@@ -30,7 +32,14 @@ export function attachIcmpError(
     proto = q.kind
     id = q.id
   }
-  let flow = ctx.lookup(proto, src.ip, src.port, dst.ip, dst.port, id)
+  let flow = ctx.lookup(
+    proto,
+    ctx.ids.ofText(src.ip),
+    src.port,
+    ctx.ids.ofText(dst.ip),
+    dst.port,
+    id
+  )
   if (!flow) {
     flow = ctx.open(proto, src, dst, true, p, digits)
     if (proto === 'tcp' && q.seq !== undefined && q.flags !== undefined && q.flags & 0x02)
@@ -55,7 +64,7 @@ export function attachIcmpError(
   if (isFragNeeded && icmp.mtu !== undefined && icmp.mtu > 0)
     flow.pathMtu = Math.min(flow.pathMtu ?? Infinity, icmp.mtu)
   if (!flow.icmp) {
-    const ip = p.ip!
+    const ip = p.packet().ip!
     flow.icmp = {
       type: icmp.type,
       code: icmp.code,

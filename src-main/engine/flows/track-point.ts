@@ -1,10 +1,12 @@
 import { ACK, FIN, RST, SYN } from '../capture/decode-tcp'
-import type { Icmp, Packet, Tcp, Udp } from '../capture/packet'
+import type { Packet } from '../capture/packet'
+import { L4_ICMP, L4_TCP, L4_UDP, PacketView, viewFromPacket } from '../capture/packet-view'
 import type { Proto } from '../../shared/incident'
 import type { Endpoint, PointFlow, Sighting, Stamp } from './point-flow'
 import { trackTcp } from './track-tcp'
 import { attachIcmpError } from './join-icmp-errors'
 import { createFlowTable } from './flow-table'
+import { AddressIds } from './address-ids'
 import type { TrackContext } from './track-context'
 
 /** A UDP or echo conversation idle this long is over; the next packet opens a new one. */
@@ -18,21 +20,26 @@ const ICMPV6_ERRORS = new Set([1, 2, 3, 4])
 
 /** Tracks every conversation one capture point saw; packets must arrive in time order. */
 export interface PointTracker {
-  add(p: Packet, file: number, digits: number): void
+  /** Adds a packet given as a view (valid only during the call). */
+  add(p: PacketView, file: number, digits: number): void
+  /** Adds a packet given as a Packet object. */
+  addPacket(p: Packet, file: number, digits: number): void
   finish(): PointFlow[]
 }
 
 /** Returns a tracker for one capture point. */
 export function createPointTracker(point: string): PointTracker {
-  const current = createFlowTable()
+  const ids = new AddressIds()
+  const current = createFlowTable(ids)
   const done: PointFlow[] = []
+  const scratch = new PacketView()
 
   const open = (
     proto: Proto,
     a: Endpoint,
     b: Endpoint,
     known: boolean,
-    p: Packet,
+    p: PacketView,
     digits: number
   ): PointFlow => {
     const stamp = { sec: p.sec, nsec: p.nsec, digits }
@@ -59,7 +66,8 @@ export function createPointTracker(point: string): PointTracker {
 
   const ctx: TrackContext = {
     point,
-    lookup: (proto, ipX, portX, ipY, portY, id) => current.get(proto, ipX, portX, ipY, portY, id),
+    ids,
+    lookup: (proto, idX, portX, idY, portY, id) => current.get(proto, idX, portX, idY, portY, id),
     replace(flow, id) {
       const old = current.set(flow.proto, flow.a.ip, flow.a.port, flow.b.ip, flow.b.port, id, flow)
       if (old) done.push(old)
@@ -67,43 +75,56 @@ export function createPointTracker(point: string): PointTracker {
     open
   }
 
+  /** Returns the id of the packet's source (or destination) address. */
+  const addressId = (p: PacketView, src: boolean): number => {
+    if (p.ipOff < 0) return ids.ofText(src ? p.full!.ip!.src : p.full!.ip!.dst)
+    if (p.ipVersion === 4) return ids.v4(src ? p.src4 : p.dst4)
+    return ids.v6(p.b, p.ipOff + (src ? 8 : 24))
+  }
+
+  const add = (p: PacketView, file: number, digits: number): void => {
+    const l4 = p.l4
+    if (p.ipVersion === 0 || l4 === 0) return
+    if (l4 === L4_TCP) {
+      trackTcp(ctx, p, addressId(p, true), addressId(p, false), file, digits)
+    } else if (l4 === L4_UDP) {
+      trackDatagram(p, addressId(p, true), addressId(p, false), digits)
+    } else {
+      const errors = l4 === L4_ICMP ? ICMP_ERRORS : ICMPV6_ERRORS
+      if (errors.has(p.icmpType)) attachIcmpError(ctx, p, file, digits)
+      else trackEcho(p, addressId(p, true), addressId(p, false), digits)
+    }
+  }
+
   return {
-    add(p, file, digits) {
-      const ip = p.ip
-      const l4 = p.l4
-      if (!ip || !l4) return
-      if (l4.kind === 'tcp') {
-        trackTcp(ctx, p, l4, file, digits)
-      } else if (l4.kind === 'udp') {
-        trackDatagram(p, l4, digits)
-      } else {
-        const errors = l4.kind === 'icmp' ? ICMP_ERRORS : ICMPV6_ERRORS
-        if (errors.has(l4.type)) attachIcmpError(ctx, p, l4, file, digits)
-        else trackEcho(p, l4, digits)
-      }
+    add,
+    addPacket(p, file, digits) {
+      viewFromPacket(scratch, p)
+      add(scratch, file, digits)
     },
     finish() {
       return [...done, ...current.values()].sort((x, y) => x.firstUs - y.firstUs)
     }
   }
 
-  function trackDatagram(p: Packet, udp: Udp, digits: number): void {
-    const ip = p.ip!
-    let flow = current.get('udp', ip.src, udp.sport, ip.dst, udp.dport, 0)
+  function trackDatagram(udp: PacketView, srcId: number, dstId: number, digits: number): void {
+    const p = udp
+    const src = ids.texts[srcId]
+    let flow = current.get('udp', srcId, udp.sport, dstId, udp.dport, 0)
     if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
       flow = open(
         'udp',
-        { ip: ip.src, port: udp.sport },
-        { ip: ip.dst, port: udp.dport },
+        { ip: src, port: udp.sport },
+        { ip: ids.texts[dstId], port: udp.dport },
         true,
         p,
         digits
       )
-      flow.firstIpId = ip.version === 4 ? ip.id : undefined
+      flow.firstIpId = p.ipVersion === 4 ? p.ipId : undefined
       flow.firstLen = udp.payloadLen
       ctx.replace(flow, 0)
     }
-    const fromA = flow.a.port === udp.sport && flow.a.ip === ip.src
+    const fromA = flow.a.port === udp.sport && flow.a.ip === src
     count(flow, p, digits)
     if (fromA) {
       flow.fromA++
@@ -114,23 +135,25 @@ export function createPointTracker(point: string): PointTracker {
     }
   }
 
-  function trackEcho(p: Packet, icmp: Icmp, digits: number): void {
-    const ip = p.ip!
-    const v6 = icmp.kind === 'icmpv6'
-    const request = v6 ? icmp.type === 128 : icmp.type === 8
-    const reply = v6 ? icmp.type === 129 : icmp.type === 0
-    if (!(request || reply) || icmp.id === undefined) return
-    const src = { ip: ip.src, port: 0 }
-    const dst = { ip: ip.dst, port: 0 }
-    let flow = current.get(icmp.kind, ip.src, 0, ip.dst, 0, icmp.id)
+  function trackEcho(p: PacketView, srcId: number, dstId: number, digits: number): void {
+    const kind = p.l4 === L4_ICMP ? 'icmp' : 'icmpv6'
+    const v6 = kind === 'icmpv6'
+    const type = p.icmpType
+    const request = v6 ? type === 128 : type === 8
+    const reply = v6 ? type === 129 : type === 0
+    const echoId = p.icmpId
+    if (!(request || reply) || echoId < 0) return
+    const src = { ip: ids.texts[srcId], port: 0 }
+    const dst = { ip: ids.texts[dstId], port: 0 }
+    let flow = current.get(kind, srcId, 0, dstId, 0, echoId)
     if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
       // The requester opened the conversation, whichever packet came first.
       flow = request
-        ? open(icmp.kind, src, dst, true, p, digits)
-        : open(icmp.kind, dst, src, false, p, digits)
-      flow.echoId = icmp.id
-      flow.firstIpId = ip.version === 4 ? ip.id : undefined
-      ctx.replace(flow, icmp.id)
+        ? open(kind, src, dst, true, p, digits)
+        : open(kind, dst, src, false, p, digits)
+      flow.echoId = echoId
+      flow.firstIpId = p.ipVersion === 4 ? p.ipId : undefined
+      ctx.replace(flow, echoId)
     }
     count(flow, p, digits)
     if (request) flow.fromA++
@@ -147,10 +170,17 @@ export function ipLength(p: Packet): number {
   return ip.payloadLen ? ip.payloadLen + 40 : p.len
 }
 
+/** ipLength of a packet view. */
+function viewIpLength(p: PacketView): number {
+  if (p.ipVersion === 4) return p.totalLen || p.len
+  if (p.ipVersion === 6) return p.ipPayloadLen ? p.ipPayloadLen + 40 : p.len
+  return p.len
+}
+
 /** Counts a packet on a flow (bytes at the IP layer) and moves its last time. */
-export function count(flow: PointFlow, p: Packet, digits: number): void {
+export function count(flow: PointFlow, p: PacketView, digits: number): void {
   flow.packets++
-  flow.bytes += ipLength(p)
+  flow.bytes += viewIpLength(p)
   if (p.timeUs >= flow.lastUs) {
     flow.lastUs = p.timeUs
     flow.last.sec = p.sec
@@ -163,7 +193,7 @@ export function count(flow: PointFlow, p: Packet, digits: number): void {
 export function sight(
   flow: PointFlow,
   what: Sighting['what'],
-  p: Packet,
+  p: PacketView,
   file: number,
   digits: number,
   extra: Partial<Sighting> = {}
@@ -175,8 +205,8 @@ export function sight(
     timeUs: p.timeUs,
     stamp,
     ref: { file, frame: p.n },
-    ttl: p.ip?.ttl ?? 0,
-    ipId: p.ip?.version === 4 ? p.ip.id : undefined,
+    ttl: p.ipVersion !== 0 ? p.ttl : 0,
+    ipId: p.ipVersion === 4 ? p.ipId : undefined,
     ...extra
   })
 }
@@ -193,10 +223,10 @@ export function sameEndpoint(x: Endpoint, y: Endpoint): boolean {
   return x.port === y.port && x.ip === y.ip
 }
 
-/** Returns whether a segment is a bare SYN, a SYN-ACK, or an RST. */
-export function segmentKind(tcp: Tcp): 'syn' | 'syn-ack' | 'rst' | 'other' {
-  if (tcp.flags & RST) return 'rst'
-  if (tcp.flags & SYN) return tcp.flags & ACK ? 'syn-ack' : 'syn'
+/** Returns whether a segment with these flags is a bare SYN, a SYN-ACK, or an RST. */
+export function segmentKind(flags: number): 'syn' | 'syn-ack' | 'rst' | 'other' {
+  if (flags & RST) return 'rst'
+  if (flags & SYN) return flags & ACK ? 'syn-ack' : 'syn'
   return 'other'
 }
 

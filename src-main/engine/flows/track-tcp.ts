@@ -1,5 +1,5 @@
 import { ACK, FIN } from '../capture/decode-tcp'
-import type { Packet, Tcp } from '../capture/packet'
+import type { PacketView } from '../capture/packet-view'
 import type { DirectionData, PointFlow } from './point-flow'
 import type { TrackContext } from './track-context'
 import { count, segmentKind, sight } from './track-point'
@@ -11,23 +11,29 @@ const MAX_SYNS = 32
 /** A SYN on an idle 5-tuple after this long opens a new conversation even without a close. */
 const REUSE_IDLE_US = 120_000_000
 
-/** Feeds one TCP segment to its conversation: handshake, retransmissions, RST, FIN, data progress. */
+/**
+ * Feeds one TCP segment to its conversation: handshake, retransmissions, RST, FIN, data progress.
+ * `srcId` and `dstId` are the packet's address ids in `ctx.ids`.
+ */
 export function trackTcp(
   ctx: TrackContext,
-  p: Packet,
-  tcp: Tcp,
+  p: PacketView,
+  srcId: number,
+  dstId: number,
   file: number,
   digits: number
 ): void {
-  const ip = p.ip!
-  const kind = segmentKind(tcp)
-  let flow = ctx.lookup('tcp', ip.src, tcp.sport, ip.dst, tcp.dport, 0)
+  const tcp = p
+  const srcIp = ctx.ids.texts[srcId]
+  const dstIp = ctx.ids.texts[dstId]
+  const kind = segmentKind(tcp.flags)
+  let flow = ctx.lookup('tcp', srcId, tcp.sport, dstId, tcp.dport, 0)
   if (kind === 'syn') {
-    if (!flow || startsNewConversation(flow, ip.src, tcp.sport, tcp.seq, p.timeUs)) {
+    if (!flow || startsNewConversation(flow, srcIp, tcp.sport, tcp.seq, p.timeUs)) {
       flow = ctx.open(
         'tcp',
-        { ip: ip.src, port: tcp.sport },
-        { ip: ip.dst, port: tcp.dport },
+        { ip: srcIp, port: tcp.sport },
+        { ip: dstIp, port: tcp.dport },
         true,
         p,
         digits
@@ -35,8 +41,8 @@ export function trackTcp(
       ctx.replace(flow, 0)
     }
   } else if (!flow) {
-    const src = { ip: ip.src, port: tcp.sport }
-    const dst = { ip: ip.dst, port: tcp.dport }
+    const src = { ip: srcIp, port: tcp.sport }
+    const dst = { ip: dstIp, port: tcp.dport }
     if (kind === 'syn-ack') {
       flow = ctx.open('tcp', dst, src, true, p, digits)
     } else {
@@ -48,11 +54,11 @@ export function trackTcp(
     }
     ctx.replace(flow, 0)
   }
-  const fromA = flow.a.port === tcp.sport && flow.a.ip === ip.src
+  const fromA = flow.a.port === tcp.sport && flow.a.ip === srcIp
   count(flow, p, digits)
   if (kind !== 'rst') {
-    if (fromA) flow.ttlA ??= ip.ttl
-    else flow.ttlB ??= ip.ttl
+    if (fromA) flow.ttlA ??= p.ttl
+    else flow.ttlB ??= p.ttl
   }
   const dir = direction(flow, fromA)
   switch (kind) {
@@ -60,13 +66,13 @@ export function trackTcp(
       mark(flow, fromA, 'S')
       if (fromA) {
         flow.isn ??= tcp.seq
-        if (ip.version === 4) flow.firstIpId ??= ip.id
+        if (p.ipVersion === 4) flow.firstIpId ??= p.ipId
         if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
         if (flow.synUs.length > 1) mark(flow, true, 'T')
         sight(flow, 'syn', p, file, digits, { seq: tcp.seq })
       }
       dir.isn ??= tcp.seq
-      if (tcp.options?.mss !== undefined) dir.mss = tcp.options.mss
+      if (tcp.mss >= 0) dir.mss = tcp.mss
       break
     case 'syn-ack':
       mark(flow, fromA, 'H')
@@ -77,7 +83,7 @@ export function trackTcp(
         sight(flow, 'syn-ack', p, file, digits, { seq: tcp.seq })
       }
       dir.isn ??= tcp.seq
-      if (tcp.options?.mss !== undefined) dir.mss = tcp.options.mss
+      if (tcp.mss >= 0) dir.mss = tcp.mss
       acknowledge(flow, fromA, tcp)
       break
     case 'rst': {
@@ -88,8 +94,8 @@ export function trackTcp(
           timeUs: p.timeUs,
           stamp: { sec: p.sec, nsec: p.nsec, digits },
           byOpener: fromA,
-          ttl: ip.ttl,
-          ipId: ip.version === 4 ? ip.id : undefined,
+          ttl: p.ttl,
+          ipId: p.ipVersion === 4 ? p.ipId : undefined,
           win: tcp.win,
           ack: tcp.ack,
           answeredSyn:
@@ -116,7 +122,7 @@ export function trackTcp(
       if (tcp.flags & ACK && !(tcp.payloadLen > 0)) mark(flow, fromA, 'A')
       if (tcp.payloadLen > 0) {
         mark(flow, fromA, 'D')
-        sendData(flow, fromA, dir, tcp, p, file, digits)
+        sendData(flow, fromA, dir, p, file, digits)
       }
       if (tcp.flags & FIN) {
         mark(flow, fromA, 'F')
@@ -155,16 +161,16 @@ function sendData(
   flow: PointFlow,
   fromA: boolean,
   dir: DirectionData,
-  tcp: Tcp,
-  p: Packet,
+  p: PacketView,
   file: number,
   digits: number
 ): void {
+  const tcp = p
   // A side first seen mid-stream: its sequence space starts just before this segment.
   dir.isn ??= (tcp.seq - 1) >>> 0
   const rel = (tcp.seq - dir.isn) >>> 0
   const end = rel + tcp.payloadLen
-  const df = p.ip?.version === 4 ? p.ip.df : true
+  const df = p.ipVersion === 4 ? p.df : true
   if (end <= dir.nextSeq) {
     dir.retransmits++
     mark(flow, fromA, 'T')
@@ -183,7 +189,7 @@ function sendData(
 }
 
 /** An ACK from one side moves the other side's acknowledged point and retires its segments. */
-function acknowledge(flow: PointFlow, fromA: boolean, tcp: Tcp): void {
+function acknowledge(flow: PointFlow, fromA: boolean, tcp: PacketView): void {
   if (!(tcp.flags & ACK)) return
   const peer = fromA ? flow.dataB : flow.dataA
   if (!peer || peer.isn === undefined) return
@@ -198,7 +204,19 @@ function acknowledge(flow: PointFlow, fromA: boolean, tcp: Tcp): void {
 }
 
 /** Adds a Zeek-style history letter once per direction: upper case from the opener. */
-function mark(flow: PointFlow, fromA: boolean, letter: string): void {
-  const c = fromA ? letter.toUpperCase() : letter.toLowerCase()
+function mark(flow: PointFlow, fromA: boolean, letter: HistoryLetter): void {
+  const c = fromA ? letter : LOWER[letter]
   if (!flow.history.includes(c)) flow.history += c
+}
+
+type HistoryLetter = 'S' | 'H' | 'R' | 'A' | 'D' | 'F' | 'T'
+/** The responder's letters, looked up rather than lower-cased per packet. */
+const LOWER: Record<HistoryLetter, string> = {
+  S: 's',
+  H: 'h',
+  R: 'r',
+  A: 'a',
+  D: 'd',
+  F: 'f',
+  T: 't'
 }

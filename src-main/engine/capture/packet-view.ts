@@ -1,0 +1,395 @@
+/**
+ * A reused, numeric view of one decoded packet: what the conversation tracker
+ * and the benchmark read, without an object graph or address text per packet.
+ *
+ * The common frames (Ethernet with VLAN tags, raw IP; IPv4 without
+ * fragmentation; IPv6 without extension headers; TCP and UDP) are decoded
+ * straight into the view's numbers. Every other frame (other links, fragments,
+ * ICMP, anything malformed) is decoded by the full decoder into a Packet, kept
+ * as `full`, and the view's numbers are copied from it; either way the numbers
+ * are the ones the Packet would carry.
+ *
+ * The view and its bytes are valid only while the sink runs: the reader reuses both.
+ */
+import { u16, u32 } from './bytes'
+import { decodeFrame, LINKTYPE } from './decode-link'
+import { formatIpv4, formatIpv6 } from './format-address'
+import type { Packet } from './packet'
+
+/** Transport kinds of `PacketView.l4`: the IP protocol number, 0 when there is none. */
+export const L4_NONE = 0
+export const L4_ICMP = 1
+export const L4_TCP = 6
+export const L4_UDP = 17
+export const L4_ICMPV6 = 58
+
+/** VLAN tags a view holds; deeper stacks take the full decoder. */
+const MAX_VLAN = 4
+const EMPTY = new Uint8Array(0)
+
+export class PacketView {
+  n = 0
+  iface = 0
+  sec = 0
+  nsec = 0
+  timeUs = 0
+  len = 0
+  caplen = 0
+  linkType = 0
+  comment: string | undefined = undefined
+  /** The frame's bytes (after any FCS is dropped): b[off, end). Valid only inside the sink. */
+  b: Uint8Array = EMPTY
+  off = 0
+  end = 0
+  vlanCount = 0
+  vlan = new Uint16Array(MAX_VLAN)
+  /** EtherType of the link payload, -1 when the link has none. */
+  etherType = -1
+  /** Linux cooked capture packet type, -1 when not a cooked capture. */
+  sllPktType = -1
+  /** 4, 6, or 0 when the packet has no IP layer. */
+  ipVersion = 0
+  /** Offset of the IP header in `b`, -1 when the addresses are only in `full` (text). */
+  ipOff = -1
+  /** IPv4 addresses as int32 (when ipOff >= 0 and ipVersion is 4). */
+  src4 = 0
+  dst4 = 0
+  ipId = 0
+  totalLen = 0
+  /** IPv6 payload length. */
+  ipPayloadLen = 0
+  flowLabel = 0
+  ttl = 0
+  proto = 0
+  df = false
+  /** L4_TCP, L4_UDP, L4_ICMP, L4_ICMPV6 or L4_NONE. */
+  l4 = 0
+  sport = 0
+  dport = 0
+  seq = 0
+  ack = 0
+  flags = 0
+  win = 0
+  checksum = 0
+  payloadLen = 0
+  /** TCP options: kind mask (0 when none), values or -1 when absent. */
+  optMask = 0
+  mss = -1
+  wscale = -1
+  tsval = -1
+  tsecr = -1
+  /** SACK blocks: count, and the offset of the first in `b` (fast path) or in full's options. */
+  sackCount = 0
+  sackOff = 0
+  icmpType = 0
+  icmpCode = 0
+  /** Echo identifier and sequence, -1 when absent. */
+  icmpId = -1
+  icmpSeq = -1
+  mtu = -1
+  /** The Packet the full decoder made, for frames the view does not decode itself. */
+  full: Packet | undefined = undefined
+
+  /** Returns the source address text. */
+  srcText(): string {
+    if (this.ipOff < 0) return this.full!.ip!.src
+    return this.ipVersion === 4
+      ? formatIpv4(this.b, this.ipOff + 12)
+      : formatIpv6(this.b, this.ipOff + 8)
+  }
+
+  /** Returns the destination address text. */
+  dstText(): string {
+    if (this.ipOff < 0) return this.full!.ip!.dst
+    return this.ipVersion === 4
+      ? formatIpv4(this.b, this.ipOff + 16)
+      : formatIpv6(this.b, this.ipOff + 24)
+  }
+
+  /** Returns the packet as a Packet object (decoded now from the frame's bytes when need be). */
+  packet(): Packet {
+    if (this.full) return this.full
+    const pkt = newPacket(
+      this.n,
+      this.iface,
+      this.sec,
+      this.nsec,
+      this.len,
+      this.caplen,
+      this.linkType,
+      this.comment
+    )
+    // The view decodes no fragment, so the reassembler is never needed here.
+    decodeFrame(this.linkType, this.b, this.off, this.end, pkt, undefined)
+    this.full = pkt
+    return pkt
+  }
+}
+
+/** Returns a Packet with its record facts set and no layer decoded yet. */
+export function newPacket(
+  n: number,
+  iface: number,
+  sec: number,
+  nsec: number,
+  len: number,
+  caplen: number,
+  linkType: number,
+  comment: string | undefined
+): Packet {
+  return {
+    n,
+    iface,
+    sec,
+    nsec,
+    timeUs: sec * 1e6 + Math.floor(nsec / 1000),
+    len,
+    caplen,
+    link: {
+      type: linkType,
+      vlan: undefined,
+      sllPktType: undefined,
+      sllIfindex: undefined,
+      nflog: undefined,
+      etherType: undefined
+    },
+    ip: undefined,
+    l4: undefined,
+    reassembled: undefined,
+    comment,
+    problem: undefined
+  }
+}
+
+/**
+ * Decodes the frame b[off, end) into the view; returns false when the frame
+ * needs the full decoder (the view's layer fields are then meaningless).
+ */
+export function decodeViewFrame(
+  v: PacketView,
+  linkType: number,
+  b: Uint8Array,
+  off: number,
+  end: number
+): boolean {
+  v.vlanCount = 0
+  v.etherType = -1
+  v.sllPktType = -1
+  v.ipVersion = 0
+  v.ipOff = -1
+  v.l4 = L4_NONE
+  if (linkType === LINKTYPE.ETHERNET) {
+    if (end - off < 14) return false
+    let type = u16(b, off + 12)
+    let o = off + 14
+    if (type <= 1500) return false
+    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+      if (end - o < 4 || v.vlanCount === MAX_VLAN) return false
+      v.vlan[v.vlanCount++] = u16(b, o) & 0x0fff
+      type = u16(b, o + 2)
+      o += 4
+    }
+    if (type === 0x8926 || type === 0x8847 || type === 0x8848) return false
+    v.etherType = type
+    if (type !== 0x0800 && type !== 0x86dd) return true
+    return decodeViewIp(v, b, o, end)
+  }
+  if (
+    linkType === LINKTYPE.RAW ||
+    linkType === LINKTYPE.RAW_BSD12 ||
+    linkType === LINKTYPE.RAW_BSD14 ||
+    linkType === LINKTYPE.IPV4 ||
+    linkType === LINKTYPE.IPV6
+  )
+    return decodeViewIp(v, b, off, end)
+  return false
+}
+
+function decodeViewIp(v: PacketView, b: Uint8Array, off: number, end: number): boolean {
+  if (end - off < 1) return false
+  const version = b[off] >> 4
+  let ipEnd: number
+  let payloadOff: number
+  if (version === 4) {
+    if (end - off < 20) return false
+    const headerLen = (b[off] & 0x0f) * 4
+    if (headerLen < 20) return false
+    const totalLen = u16(b, off + 2)
+    if (totalLen !== 0 && totalLen < headerLen) return false
+    const flagsFrag = u16(b, off + 6)
+    // Fragments go through the full decoder and its reassembler.
+    if ((flagsFrag & 0x3fff) !== 0) return false
+    v.ipVersion = 4
+    v.src4 = (b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]
+    v.dst4 = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]
+    v.totalLen = totalLen
+    v.ipId = u16(b, off + 4)
+    v.df = (flagsFrag & 0x4000) !== 0
+    v.ttl = b[off + 8]
+    v.proto = b[off + 9]
+    ipEnd = totalLen === 0 ? end : off + totalLen
+    payloadOff = off + headerLen
+  } else if (version === 6) {
+    if (end - off < 40) return false
+    const next = b[off + 6]
+    // Extension headers (RFC 8200 §4) take the full decoder.
+    if (next === 0 || next === 43 || next === 44 || next === 51 || next === 60) return false
+    if (next === 135 || next === 139 || next === 140 || next === 253 || next === 254) return false
+    v.ipVersion = 6
+    v.flowLabel = u32(b, off) & 0xfffff
+    v.ipPayloadLen = u16(b, off + 4)
+    v.ttl = b[off + 7]
+    v.proto = next
+    ipEnd = v.ipPayloadLen === 0 ? end : off + 40 + v.ipPayloadLen
+    payloadOff = off + 40
+  } else {
+    return false
+  }
+  v.ipOff = off
+  const dataEnd = end < ipEnd ? end : ipEnd
+  const length = ipEnd - payloadOff
+  const proto = v.proto
+  if (proto === 6) return decodeViewTcp(v, b, payloadOff, dataEnd, length)
+  if (proto === 17) {
+    if (dataEnd - payloadOff < 8) return false
+    const udpLen = u16(b, payloadOff + 4)
+    v.l4 = L4_UDP
+    v.sport = u16(b, payloadOff)
+    v.dport = u16(b, payloadOff + 2)
+    v.checksum = u16(b, payloadOff + 6)
+    v.payloadLen = Math.max(0, Math.min(udpLen, length) - 8)
+    return true
+  }
+  // ICMP and ICMPv6 (rare, and errors quote a packet) take the full decoder.
+  return proto !== 1 && proto !== 58
+}
+
+function decodeViewTcp(
+  v: PacketView,
+  b: Uint8Array,
+  off: number,
+  end: number,
+  segmentLen: number
+): boolean {
+  if (end - off < 20) return false
+  const headerLen = (b[off + 12] >> 4) * 4
+  if (headerLen < 20) return false
+  v.l4 = L4_TCP
+  v.sport = u16(b, off)
+  v.dport = u16(b, off + 2)
+  v.seq = u32(b, off + 4)
+  v.ack = u32(b, off + 8)
+  v.flags = ((b[off + 12] & 0x01) << 8) | b[off + 13]
+  v.win = u16(b, off + 14)
+  v.checksum = u16(b, off + 16)
+  v.payloadLen = Math.max(0, segmentLen - headerLen)
+  v.optMask = 0
+  v.mss = -1
+  v.wscale = -1
+  v.tsval = -1
+  v.tsecr = -1
+  v.sackCount = 0
+  if (headerLen > 20) {
+    const optEnd = Math.min(off + headerLen, end)
+    // The same walk as decodeTcpOptions (RFC 9293 §3.2, RFC 7323, RFC 2018).
+    let o = off + 20
+    while (o < optEnd) {
+      const kind = b[o]
+      v.optMask |= 1 << (kind < 31 ? kind : 31)
+      if (kind === 0) break
+      if (kind === 1) {
+        o++
+        continue
+      }
+      if (o + 1 >= optEnd) break
+      const len = b[o + 1]
+      if (len < 2 || o + len > optEnd) break
+      if (kind === 2) {
+        if (len === 4) v.mss = u16(b, o + 2)
+      } else if (kind === 3) {
+        if (len === 3) v.wscale = b[o + 2]
+      } else if (kind === 5) {
+        v.sackCount = (len - 2) >> 3
+        v.sackOff = o + 2
+      } else if (kind === 8 && len === 10) {
+        v.tsval = u32(b, o + 2)
+        v.tsecr = u32(b, o + 6)
+      }
+      o += len
+    }
+  }
+  return true
+}
+
+/** Copies a Packet's numbers into the view; `full` becomes the packet. */
+export function viewFromPacket(v: PacketView, p: Packet): void {
+  v.n = p.n
+  v.iface = p.iface
+  v.sec = p.sec
+  v.nsec = p.nsec
+  v.timeUs = p.timeUs
+  v.len = p.len
+  v.caplen = p.caplen
+  v.linkType = p.link.type
+  v.comment = p.comment
+  v.full = p
+  v.b = EMPTY
+  v.off = 0
+  v.end = 0
+  const vlan = p.link.vlan
+  v.vlanCount = 0
+  if (vlan) for (let i = 0; i < vlan.length && i < MAX_VLAN; i++) v.vlan[v.vlanCount++] = vlan[i]
+  v.etherType = p.link.etherType ?? -1
+  v.sllPktType = p.link.sllPktType ?? -1
+  v.ipOff = -1
+  const ip = p.ip
+  v.ipVersion = ip ? ip.version : 0
+  if (ip) {
+    v.ttl = ip.ttl
+    v.proto = ip.proto
+    if (ip.version === 4) {
+      v.ipId = ip.id
+      v.totalLen = ip.totalLen
+      v.df = ip.df
+    } else {
+      v.ipPayloadLen = ip.payloadLen
+      v.flowLabel = ip.flowLabel
+    }
+  }
+  const l4 = p.l4
+  v.l4 = L4_NONE
+  if (!l4) return
+  if (l4.kind === 'tcp') {
+    v.l4 = L4_TCP
+    v.sport = l4.sport
+    v.dport = l4.dport
+    v.seq = l4.seq
+    v.ack = l4.ack
+    v.flags = l4.flags
+    v.win = l4.win
+    v.checksum = l4.checksum
+    v.payloadLen = l4.payloadLen
+    const o = l4.options
+    v.optMask = o ? o.kindMask : 0
+    v.mss = o?.mss ?? -1
+    v.wscale = o?.wscale ?? -1
+    v.tsval = o?.tsval ?? -1
+    v.tsecr = o?.tsecr ?? -1
+    v.sackCount = o?.sack?.length ?? 0
+    v.sackOff = 0
+  } else if (l4.kind === 'udp') {
+    v.l4 = L4_UDP
+    v.sport = l4.sport
+    v.dport = l4.dport
+    v.checksum = l4.checksum
+    v.payloadLen = l4.payloadLen
+  } else {
+    v.l4 = l4.kind === 'icmp' ? L4_ICMP : L4_ICMPV6
+    v.icmpType = l4.type
+    v.icmpCode = l4.code
+    v.checksum = l4.checksum
+    v.icmpId = l4.id ?? -1
+    v.icmpSeq = l4.seq ?? -1
+    v.mtu = l4.mtu ?? -1
+  }
+}
