@@ -2,15 +2,18 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluate/walk-netfilter'
 import { parsePacketSpec } from '../engine/evaluate/packet-spec'
-import type { CtState } from '../engine/rulesets/model'
+import type { Cidr, CtState } from '../engine/rulesets/model'
+import { parseCidr } from '../engine/rulesets/parse-address'
 import { readRuleset } from '../engine/rulesets/read-ruleset'
 import { readIpsetSave } from '../engine/rulesets/read-ipset'
 import { detectTextKind } from '../engine/inputs/detect-kind'
 import { firewalldTraceText, traceFirewalld } from './trace-firewalld'
 
 const USAGE =
-  'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--format text|json]\n' +
-  '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"\n' +
+  'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--local ADDR[/LEN],...] [--format text|json]\n' +
+  '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT] [key=value...], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"\n' +
+  '  facts: len=N (IP total length) ttl=N mark=N ctmark=N uid=N gid=N mac=02:00:00:00:00:01\n' +
+  '  --local: the host\'s own addresses (a prefix length places the subnet broadcast), for addrtype and fib type\n' +
   '  firewalld: a copy of /etc/firewalld (a folder), zone/policy/service XML, firewalld.conf or firewall-cmd --list-all-zones output'
 const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
 
@@ -24,9 +27,9 @@ export async function runTrace(args: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n')
       return 0
     }
-    const eq = /^--(packet|path|ct|iif|oif|format)=(.*)$/.exec(a)
+    const eq = /^--(packet|path|ct|iif|oif|local|format)=(.*)$/.exec(a)
     if (eq) opts[eq[1]] = eq[2]
-    else if (/^--(packet|path|ct|iif|oif|format)$/.test(a)) opts[a.slice(2)] = args[++i] ?? ''
+    else if (/^--(packet|path|ct|iif|oif|local|format)$/.test(a)) opts[a.slice(2)] = args[++i] ?? ''
     else if (a.startsWith('-')) return usage(`unknown option ${a}`)
     else files.push(a)
   }
@@ -40,6 +43,15 @@ export async function runTrace(args: string[]): Promise<number> {
     return usage(`--format must be text or json`)
   const packet = parsePacketSpec(opts.packet)
   if (typeof packet === 'string') return usage(packet)
+  let local: Cidr[] | undefined
+  if (opts.local !== undefined) {
+    local = []
+    for (const text of opts.local.split(',').filter((t) => t.trim() !== '')) {
+      const c = parseCidr(text.trim())
+      if (!c) return usage(`--local: address '${text}' not understood (ADDR or ADDR/LEN)`)
+      local.push(c)
+    }
+  }
   const texts: { file: string; text: string; inFolder: boolean }[] = []
   for (const file of files) {
     try {
@@ -100,7 +112,8 @@ export async function runTrace(args: string[]): Promise<number> {
     path: opts.path as PathKind,
     ct: opts.ct as CtState | undefined,
     iif: opts.iif,
-    oif: opts.oif
+    oif: opts.oif,
+    local
   })
   process.stdout.write(
     opts.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : toText(result)

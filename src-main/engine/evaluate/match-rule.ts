@@ -1,4 +1,11 @@
-import type { Cidr, CtState, IpSet, Match } from '../rulesets/model'
+import {
+  ADDR_TYPES,
+  type AddrType,
+  type Cidr,
+  type CtState,
+  type IpSet,
+  type Match
+} from '../rulesets/model'
 import { compareAddress, inCidr } from '../rulesets/parse-address'
 import type { PacketSpec } from './packet-spec'
 
@@ -19,6 +26,20 @@ export interface MatchContext {
   snatted?: boolean
   /** How limit, hashlimit, recent, quota and connlimit matches are taken (default: undecidable). */
   stateful?: 'unknown' | 'match' | 'miss'
+  /** The TTL / hop limit at this hook (a forwarded packet's is one less after routing). */
+  ttl?: number
+  /** The packet's mark and its connection's, as rules so far left them. */
+  mark?: number
+  ctMark?: number
+  /** 'none': the packet has no local socket (it is being forwarded); owner matches are decided. */
+  socket?: 'none'
+  /** The packet has no Ethernet header to read (it was made on this host). */
+  noMac?: boolean
+  /**
+   * The host's own addresses (a prefix length, where given, places the subnet's broadcast
+   * address): addrtype and fib type decide LOCAL from them. Without them LOCAL is undecidable.
+   */
+  local?: Cidr[]
 }
 
 /** Whether a rule matched; `uncertain` says which condition could not be decided. */
@@ -27,6 +48,18 @@ export interface MatchResult {
   /** The first condition that failed, in words. */
   failed?: string
   uncertain?: string
+}
+
+/** What would decide an undecidable condition. */
+const HINT: Partial<Record<Match['kind'], string>> = {
+  length: ' (the packet has no len=N)',
+  ttl: ' (the packet has no ttl=N)',
+  mark: ' (the packet has no mark=N)',
+  'ct-mark': ' (the packet has no ctmark=N)',
+  uid: ' (the packet has no uid=N)',
+  gid: ' (the packet has no gid=N)',
+  addrtype: " (the host's addresses are not known: --local ADDR,...)",
+  'mac-source': ' (the packet has no mac=ADDR)'
 }
 
 const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
@@ -47,7 +80,7 @@ export function matchRule(matches: Match[], p: PacketSpec, ctx: MatchContext): M
       uncertain ??=
         m.kind === 'ipset' && !ctx.ipsets?.has(m.name)
           ? `ipset ${m.name} is in no snapshot loaded (add its \`ipset save\` output)`
-          : describe(m)
+          : `${describe(m)}${HINT[m.kind] ?? ''}`
       continue
     }
     if (!r) return { matched: false, failed: `needs ${describe(m)}` }
@@ -112,6 +145,33 @@ function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknow
       if (!set) return 'unknown'
       return apply(inIpset(set, m.dirs, p, ctx, ctx.ipsets!, 0))
     }
+    case 'length':
+      return p.len === undefined ? 'unknown' : apply(inRanges(p.len, m.ranges))
+    case 'ttl':
+      return ctx.ttl === undefined ? 'unknown' : apply(inRanges(ctx.ttl, m.ranges))
+    case 'mark':
+    case 'ct-mark': {
+      // Without a connection (untracked, invalid) a connmark or ct mark match never holds.
+      if (m.kind === 'ct-mark' && (ctx.ct === 'untracked' || ctx.ct === 'invalid')) return false
+      const mark = m.kind === 'mark' ? ctx.mark : ctx.ctMark
+      return mark === undefined
+        ? 'unknown'
+        : apply(m.values.some((v) => (mark & m.mask) >>> 0 === v >>> 0))
+    }
+    case 'uid':
+    case 'gid': {
+      if (ctx.socket === 'none') return m.withoutSocket === 'negated' && m.negate
+      const id = m.kind === 'uid' ? p.uid : p.gid
+      return id === undefined ? 'unknown' : apply(inRanges(id, m.ranges))
+    }
+    case 'addrtype': {
+      const r = addrTypeMatches(m, m.dir === 'src' ? ctx.src : ctx.dst, ctx.local)
+      return r === 'unknown' ? r : apply(r)
+    }
+    case 'mac-source':
+      // A packet made on this host has no Ethernet header: the match fails, negated or not.
+      if (ctx.noMac) return false
+      return p.srcMac === undefined ? 'unknown' : apply(m.macs.includes(p.srcMac))
     case 'stateful':
       // A limit, quota or recent list cannot be read from a snapshot, unless the caller asks what
       // happens under the limit ('match') or over it ('miss').
@@ -119,6 +179,88 @@ function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknow
     case 'unmodelled':
       return 'unknown'
   }
+}
+
+function inRanges(n: number, ranges: [number, number][]): boolean {
+  return ranges.some(([lo, hi]) => n >= lo && n <= hi)
+}
+
+/** Whether an address's route type is among the match's types (before negation), or 'unknown'. */
+function addrTypeMatches(
+  m: Extract<Match, { kind: 'addrtype' }>,
+  addr: Cidr,
+  local: Cidr[] | undefined
+): boolean | 'unknown' {
+  const byDevice = m.iface !== undefined
+  if (m.dialect === 'xt' && addr.version === 6) {
+    // ip6tables (match_type6): every check the mask names must pass; LOCAL comes from a route
+    // lookup, which ignores local routes when an interface limits it.
+    const kind = v6Kind(addr)
+    if (m.types.includes('multicast') && kind !== 'multicast') return false
+    if (m.types.includes('unicast') && kind !== 'unicast') return false
+    if (m.types.includes('unspec') && kind !== 'any') return false
+    const looked = m.types.filter((t) => t === 'local' || t === 'anycast' || t === 'unreachable')
+    if (looked.length === 0) return true
+    if (looked.some((t) => t !== 'local')) return 'unknown'
+    if (byDevice) return false
+    const isLocal = isOwnAddress(addr, local)
+    return isLocal === undefined ? 'unknown' : isLocal
+  }
+  const possible = possibleTypes(addr, local, byDevice)
+  if (possible.every((t) => m.types.includes(t))) return true
+  if (possible.some((t) => m.types.includes(t))) return 'unknown'
+  return false
+}
+
+/** The route types an address can have on this host, as far as its addresses tell. */
+function possibleTypes(addr: Cidr, local: Cidr[] | undefined, byDevice: boolean): AddrType[] {
+  // A type the local table gives is the address's only where the lookup is not tied to a device
+  // (the table does not say which device holds each address).
+  const fromTable = (t: AddrType): AddrType[] => (byDevice ? [t, 'unicast'] : [t])
+  if (addr.version === 6) {
+    const own = isOwnAddress(addr, local)
+    if (own === true && !byDevice) return ['local']
+    if (own === false) return ADDR_TYPES.filter((t) => t !== 'local')
+    return ADDR_TYPES
+  }
+  const w = addr.words[0] >>> 0
+  if (w >>> 24 === 0 || w === 0xffffffff) return ['broadcast']
+  if (w >>> 28 === 14) return ['multicast']
+  if (w >>> 24 === 127) return fromTable('local')
+  if (!local) return ['unicast', 'local', 'broadcast', 'anycast']
+  const mine = local.filter((l) => l.version === 4)
+  if (mine.some((l) => l.words[0] >>> 0 === w)) return fromTable('local')
+  for (const l of mine) {
+    if (l.bits >= 31) continue
+    const hostBits = (2 ** (32 - l.bits) - 1) >>> 0
+    const net = (l.words[0] & ~hostBits) >>> 0
+    if (w === (net | hostBits) >>> 0) return fromTable('broadcast')
+    // Older kernels also keep a broadcast route for the subnet's own address.
+    if (w === net) return ['broadcast', 'unicast']
+  }
+  return ['unicast']
+}
+
+/** Whether the address is one of the host's own (loopback always is); undefined when unknown. */
+function isOwnAddress(addr: Cidr, local: Cidr[] | undefined): boolean | undefined {
+  if (isLoopback(addr)) return true
+  if (!local) return undefined
+  return local.some(
+    (l) => l.version === addr.version && l.words.every((w, i) => w >>> 0 === addr.words[i] >>> 0)
+  )
+}
+
+/** What the kernel's ipv6_addr_type says of an address, in the classes addrtype tests. */
+function v6Kind(a: Cidr): 'any' | 'multicast' | 'unicast' | 'other' {
+  const [w0, w1, w2, w3] = a.words.map((w) => w >>> 0)
+  if (w0 >>> 24 === 0xff) return 'multicast'
+  if (w0 === 0 && w1 === 0) {
+    if (w2 === 0 && w3 === 0) return 'any'
+    if (w2 === 0 && w3 === 1) return 'unicast'
+    // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) are not unicast to it.
+    if (w2 === 0 || w2 === 0xffff) return 'other'
+  }
+  return 'unicast'
 }
 
 /** Returns whether the packet's fields (by direction, one per set dimension) make a member of the set. */
@@ -197,6 +339,19 @@ function describe(m: Match): string {
     case 'saddr-range':
     case 'daddr-range':
       return `${m.negate ? 'not ' : ''}${m.kind === 'saddr-range' ? 'source' : 'destination'} range`
+    case 'length':
+    case 'ttl':
+      return `${m.negate ? 'not ' : ''}${m.kind === 'length' ? 'IP length' : 'TTL'} ${m.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`
+    case 'mark':
+    case 'ct-mark':
+      return `${m.negate ? 'not ' : ''}${m.kind === 'mark' ? 'mark' : 'connection mark'} ${m.values.map((v) => `0x${(v >>> 0).toString(16)}`).join(',')}${m.mask >>> 0 === 0xffffffff ? '' : `/0x${(m.mask >>> 0).toString(16)}`}`
+    case 'uid':
+    case 'gid':
+      return `${m.negate ? 'not ' : ''}socket owned by ${m.kind} ${m.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`
+    case 'addrtype':
+      return `${m.negate ? 'not ' : ''}${m.dir === 'src' ? 'source' : 'destination'} address type ${m.types.join(',')}${m.iface ? ` on the ${m.iface}put interface` : ''}`
+    case 'mac-source':
+      return `${m.negate ? 'not ' : ''}MAC source ${m.macs.join(',')}`
   }
 }
 

@@ -1,5 +1,5 @@
 import type { CtState } from '../rulesets/model'
-import { parseCidr } from '../rulesets/parse-address'
+import { parseCidr, parseMac } from '../rulesets/parse-address'
 import { ICMP_NAMES, ICMPV6_NAMES } from '../rulesets/protocols'
 import type { Cidr } from '../rulesets/model'
 
@@ -18,6 +18,41 @@ export interface PacketSpec {
   icmpCode?: number
   /** The conntrack state the packet implies. */
   impliedCt: CtState
+  /** IP total length (IPv6: payload length + 40), as -m length and meta length compare it. */
+  len?: number
+  /** TTL (IPv6: hop limit) as the packet arrives at the host or leaves its socket. */
+  ttl?: number
+  /** The packet's netfilter mark, and its connection's. */
+  mark?: number
+  ctMark?: number
+  /** The user and group owning the local socket that sent it (output path). */
+  uid?: number
+  gid?: number
+  /** The Ethernet source address it arrived with, lower case (`02:00:00:00:00:01`). */
+  srcMac?: string
+}
+
+/** The facts a SPEC may add after WHAT as `key=value` words. */
+const FACT_KEYS: Record<string, 'len' | 'ttl' | 'mark' | 'ctMark' | 'uid' | 'gid' | 'srcMac'> = {
+  len: 'len',
+  length: 'len',
+  ttl: 'ttl',
+  hl: 'ttl',
+  hoplimit: 'ttl',
+  mark: 'mark',
+  ctmark: 'ctMark',
+  'ct-mark': 'ctMark',
+  uid: 'uid',
+  gid: 'gid',
+  mac: 'srcMac'
+}
+const MAX: Record<string, number> = {
+  len: 65535,
+  ttl: 255,
+  mark: 0xffffffff,
+  ctMark: 0xffffffff,
+  uid: 0xfffffffe,
+  gid: 0xfffffffe
 }
 
 const TCP_WORDS: Record<string, number> = {
@@ -34,8 +69,9 @@ const TCP_WORDS: Record<string, number> = {
 const LETTERS: Record<string, number> = { F: 1, S: 2, R: 4, P: 8, '.': 16, U: 32, E: 64, W: 128 }
 
 /**
- * Returns the packet a SPEC describes: `PROTO SRC[:PORT] > DST[:PORT] [WHAT]`
- * (IPv6 in brackets when a port follows), or a message saying what is wrong.
+ * Returns the packet a SPEC describes: `PROTO SRC[:PORT] > DST[:PORT] [WHAT] [key=value...]`
+ * (IPv6 in brackets when a port follows; facts len, ttl, mark, ctmark, uid, gid, mac), or a
+ * message saying what is wrong.
  */
 export function parsePacketSpec(spec: string): PacketSpec | string {
   const m = /^\s*(tcp|udp|icmp|icmpv6)\s+(\S+)\s*>\s*(\S+)\s*(.*)$/i.exec(spec)
@@ -45,7 +81,12 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
   const dst = endpoint(m[3], proto)
   if (typeof src === 'string') return src
   if (typeof dst === 'string') return dst
-  const what = m[4].trim()
+  const words = m[4]
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '')
+  const firstFact = words.findIndex((w) => w.includes('='))
+  const what = (firstFact < 0 ? words : words.slice(0, firstFact)).join(' ')
   const p: PacketSpec = {
     proto,
     src: src.addr,
@@ -105,7 +146,38 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
             ? 'new'
             : 'new'
   }
+  if (firstFact >= 0) {
+    const bad = addFacts(p, words.slice(firstFact))
+    if (bad) return bad
+  }
   return p
+}
+
+/** Reads `key=value` facts into the packet; returns what is wrong, if anything. */
+function addFacts(p: PacketSpec, words: string[]): string | undefined {
+  const expected = Object.keys(FACT_KEYS).filter((k) => !k.includes('-') && k !== 'length')
+  for (const word of words) {
+    const eq = word.indexOf('=')
+    if (eq < 0) return `'${word}' after a key=value fact: WHAT comes before the facts`
+    const name = word.slice(0, eq).toLowerCase()
+    const value = word.slice(eq + 1)
+    const key = Object.hasOwn(FACT_KEYS, name) ? FACT_KEYS[name] : undefined
+    if (!key) return `fact '${word}' not understood (one of ${expected.join(', ')})`
+    if (p[key] !== undefined) return `fact '${name}' given twice`
+    if (key === 'srcMac') {
+      const mac = parseMac(value)
+      if (!mac) return `MAC address '${value}' not understood (six hex octets: 02:00:00:00:00:01)`
+      p.srcMac = mac
+      continue
+    }
+    const n = /^(0x[0-9a-f]+|\d+)$/i.test(value) ? Number(value) : NaN
+    if (!Number.isSafeInteger(n) || n > MAX[key])
+      return `${name} '${value}' is not a number from 0 to ${MAX[key]}`
+    const min = key === 'len' ? (p.src.version === 4 ? 20 : 40) : 0
+    if (n < min) return `${name} '${value}' is shorter than the IP header (${min} bytes)`
+    p[key] = n
+  }
+  return undefined
 }
 
 function endpoint(

@@ -1,4 +1,4 @@
-import type { Chain, CtState, Hook, Rule, Ruleset, Table } from '../rulesets/model'
+import type { Chain, Cidr, CtState, Hook, Rule, Ruleset, SetMark, Table } from '../rulesets/model'
 import { parseCidr } from '../rulesets/parse-address'
 import { matchRule, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
@@ -50,6 +50,8 @@ export interface WalkOptions {
   oif?: string
   /** How stateful matches (limit, recent ...) are taken: under the limit, over it, or undecidable. */
   stateful?: 'unknown' | 'match' | 'miss'
+  /** The host's own addresses, for addrtype and fib type matches. */
+  local?: Cidr[]
 }
 
 const HOOKS: Record<PathKind, Hook[]> = {
@@ -89,12 +91,26 @@ export function walkNetfilter(
     sport: packet.sport,
     dport: packet.dport,
     ipsets: ruleset.ipsets,
-    stateful: options.stateful
+    stateful: options.stateful,
+    ttl: packet.ttl,
+    mark: packet.mark,
+    ctMark: packet.ctMark,
+    local: options.local
   }
+  if (options.path === 'forward') ctx.socket = 'none'
+  if (options.path === 'output') ctx.noMac = true
   const version = packet.src.version
   let finalAccept: DecidedBy | undefined
   let dnatTo: string | undefined
   for (const hook of HOOKS[options.path]) {
+    // Routing a forwarded packet lowers its TTL (hop limit) before the forward hook.
+    if (hook === 'forward' && ctx.ttl !== undefined) {
+      if (ctx.ttl <= 1)
+        uncertainWhy.push(
+          `TTL ${ctx.ttl}: the kernel drops a forwarded packet whose TTL runs out before the forward hook`
+        )
+      ctx.ttl = Math.max(0, ctx.ttl - 1)
+    }
     for (const { table, chain } of baseChains(ruleset, hook, version)) {
       if (chain.base!.type === 'nat' && ct !== 'new') continue
       const out = runChain(table, chain, hook, 0)
@@ -175,6 +191,12 @@ export function walkNetfilter(
       // An undecidable condition matters only where the rule could have changed the packet's path.
       if (m.uncertain && decisive(rule.action))
         uncertainWhy.push(`line ${rule.source.line}: ${m.uncertain}`)
+      // A mark that may or may not have been set is no longer known.
+      const sets = [
+        ...(rule.marks ?? []),
+        ...(rule.action.kind === 'set-mark' ? [rule.action] : [])
+      ]
+      if (m.uncertain) for (const s of sets) ctx[s.field === 'mark' ? 'mark' : 'ctMark'] = undefined
       if (!m.matched) {
         step.note = m.failed
         continue
@@ -186,6 +208,7 @@ export function walkNetfilter(
         line: rule.source.line,
         rule: rule.text
       }
+      for (const s of rule.marks ?? []) setMark(s)
       const a = rule.action
       step.action = a.kind === 'jump' || a.kind === 'goto' ? `${a.kind} ${a.chain}` : a.kind
       switch (a.kind) {
@@ -223,6 +246,9 @@ export function walkNetfilter(
             dnatTo = a.to
           }
           return { kind: 'verdict', verdict: 'accept', by }
+        case 'set-mark':
+          setMark(a)
+          continue
         case 'other':
           if (a.terminal)
             uncertainWhy.push(`line ${rule.source.line}: target ${a.name} is not modelled`)
@@ -232,6 +258,27 @@ export function walkNetfilter(
       }
     }
     return { kind: 'end' }
+  }
+
+  /** MARK, CONNMARK, `meta mark set`, `ct mark set`: the new mark, or unknown when it cannot be computed. */
+  function setMark(a: SetMark): void {
+    // Without a connection there is no connection mark to set or copy.
+    const noConn = ct === 'untracked' || ct === 'invalid'
+    if (a.field === 'ct-mark' && noConn) return
+    const key = a.field === 'mark' ? 'mark' : 'ctMark'
+    const old = ctx[key]
+    let next: number | undefined
+    if (a.clear !== undefined) {
+      const kept = a.clear >>> 0 === 0xffffffff ? 0 : old === undefined ? undefined : old & ~a.clear
+      let value = kept === undefined ? undefined : (kept ^ (a.xor ?? 0)) >>> 0
+      if (a.copy && value !== undefined) {
+        if (a.copy.from === 'ct-mark' && noConn) return
+        const from = ctx[a.copy.from === 'mark' ? 'mark' : 'ctMark']
+        value = from === undefined ? undefined : (value ^ (from & a.copy.mask)) >>> 0
+      }
+      next = value
+    }
+    ctx[key] = next
   }
 
   function rewriteDestination(to: string): void {
@@ -244,7 +291,12 @@ export function walkNetfilter(
 
 /** Returns whether an action can end or divert the traversal (log, counters and marks cannot). */
 function decisive(a: Rule['action']): boolean {
-  return !(a.kind === 'log' || a.kind === 'continue' || (a.kind === 'other' && !a.terminal))
+  return !(
+    a.kind === 'log' ||
+    a.kind === 'continue' ||
+    a.kind === 'set-mark' ||
+    (a.kind === 'other' && !a.terminal)
+  )
 }
 
 /** Returns the base chains on a hook for the packet's family, lowest priority first. */

@@ -9,6 +9,34 @@ export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev'
 export type Hook =
   'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress'
 export type CtState = 'new' | 'established' | 'related' | 'invalid' | 'untracked'
+/** Route types of an address (the kernel's RTN_* names, lower case), as addrtype and fib name them. */
+export type AddrType =
+  | 'unspec'
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw'
+  | 'nat'
+  | 'xresolve'
+export const ADDR_TYPES: AddrType[] = [
+  'unspec',
+  'unicast',
+  'local',
+  'broadcast',
+  'anycast',
+  'multicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'nat',
+  'xresolve'
+]
 
 /** Where a piece of the snapshot is written: line number and the line's text. */
 export interface Source {
@@ -36,6 +64,35 @@ export type Match =
   | { kind: 'ct-state'; states: CtState[]; nat?: ('dnat' | 'snat')[]; negate: boolean }
   /** iptables -m set --match-set NAME src|dst[,...]: the packet's fields, in that order, in the ipset. */
   | { kind: 'ipset'; name: string; dirs: ('src' | 'dst')[]; negate: boolean }
+  /** The IP total length (-m length, meta length) or TTL / hop limit (-m ttl, -m hl, ip ttl) in ranges. */
+  | { kind: 'length' | 'ttl'; ranges: [number, number][]; negate: boolean }
+  /** (mark & mask) is one of values: the packet's mark (-m mark, meta mark) or its connection's (-m connmark, ct mark). */
+  | { kind: 'mark' | 'ct-mark'; values: number[]; mask: number; negate: boolean }
+  /**
+   * The user or group owning the local socket that sent the packet (-m owner, meta skuid/skgid).
+   * Without a socket iptables' match holds only when negated; nft's never holds.
+   */
+  | {
+      kind: 'uid' | 'gid'
+      ranges: [number, number][]
+      negate: boolean
+      withoutSocket: 'negated' | 'never'
+    }
+  /**
+   * The route type of the source or destination address (-m addrtype, fib saddr|daddr type):
+   * one of `types`; `iface` limits the lookup to the packet's input or output interface.
+   * ip6tables' addrtype requires every type given (the kernel's match_type6), the others any.
+   */
+  | {
+      kind: 'addrtype'
+      dir: 'src' | 'dst'
+      types: AddrType[]
+      negate: boolean
+      iface?: 'in' | 'out'
+      dialect: 'xt' | 'nft'
+    }
+  /** The Ethernet source address is one of macs (-m mac --mac-source, ether saddr), lower case. */
+  | { kind: 'mac-source'; macs: string[]; negate: boolean }
   /** Matches whose outcome depends on state Verdict cannot see (limit, recent, ...): assumed to match. */
   | { kind: 'stateful'; name: string; text: string }
   /** Read and kept, but not modelled: the rule's outcome is uncertain. */
@@ -51,7 +108,20 @@ export type Action =
   | { kind: 'jump' | 'goto'; chain: string }
   | { kind: 'log'; prefix?: string; group?: number; level?: string }
   | { kind: 'dnat' | 'snat' | 'masquerade' | 'redirect'; to?: string }
-  /** Read and kept, not modelled (MARK, CT, TCPMSS ...); does not end traversal. */
+  /**
+   * MARK / CONNMARK / `meta mark set` / `ct mark set`: `field` becomes (old & ~clear) ^ xor,
+   * xor-ed further with (copy.from & copy.mask) when the value is copied from the other mark.
+   * Without `clear`, the new value is not one Verdict can compute: the mark becomes unknown.
+   */
+  | {
+      kind: 'set-mark'
+      field: 'mark' | 'ct-mark'
+      clear?: number
+      xor?: number
+      copy?: { from: 'mark' | 'ct-mark'; mask: number }
+      text: string
+    }
+  /** Read and kept, not modelled (CT, TCPMSS ...); does not end traversal. */
   | { kind: 'other'; name: string; text: string; terminal: boolean }
 
 export interface Rule {
@@ -65,7 +135,12 @@ export interface Rule {
   counters?: { packets: number; bytes: number }
   /** A log that runs before the rule's verdict (nft's `log prefix "X" drop` in one rule). */
   log?: { prefix?: string; group?: number }
+  /** Marks the rule sets before its verdict (nft's `meta mark set 0x1 accept` in one rule). */
+  marks?: SetMark[]
 }
+
+/** A MARK / CONNMARK / `meta mark set` / `ct mark set` action. */
+export type SetMark = Extract<Action, { kind: 'set-mark' }>
 
 export interface Chain {
   name: string

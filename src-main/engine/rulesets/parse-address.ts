@@ -82,3 +82,10 @@ export function compareAddress(x: Cidr, y: Cidr): number {
     if (x.words[i] !== y.words[i]) return x.words[i] < y.words[i] ? -1 : 1
   return 0
 }
+
+/** Returns an Ethernet address (`02:00:00:00:00:01`, `2:0:0:0:0:1`) in lower case, or undefined. */
+export function parseMac(text: string): string | undefined {
+  const parts = text.split(':')
+  if (parts.length !== 6 || parts.some((x) => !/^[0-9a-f]{1,2}$/i.test(x))) return undefined
+  return parts.map((x) => x.toLowerCase().padStart(2, '0')).join(':')
+}

@@ -1,7 +1,7 @@
 import { problem, type Problem } from '../../shared/problem'
-import type { Action, Chain, CtState, Hook, Match, Rule, Ruleset, Table } from './model'
-import { PRIORITY } from './model'
-import { parseCidr } from './parse-address'
+import type { Action, AddrType, Chain, CtState, Hook, Match, Rule, Ruleset, Table } from './model'
+import { ADDR_TYPES, PRIORITY } from './model'
+import { parseCidr, parseMac } from './parse-address'
 import { ICMP_NAMES, ICMPV6_NAMES, protocolNumber } from './protocols'
 import { tokenizeIptables } from './tokenize-iptables'
 
@@ -110,7 +110,11 @@ export function readIptablesSave(source: string, text: string): Ruleset {
       table.chains.push(chain)
       continue
     }
-    const parsed = parseRule(line, lineNo, raw, v6)
+    const parsed = parseRule(line, lineNo, raw, v6, (message) =>
+      problems.push(
+        problem(source, `line ${lineNo}, column ${columnOf(message, raw)}`, message, raw)
+      )
+    )
     if (typeof parsed === 'string') {
       problems.push(problem(source, `line ${lineNo}, column ${columnOf(parsed, raw)}`, parsed, raw))
       continue
@@ -162,7 +166,8 @@ function parseRule(
   line: string,
   lineNo: number,
   raw: string,
-  v6: boolean
+  v6: boolean,
+  warn: (message: string) => void
 ): { chain: string; rule: Rule } | string {
   const args = tokenizeIptables(line)
   let counters: Rule['counters']
@@ -178,6 +183,9 @@ function parseRule(
   let comment: string | undefined
   let proto: number | undefined
   let module = ''
+  /** Where the current -m module's matches begin, and its --limit-iface-in/out if seen. */
+  let moduleStart = 0
+  let limitIface: 'in' | 'out' | undefined
   let i = 2
   const unmodelled: string[] = []
   const take = (): string | undefined => args[i++]
@@ -235,6 +243,8 @@ function parseRule(
       case '-m':
       case '--match':
         module = value()
+        moduleStart = matches.length
+        limitIface = undefined
         break
       case '--sport':
       case '--source-port':
@@ -322,6 +332,89 @@ function parseRule(
         matches.push({ kind: 'ipset', name, dirs: dirs as ('src' | 'dst')[], negate })
         break
       }
+      case '--length':
+      case '--ttl-eq':
+      case '--ttl-lt':
+      case '--ttl-gt':
+      case '--hl-eq':
+      case '--hl-lt':
+      case '--hl-gt': {
+        const text = value()
+        const ranges = opt === '--length' ? parseRange(text, 65535, ':') : ttlRange(opt, text)
+        if (!ranges) {
+          warn(`${opt} '${text}' not understood`)
+          matches.push(unknownOption(module, negate, opt, text))
+        } else matches.push({ kind: opt === '--length' ? 'length' : 'ttl', ranges, negate })
+        break
+      }
+      case '--mark': {
+        const text = value()
+        const mm = markMask(text)
+        if (!mm || (module !== 'mark' && module !== 'connmark')) {
+          if (!mm) warn(`mark '${text}' not understood (VALUE[/MASK])`)
+          matches.push(unknownOption(module, negate, opt, text))
+        } else
+          matches.push({
+            kind: module === 'mark' ? 'mark' : 'ct-mark',
+            values: [mm[0]],
+            mask: mm[1],
+            negate
+          })
+        break
+      }
+      case '--uid-owner':
+      case '--gid-owner': {
+        const text = value()
+        const ranges = parseRange(text, 0xfffffffe, '-')
+        // A user or group by name: its number is in a passwd file Verdict does not have.
+        if (!ranges) matches.push(unknownOption(module, negate, opt, text))
+        else
+          matches.push({
+            kind: opt === '--uid-owner' ? 'uid' : 'gid',
+            ranges,
+            negate,
+            withoutSocket: 'negated'
+          })
+        break
+      }
+      case '--src-type':
+      case '--dst-type': {
+        const text = value()
+        const types = text.split(',').map((t) => t.toLowerCase())
+        const bad = text.split(',').filter((t) => !ADDR_TYPES.includes(t.toLowerCase() as AddrType))
+        if (bad.length) {
+          warn(`address type '${bad.join(',')}' not understood`)
+          matches.push(unknownOption(module, negate, opt, text))
+        } else {
+          const m: Match = {
+            kind: 'addrtype',
+            dir: opt === '--src-type' ? 'src' : 'dst',
+            types: types as AddrType[],
+            negate,
+            dialect: 'xt'
+          }
+          if (limitIface) m.iface = limitIface
+          matches.push(m)
+        }
+        break
+      }
+      case '--limit-iface-in':
+      case '--limit-iface-out':
+        limitIface = opt === '--limit-iface-in' ? 'in' : 'out'
+        for (const m of matches.slice(moduleStart)) if (m.kind === 'addrtype') m.iface = limitIface
+        break
+      case '--mac-source':
+      case '--mac': {
+        const text = value()
+        const mac = parseMac(text)
+        if (!mac) {
+          // iptables-save never writes anything else; a redacted copy (XX:XX:...) is kept undecided.
+          if (!/^[0-9a-z]{2}(:[0-9a-z]{2}){5}$/i.test(text))
+            warn(`MAC address '${text}' not understood`)
+          matches.push(unknownOption(module, negate, opt, text))
+        } else matches.push({ kind: 'mac-source', macs: [mac], negate })
+        break
+      }
       case '-j':
       case '--jump':
       case '-g':
@@ -354,6 +447,107 @@ function parseRule(
   if (comment !== undefined) rule.comment = comment
   if (counters) rule.counters = counters
   return { chain, rule }
+}
+
+/** An option whose value Verdict cannot use: kept as written, the rule's outcome uncertain. */
+function unknownOption(module: string, negate: boolean, opt: string, value: string): Match {
+  return { kind: 'unmodelled', name: module || opt, text: `${negate ? '! ' : ''}${opt} ${value}` }
+}
+
+/** `N` or `N<sep>M` (either end may be left out) within 0..max. */
+function parseRange(text: string, max: number, sep: string): [number, number][] | undefined {
+  const parts = text.split(sep)
+  if (parts.length > 2) return undefined
+  const num = (s: string, dflt: number): number =>
+    s === '' && parts.length === 2 ? dflt : /^\d+$/.test(s) ? Number(s) : NaN
+  const lo = num(parts[0], 0)
+  const hi = parts.length === 2 ? num(parts[1], max) : lo
+  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || hi > max || lo > hi)
+    return undefined
+  return [[lo, hi]]
+}
+
+/** `--ttl-eq 64`, `--ttl-lt 10`, `--hl-gt 5` as a range of TTLs. */
+function ttlRange(opt: string, text: string): [number, number][] | undefined {
+  if (!/^\d+$/.test(text) || Number(text) > 255) return undefined
+  const n = Number(text)
+  if (opt.endsWith('-eq')) return [[n, n]]
+  if (opt.endsWith('-lt')) return [[0, n - 1]]
+  return [[n + 1, 255]]
+}
+
+/** `0x1`, `0x1/0xff`, `5`: a mark value and mask (default all 32 bits). */
+function markMask(text: string): [number, number] | undefined {
+  const [v, m, extra] = text.split('/')
+  const num = (s: string | undefined): number | undefined =>
+    s !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(s) && Number(s) <= 0xffffffff
+      ? Number(s)
+      : undefined
+  const value = num(v)
+  const mask = m === undefined ? 0xffffffff : num(m)
+  if (value === undefined || mask === undefined || extra !== undefined) return undefined
+  return [value, mask]
+}
+
+/** MARK and CONNMARK as iptables-save writes them; anything else leaves the mark unknown. */
+function markTarget(target: 'MARK' | 'CONNMARK', rest: string[]): Action {
+  const text = [target, ...rest].join(' ')
+  const field = target === 'MARK' ? 'mark' : 'ct-mark'
+  const unknown: Action = { kind: 'set-mark', field, text }
+  const opt = (name: string): string | undefined => {
+    const k = rest.indexOf(name)
+    return k >= 0 ? rest[k + 1] : undefined
+  }
+  const num = (s: string | undefined, dflt?: number): number | undefined =>
+    s === undefined ? dflt : markMask(s)?.[0]
+  if (rest.some((r) => /shift/.test(r))) return unknown
+  const xmark = opt('--set-xmark')
+  if (xmark !== undefined) {
+    const mm = markMask(xmark)
+    return mm ? { kind: 'set-mark', field, clear: mm[1], xor: mm[0], text } : unknown
+  }
+  const set = opt('--set-mark')
+  if (set !== undefined) {
+    const mm = markMask(set)
+    return mm
+      ? { kind: 'set-mark', field, clear: (mm[1] | mm[0]) >>> 0, xor: mm[0], text }
+      : unknown
+  }
+  for (const [name, of] of [
+    ['--and-mark', (v: number) => [~v >>> 0, 0]],
+    ['--or-mark', (v: number) => [v, v]],
+    ['--xor-mark', (v: number) => [0, v]]
+  ] as const) {
+    const v = num(opt(name))
+    if (v !== undefined) {
+      const [clear, xor] = of(v)
+      return { kind: 'set-mark', field, clear, xor, text }
+    }
+  }
+  if (target === 'CONNMARK' && (rest.includes('--save-mark') || rest.includes('--restore-mark'))) {
+    const nfmask = num(opt('--nfmask') ?? opt('--mask'), 0xffffffff)
+    const ctmask = num(opt('--ctmask') ?? opt('--mask'), 0xffffffff)
+    if (nfmask === undefined || ctmask === undefined) return unknown
+    // save: ctmark = (ctmark & ~ctmask) ^ (mark & nfmask); restore: the other way round.
+    return rest.includes('--save-mark')
+      ? {
+          kind: 'set-mark',
+          field: 'ct-mark',
+          clear: ctmask,
+          xor: 0,
+          copy: { from: 'mark', mask: nfmask },
+          text
+        }
+      : {
+          kind: 'set-mark',
+          field: 'mark',
+          clear: nfmask,
+          xor: 0,
+          copy: { from: 'ct-mark', mask: ctmask },
+          text
+        }
+  }
+  return unknown
 }
 
 function parseTarget(target: string, rest: string[], isGoto: boolean): Action | string {
@@ -392,6 +586,7 @@ function parseTarget(target: string, rest: string[], isGoto: boolean): Action | 
       return { kind: 'redirect', to: opt('--to-ports') }
     case 'MARK':
     case 'CONNMARK':
+      return markTarget(target, rest)
     case 'CT':
     case 'NOTRACK':
     case 'TRACE':

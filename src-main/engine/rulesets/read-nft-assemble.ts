@@ -92,6 +92,8 @@ function toRules(toks: Token[], ctx: RuleContext, file: FileInfo): Rule[] {
     if (handle) rule.handle = Number(handle[1])
     if (parsed.counters) rule.counters = parsed.counters
     if (parsed.log) rule.log = { prefix: parsed.log.prefix, group: parsed.log.group }
+    const marks = parsed.marks.filter((m) => m !== v.action)
+    if (marks.length) rule.marks = marks
     return rule
   })
 }

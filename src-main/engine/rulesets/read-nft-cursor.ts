@@ -4,7 +4,7 @@
  * named sets the rule may look up.
  */
 
-import type { Action, Family, Match } from './model'
+import type { Action, Family, Match, SetMark } from './model'
 import { endsStatement, isPunct, isWord, type Token } from './read-nft-tokens'
 import { familyMatch } from './read-nft-values'
 
@@ -209,6 +209,7 @@ export class Builder {
   nat?: Action
   log?: Action
   others: Action[] = []
+  marks: SetMark[] = []
   comment?: string
   counters?: { packets: number; bytes: number }
   /** The network layer the rule's expressions imply (for reject's default in inet). */

@@ -5,7 +5,7 @@
  * or TCP flag values and verdict maps expand into one rule per element.
  */
 
-import type { Action, Match } from './model'
+import type { Action, Match, SetMark } from './model'
 import {
   Builder,
   Cursor,
@@ -21,6 +21,9 @@ import {
   convert,
   flagBits,
   icmpCode,
+  markValue,
+  NUMBER_MAX,
+  numberRange,
   portRange,
   type KeyKind,
   type ValueForm
@@ -35,6 +38,8 @@ export interface ParsedRule {
   counters?: { packets: number; bytes: number }
   /** A log statement in a rule that also has a verdict (`log prefix "X" drop`). */
   log?: Action & { kind: 'log' }
+  /** `meta mark set ...` / `ct mark set ...` statements, in order. */
+  marks: SetMark[]
 }
 
 const BINOPS = new Set(['&', '|', '^', '>>', '<<', 'and', 'or', 'xor', 'lshift', 'rshift'])
@@ -65,7 +70,13 @@ export function parseRule(toks: Token[], ctx: RuleContext): ParsedRule {
 }
 
 function finish(b: Builder): Omit<ParsedRule, 'understood'> {
-  const base: Action = b.verdict ?? b.nat ?? b.log ?? b.others[0] ?? { kind: 'continue' }
+  const base: Action = b.verdict ??
+    b.nat ??
+    b.log ??
+    b.others[0] ??
+    b.marks[0] ?? {
+      kind: 'continue'
+    }
   let variants: Alternative[] = [{ matches: [] }]
   for (const slot of b.slots) {
     if (!('alternatives' in slot)) {
@@ -83,7 +94,8 @@ function finish(b: Builder): Omit<ParsedRule, 'understood'> {
     }
   }
   const out: Omit<ParsedRule, 'understood'> = {
-    variants: variants.map((v) => ({ matches: v.matches, action: v.action ?? base }))
+    variants: variants.map((v) => ({ matches: v.matches, action: v.action ?? base })),
+    marks: b.marks
   }
   if (b.comment !== undefined) out.comment = b.comment
   if (b.counters) out.counters = b.counters
@@ -106,13 +118,25 @@ function expression(c: Cursor, b: Builder): boolean {
     const op = c.next().text
     const atom = c.atom()
     if (!atom) return fail(c, from)
-    const bits = flagBits(atom.map((t) => t.text).join(''))
-    const masked =
-      key?.kind === 'tcpflags' && key.mask === undefined && (op === '&' || op === 'and')
-    key = masked && bits !== undefined ? { kind: 'tcpflags', mask: bits } : undefined
+    const atomText = atom.map((t) => t.text).join('')
+    const bits = flagBits(atomText)
+    const and = op === '&' || op === 'and'
+    const masked = key?.kind === 'tcpflags' && key.mask === undefined && and
+    const markMask = key?.kind === 'mark' && key.mask === undefined && and
+    const mask = markMask ? markValue(atomText) : undefined
+    key =
+      masked && bits !== undefined
+        ? { kind: 'tcpflags', mask: bits }
+        : key?.kind === 'mark' && mask !== undefined
+          ? { ...key, mask }
+          : undefined
   }
   if (isWord(c.peek(), 'set')) {
     c.next()
+    if (key?.kind === 'mark' && key.mask === undefined) {
+      b.marks.push(markSet(c, key.field, from))
+      return true
+    }
     untilStop(c)
     b.others.push(other(`${sel.name} set`, c.text(from), false))
     return true
@@ -168,9 +192,21 @@ function expression(c: Cursor, b: Builder): boolean {
   const negate = op === '!='
   let strings = elems.map((e) => elemText(e.key))
   if (op && op !== '==' && op !== '!=') {
-    // `tcp dport < 1024`: a port range; other comparisons are not modelled.
+    // `tcp dport < 1024`, `ip ttl > 64`: a range; other comparisons are not modelled.
     const only = strings.length === 1 ? strings[0] : undefined
-    const r = key?.kind === 'port' && only !== undefined ? portRange(only) : undefined
+    const max =
+      key?.kind === 'port'
+        ? 65535
+        : key?.kind === 'number' || key?.kind === 'owner'
+          ? NUMBER_MAX[key.field]
+          : undefined
+    const r =
+      max === undefined || only === undefined
+        ? undefined
+        : key?.kind === 'port'
+          ? portRange(only)
+          : numberRange(only, max)
+    const top = max ?? 65535
     const range: [number, number] | undefined =
       r &&
       (op === '<'
@@ -178,8 +214,8 @@ function expression(c: Cursor, b: Builder): boolean {
         : op === '<='
           ? [0, r[0]]
           : op === '>'
-            ? [r[0] + 1, 65535]
-            : [r[0], 65535])
+            ? [r[0] + 1, top]
+            : [r[0], top])
     strings = range && range[0] <= range[1] ? [`${range[0]}-${range[1]}`] : [undefined]
     op = '=='
   }
@@ -281,6 +317,35 @@ function verdictOf(toks: Token[], c: Cursor): Action {
   if ((w === 'jump' || w === 'goto') && toks[1]) return { kind: w, chain: toks[1].text }
   const text = toks.length ? c.ctx.text.slice(toks[0].start, toks[toks.length - 1].end) : ''
   return other('vmap', text, true)
+}
+
+/**
+ * The value of `meta mark set ...` / `ct mark set ...`: a number, or the other mark; anything
+ * else (an expression, a map) is read to the next statement and leaves the mark unknown.
+ */
+function markSet(c: Cursor, field: 'mark' | 'ct-mark', from: number): SetMark {
+  const start = c.i
+  const value = selector(c)
+  const atom = value ? undefined : c.atom()
+  const next = c.word()
+  const simple = next === undefined || !(BINOPS.has(next) || next === 'map' || next === '.')
+  if (simple && atom?.length === 1 && markValue(atom[0].text) !== undefined) {
+    const xor = markValue(atom[0].text)!
+    return { kind: 'set-mark', field, clear: 0xffffffff, xor, text: c.text(from) }
+  }
+  const copied = value?.key?.kind === 'mark' ? value.key.field : undefined
+  if (simple && copied !== undefined && copied !== field)
+    return {
+      kind: 'set-mark',
+      field,
+      clear: 0xffffffff,
+      xor: 0,
+      copy: { from: copied, mask: 0xffffffff },
+      text: c.text(from)
+    }
+  c.i = start
+  untilStop(c)
+  return { kind: 'set-mark', field, text: c.text(from) }
 }
 
 function fail(c: Cursor, from: number): false {

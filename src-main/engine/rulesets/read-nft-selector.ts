@@ -120,6 +120,10 @@ export function selector(c: Cursor): Selector | undefined {
     if (w === 'meta') c.next()
     if (k === 'l4proto') return { name: 'meta l4proto', key: { kind: 'proto' } }
     if (k === 'nfproto' || k === 'protocol') return { name: `meta ${k}`, key: { kind: 'family' } }
+    if (k === 'mark') return { name: 'meta mark', key: { kind: 'mark', field: 'mark' } }
+    if (k === 'skuid' || k === 'skgid')
+      return { name: `meta ${k}`, key: { kind: 'owner', field: k === 'skuid' ? 'uid' : 'gid' } }
+    if (k === 'length') return { name: 'meta length', key: { kind: 'number', field: 'length' } }
     if (k === 'iifname' || k === 'oifname' || k === 'iif' || k === 'oif')
       return {
         name: `meta ${k}`,
@@ -140,13 +144,31 @@ export function selector(c: Cursor): Selector | undefined {
     if ((k === 'ip' || k === 'ip6') && !words(1)) return give(undefined)
     if (k === 'state' && c.i === from + 2) return { name: 'ct state', key: { kind: 'ctstate' } }
     if (k === 'status' && c.i === from + 2) return { name: 'ct status', key: { kind: 'ctstatus' } }
+    if (k === 'mark' && c.i === from + 2)
+      return { name: 'ct mark', key: { kind: 'mark', field: 'ct-mark' } }
     return { name: c.text(from) }
   }
   if (w === 'fib') {
+    // fib saddr|daddr [. iif|oif|mark ...] type|oif|oifname
     c.next()
-    if (!words(1)) return give(undefined)
-    while (isWord(c.peek(), '.') && words(2));
-    return give(words(1) ? { name: 'fib' } : undefined)
+    const flags: string[] = []
+    if (!c.word()) return give(undefined)
+    flags.push(c.next().text)
+    while (isWord(c.peek(), '.') && c.word(1)) {
+      c.next()
+      flags.push(c.next().text)
+    }
+    const result = c.word()
+    if (!result) return give(undefined)
+    c.next()
+    const dirs = flags.filter((f) => f === 'saddr' || f === 'daddr')
+    const known = flags.every((f) => ['saddr', 'daddr', 'iif', 'oif', 'mark'].includes(f))
+    if (result !== 'type' || dirs.length !== 1 || !known) return { name: 'fib' }
+    const iface = flags.includes('iif') ? 'in' : flags.includes('oif') ? 'out' : undefined
+    return {
+      name: 'fib',
+      key: { kind: 'fibtype', dir: dirs[0] === 'saddr' ? 'src' : 'dst', iface }
+    }
   }
   if (w === 'socket' || w === 'osf') {
     // socket transparent | socket cgroupv2 level N; osf [ttl loose|skip] name|version
@@ -205,5 +227,8 @@ function payload(proto: string, field: string): Selector {
       key: { kind: 'icmp', v6: p === 58, code: field === 'code' }
     }
   if (proto === 'ether' && field === 'type') return { name, key: { kind: 'family' } }
+  if (proto === 'ether' && field === 'saddr') return { name, key: { kind: 'mac' } }
+  if ((proto === 'ip' && field === 'ttl') || (proto === 'ip6' && field === 'hoplimit'))
+    return { name, l3, key: { kind: 'number', field: 'ttl' } }
   return { name, l3, proto: p }
 }

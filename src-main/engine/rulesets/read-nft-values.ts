@@ -3,8 +3,8 @@
  * interfaces, conntrack states, TCP flags, ICMP types) turned into Matches.
  */
 
-import type { Cidr, CtState, Match } from './model'
-import { parseCidr } from './parse-address'
+import { ADDR_TYPES, type AddrType, type Cidr, type CtState, type Match } from './model'
+import { parseCidr, parseMac } from './parse-address'
 import {
   ICMP_CODES,
   ICMPV6_CODES,
@@ -27,6 +27,14 @@ export type KeyKind =
   | { kind: 'ctstatus' }
   | { kind: 'tcpflags'; mask?: number }
   | { kind: 'icmp'; v6: boolean; code: boolean }
+  | { kind: 'number'; field: 'length' | 'ttl' }
+  | { kind: 'mark'; field: 'mark' | 'ct-mark'; mask?: number }
+  | { kind: 'owner'; field: 'uid' | 'gid' }
+  | { kind: 'fibtype'; dir: 'src' | 'dst'; iface?: 'in' | 'out' }
+  | { kind: 'mac' }
+
+/** The largest value of a numeric key (`ip ttl` 255, `meta length` 65535 ...). */
+export const NUMBER_MAX = { length: 65535, ttl: 255, uid: 0xfffffffe, gid: 0xfffffffe } as const
 
 /**
  * How the value is written: `list` (one value, or `a,b` / `a | b`, nft's
@@ -90,6 +98,40 @@ export function convert(
       return {
         all: [{ kind: 'ct-state', states: [], nat: bits as ('dnat' | 'snat')[], negate: false }]
       }
+    }
+    case 'number':
+    case 'owner': {
+      const max = NUMBER_MAX[key.field]
+      const ranges = elems.map((e) =>
+        numberRange(key.kind === 'owner' && e === 'root' ? '0' : e, max)
+      )
+      if (ranges.some((r) => r === undefined)) return undefined
+      const rs = ranges as [number, number][]
+      if (key.kind === 'number') return { all: [{ kind: key.field, ranges: rs, negate }] }
+      return { all: [{ kind: key.field, ranges: rs, negate, withoutSocket: 'never' }] }
+    }
+    case 'mark': {
+      const values = elems.map(markValue)
+      if (values.some((v) => v === undefined)) return undefined
+      const mask = key.mask ?? 0xffffffff
+      return { all: [{ kind: key.field, values: values as number[], mask, negate }] }
+    }
+    case 'fibtype': {
+      if (elems.some((e) => !ADDR_TYPES.includes(e as AddrType))) return undefined
+      const m: Match = {
+        kind: 'addrtype',
+        dir: key.dir,
+        types: elems as AddrType[],
+        negate,
+        dialect: 'nft'
+      }
+      if (key.iface) m.iface = key.iface
+      return { all: [m] }
+    }
+    case 'mac': {
+      const macs = elems.map(parseMac)
+      if (macs.some((v) => v === undefined)) return undefined
+      return { all: [{ kind: 'mac-source', macs: macs as string[], negate }] }
     }
     case 'tcpflags':
       return tcpFlagMatches(key.mask, elems, negate, form, exact)
@@ -171,6 +213,23 @@ function icmpType(text: string, v6: boolean): [number, number?] | undefined {
 export function icmpCode(text: string, v6: boolean): number | undefined {
   if (/^\d+$/.test(text)) return Number(text)
   return own(v6 ? ICMPV6_CODES : ICMP_CODES, text)
+}
+
+/** Returns the range of `64`, `0x40` or `1-10` within 0..max, or undefined. */
+export function numberRange(text: string, max: number): [number, number] | undefined {
+  const one = (s: string): number | undefined =>
+    /^(0x[0-9a-f]+|\d+)$/i.test(s) && Number(s) <= max ? Number(s) : undefined
+  const whole = one(text)
+  if (whole !== undefined) return [whole, whole]
+  const m = /^([^-]+)-([^-]+)$/.exec(text)
+  const lo = m ? one(m[1]) : undefined
+  const hi = m ? one(m[2]) : undefined
+  return lo !== undefined && hi !== undefined && lo <= hi ? [lo, hi] : undefined
+}
+
+/** Returns a 32-bit mark (`0x00000001`, `1`), or undefined. */
+export function markValue(text: string): number | undefined {
+  return /^(0x[0-9a-f]+|\d+)$/i.test(text) && Number(text) <= 0xffffffff ? Number(text) : undefined
 }
 
 /** Returns the port range of `22`, `ssh`, `8000-8080`, or undefined. */

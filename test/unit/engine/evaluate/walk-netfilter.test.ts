@@ -127,7 +127,7 @@ describe('walking a packet through iptables', () => {
     expect(walkNetfilter(rs, p, { path: 'input' })).toMatchObject({
       verdict: 'drop',
       uncertain: true,
-      uncertainWhy: ['line 3: mac: --mac-source 00:11:22:33:44:55 (not modelled)']
+      uncertainWhy: ['line 3: MAC source 00:11:22:33:44:55 (the packet has no mac=ADDR)']
     })
   })
 

@@ -21,7 +21,14 @@ function understood(rulesets: Ruleset[]): {
         for (const rule of c.rules) {
           rules++
           const gaps = rule.matches.filter((m) => m.kind === 'unmodelled' || m.kind === 'stateful')
-          const otherAction = rule.action.kind === 'other' ? [rule.action.name] : []
+          // A mark set to a value Verdict cannot compute leaves later mark matches undecided.
+          const marks = [...(rule.marks ?? []), rule.action].filter(
+            (a) => a.kind === 'set-mark' && a.clear === undefined
+          )
+          const otherAction = [
+            ...(rule.action.kind === 'other' ? [rule.action.name] : []),
+            ...marks.map(() => 'mark set (not computed)')
+          ]
           for (const g of gaps) notModelled.set(g.name, (notModelled.get(g.name) ?? 0) + 1)
           for (const a of otherAction)
             notModelled.set(`target ${a}`, (notModelled.get(`target ${a}`) ?? 0) + 1)

@@ -89,7 +89,7 @@ describe('iptables-save reader', () => {
     })
     expect(input[5].action).toEqual({ kind: 'reject', with: 'icmp-port-unreachable' })
     expect(r.tables[0].chains[3].rules[0].matches).toEqual([
-      { kind: 'unmodelled', name: 'mac', text: '--mac-source 00:11:22:33:44:55' }
+      { kind: 'mac-source', macs: ['00:11:22:33:44:55'], negate: false }
     ])
   })
 

@@ -593,13 +593,16 @@ describe('nft reader: verdicts and statements', () => {
       [[], { kind: 'log', prefix: 'nflog: ', group: 2 }],
       [[], { kind: 'log' }],
       [[], { kind: 'continue' }],
-      [[], { kind: 'other', name: 'meta mark set', text: 'meta mark set 0x1', terminal: false }],
-      [[proto(6), dport(22)], { kind: 'accept' }],
-      [[{ kind: 'unmodelled', name: 'fib', text: 'fib daddr type local' }], { kind: 'accept' }],
       [
-        [ipv6, { kind: 'unmodelled', name: 'ip6 hoplimit', text: 'ip6 hoplimit 255' }],
+        [],
+        { kind: 'set-mark', field: 'mark', clear: 0xffffffff, xor: 1, text: 'meta mark set 0x1' }
+      ],
+      [[proto(6), dport(22)], { kind: 'accept' }],
+      [
+        [{ kind: 'addrtype', dir: 'dst', types: ['local'], negate: false, dialect: 'nft' }],
         { kind: 'accept' }
       ],
+      [[ipv6, { kind: 'ttl', ranges: [[255, 255]], negate: false }], { kind: 'accept' }],
       [
         [
           {
