@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   if (why) throw new Error(`cannot make the sample incident here: ${why}`)
   const lab = new Lab()
   try {
-    const folder = await buildIncident(lab)
+    const folder = await buildIncident(lab, 'iptables', 88)
     rmSync(target, { recursive: true, force: true })
     cpSync(folder.dir, target, { recursive: true })
     writeFileSync(

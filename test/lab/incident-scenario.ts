@@ -21,22 +21,27 @@ import {
 } from './lab-traffic'
 import { withNetnsLogging } from './netns-logging'
 
-/** Addresses of the incident's three hosts. */
-export const NET = {
-  client: '10.88.1.2',
-  routerIn: '10.88.1.1',
-  routerOut: '10.88.2.1',
-  server: '10.88.2.2',
-  /** A second server address that only the router's DNAT sends to. */
-  server2: '10.88.2.3',
-  client6: 'fd88:1::2',
-  routerIn6: 'fd88:1::1',
-  routerOut6: 'fd88:2::1',
-  server6: 'fd88:2::2',
-  /** The router's small link towards the server (the PMTUD black hole). */
-  mtu: 1300,
-  dnatFront: 8888
-} as const
+/** Addresses of the incident's three hosts, in the networks 10.N.1.0/24 and 10.N.2.0/24. */
+export function netFor(n: number) {
+  return {
+    client: `10.${n}.1.2`,
+    routerIn: `10.${n}.1.1`,
+    routerOut: `10.${n}.2.1`,
+    server: `10.${n}.2.2`,
+    /** A second server address that only the router's DNAT sends to. */
+    server2: `10.${n}.2.3`,
+    client6: `fd${n}:1::2`,
+    routerIn6: `fd${n}:1::1`,
+    routerOut6: `fd${n}:2::1`,
+    server6: `fd${n}:2::2`,
+    /** The router's small link towards the server (the PMTUD black hole). */
+    mtu: 1300,
+    dnatFront: 8888
+  } as const
+}
+
+/** The incident's addresses. */
+export type Net = ReturnType<typeof netFor>
 
 /** The server's ports, by what happens to connections to them. */
 export const PORT = {
@@ -79,6 +84,7 @@ export interface IncidentFolder {
   /** Realtime minus the kernel's monotonic clock, measured while the traffic ran (seconds). */
   bootOffsetSec: number
   firewall: Firewall
+  net: Net
   /** Files of each host, by name. */
   files: Record<string, Record<string, string>>
 }
@@ -106,8 +112,11 @@ const RETURN_PORTS = [80, 81, 7000, 7001, 8080, 8081, 9000, 9090, 5201]
 /** Builds the incident folder in `lab.dir/incident`, the router and server firewalled by `firewall`. */
 export async function buildIncident(
   lab: Lab,
-  firewall: Firewall = 'iptables'
+  firewall: Firewall = 'iptables',
+  /** The second octet of the networks; random unless given, so no address is special. */
+  octet = 20 + Math.floor(Math.random() * 80)
 ): Promise<IncidentFolder> {
+  const NET = netFor(octet)
   const rule = RULE_HAS[firewall]
   const tag = `V${randomBytes(2).toString('hex')} `
   const c = await lab.host('inc-c', { ipv6: true })
@@ -130,7 +139,7 @@ export async function buildIncident(
   await c.sysctl('net.ipv4.tcp_syn_retries', 2)
   await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
 
-  await loadFirewalls(r, s, tag, firewall)
+  await loadFirewalls(r, s, tag, firewall, NET)
   const keep = (port: number) => ({
     proto: 'tcp' as const,
     host: '::',
@@ -444,11 +453,11 @@ export async function buildIncident(
   for (const h of ['client', 'router', 'server'])
     files[h][`${h[0]}0.pcap`] = join(dir, h, `${h[0]}0.pcap`)
   files.router['r1.pcap'] = join(dir, 'router', 'r1.pcap')
-  return { dir, tag, cases, bootOffsetSec, files, firewall }
+  return { dir, tag, cases, bootOffsetSec, files, firewall, net: NET }
 }
 
 /** The router's and the server's rules as iptables-restore input. */
-async function loadIptables(r: Host, s: Host, tag: string): Promise<void> {
+async function loadIptables(r: Host, s: Host, tag: string, NET: Net): Promise<void> {
   const returnPorts = RETURN_PORTS.join(',')
   await restore(
     r,
@@ -514,7 +523,7 @@ COMMIT
 }
 
 /** The same firewalls written for nftables (one inet table each, and the router's NAT). */
-async function loadNft(r: Host, s: Host, tag: string): Promise<void> {
+async function loadNft(r: Host, s: Host, tag: string, NET: Net): Promise<void> {
   const returnPorts = RETURN_PORTS.join(', ')
   await r.nft(`table ip nat {
   chain prerouting {
@@ -556,9 +565,15 @@ table inet filter {
 `)
 }
 
-async function loadFirewalls(r: Host, s: Host, tag: string, firewall: Firewall): Promise<void> {
-  if (firewall === 'nft') await loadNft(r, s, tag)
-  else await loadIptables(r, s, tag)
+async function loadFirewalls(
+  r: Host,
+  s: Host,
+  tag: string,
+  firewall: Firewall,
+  NET: Net
+): Promise<void> {
+  if (firewall === 'nft') await loadNft(r, s, tag, NET)
+  else await loadIptables(r, s, tag, NET)
 }
 
 /** What each case's rule must contain, in each dialect. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Finding, Flow, Incident } from '../../src-main/shared/incident'
 import { findingOf as findingIn, wrongCauses, wrongRules } from '../support/incident-cases'
 import { analyze, flowOf } from './flow-checks'
-import { buildIncident, NET, PORT, type IncidentFolder } from './incident-scenario'
+import { buildIncident, PORT, type IncidentFolder } from './incident-scenario'
 import { labSkipReason, requireCli } from './lab-checks'
 import { Lab } from './lab-host'
 import { scriptedClient } from './lab-traffic'
@@ -142,7 +142,7 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         const [tool, ...args] = finding.fix!.split(/\s+/)
         await host.must(tool, args)
         applied.push(finding.fix!)
-        const dst = c.name.startsWith('DNAT') ? NET.routerIn : NET.server
+        const dst = c.name.startsWith('DNAT') ? folder.net.routerIn : folder.net.server
         const result = await scriptedClient(lab.hostByName('inc-c'), {
           host: dst,
           port: c.dport,
