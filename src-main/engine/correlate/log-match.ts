@@ -45,6 +45,8 @@ export function matchLogsToFlows(
   const index = new Map<string, Flow[]>()
   const keyOf = (proto: number, a: string, b: string): string =>
     `${proto} ${[normalizeAddress(a), normalizeAddress(b)].sort().join(' ')}`
+  const out = new Map<string, FlowLog[]>()
+  if (events.length === 0) return out
   const ends = new Map(flows.map((f) => [f.id, endsOf(f)]))
   for (const f of flows) {
     const e = ends.get(f.id)!
@@ -55,7 +57,6 @@ export function matchLogsToFlows(
       else index.set(k, [f])
     }
   }
-  const out = new Map<string, FlowLog[]>()
   for (const placed of events) {
     const p = placed.event.packet
     if (!p) continue
