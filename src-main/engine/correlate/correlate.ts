@@ -82,17 +82,18 @@ function placeEvents(
   const first = incident.flows[0]?.first
   const captureTime = first ? Date.parse(first) / 1000 : undefined
   const sightings = options.sightings ?? new Map<string, number[]>()
-  const byFile = new Map<string, { host: HostEvidence; events: LogEvent[] }>()
+  // One log file's events may sit on several hosts (syslog lines naming another host).
+  const byFile = new Map<string, { host: HostEvidence; event: LogEvent }[]>()
   for (const host of ev.hosts.values())
-    for (const e of host.logs) {
-      const entry = byFile.get(e.file)
-      if (entry) entry.events.push(e)
-      else byFile.set(e.file, { host, events: [e] })
+    for (const event of host.logs) {
+      const entry = byFile.get(event.file)
+      if (entry) entry.push({ host, event })
+      else byFile.set(event.file, [{ host, event }])
     }
-  for (const [file, { events }] of byFile) {
+  for (const [file, entries] of byFile) {
     const aligned = alignClock(
       file,
-      events,
+      entries.map((x) => x.event),
       (e) => {
         const k = e.packet ? loggedKey(e.packet) : undefined
         return k ? (sightings.get(k) ?? []) : []
@@ -101,15 +102,13 @@ function placeEvents(
       captureTime
     )
     alignments.push(aligned.alignment)
-    for (const host of ev.hosts.values())
-      for (const e of host.logs)
-        if (e.file === file)
-          placed.push({
-            event: e,
-            host,
-            time: aligned.timeOf(e.time),
-            alignment: aligned.alignment.text
-          })
+    for (const { host, event } of entries)
+      placed.push({
+        event,
+        host,
+        time: aligned.timeOf(event.time),
+        alignment: aligned.alignment.text
+      })
   }
   return { placed, alignments }
 }

@@ -97,13 +97,24 @@ export function flowRoles(flow: Flow, ev: EvidenceSet): FlowRoles {
 export function ownsAddress(h: HostEvidence, addr: string): boolean {
   const want = normalizeAddress(addr)
   if (h.ipAddr) return hostAddresses(h).has(want)
-  return h.logs.some(
-    (e) =>
-      e.packet !== undefined &&
-      ((e.packet.out === '' && normalizeAddress(e.packet.dst) === want) ||
-        (e.packet.in === '' && normalizeAddress(e.packet.src) === want))
-  )
+  return loggedOwn(h).has(want)
 }
+
+/** The addresses a host's own log shows it receiving for itself or sending, kept per log size. */
+function loggedOwn(h: HostEvidence): Set<string> {
+  const known = loggedCache.get(h)
+  if (known && known.count === h.logs.length) return known.set
+  const set = new Set<string>()
+  for (const e of h.logs) {
+    if (!e.packet) continue
+    if (e.packet.out === '') set.add(normalizeAddress(e.packet.dst))
+    if (e.packet.in === '') set.add(normalizeAddress(e.packet.src))
+  }
+  loggedCache.set(h, { count: h.logs.length, set })
+  return set
+}
+
+const loggedCache = new WeakMap<HostEvidence, { count: number; set: Set<string> }>()
 
 /** Returns whether a host that owns neither end sits between them. */
 function forwardsBetween(h: HostEvidence, flow: Flow, ends: FlowEnds): boolean {
