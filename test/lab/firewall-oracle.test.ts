@@ -17,6 +17,7 @@ import { resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CLI, verdict } from '../support/run'
 import {
+  firewallAddresses,
   impliedCt,
   interfacesFor,
   iptablesLayout,
@@ -52,6 +53,8 @@ interface Suite {
   format: RulesetFormat
   path: Path
   cases: Expected[]
+  /** Every fact the rules test is in the packet SPEC: `verdict trace` must not be uncertain. */
+  certain?: boolean
 }
 
 const IPT_SSH = '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT'
@@ -66,6 +69,9 @@ const CT_VMAP = 'ct state vmap { established : accept, related : accept, invalid
 const ADMIN = 'tcp dport @admin_ports reject with icmpx admin-prohibited'
 const DNAT_TO = '10.0.2.2:8080'
 
+const FACT_MARK = '-A INPUT -p udp -m udp --dport 5100:5199 -m mark --mark 0x2 -j ACCEPT'
+const NFT_HL = 'tcp dport 22 ip6 hoplimit != 64 reject with tcp reset'
+
 const f = 'filter'
 const rule = (verdict: KernelVerdictKind, chain: string, text: string, table = f) =>
   ({ verdict, kind: 'rule', table, chain, rule: text }) as const
@@ -73,6 +79,216 @@ const policy = (verdict: KernelVerdictKind, chain: string, text: string, table =
   ({ verdict, kind: 'policy', table, chain, rule: text }) as const
 
 const SUITES: Suite[] = [
+  {
+    file: 'ipt-facts.rules',
+    format: 'iptables',
+    path: 'input',
+    certain: true,
+    cases: [
+      {
+        packet: 'udp 10.5.0.1:53 > 10.5.0.2:40201 ctmark=7',
+        ct: 'established',
+        ...rule(
+          'reject',
+          'INPUT',
+          '-A INPUT -m conntrack --ctstate ESTABLISHED -m connmark --mark 0x7 -j REJECT --reject-with icmp-admin-prohibited'
+        )
+      },
+      {
+        packet: 'udp 10.5.0.1:53 > 10.5.0.2:40202 ctmark=8',
+        ct: 'established',
+        ...rule('accept', 'INPUT', '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT')
+      },
+      {
+        packet: 'udp 10.5.0.1:40203 > 10.5.0.2:5001 len=60',
+        ...rule(
+          'accept',
+          'INPUT',
+          '-A INPUT -p udp -m udp --dport 5001 -m length --length 0:99 -j ACCEPT'
+        )
+      },
+      {
+        packet: 'udp 10.5.0.1:40204 > 10.5.0.2:5001 len=100',
+        ...rule('reject', 'INPUT', '-A INPUT -p udp -m udp --dport 5001 -j REJECT')
+      },
+      {
+        packet: 'tcp 10.5.0.1:40205 > 10.5.0.2:22 syn ttl=50',
+        ...rule(
+          'reject',
+          'INPUT',
+          '-A INPUT -p tcp -m tcp --dport 22 -m ttl ! --ttl-eq 64 -j REJECT --reject-with tcp-reset'
+        )
+      },
+      {
+        packet: 'tcp 10.5.0.1:40206 > 10.5.0.2:22 syn ttl=64',
+        ...rule('accept', 'INPUT', '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT')
+      },
+      {
+        packet: 'udp 10.5.0.1:40207 > 10.5.0.2:5002 ttl=4',
+        ...rule('drop', 'INPUT', '-A INPUT -p udp -m udp --dport 5002 -m ttl --ttl-lt 5 -j DROP')
+      },
+      { packet: 'udp 10.5.0.1:40208 > 10.5.0.2:5002 ttl=5', ...policy('drop', 'INPUT', IPT_DROP) },
+      // No mark given: MARK in mangle PREROUTING sets it, and the walk knows it.
+      { packet: 'udp 10.5.0.1:40209 > 10.5.0.2:5101', ...rule('accept', 'INPUT', FACT_MARK) },
+      {
+        packet: 'udp 10.5.0.1:40210 > 10.5.0.2:5102 mark=0x1f',
+        ...rule(
+          'reject',
+          'INPUT',
+          '-A INPUT -p udp -m udp --dport 5100:5199 -m mark --mark 0x10/0xf0 -j REJECT'
+        )
+      },
+      {
+        packet: 'udp 10.5.0.1:40211 > 10.5.0.2:5103 mark=0x25',
+        ...policy('drop', 'INPUT', IPT_DROP)
+      },
+      {
+        packet: 'udp 10.5.0.1:40212 > 10.5.0.2:5300 mac=02:00:00:00:0a:01',
+        ...rule(
+          'accept',
+          'INPUT',
+          '-A INPUT -p udp -m mac --mac-source 02:00:00:00:0A:01 -m udp --dport 5300 -j ACCEPT'
+        )
+      },
+      {
+        packet: 'udp 10.5.0.1:40213 > 10.5.0.2:5400',
+        ...rule(
+          'accept',
+          'INPUT',
+          '-A INPUT -p udp -m udp --dport 5400 -m addrtype --dst-type LOCAL -j ACCEPT'
+        )
+      },
+      { packet: 'udp 10.5.0.1:40214 > 10.5.0.2:5500', ...policy('drop', 'INPUT', IPT_DROP) }
+    ]
+  },
+  {
+    file: 'nft-facts.nft',
+    format: 'nft',
+    path: 'input',
+    certain: true,
+    cases: [
+      {
+        packet: 'udp 10.5.1.1:53 > 10.5.1.2:40301 ctmark=7',
+        ct: 'established',
+        ...rule(
+          'reject',
+          'input',
+          'ct state established ct mark 0x00000007 reject with icmpx admin-prohibited'
+        )
+      },
+      {
+        packet: 'udp 10.5.1.1:53 > 10.5.1.2:40302 ctmark=0',
+        ct: 'established',
+        ...rule('accept', 'input', 'ct state established,related accept')
+      },
+      {
+        packet: 'udp 10.5.1.1:40303 > 10.5.1.2:6001 len=99',
+        ...rule('accept', 'input', 'udp dport 6001 meta length < 100 accept')
+      },
+      {
+        packet: 'udp [fd05::1]:40304 > [fd05::2]:6001 len=100',
+        ...rule('reject', 'input', 'udp dport 6001 reject')
+      },
+      {
+        packet: 'tcp 10.5.1.1:40305 > 10.5.1.2:22 syn ttl=63',
+        ...rule('reject', 'input', 'tcp dport 22 ip ttl != 64 reject with tcp reset')
+      },
+      {
+        packet: 'tcp [fd05::1]:40306 > [fd05::2]:22 syn ttl=10',
+        ...rule('reject', 'input', NFT_HL)
+      },
+      {
+        packet: 'tcp [fd05::1]:40307 > [fd05::2]:22 syn ttl=64',
+        ...rule('accept', 'input', 'tcp dport 22 accept')
+      },
+      {
+        packet: 'udp 10.5.1.1:40308 > 10.5.1.2:6002 ttl=1',
+        ...rule('drop', 'input', 'udp dport 6002 ip ttl < 5 drop')
+      },
+      {
+        packet: 'udp 10.5.1.1:40309 > 10.5.1.2:6101',
+        ...rule('accept', 'input', 'udp dport 6100-6199 meta mark 0x00000002 accept')
+      },
+      {
+        packet: 'udp [fd05::1]:40310 > [fd05::2]:6102 mark=0x11',
+        ...rule(
+          'reject',
+          'input',
+          'udp dport 6100-6199 meta mark & 0x000000f0 == 0x00000010 reject'
+        )
+      },
+      {
+        packet: 'udp 10.5.1.1:40311 > 10.5.1.2:6300 mac=02:00:00:00:0a:02',
+        ...rule('accept', 'input', 'udp dport 6300 ether saddr 02:00:00:00:0a:02 accept')
+      },
+      { packet: 'udp 10.5.1.1:40312 > 10.5.1.2:6400', ...policy('drop', 'input', NFT_IN_DROP) }
+    ]
+  },
+  {
+    file: 'ipt-owner.rules',
+    format: 'iptables',
+    path: 'output',
+    certain: true,
+    cases: [
+      {
+        packet: 'tcp 10.6.0.1:40401 > 10.6.0.2:443 syn uid=1000 gid=1000',
+        ...rule(
+          'reject',
+          'OUTPUT',
+          '-A OUTPUT -p tcp -m owner --uid-owner 1000 -m tcp --dport 443 -j REJECT --reject-with tcp-reset'
+        )
+      },
+      {
+        packet: 'tcp 10.6.0.1:40402 > 10.6.0.2:443 syn uid=0 gid=0',
+        ...rule('accept', 'OUTPUT', '-A OUTPUT -p tcp -m tcp --dport 443 -j ACCEPT')
+      },
+      {
+        packet: 'udp 10.6.0.1:40403 > 10.6.0.2:123 uid=1001 gid=2500',
+        ...rule('accept', 'OUTPUT', '-A OUTPUT -p udp -m owner --gid-owner 2000-2999 -j ACCEPT')
+      },
+      {
+        packet: 'udp 10.6.0.1:40404 > 10.6.0.2:123 uid=1001 gid=1001',
+        ...rule('reject', 'OUTPUT', '-A OUTPUT -p udp -m owner ! --uid-owner 0 -j REJECT')
+      },
+      {
+        packet: 'udp 10.6.0.1:40405 > 10.6.0.2:53 uid=0 gid=0',
+        ...rule(
+          'accept',
+          'OUTPUT',
+          '-A OUTPUT -p udp -m addrtype --src-type LOCAL -m udp --dport 53 -j ACCEPT'
+        )
+      },
+      {
+        packet: 'udp 10.6.0.1:40406 > 10.6.0.2:123 uid=0 gid=0',
+        ...policy('drop', 'OUTPUT', ':OUTPUT DROP [0:0]')
+      }
+    ]
+  },
+  {
+    file: 'ipt-forward-ttl.rules',
+    format: 'iptables',
+    path: 'forward',
+    certain: true,
+    cases: [
+      {
+        // Arrives with 64; FORWARD sees 63.
+        packet: 'udp 198.51.100.7:40501 > 10.7.0.2:53 ttl=64',
+        ...rule(
+          'accept',
+          'FORWARD',
+          '-A FORWARD -p udp -m ttl --ttl-eq 63 -m udp --dport 53 -j ACCEPT'
+        )
+      },
+      {
+        packet: 'udp 198.51.100.7:40502 > 10.7.0.2:53 ttl=63',
+        ...rule('reject', 'FORWARD', '-A FORWARD -p udp -m udp --dport 53 -j REJECT')
+      },
+      {
+        packet: 'tcp 198.51.100.7:40503 > 10.7.0.2:22 syn',
+        ...policy('drop', 'FORWARD', FWD_DROP)
+      }
+    ]
+  },
   {
     file: 'ipt-stateful.rules',
     format: 'iptables',
@@ -581,6 +797,7 @@ interface TraceOutput {
   verdict?: string
   decidedBy?: { kind?: string; table?: string; chain?: string; line?: number; rule?: string }
   uncertain?: boolean
+  uncertainWhy?: string[]
 }
 
 describe.skipIf(!trace.available)('verdict trace agrees with the kernel', () => {
@@ -592,6 +809,7 @@ describe.skipIf(!trace.available)('verdict trace agrees with the kernel', () => 
         const { iif, oif } = interfacesFor(s.path)
         const args = ['trace', fileOf(s), '--packet', e.packet, '--path', s.path]
         args.push('--ct', ctOf(e))
+        args.push('--local', firewallAddresses(s.path, s.cases).join(','))
         if (iif) args.push('--iif', iif)
         if (oif) args.push('--oif', oif)
         args.push('--format', 'json')
@@ -655,6 +873,7 @@ describe.skipIf(!trace.available)('verdict trace agrees with the kernel', () => 
           // The table by name, with or without its family ("filter", "inet filter").
           const tables = [want.table, want.family ? `${want.family} ${want.table}` : undefined]
           expect(tables, about).toContain(by.table)
+          if (s.certain) expect(got.out.uncertainWhy ?? [], about).toEqual([])
         })
       })
     })

@@ -71,6 +71,25 @@ export interface PacketSpec {
   /** syn, syn-ack; echo-request, echo-reply, port-unreachable; undefined for UDP. */
   what?: string
   v6: boolean
+  /** The `key=value` facts after WHAT, which the oracle makes true of the packet it sends. */
+  facts: PacketFacts
+}
+
+/**
+ * Facts a packet SPEC may give (`len=60 ttl=5 mark=0x1 ctmark=0x2 uid=1000 gid=1000
+ * mac=02:00:00:00:0a:01`). The oracle makes each true: the sender sizes UDP and ping payloads
+ * (a TCP SYN is 60 bytes, 80 in IPv6); the oracle's own chains, before every chain of the
+ * ruleset, set the TTL and the mark (priority -350) and the connection mark (-199, just after
+ * conntrack); the sending program runs as the uid and gid; side A's interface has the MAC.
+ */
+export interface PacketFacts {
+  len?: number
+  ttl?: number
+  mark?: number
+  ctmark?: number
+  uid?: number
+  gid?: number
+  mac?: string
 }
 
 /** A rule or policy of the ruleset file. */
@@ -173,7 +192,22 @@ export function parsePacketSpec(spec: string): PacketSpec {
   if ((isIP(src.addr) === 6) !== (isIP(dst.addr) === 6))
     throw new Error(`mixed address families: ${spec}`)
   const v6 = isIP(src.addr) === 6
-  let what = m[4]?.trim()
+  const words = (m[4] ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '')
+  const facts: PacketFacts = {}
+  for (const w of words.filter((x) => x.includes('='))) {
+    const [k, v] = w.split('=')
+    if (k === 'mac') facts.mac = v.toLowerCase()
+    else if (
+      ['len', 'ttl', 'mark', 'ctmark', 'uid', 'gid'].includes(k) &&
+      /^(0x[0-9a-f]+|\d+)$/i.test(v)
+    )
+      facts[k as Exclude<keyof PacketFacts, 'mac'>] = Number(v)
+    else throw new Error(`the oracle does not know the fact ${w}: ${spec}`)
+  }
+  let what = words.filter((x) => !x.includes('=')).join(' ') || undefined
   if (proto === 'tcp') {
     const flags: Record<string, string> = {
       syn: 'syn',
@@ -193,7 +227,24 @@ export function parsePacketSpec(spec: string): PacketSpec {
       throw new Error(`the oracle sends echo-request, echo-reply, port-unreachable: ${spec}`)
     if ((proto === 'icmpv6') !== v6) throw new Error(`icmp is IPv4, icmpv6 IPv6: ${spec}`)
   }
-  return { proto, src: src.addr, sport: src.port, dst: dst.addr, dport: dst.port, what, v6 }
+  return { proto, src: src.addr, sport: src.port, dst: dst.addr, dport: dst.port, what, v6, facts }
+}
+
+/**
+ * The firewall host's own addresses on a path, as `verdict trace --local` takes them: the
+ * transit links (with their prefixes), loopback, and every address a case puts on its side.
+ */
+export function firewallAddresses(path: Path, cases: PacketCase[]): string[] {
+  const out = ['127.0.0.1/8', '::1/128', `${T.one.v4}.1/24`, `${T.one.v6}1/64`]
+  if (path === 'forward') return [...out, `${T.two.v4}.1/24`, `${T.two.v6}1/64`]
+  for (const c of cases) {
+    const spec = parsePacketSpec(c.packet)
+    const owned =
+      path === 'input' ? (c.deliverTo ? endpoint(c.deliverTo).addr : spec.dst) : spec.src
+    const withLen = `${owned}/${spec.v6 ? 128 : 32}`
+    if (!out.includes(withLen)) out.push(withLen)
+  }
+  return out
 }
 
 /** `ADDR`, `ADDR:PORT`, `[ADDR]`, `[ADDR]:PORT`. */
@@ -561,7 +612,8 @@ export function parseTrace(out: string): TracedPacket[] {
       ev.handle = r[2] === undefined ? undefined : Number(r[2])
       ev.verdict = r[3].trim()
     } else {
-      ev.verdict = rest.trim()
+      // A packet with a mark: nft prints it after the verdict (`policy accept meta mark 0x00000025`).
+      ev.verdict = rest.replace(/\s+meta mark 0x[0-9a-f]+\s*$/, '').trim()
     }
     if (table === ORACLE_TABLE) {
       const c = /comment "vdt-case-(\d+)"/.exec(ev.text ?? '')
@@ -680,7 +732,7 @@ const tasks = o.actions.map((a) => new Promise((done) => {
     s.bind(a.localPort, a.localAddress, () => {
       s.connect(a.port, a.host, (e) => {
         if (e) return end(classify(e.code), String(e.code))
-        s.send('vdt', (e2) => {
+        s.send(a.size === undefined ? 'vdt' : 'v'.repeat(a.size), (e2) => {
           if (e2 && e2.code === 'EPERM') refusedLocally = true
           else if (e2) end(classify(e2.code), String(e2.code))
         })
@@ -688,6 +740,7 @@ const tasks = o.actions.map((a) => new Promise((done) => {
     })
   } else {
     const args = ['-n', '-c', '1', '-W', '1', '-I', a.localAddress, a.host]
+    if (a.size !== undefined) args.unshift('-s', String(a.size))
     if (a.host.includes(':')) args.unshift('-6')
     execFile('ping', args, { timeout: o.waitMs + 3000 }, (err, stdout, stderr) => {
       const text = String(stdout) + String(stderr)
@@ -718,6 +771,10 @@ interface Action {
   port?: number
   /** UDP to a closed port: the ICMP error coming back is the traced packet arriving. */
   wantError?: boolean
+  /** Payload bytes of a UDP datagram or an echo request (default: 3, and ping's 56). */
+  size?: number
+  /** The user and group the sending program runs as (default root). */
+  owner?: { uid: number; gid: number }
 }
 
 interface DriverResult {
@@ -748,6 +805,8 @@ interface Plan {
   seenMatch: string
   /** nft match of a packet to notrack at the firewall before the traced one (ct invalid). */
   notrackFirst?: { match: string; hook: 'pre' | 'out' }
+  /** Statements the oracle's trace rule applies to the packet (`ip ttl set 5 meta mark set 1`). */
+  sets: string
 }
 
 /** The traced packet as it arrives: translated destination, any source, when DNAT is expected. */
@@ -763,6 +822,35 @@ function seenMatch(p: Plan): string {
 }
 
 function plan(index: number, c: PacketCase, fwIsB: boolean): Plan {
+  const p = basePlan(index, c, fwIsB)
+  const f = p.spec.facts
+  const about = (why: string): Error => new Error(`${c.packet}: ${why}`)
+  const sets: string[] = []
+  if (f.ttl !== undefined) sets.push(`${p.spec.v6 ? 'ip6 hoplimit' : 'ip ttl'} set ${f.ttl}`)
+  if (f.mark !== undefined) sets.push(`meta mark set ${f.mark}`)
+  p.sets = sets.map((x) => ` ${x}`).join('')
+  if (f.len !== undefined) {
+    const ip = p.spec.v6 ? 40 : 20
+    if (p.action.kind === 'tcp') {
+      if (p.spec.what !== 'syn' || f.len !== ip + 40)
+        throw about(
+          `the oracle's TCP SYN is ${ip + 40} bytes (len=${ip + 40}); it sends no other TCP length`
+        )
+    } else if (p.action.wantError) throw about('the oracle cannot size an ICMP error')
+    else {
+      p.action.size = f.len - ip - 8
+      if (p.action.size < 0) throw about(`len=${f.len} is shorter than the headers`)
+    }
+  }
+  if (f.uid !== undefined || f.gid !== undefined) {
+    if (p.action.kind === 'ping' || p.actionSide !== 'a' || !p.aStarts)
+      throw about('uid/gid: the oracle runs as that user only a TCP or UDP sender that starts')
+    p.action.owner = { uid: f.uid ?? 0, gid: f.gid ?? 0 }
+  }
+  return p
+}
+
+function basePlan(index: number, c: PacketCase, fwIsB: boolean): Plan {
   const spec = parsePacketSpec(c.packet)
   const ct = c.ct ?? impliedCt(spec)
   const sport = spec.sport ?? 41000 + index
@@ -779,7 +867,7 @@ function plan(index: number, c: PacketCase, fwIsB: boolean): Plan {
     if (!states.includes(ct))
       throw new Error(`${c.packet}: the oracle cannot give this packet ct state ${ct}`)
   }
-  const base = { index, c, spec, ct, aAddr: spec.src, bAddr, seenMatch: '' }
+  const base = { index, c, spec, ct, aAddr: spec.src, bAddr, seenMatch: '', sets: '' }
 
   if (spec.proto === 'tcp' && spec.what === 'syn') {
     supported(['new', 'untracked'])
@@ -1027,6 +1115,14 @@ export async function kernelVerdicts(
     const aAddrs = new Set(plans.map((p) => p.aAddr))
     const bAddrs = new Set(plans.map((p) => p.bAddr))
     const dsts = new Set(plans.map((p) => p.spec.dst))
+    const macs = new Set(plans.flatMap((p) => (p.spec.facts.mac ? [p.spec.facts.mac] : [])))
+    if (macs.size > 1)
+      throw new Error(`${rulesetPath}: side A has one MAC; the cases give ${[...macs].join(', ')}`)
+    if (macs.size === 1) {
+      if (path === 'output')
+        throw new Error(`${rulesetPath}: a packet made on the firewall has no source MAC`)
+      await topo.a.host.ip('link', 'set', 'dev', 'eth0', 'address', [...macs][0])
+    }
     await own(topo.a.host, aAddrs)
     await own(topo.b.host, bAddrs)
     await routes(topo.a, 'eth0', new Set([...dsts, ...bAddrs]))
@@ -1054,10 +1150,14 @@ export async function kernelVerdicts(
       const notrack = p.ct === 'untracked' ? ' notrack' : ''
       add(
         `trace_${traceHook}`,
-        `${p.match} meta nftrace set 1${notrack} comment "vdt-case-${p.index}"`
+        `${p.match}${p.sets} meta nftrace set 1${notrack} comment "vdt-case-${p.index}"`
       )
     }
     add('trace_out', 'ip daddr 127.0.0.1 udp dport 9 meta nftrace set 1 comment "vdt-ready"')
+    // The connection mark, once conntrack has given the packet its connection.
+    for (const p of plans)
+      if (p.spec.facts.ctmark !== undefined)
+        add(`ct_${traceHook}`, `${p.match} ct mark set ${p.spec.facts.ctmark}`)
     for (const hook of ['pre', 'out']) {
       for (const s of ['new', 'established', 'related', 'invalid', 'untracked'])
         add(`ct_${hook}`, `ct state ${s} counter`)
@@ -1120,15 +1220,34 @@ export async function kernelVerdicts(
       await proc.waitFor(/listening/, `listeners in ${host.ns}`)
     }
     const drive = async (side: 'a' | 'b', host: Host): Promise<Record<string, DriverResult>> => {
-      const actions = plans.filter((p) => p.actionSide === side).map((p) => p.action)
-      if (actions.length === 0) return {}
-      const ran = await host.exec(
-        process.execPath,
-        ['-e', DRIVER, JSON.stringify({ actions, waitMs, tcpWaitMs })],
-        tcpWaitMs + 20_000
+      const all = plans.filter((p) => p.actionSide === side).map((p) => p.action)
+      // One driver per user the actions run as (root, or the case's uid and gid).
+      const owners = new Map<string, Action[]>()
+      for (const a of all) {
+        const k = a.owner ? `${a.owner.uid}:${a.owner.gid}` : ''
+        owners.set(k, [...(owners.get(k) ?? []), a])
+      }
+      const results = await Promise.all(
+        [...owners].map(async ([owner, actions]) => {
+          const node = [
+            process.execPath,
+            '-e',
+            DRIVER,
+            JSON.stringify({ actions, waitMs, tcpWaitMs })
+          ]
+          const [uid, gid] = owner.split(':')
+          const ran = owner
+            ? await host.exec(
+                'setpriv',
+                [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...node],
+                tcpWaitMs + 20_000
+              )
+            : await host.exec(node[0], node.slice(1), tcpWaitMs + 20_000)
+          if (ran.code !== 0) throw new Error(`driver in ${host.ns} failed: ${ran.stderr.trim()}`)
+          return JSON.parse(ran.stdout) as Record<string, DriverResult>
+        })
       )
-      if (ran.code !== 0) throw new Error(`driver in ${host.ns} failed: ${ran.stderr.trim()}`)
-      return JSON.parse(ran.stdout) as Record<string, DriverResult>
+      return Object.assign({}, ...results) as Record<string, DriverResult>
     }
     const [fromA, fromB] = await Promise.all([drive('a', topo.a.host), drive('b', topo.b.host)])
     await sleep(300)

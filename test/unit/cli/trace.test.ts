@@ -54,6 +54,53 @@ describe.skipIf(reason !== undefined)('verdict trace', () => {
     expect(stdout).toContain('UNCERTAIN: line 3: ipset admins is in no snapshot loaded')
   })
 
+  it('decides fact matches from the packet facts and --local, and says which fact is missing', async () => {
+    const facts = join(dir, 'facts.v4')
+    writeFileSync(
+      facts,
+      '*filter\n:INPUT DROP [0:0]\n-A INPUT -m addrtype ! --dst-type LOCAL -j DROP\n' +
+        '-A INPUT -p udp -m ttl --ttl-lt 5 -j REJECT\n-A INPUT -p udp -m length --length 0:99 -j ACCEPT\nCOMMIT\n'
+    )
+    const run = async (packet: string, ...more: string[]) => {
+      const { code, stdout } = await verdict([
+        'trace',
+        facts,
+        '--packet',
+        packet,
+        ...more,
+        '--format',
+        'json'
+      ])
+      expect(code).toBe(0)
+      return JSON.parse(stdout) as {
+        verdict: string
+        decidedBy: { line: number }
+        uncertainWhy: string[]
+      }
+    }
+    const sure = await run('udp 10.0.0.1:1 > 10.0.0.2:53 ttl=64 len=60', '--local', '10.0.0.2/24')
+    expect([sure.verdict, sure.decidedBy.line, sure.uncertainWhy]).toEqual(['accept', 5, []])
+    const rejected = await run('udp 10.0.0.1:1 > 10.0.0.2:53 ttl=4', '--local=10.0.0.2')
+    expect([rejected.verdict, rejected.decidedBy.line]).toEqual(['reject', 4])
+    const elsewhere = await run('udp 10.0.0.1:1 > 10.0.0.3:53 ttl=4', '--local', '10.0.0.2')
+    expect([elsewhere.verdict, elsewhere.decidedBy.line]).toEqual(['drop', 3])
+    const unsure = await run('udp 10.0.0.1:1 > 10.0.0.2:53 len=60')
+    expect(unsure.uncertainWhy).toEqual([
+      "line 3: not destination address type local (the host's addresses are not known: --local ADDR,...)",
+      'line 4: TTL 0-4 (the packet has no ttl=N)'
+    ])
+    const bad = await verdict([
+      'trace',
+      facts,
+      '--packet',
+      'udp 10.0.0.1:1 > 10.0.0.2:53',
+      '--local',
+      '10.0.0.300'
+    ])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("--local: address '10.0.0.300' not understood")
+  })
+
   it('rejects a bad packet spec with usage', async () => {
     const { code, stderr } = await verdict([
       'trace',
