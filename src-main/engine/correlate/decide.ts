@@ -70,7 +70,7 @@ const FAILED: ReadonlySet<Outcome> = new Set(FAILED_ORDER.filter((o) => o !== 'i
 export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const wrapped = tcpWrappers(flow, ctx)
   if (wrapped) return wrapped
-  if (!FAILED.has(flow.outcome)) return undefined
+  if (!FAILED.has(flow.outcome) || notAConversation(flow)) return undefined
   const roles = flowRoles(flow, ctx.ev)
   const seen = packetEvidence(flow)
   const draft =
@@ -639,13 +639,31 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
         ...(server ? [] : [`which host owns ${flow.dst} (its \`ip addr\`)`])
       ]
     }
-  return {
+  // Without the host's ruleset a REJECT cannot be ruled out: iptables' REJECT answers exactly so.
+  const rulesKnown =
+    server !== undefined && (server.rulesets.length > 0 || server.firewalldFiles.length > 0)
+  const draft: Draft = {
     flow,
     cause: { kind: 'no-listener', host: server?.name },
     evidence: [...facts, ...seen],
-    confidence,
-    explanation: `${server?.name ?? flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself and no rule rejects it: nothing listens on ${endpointText(e.farDst, port)}. Start the service, or point the client at the right port.`
+    confidence: rulesKnown ? confidence : Math.min(confidence, 0.45),
+    explanation: `${server?.name ?? flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself${rulesKnown ? ' and no rule rejects it' : ''}: nothing listens on ${endpointText(e.farDst, port)}${rulesKnown ? '' : ', unless a REJECT rule answers for it (its ruleset was not loaded)'}. Start the service, or point the client at the right port.`
   }
+  if (!rulesKnown)
+    draft.missing = [
+      `${server ? `${server.name}'s` : `the ruleset of the host that owns ${e.farDst}`}${server ? ' ruleset' : ''}, to rule out a REJECT rule (${flow.proto === 'udp' ? "iptables' default REJECT answers port unreachable" : 'REJECT --reject-with tcp-reset answers with a reset'})`
+    ]
+  return draft
+}
+
+/** Returns whether a flow is not a request and its answer: broadcast, multicast, DHCP. */
+function notAConversation(flow: Flow): boolean {
+  if (flow.proto === 'udp' && [67, 68].some((p) => p === flow.dport || p === flow.sport))
+    return true
+  const d = flow.dst
+  if (d.includes(':')) return /^ff/i.test(d)
+  const first = Number(d.split('.')[0])
+  return (first >= 224 && first <= 239) || d === '255.255.255.255'
 }
 
 /** The port type a confined domain may bind (httpd_t → http_port_t), for `semanage port -a`. */

@@ -233,3 +233,70 @@ describe('unknown', () => {
     expect(f.missing?.join('\n')).toContain("server's ruleset")
   })
 })
+
+describe('what is not a failure to explain', () => {
+  it('leaves multicast, broadcast and DHCP datagrams without an answer alone', () => {
+    const ev = createEvidence()
+    const flows = [
+      flow({ id: 'F1', proto: 'udp', outcome: 'unanswered', dst: '224.0.0.251', dport: 5353 }),
+      flow({ id: 'F2', proto: 'udp', outcome: 'unanswered', dst: '255.255.255.255', dport: 67 }),
+      flow({
+        id: 'F3',
+        proto: 'udp',
+        outcome: 'unanswered',
+        dst: 'ff02::fb',
+        src: 'fe80::1',
+        dport: 5353
+      }),
+      flow({ id: 'F4', proto: 'udp', outcome: 'unanswered', dst: '203.0.113.5', dport: 53 })
+    ]
+    const inc = run(ev, flows)
+    expect(inc.findings.flatMap((f) => f.flows)).toEqual(['F4'])
+  })
+})
+
+describe('no listener', () => {
+  const rst = (o: Partial<Flow> = {}): Flow =>
+    flow({
+      id: 'F1',
+      outcome: 'refused-rst',
+      dport: 81,
+      synRetransmits: 0,
+      rst: { time: T0, by: 'responder', ttl: 64, win: 0, answeredSyn: true },
+      ...o
+    })
+
+  it('is sure when the host accepts the SYN and its socket list shows nothing on the port', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables-save.txt': '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n',
+      'ss.txt':
+        'State  Recv-Q Send-Q Local Address:Port Peer Address:Port\nLISTEN 0 128 0.0.0.0:22 0.0.0.0:*\n'
+    })
+    const f = findingFor(run(ev, [rst()]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'no-listener', host: 'server' })
+    expect(f.confidence).toBe(0.9)
+    expect(f.missing).toBeUndefined()
+  })
+
+  it('without the host ruleset, cannot rule out a REJECT and says so', () => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    const f = findingFor(run(ev, [rst()]), 'F1')!
+    expect(f.cause.kind).toBe('no-listener')
+    expect(f.confidence).toBeLessThan(0.5)
+    expect(f.missing?.[0]).toContain('REJECT')
+  })
+
+  it('a listener in the socket list makes the refusal unexplained, not no-listener', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables-save.txt': '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n',
+      'ss.txt':
+        'State  Recv-Q Send-Q Local Address:Port Peer Address:Port\nLISTEN 0 128 0.0.0.0:81 0.0.0.0:*\n'
+    })
+    expect(findingFor(run(ev, [rst()]), 'F1')!.cause.kind).toBe('unknown')
+  })
+})
