@@ -1,4 +1,4 @@
-import type { Api, Progress } from '@shared/api'
+import type { AnalyseOptions, Api, Progress } from '@shared/api'
 import type { Incident } from '@shared/incident'
 import type { Result } from '@shared/result'
 
@@ -20,7 +20,7 @@ export function createHttpApi(): Api {
     startup: () => call('startup'),
     pickFiles: () => call('pickFiles'),
     pickFolder: () => call('pickFolder'),
-    analyse: (paths) => analyseStreamed(paths, listeners),
+    analyse: (paths, options) => analyseStreamed(paths, options, listeners),
     cancel: () => call('cancel'),
     readText: (path) => call('readText', [path]),
     packet: (path, frame) => call('packet', [path, frame]),
@@ -38,12 +38,13 @@ export function createHttpApi(): Api {
 /** Reads the server's JSON lines: progress reports as they come, then the result. */
 async function analyseStreamed(
   paths: string[],
+  options: AnalyseOptions | undefined,
   listeners: Set<(p: Progress) => void>
 ): Promise<Result<Incident>> {
   const res = await fetch('/api/analyse', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify([paths])
+    body: JSON.stringify(options ? [paths, options] : [paths])
   })
   if (!res.body) return { ok: false, error: { message: `analyse: HTTP ${res.status}` } }
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()

@@ -34,7 +34,8 @@ export async function runServe(args: string[]): Promise<number> {
   const root = fileURLToPath(new URL('../renderer/', import.meta.url))
   const sampleDir = fileURLToPath(new URL('../../resources/sample-incident', import.meta.url))
   const api = createHandlers({
-    run: (list, onProgress, signal) => runAnalysis(list, { onProgress, signal }),
+    run: (list, onProgress, signal, options) =>
+      runAnalysis(list, { onProgress, signal, whatIf: options.whatIf }),
     initialPaths: paths,
     sampleDir,
     // Browser mode opens only what it was started with (or the sample): the page cannot name others.
@@ -80,7 +81,7 @@ async function handle(
         // No file dialog in a browser: the files are the ones serve was started with.
         return json(res, api.startup().paths)
       case 'analyse':
-        return streamAnalysis(res, api, args[0])
+        return streamAnalysis(res, api, args[0], args[1])
       case 'cancel':
         api.cancel()
         return json(res, null)
@@ -108,10 +109,16 @@ async function handle(
 }
 
 /** Answers an analysis as JSON lines: progress as it comes, then the result. */
-async function streamAnalysis(res: ServerResponse, api: Handlers, paths: unknown): Promise<void> {
+async function streamAnalysis(
+  res: ServerResponse,
+  api: Handlers,
+  paths: unknown,
+  options: unknown
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' })
   const result = await api.analyse(
     paths,
+    options,
     throttleProgress((p) => res.write(JSON.stringify({ progress: p }) + '\n'))
   )
   res.end(JSON.stringify({ result }) + '\n')

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs'
 import {
+  analyseOptionsProblem,
   isFrame,
   isPath,
   isPathList,
+  type AnalyseOptions,
   type PacketDetail,
   type Progress,
   type Startup
@@ -16,7 +18,8 @@ import { readPacket } from '../worker/read-packet'
 export type RunAnalysis = (
   paths: string[],
   onProgress: (p: Progress) => void,
-  signal: AbortSignal
+  signal: AbortSignal,
+  options: AnalyseOptions
 ) => Promise<Result<Incident>>
 
 /** What the handlers need from their transport. */
@@ -33,7 +36,11 @@ export interface HandlerDeps {
 /** The Api's calls as plain functions of untrusted arguments, shared by the IPC and HTTP transports. */
 export interface Handlers {
   startup(): Startup
-  analyse(paths: unknown, onProgress: (p: Progress) => void): Promise<Result<Incident>>
+  analyse(
+    paths: unknown,
+    options: unknown,
+    onProgress: (p: Progress) => void
+  ): Promise<Result<Incident>>
   cancel(): void
   readText(path: unknown): Promise<Result<string>>
   packet(path: unknown, frame: unknown): Promise<Result<PacketDetail>>
@@ -57,16 +64,25 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         note: `The sample incident is not here (${deps.sampleDir}): open files or a folder.`
       }
     },
-    async analyse(paths, onProgress) {
+    async analyse(paths, options, onProgress) {
       if (!isPathList(paths) || paths.length === 0)
         return fail('analyse takes a non-empty list of file or folder paths')
+      const problem = analyseOptionsProblem(options)
+      if (problem) return fail(problem)
+      const whatIf = (options as AnalyseOptions | null | undefined)?.whatIf
       const refused = deps.mayAnalyse ? paths.filter((p) => !deps.mayAnalyse!(p)) : []
       if (refused.length > 0)
         return fail(`not one of the paths this session may open: ${refused[0]}`)
       running?.abort()
       const controller = new AbortController()
       running = controller
-      const result = await deps.run(paths, onProgress, controller.signal)
+      // Only what was checked goes on: a copy of the changes, never the caller's object.
+      const result = await deps.run(
+        paths,
+        onProgress,
+        controller.signal,
+        whatIf ? { whatIf: [...whatIf] } : {}
+      )
       if (running === controller) running = undefined
       if (result.ok) incident = result.value
       return result

@@ -11,8 +11,8 @@ export function registerIpc(handlers: Handlers, onOpened: (paths: string[]) => v
   handle('startup', async () => ({ ...handlers.startup(), canPick: true }))
   handle('pickFiles', async (event) => pick(event, ['openFile', 'multiSelections']))
   handle('pickFolder', async (event) => pick(event, ['openDirectory']))
-  handle('analyse', async (event, paths) => {
-    const result = await handlers.analyse(paths, (p) => event.sender.send('progress', p))
+  handle('analyse', async (event, paths, options) => {
+    const result = await handlers.analyse(paths, options, (p) => event.sender.send('progress', p))
     if (result.ok) onOpened(paths as string[])
     return result
   })

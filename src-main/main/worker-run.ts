@@ -9,9 +9,9 @@ import type { RunAnalysis } from './handlers'
  * analysis-worker at `workerPath`); aborting the signal ends the thread at once.
  */
 export function createWorkerRunner(workerPath: string): RunAnalysis {
-  return (paths, onProgress, signal) =>
+  return (paths, onProgress, signal, options) =>
     new Promise((resolve) => {
-      const worker = new Worker(workerPath, { workerData: paths })
+      const worker = new Worker(workerPath, { workerData: { paths, whatIf: options?.whatIf } })
       const finish = (result: Result<Incident>): void => {
         signal.removeEventListener('abort', abort)
         resolve(result)

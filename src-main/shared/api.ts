@@ -42,8 +42,11 @@ export interface Api {
   startup(): Promise<Startup>
   pickFiles(): Promise<string[]>
   pickFolder(): Promise<string[]>
-  /** Analyses files and folders (a folder is an incident: one subfolder per host). */
-  analyse(paths: string[]): Promise<Result<Incident>>
+  /**
+   * Analyses files and folders (a folder is an incident: one subfolder per host); with
+   * `whatIf`, also tries each change on copies of the snapshots (the Incident's `whatIf`).
+   */
+  analyse(paths: string[], options?: AnalyseOptions): Promise<Result<Incident>>
   /** Stops the analysis under way; its analyse() call answers with an error. */
   cancel(): Promise<void>
   /** Returns the text of one input of the loaded incident (a ruleset, a log). */
@@ -59,6 +62,45 @@ export interface Api {
   onCommand(listener: (command: MenuCommand) => void): () => void
   /** The path of a dropped file; '' where the transport cannot know it (browser mode). */
   pathOf(file: File): string
+}
+
+/** What an analysis may be asked beyond its paths. */
+export interface AnalyseOptions {
+  /**
+   * Changes to try, each alone, on copies of the snapshots: `iptables ...`, `ip6tables ...`,
+   * `nft ...` or `sysctl -w ...`, optionally prefixed by a host (`server: iptables -I INPUT 3 ...`).
+   */
+  whatIf?: string[]
+}
+
+/** The most what-if changes one analysis takes, and the length each must stay under. */
+export const WHAT_IF_MAX_CHANGES = 20
+export const WHAT_IF_MAX_CHARS = 2000
+
+/**
+ * Returns why `v` is not valid AnalyseOptions, or undefined when it is
+ * (undefined and null stand for no options).
+ */
+export function analyseOptionsProblem(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'object' || Array.isArray(v))
+    return 'analyse options must be an object such as { whatIf: [...] }'
+  const unknownKey = Object.keys(v).find((k) => k !== 'whatIf')
+  if (unknownKey !== undefined) return `analyse takes no option named ${unknownKey}`
+  const whatIf = (v as { whatIf?: unknown }).whatIf
+  if (whatIf === undefined) return undefined
+  if (!Array.isArray(whatIf)) return 'whatIf must be a list of changes'
+  if (whatIf.length > WHAT_IF_MAX_CHANGES)
+    return `whatIf takes at most ${WHAT_IF_MAX_CHANGES} changes (${whatIf.length} given)`
+  for (const [i, c] of whatIf.entries()) {
+    const which = `what-if change ${i + 1}`
+    if (typeof c !== 'string') return `${which} is not text`
+    if (c.trim() === '') return `${which} is empty`
+    if (c.length >= WHAT_IF_MAX_CHARS)
+      return `${which} is ${c.length} characters long: changes must stay under ${WHAT_IF_MAX_CHARS}`
+    if (c.includes('\0')) return `${which} holds a NUL character`
+  }
+  return undefined
 }
 
 /** Commands the native menu sends to the page. */

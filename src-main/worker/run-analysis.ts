@@ -4,10 +4,12 @@ import { collectInputs } from '../cli/collect-inputs'
 import { INCIDENT_SCHEMA, type Incident, type InputInfo } from '../shared/incident'
 import type { Result } from '../shared/result'
 
-/** Options for runAnalysis: where progress goes, and how to stop. */
+/** Options for runAnalysis: where progress goes, how to stop, and the changes to try. */
 export interface RunOptions {
   onProgress?: (p: AnalyseProgress) => void
   signal?: AbortSignal
+  /** What-if changes (`server: iptables -I INPUT 3 ...`), each tried on copies of the snapshots. */
+  whatIf?: string[]
 }
 
 /**
@@ -22,10 +24,16 @@ export async function runAnalysis(
   try {
     if (paths.length === 1) {
       const saved = await readSavedIncident(paths[0])
-      if (saved) return { ok: true, value: saved }
+      if (saved)
+        return { ok: true, value: options.whatIf ? notTried(saved, options.whatIf) : saved }
     }
     const { files, bad } = collectInputs(paths)
-    const incident = await analyse(files, options)
+    const { onProgress, signal, whatIf } = options
+    const incident = await analyse(files, {
+      onProgress,
+      signal,
+      ...(whatIf?.length ? { whatIf } : {})
+    })
     if (options.signal?.aborted) return cancelled()
     const unreadable: InputInfo[] = bad.map((b) => ({
       path: b.path,
@@ -72,6 +80,17 @@ function isIncident(v: unknown): v is Incident {
     Array.isArray(o.flows) &&
     Array.isArray(o.findings)
   )
+}
+
+/** A saved incident keeps no snapshots to change: each change is answered with why it was not tried. */
+function notTried(saved: Incident, whatIf: string[]): Incident {
+  const problems = [
+    'a saved incident holds no snapshots to change: open the captures, logs and snapshots it was made from'
+  ]
+  return {
+    ...saved,
+    whatIf: whatIf.map((change) => ({ change, resolves: [], changes: [], problems }))
+  }
 }
 
 function cancelled(): Result<Incident> {

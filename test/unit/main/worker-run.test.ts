@@ -7,6 +7,7 @@ import { createWorkerRunner } from '../../../src-main/main/worker-run'
 import type { Progress } from '../../../src-main/shared/api'
 import { writeSynFlood } from '../../e2e/big-capture'
 import { CORPUS, ROOT } from '../../support/run'
+import { NFLOG_CHANGE, SAMPLE, nflogFlow } from './sample-what-if'
 
 const SMTP = resolve(CORPUS, 'pcaps/zeek_smtp.pcap')
 const dir = mkdtempSync(join(tmpdir(), 'verdict-worker-'))
@@ -30,7 +31,8 @@ describe('the analysis in a worker thread', () => {
     const r = await createWorkerRunner(workerFile)(
       [SMTP],
       (p) => progress.push(p),
-      new AbortController().signal
+      new AbortController().signal,
+      {}
     )
     expect(r.ok).toBe(true)
     if (r.ok) expect(r.value.inputs[0]).toMatchObject({ path: SMTP, kind: 'capture', records: 125 })
@@ -45,7 +47,8 @@ describe('the analysis in a worker thread', () => {
     const pending = createWorkerRunner(workerFile)(
       [big],
       () => controller.abort(),
-      controller.signal
+      controller.signal,
+      {}
     )
     expect(await pending).toEqual({ ok: false, error: { message: 'analysis cancelled' } })
     expect(Date.now() - started).toBeLessThan(5000)
@@ -55,8 +58,30 @@ describe('the analysis in a worker thread', () => {
     const r = await createWorkerRunner(workerFile)(
       'not a list' as unknown as string[],
       () => {},
-      new AbortController().signal
+      new AbortController().signal,
+      {}
     )
     expect(r).toEqual({ ok: false, error: { message: 'invalid file list' } })
+  })
+
+  it('hands the what-if changes to the engine, and refuses ones that are not checked text', async () => {
+    const r = await createWorkerRunner(workerFile)(
+      [SAMPLE],
+      () => {},
+      new AbortController().signal,
+      { whatIf: [NFLOG_CHANGE] }
+    )
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.value.whatIf).toEqual([
+      { change: NFLOG_CHANGE, resolves: [nflogFlow(r.value)], changes: [] }
+    ])
+    const bad = await createWorkerRunner(workerFile)(
+      [SAMPLE],
+      () => {},
+      new AbortController().signal,
+      { whatIf: [''] }
+    )
+    expect(bad).toEqual({ ok: false, error: { message: 'what-if change 1 is empty' } })
   })
 })
