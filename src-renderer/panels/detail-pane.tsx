@@ -1,9 +1,11 @@
 import { useState } from 'react'
 import type { Finding, Flow } from '@shared/incident'
 import { outcomeLabel } from '../model/outcomes'
-import { openPacket, openText } from '../store/actions'
+import { fixChanges } from '../model/what-if'
+import { openPacket, openText, tryChanges } from '../store/actions'
 import { useApp } from '../store/app-store'
 import { EvidenceList } from './evidence-list'
+import { WhatIfPanel } from './what-if-panel'
 
 /** The selection in full: the finding's cause, explanation, fix and evidence, and the flow's packets. */
 export function DetailPane() {
@@ -19,11 +21,12 @@ export function DetailPane() {
           Select a finding, a lane on the timeline or a row of the flows table. Keys: ↑ ↓ findings,
           / filter, + − zoom, Esc clear.
         </p>
+        <WhatIfPanel />
       </aside>
     )
   return (
     <aside className="detail" aria-label="Detail">
-      {finding && <FindingDetail finding={finding} />}
+      {finding ? <FindingDetail finding={finding} /> : <WhatIfPanel />}
       {flow && <FlowDetail flow={flow} />}
     </aside>
   )
@@ -50,7 +53,8 @@ function FindingDetail({ finding }: { finding: Finding }) {
         </button>
       )}
       <p className="explanation">{finding.explanation}</p>
-      {finding.fix && <Fix text={finding.fix} />}
+      {finding.fix && <Fix finding={finding} text={finding.fix} />}
+      <WhatIfPanel under={finding} />
       {finding.missing && finding.missing.length > 0 && (
         <div className="missing">
           To decide, Verdict needs:{' '}
@@ -68,12 +72,26 @@ function FindingDetail({ finding }: { finding: Finding }) {
   )
 }
 
-function Fix({ text }: { text: string }) {
+/** The fix as text to copy, and, where its lines are commands Verdict can simulate, a way to try them. */
+function Fix({ finding, text }: { finding: Finding; text: string }) {
   const [copied, setCopied] = useState(false)
+  const busy = useApp((s) => s.busy)
+  const trying = useApp((s) => s.whatIf?.running === true && s.whatIf.finding === finding.id)
+  const { changes, skipped } = fixChanges(text, finding.cause.host)
   return (
     <div className="fix">
       <div className="fix-head">
         <h3>Fix</h3>
+        {changes.length > 0 && (
+          <button
+            className="try-fix"
+            disabled={busy}
+            title="Analyse the loaded files again with this fix applied to copies of the snapshots"
+            onClick={() => void tryChanges(changes, { finding: finding.id, skipped })}
+          >
+            {trying ? 'Trying…' : 'Try this fix'}
+          </button>
+        )}
         <button
           onClick={() =>
             void navigator.clipboard.writeText(text).then(

@@ -1,16 +1,47 @@
 import type { Incident } from '@shared/incident'
 import { resolveFrame } from '../model/frame-ref'
-import { appStore } from './app-store'
+import { appStore, type WhatIfRun } from './app-store'
+
+/** The analysis whose answer counts: starting another supersedes it (main cancels it). */
+let latest = 0
 
 /** Analyses files and folders through the Api and stores the incident; progress arrives as it comes. */
 export async function openPaths(paths: string[]): Promise<void> {
   if (paths.length === 0) return
+  const run = ++latest
   const s = appStore.getState()
   s.setBusy(true)
   s.setNote(null)
+  s.setWhatIf(null)
   const result = await window.api.analyse(paths)
-  if (result.ok) appStore.getState().setIncident(result.value)
+  if (run !== latest) return
+  if (result.ok) appStore.getState().setIncident(result.value, paths)
   else appStore.getState().setError(result.error.message)
+}
+
+/**
+ * Analyses the loaded paths again with changes tried on copies of the snapshots; the incident
+ * stays shown (with progress) while it runs, and the answer goes to the what-if panel.
+ */
+export async function tryChanges(
+  changes: string[],
+  from: Pick<WhatIfRun, 'finding' | 'skipped'> = { skipped: [] }
+): Promise<void> {
+  const s = appStore.getState()
+  if (!s.incident || s.paths.length === 0 || changes.length === 0) return
+  const run = ++latest
+  const tried: WhatIfRun = { ...from, changes, running: true }
+  s.setBusy(true)
+  s.setWhatIf(tried)
+  const result = await window.api.analyse(s.paths, { whatIf: changes })
+  if (run !== latest) return
+  const now = appStore.getState()
+  now.setBusy(false)
+  now.setWhatIf(
+    result.ok
+      ? { ...tried, running: false, results: result.value.whatIf ?? [] }
+      : { ...tried, running: false, error: result.error.message }
+  )
 }
 
 /** Opens what the app was started with, or the sample incident, or says why there is nothing. */

@@ -1,7 +1,7 @@
 import { createStore } from 'zustand/vanilla'
 import { useStore } from 'zustand'
 import type { PacketDetail, Progress } from '@shared/api'
-import type { Incident } from '@shared/incident'
+import type { Incident, WhatIf } from '@shared/incident'
 import { NO_FILTER, type FlowFilter, type FlowSortKey } from '../model/flow-filter'
 import type { LaneMode } from '../timeline/build-timeline'
 
@@ -17,9 +17,25 @@ export interface OpenText {
   line?: number
 }
 
+/** A what-if run: the changes tried on copies of the snapshots, and what they would do. */
+export interface WhatIfRun {
+  changes: string[]
+  /** The finding whose fix is tried; absent for a change typed by hand. */
+  finding?: string
+  /** Lines of the fix that cannot be tried (not an iptables, ip6tables, nft or sysctl command). */
+  skipped: string[]
+  running: boolean
+  results?: WhatIf[]
+  error?: string
+}
+
 /** The renderer's state: the incident, what is loading, what is selected, how views are set. */
 export interface AppState {
   incident: Incident | null
+  /** The paths the incident was analysed from (what a what-if analyses again). */
+  paths: string[]
+  /** The last what-if run, shown while the incident stays. */
+  whatIf: WhatIfRun | null
   /** Paths being analysed, and each file's progress. */
   busy: boolean
   progress: Record<string, Progress>
@@ -39,7 +55,8 @@ export interface AppState {
   packetError: string | null
   setBusy: (busy: boolean) => void
   setProgress: (p: Progress) => void
-  setIncident: (incident: Incident) => void
+  setIncident: (incident: Incident, paths?: string[]) => void
+  setWhatIf: (run: WhatIfRun | null) => void
   setError: (message: string | null) => void
   setNote: (message: string | null) => void
   setCanPick: (canPick: boolean) => void
@@ -59,6 +76,8 @@ export interface AppState {
 export const createAppStore = () =>
   createStore<AppState>()((set, get) => ({
     incident: null,
+    paths: [],
+    whatIf: null,
     busy: false,
     progress: {},
     error: null,
@@ -76,9 +95,11 @@ export const createAppStore = () =>
     packetError: null,
     setBusy: (busy) => set(busy ? { busy, progress: {}, error: null } : { busy }),
     setProgress: (p) => set({ progress: { ...get().progress, [p.path]: p } }),
-    setIncident: (incident) =>
+    setIncident: (incident, paths) =>
       set({
         incident,
+        paths: paths ?? get().paths,
+        whatIf: null,
         busy: false,
         error: null,
         selectedFlow: null,
@@ -87,6 +108,7 @@ export const createAppStore = () =>
         packet: null,
         packetError: null
       }),
+    setWhatIf: (whatIf) => set({ whatIf }),
     setError: (error) => set({ error, busy: false }),
     setNote: (note) => set({ note }),
     setCanPick: (canPick) => set({ canPick }),
