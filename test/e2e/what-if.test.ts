@@ -71,6 +71,8 @@ describe.skipIf(skipReason !== undefined || !existsSync(SAMPLE))(
       expect(await panel.locator('.resolves').innerText()).toMatch(/^would resolve \d+ failures?:$/)
       expect(await panel.locator('.before-after').first().innerText()).toMatch(/ → accept$/)
       await shot(page, 'what-if-typed')
+      await page.getByRole('button', { name: 'Theme' }).click()
+      await shot(page, 'what-if-dark')
       // One the engine cannot read says why, and claims nothing.
       await panel.getByLabel('Change to try').fill(NFLOG_CHANGE.replace('iptables', 'iptablez'))
       await panel.getByRole('button', { name: 'Try', exact: true }).click()
