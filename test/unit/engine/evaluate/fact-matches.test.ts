@@ -111,7 +111,7 @@ describe('length, TTL and marks', () => {
   })
 
   it('tests (mark & mask) == value; a connection mark needs a connection', () => {
-    const masked = { kind: 'mark', values: [0x100], mask: 0xff00, negate: false } as const
+    const masked: Match = { kind: 'mark', values: [0x100], mask: 0xff00, negate: false }
     expect(decide(masked, 'udp 10.0.0.1:1 > 10.0.0.2:2 mark=0x1ff')).toBe('match')
     expect(decide(masked, 'udp 10.0.0.1:1 > 10.0.0.2:2 mark=0x200')).toBe('miss')
     expect(
@@ -223,11 +223,11 @@ describe('address types', () => {
 })
 
 describe('MAC source', () => {
-  const mac = {
+  const mac: Match = {
     kind: 'mac-source',
     macs: ['02:00:00:00:0a:01', '02:00:00:00:0a:03'],
     negate: false
-  } as const
+  }
   it('compares the source MAC; a packet made here has none, so the match fails even negated', () => {
     expect(decide(mac, 'udp 10.0.0.1:1 > 10.0.0.2:2 mac=02:00:00:00:0A:01')).toBe('match')
     expect(decide(mac, 'udp 10.0.0.1:1 > 10.0.0.2:2 mac=02:00:00:00:0a:02')).toBe('miss')
