@@ -121,17 +121,20 @@ export function toPacketRecord(p: Packet, tsDigits: number): PacketRecord {
   return r
 }
 
-let lastSec = NaN
-let lastWhole: string | undefined
+/** Whole-second texts by second, direct-mapped: a report's times jump between a few hundred seconds. */
+const WHOLE_SLOTS = 1024
+const wholeSec = new Float64Array(WHOLE_SLOTS).fill(NaN)
+const wholeText: (string | undefined)[] = new Array<string | undefined>(WHOLE_SLOTS).fill(undefined)
 
-/** Returns "YYYY-MM-DDTHH:MM:SS" for a second, remembering the last one (timestamps come in runs). */
+/** Returns "YYYY-MM-DDTHH:MM:SS" for a second, remembering the recent ones. */
 function wholeSeconds(sec: number): string | undefined {
-  if (sec !== lastSec) {
+  const slot = sec & (WHOLE_SLOTS - 1)
+  if (wholeSec[slot] !== sec) {
     const date = new Date(sec * 1000)
-    lastSec = sec
-    lastWhole = Number.isNaN(date.getTime()) ? undefined : date.toISOString().slice(0, 19)
+    wholeSec[slot] = sec
+    wholeText[slot] = Number.isNaN(date.getTime()) ? undefined : date.toISOString().slice(0, 19)
   }
-  return lastWhole
+  return wholeText[slot]
 }
 
 /** Returns an ISO-8601 UTC timestamp with `digits` fractional digits (6 for µs, 9 for ns). */

@@ -76,5 +76,5 @@ export function attachIcmpError(
     }
     if (icmp.mtu !== undefined) flow.icmp.mtu = icmp.mtu
   }
-  sight(flow, 'icmp', p, file, digits, { seq: q.seq })
+  sight(flow, 'icmp', p, file, digits, q.seq)
 }

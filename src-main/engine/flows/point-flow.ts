@@ -1,4 +1,5 @@
 import type { FlowIcmp, Proto } from '../../shared/incident'
+import type { SegmentRing } from './segment-ring'
 
 /** An address and port; port is 0 for ICMP. */
 export interface Endpoint {
@@ -39,10 +40,8 @@ export interface DirectionData {
   acked: number
   retransmits: number
   maxAckedPayload: number
-  /** Segments sent and not yet acknowledged (bounded). */
-  outstanding: { seq: number; len: number; df: boolean; sends: number }[]
-  /** The segment retransmitted most, kept when never acknowledged. */
-  stuck?: { seq: number; len: number; df: boolean; sends: number }
+  /** Segments sent and not yet acknowledged (bounded), oldest first. */
+  outstanding: SegmentRing
   mss?: number
   isn?: number
 }

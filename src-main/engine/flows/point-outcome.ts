@@ -1,5 +1,6 @@
 import type { Outcome } from '../../shared/incident'
-import type { DirectionData, PointFlow } from './point-flow'
+import type { PointFlow } from './point-flow'
+import type { Segment } from './segment-ring'
 
 /** A segment sent this many times (two retransmissions) and never acknowledged is stuck. */
 const STUCK_SENDS = 3
@@ -47,18 +48,18 @@ export function isEstablished(f: PointFlow): boolean {
 }
 
 /** Returns the never-acknowledged segment sent most often, when it was retransmitted enough to be stuck. */
-export function stuckSegment(
-  f: PointFlow
-): (DirectionData['outstanding'][number] & { fromOpener: boolean }) | undefined {
-  let best: (DirectionData['outstanding'][number] & { fromOpener: boolean }) | undefined
+export function stuckSegment(f: PointFlow): (Segment & { fromOpener: boolean }) | undefined {
+  let best: (Segment & { fromOpener: boolean }) | undefined
   for (const [dir, fromOpener] of [
     [f.dataA, true],
     [f.dataB, false]
   ] as const) {
     if (!dir) continue
-    for (const seg of dir.outstanding) {
-      if (seg.sends >= STUCK_SENDS && seg.seq >= dir.acked && (!best || seg.sends > best.sends))
-        best = { ...seg, fromOpener }
+    const out = dir.outstanding
+    for (let i = 0; i < out.length; i++) {
+      const sends = out.sendsAt(i)
+      if (sends >= STUCK_SENDS && out.seqAt(i) >= dir.acked && (!best || sends > best.sends))
+        best = { ...out.get(i), fromOpener }
     }
   }
   return best

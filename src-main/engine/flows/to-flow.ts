@@ -24,27 +24,24 @@ export function toFlow(
   const primary = group[0]
   const outcomes = group.map(pointOutcome)
   const ports = primary.proto === 'tcp' || primary.proto === 'udp'
-  const flow: Flow = {
-    id,
-    proto: primary.proto,
-    src: primary.a.ip,
-    ...(ports ? { sport: primary.a.port } : {}),
-    dst: primary.b.ip,
-    ...(ports ? { dport: primary.b.port } : {}),
-    first: stamp(minBy(group, (f) => f.firstUs).first),
-    last: stamp(maxBy(group, (f) => f.lastUs).last),
-    outcome: combine(group, outcomes),
-    packets: Math.max(...group.map((f) => f.packets)),
-    bytes: Math.max(...group.map((f) => f.bytes)),
-    seenAt: [...new Set(group.map((f) => f.point))]
-  }
+  // Built key by key, in the order the report writes them: every flow shares a few shapes.
+  const flow = { id, proto: primary.proto, src: primary.a.ip } as Flow
+  if (ports) flow.sport = primary.a.port
+  flow.dst = primary.b.ip
+  if (ports) flow.dport = primary.b.port
+  flow.first = stamp(minBy(group, (f) => f.firstUs).first)
+  flow.last = stamp(maxBy(group, (f) => f.lastUs).last)
+  flow.outcome = combine(group, outcomes)
+  flow.packets = maxOf(group, (f) => f.packets)
+  flow.bytes = maxOf(group, (f) => f.bytes)
+  flow.seenAt = pointsOf(group)
   const silent = silentPoints(group, presence)
   if (silent.length > 0) flow.missingAt = silent
   if (primary.history) flow.history = primary.history
   if (primary.proto === 'tcp') addTcpFacts(flow, group)
   else if (primary.echoId !== undefined) {
-    flow.requests = Math.max(...group.map((f) => f.fromA))
-    flow.replies = Math.max(...group.map((f) => f.fromB))
+    flow.requests = maxOf(group, (f) => f.fromA)
+    flow.replies = maxOf(group, (f) => f.fromB)
   }
   const withIcmp = group.find((f) => f.icmp)
   if (withIcmp?.icmp) {
@@ -94,7 +91,7 @@ function addTcpFacts(flow: Flow, group: PointFlow[]): void {
       if (lastSyn !== undefined) flow.handshakeRttSec = round6((answer - lastSyn) / 1e6)
     }
   }
-  const synAcks = Math.max(...group.map((f) => f.synAckUs.length))
+  const synAcks = maxOf(group, (f) => f.synAckUs.length)
   if (synAcks > 0) {
     flow.synAckRetransmits = synAcks - 1
     const server = group.find((f) => f.synAckUs.length === synAcks)!
@@ -152,8 +149,11 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
   }
   if (a?.mss !== undefined) health.mssInitiator = a.mss
   if (b?.mss !== undefined) health.mssResponder = b.mss
-  const mtus = group.map((g) => g.pathMtu).filter((m): m is number => m !== undefined)
-  if (mtus.length > 0) health.pathMtu = Math.min(...mtus)
+  let pathMtu: number | undefined
+  for (const g of group)
+    if (g.pathMtu !== undefined)
+      pathMtu = pathMtu === undefined ? g.pathMtu : Math.min(pathMtu, g.pathMtu)
+  if (pathMtu !== undefined) health.pathMtu = pathMtu
   if (health.retransmits === 0 && !stuck && health.pathMtu === undefined) return undefined
   return health
 }
@@ -167,12 +167,20 @@ function buildKeyPackets(
   silent: string[]
 ): KeyPacket[] {
   const out: KeyPacket[] = []
+  const points = group.length === 1 ? undefined : pointsOf(group)
   for (const what of KINDS) {
-    const holders = group.filter((f) => f.sightings.some((s) => s.what === what))
+    const holders: PointFlow[] = []
+    const firsts: Sighting[] = []
+    for (const f of group) {
+      const s = firstSighting(f, what)
+      if (s) {
+        holders.push(f)
+        firsts.push(s)
+      }
+    }
     if (holders.length === 0) continue
-    const firsts = holders.map((f) => f.sightings.find((s) => s.what === what)!)
     const earliest = firsts.reduce((x, y) => (y.timeUs < x.timeUs ? y : x))
-    const seenAt = [...new Set(holders.map((f) => f.point))]
+    const seenAt = pointsOf(holders)
     const kp: KeyPacket = {
       what,
       time: stamp(earliest.stamp),
@@ -181,7 +189,8 @@ function buildKeyPackets(
         (f, i) => `${f.point}:${files(f.point, firsts[i].ref.file)}#${firsts[i].ref.frame}`
       )
     }
-    const missing = [...new Set(group.map((f) => f.point))].filter((p) => !seenAt.includes(p))
+    // One point saw the whole group when it is a single flow: only silent points miss it.
+    const missing = points ? points.filter((p) => !seenAt.includes(p)) : []
     missing.push(...silent)
     if (missing.length > 0) kp.missingAt = missing
     out.push(kp)
@@ -189,7 +198,34 @@ function buildKeyPackets(
   return out
 }
 
+/** Returns the flow's first sighting of a kind. */
+function firstSighting(f: PointFlow, what: Sighting['what']): Sighting | undefined {
+  const list = f.sightings
+  for (let i = 0; i < list.length; i++) if (list[i].what === what) return list[i]
+  return undefined
+}
+
+/** Returns the points of the flows, each once, in order of first appearance. */
+function pointsOf(flows: PointFlow[]): string[] {
+  if (flows.length === 1) return [flows[0].point]
+  const out: string[] = []
+  for (const f of flows) if (!out.includes(f.point)) out.push(f.point)
+  return out
+}
+
+/** Math.max of a number of each flow, without an array per call. */
+function maxOf(flows: PointFlow[], key: (f: PointFlow) => number): number {
+  let max = -Infinity
+  for (const f of flows) {
+    const v = key(f)
+    if (v > max) max = v
+  }
+  return max
+}
+
 function translation(group: PointFlow[]): Flow['nat'] {
+  // A conversation seen once cannot differ from itself.
+  if (group.length === 1) return undefined
   const p = group[0]
   const differs = group.filter(
     (f) => f.a.ip !== p.a.ip || f.b.ip !== p.b.ip || f.a.port !== p.a.port || f.b.port !== p.b.port

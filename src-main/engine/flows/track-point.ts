@@ -2,7 +2,7 @@ import { ACK, FIN, RST, SYN } from '../capture/decode-tcp'
 import type { Packet } from '../capture/packet'
 import { L4_ICMP, L4_TCP, L4_UDP, PacketView, viewFromPacket } from '../capture/packet-view'
 import type { Proto } from '../../shared/incident'
-import type { Endpoint, PointFlow, Sighting, Stamp } from './point-flow'
+import type { Endpoint, PointFlow, Sighting } from './point-flow'
 import { trackTcp } from './track-tcp'
 import { attachIcmpError } from './join-icmp-errors'
 import { createFlowTable } from './flow-table'
@@ -196,18 +196,17 @@ export function sight(
   p: PacketView,
   file: number,
   digits: number,
-  extra: Partial<Sighting> = {}
+  seq: number | undefined
 ): void {
   if (flow.sightings.length >= MAX_SIGHTINGS) return
-  const stamp: Stamp = { sec: p.sec, nsec: p.nsec, digits }
   flow.sightings.push({
     what,
     timeUs: p.timeUs,
-    stamp,
+    stamp: { sec: p.sec, nsec: p.nsec, digits },
     ref: { file, frame: p.n },
     ttl: p.ipVersion !== 0 ? p.ttl : 0,
     ipId: p.ipVersion === 4 ? p.ipId : undefined,
-    ...extra
+    seq
   })
 }
 

@@ -2,6 +2,7 @@ import { ACK, FIN } from '../capture/decode-tcp'
 import type { PacketView } from '../capture/packet-view'
 import type { DirectionData, PointFlow } from './point-flow'
 import type { TrackContext } from './track-context'
+import { SegmentRing } from './segment-ring'
 import { count, segmentKind, sight } from './track-point'
 
 /** Unacknowledged segments remembered per direction; older ones are forgotten. */
@@ -69,7 +70,7 @@ export function trackTcp(
         if (p.ipVersion === 4) flow.firstIpId ??= p.ipId
         if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
         if (flow.synUs.length > 1) mark(flow, true, 'T')
-        sight(flow, 'syn', p, file, digits, { seq: tcp.seq })
+        sight(flow, 'syn', p, file, digits, tcp.seq)
       }
       dir.isn ??= tcp.seq
       if (tcp.mss >= 0) dir.mss = tcp.mss
@@ -80,7 +81,7 @@ export function trackTcp(
         if (flow.synAckUs.length < MAX_SYNS) flow.synAckUs.push(p.timeUs)
         flow.synAckSeq ??= tcp.seq
         if (flow.synAckUs.length > 1) mark(flow, false, 'T')
-        sight(flow, 'syn-ack', p, file, digits, { seq: tcp.seq })
+        sight(flow, 'syn-ack', p, file, digits, tcp.seq)
       }
       dir.isn ??= tcp.seq
       if (tcp.mss >= 0) dir.mss = tcp.mss
@@ -106,7 +107,7 @@ export function trackTcp(
             tcp.ack === expected
         }
       }
-      sight(flow, 'rst', p, file, digits, { seq: tcp.seq })
+      sight(flow, 'rst', p, file, digits, tcp.seq)
       break
     }
     default: {
@@ -128,7 +129,7 @@ export function trackTcp(
         mark(flow, fromA, 'F')
         if (fromA) flow.finA = true
         else flow.finB = true
-        sight(flow, 'fin', p, file, digits, { seq: tcp.seq })
+        sight(flow, 'fin', p, file, digits, tcp.seq)
       }
       acknowledge(flow, fromA, tcp)
     }
@@ -154,7 +155,13 @@ function direction(flow: PointFlow, fromA: boolean): DirectionData {
 }
 
 function newDirection(): DirectionData {
-  return { nextSeq: 0, acked: 0, retransmits: 0, maxAckedPayload: 0, outstanding: [] }
+  return {
+    nextSeq: 0,
+    acked: 0,
+    retransmits: 0,
+    maxAckedPayload: 0,
+    outstanding: new SegmentRing(MAX_OUTSTANDING)
+  }
 }
 
 function sendData(
@@ -174,18 +181,18 @@ function sendData(
   if (end <= dir.nextSeq) {
     dir.retransmits++
     mark(flow, fromA, 'T')
-    const seg = dir.outstanding.find((s) => s.seq === rel)
-    if (seg) {
-      seg.sends++
+    const out = dir.outstanding
+    const i = out.indexOfSeq(rel)
+    if (i >= 0) {
       // Resent smaller (the sender learnt a smaller path MTU): what gets acknowledged is this send.
-      if (tcp.payloadLen < seg.len) seg.len = tcp.payloadLen
+      const len = out.lenAt(i)
+      out.resent(i, tcp.payloadLen < len ? tcp.payloadLen : len)
     }
-    if (dir.retransmits <= 8) sight(flow, 'data-retransmit', p, file, digits, { seq: tcp.seq })
+    if (dir.retransmits <= 8) sight(flow, 'data-retransmit', p, file, digits, tcp.seq)
     return
   }
   dir.nextSeq = end
-  if (dir.outstanding.length >= MAX_OUTSTANDING) dir.outstanding.shift()
-  dir.outstanding.push({ seq: rel, len: tcp.payloadLen, df, sends: 1 })
+  dir.outstanding.push(rel, tcp.payloadLen, df, 1)
 }
 
 /** An ACK from one side moves the other side's acknowledged point and retires its segments. */
@@ -197,9 +204,12 @@ function acknowledge(flow: PointFlow, fromA: boolean, tcp: PacketView): void {
   // Ignore acknowledgements beyond what was sent (+1 for a FIN): they are not about this data.
   if (rel <= peer.acked || rel > peer.nextSeq + 1) return
   peer.acked = rel
-  while (peer.outstanding.length > 0 && peer.outstanding[0].seq + peer.outstanding[0].len <= rel) {
-    const seg = peer.outstanding.shift()!
-    if (seg.len > peer.maxAckedPayload) peer.maxAckedPayload = seg.len
+  const out = peer.outstanding
+  while (out.length > 0) {
+    const len = out.lenAt(0)
+    if (out.seqAt(0) + len > rel) break
+    out.shift()
+    if (len > peer.maxAckedPayload) peer.maxAckedPayload = len
   }
 }
 
