@@ -62,7 +62,7 @@ const HINT: Partial<Record<Match['kind'], string>> = {
   'mac-source': ' (the packet has no mac=ADDR)'
 }
 
-const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
+export const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
 const PROTO_NAME: Record<number, string> = {
   1: 'icmp',
   6: 'tcp',
@@ -92,7 +92,8 @@ export function matchRule(matches: Match[], p: PacketSpec, ctx: MatchContext): M
     : { matched: false, failed: uncertain, uncertain }
 }
 
-function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknown' {
+/** Returns whether one condition holds for the packet, or 'unknown' when it cannot be decided. */
+export function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 'unknown' {
   const apply = (v: boolean): boolean => ('negate' in m && m.negate ? !v : v)
   switch (m.kind) {
     case 'saddr':
@@ -307,7 +308,7 @@ export function interfaceMatches(pattern: string, name: string): boolean {
   return pattern === name
 }
 
-function isLoopback(a: Cidr): boolean {
+export function isLoopback(a: Cidr): boolean {
   if (a.version === 4) return a.words[0] >>> 24 === 127
   return a.words[0] === 0 && a.words[1] === 0 && a.words[2] === 0 && a.words[3] === 1
 }

@@ -54,7 +54,7 @@ export interface WalkOptions {
   local?: Cidr[]
 }
 
-const HOOKS: Record<PathKind, Hook[]> = {
+export const HOOKS: Record<PathKind, Hook[]> = {
   input: ['prerouting', 'input'],
   forward: ['prerouting', 'forward', 'postrouting'],
   output: ['output', 'postrouting']
@@ -65,7 +65,7 @@ type Outcome =
   | { kind: 'return' }
   | { kind: 'end' }
 
-const MAX_DEPTH = 64
+export const MAX_DEPTH = 64
 
 /**
  * Walks a packet through the hooks its path crosses and, at each hook, every
@@ -208,7 +208,7 @@ export function walkNetfilter(
         line: rule.source.line,
         rule: rule.text
       }
-      for (const s of rule.marks ?? []) setMark(s)
+      for (const s of rule.marks ?? []) setMark(ctx, s)
       const a = rule.action
       step.action = a.kind === 'jump' || a.kind === 'goto' ? `${a.kind} ${a.chain}` : a.kind
       switch (a.kind) {
@@ -242,12 +242,12 @@ export function walkNetfilter(
           if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
           else ctx.snatted = true
           if (a.kind === 'dnat' && a.to) {
-            rewriteDestination(a.to)
+            rewriteDestination(ctx, a.to)
             dnatTo = a.to
           }
           return { kind: 'verdict', verdict: 'accept', by }
         case 'set-mark':
-          setMark(a)
+          setMark(ctx, a)
           continue
         case 'other':
           if (a.terminal)
@@ -259,38 +259,44 @@ export function walkNetfilter(
     }
     return { kind: 'end' }
   }
+}
 
-  /** MARK, CONNMARK, `meta mark set`, `ct mark set`: the new mark, or unknown when it cannot be computed. */
-  function setMark(a: SetMark): void {
-    // Without a connection there is no connection mark to set or copy.
-    const noConn = ct === 'untracked' || ct === 'invalid'
-    if (a.field === 'ct-mark' && noConn) return
-    const key = a.field === 'mark' ? 'mark' : 'ctMark'
-    const old = ctx[key]
-    let next: number | undefined
-    if (a.clear !== undefined) {
-      const kept = a.clear >>> 0 === 0xffffffff ? 0 : old === undefined ? undefined : old & ~a.clear
-      let value = kept === undefined ? undefined : (kept ^ (a.xor ?? 0)) >>> 0
-      if (a.copy && value !== undefined) {
-        if (a.copy.from === 'ct-mark' && noConn) return
-        const from = ctx[a.copy.from === 'mark' ? 'mark' : 'ctMark']
-        value = from === undefined ? undefined : (value ^ (from & a.copy.mask)) >>> 0
-      }
-      next = value
+/** MARK, CONNMARK, `meta mark set`, `ct mark set`: the new mark, or unknown when it cannot be computed. */
+export function setMark(ctx: MatchContext, a: SetMark): void {
+  // Without a connection there is no connection mark to set or copy.
+  const noConn = ctx.ct === 'untracked' || ctx.ct === 'invalid'
+  if (a.field === 'ct-mark' && noConn) return
+  const key = a.field === 'mark' ? 'mark' : 'ctMark'
+  const old = ctx[key]
+  let next: number | undefined
+  if (a.clear !== undefined) {
+    const kept = a.clear >>> 0 === 0xffffffff ? 0 : old === undefined ? undefined : old & ~a.clear
+    let value = kept === undefined ? undefined : (kept ^ (a.xor ?? 0)) >>> 0
+    if (a.copy && value !== undefined) {
+      if (a.copy.from === 'ct-mark' && noConn) return
+      const from = ctx[a.copy.from === 'mark' ? 'mark' : 'ctMark']
+      value = from === undefined ? undefined : (value ^ (from & a.copy.mask)) >>> 0
     }
-    ctx[key] = next
+    next = value
   }
+  ctx[key] = next
+}
 
-  function rewriteDestination(to: string): void {
-    const m = /^\[?([^\]]+?)\]?(?::(\d+)(?:-\d+)?)?$/.exec(to)
-    const addr = m ? parseCidr(m[1].split('-')[0]) : undefined
-    if (addr) ctx.dst = addr
-    if (m?.[2] !== undefined) ctx.dport = Number(m[2])
-  }
+/** Where a DNAT target (`ADDR[:PORT]`, as the rule wrote it) sends the packet. */
+export function dnatDestination(to: string): { addr?: Cidr; port?: number } {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+)(?:-\d+)?)?$/.exec(to)
+  const addr = m ? parseCidr(m[1].split('-')[0]) : undefined
+  return { addr, port: m?.[2] !== undefined ? Number(m[2]) : undefined }
+}
+
+function rewriteDestination(ctx: MatchContext, to: string): void {
+  const { addr, port } = dnatDestination(to)
+  if (addr) ctx.dst = addr
+  if (port !== undefined) ctx.dport = port
 }
 
 /** Returns whether an action can end or divert the traversal (log, counters and marks cannot). */
-function decisive(a: Rule['action']): boolean {
+export function decisive(a: Rule['action']): boolean {
   return !(
     a.kind === 'log' ||
     a.kind === 'continue' ||
@@ -300,7 +306,7 @@ function decisive(a: Rule['action']): boolean {
 }
 
 /** Returns the base chains on a hook for the packet's family, lowest priority first. */
-function baseChains(
+export function baseChains(
   ruleset: Ruleset,
   hook: Hook,
   version: 4 | 6
@@ -318,6 +324,6 @@ function baseChains(
 }
 
 /** The filter chain on the path's own hook: its accept is the one worth naming. */
-function isMainChain(chain: Chain, path: PathKind): boolean {
+export function isMainChain(chain: Chain, path: PathKind): boolean {
   return chain.base?.type === 'filter' && chain.base.hook === path
 }

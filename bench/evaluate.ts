@@ -1,0 +1,203 @@
+/**
+ * Benchmark entry: packets per second of the evaluator on a 10,000-rule iptables ruleset and on
+ * an nft ruleset with a 10,000-element interval set (bench/evaluate-rulesets.ts), a million
+ * seeded packets each, against the per-packet cost of decoding (Verdict's decode of the
+ * benchmark capture, from bench/data/results.json).
+ *
+ *   node bench/data/evaluate.mjs [--packets N] [--traced-seconds S] [--seed N] [--json]
+ *
+ * Two ways to evaluate are timed: `decide` (the compiled fast path, every packet) and the traced
+ * walk, walkNetfilter (a time-boxed sample: one traced walk of a 10,000-rule chain takes
+ * milliseconds). Every traced packet is also decided, and the two must agree on verdict, deciding
+ * rule and uncertainty, or the run fails. Packets are generated in batches outside the timing.
+ * With --json the last line is the results as JSON (bench/run.mjs reads it).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { decide } from '../src-main/engine/evaluate/compile-ruleset'
+import { walkNetfilter } from '../src-main/engine/evaluate/walk-netfilter'
+import type { Ruleset } from '../src-main/engine/rulesets/model'
+import { readIptablesSave } from '../src-main/engine/rulesets/read-iptables-save'
+import { readNft } from '../src-main/engine/rulesets/read-nft'
+import { iptablesRuleset, nftRuleset, packetStream, type BenchPacket } from './evaluate-rulesets'
+
+const { values: args } = parseArgs({
+  options: {
+    packets: { type: 'string', default: '1000000' },
+    'traced-seconds': { type: 'string', default: '5' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false }
+  }
+})
+const total = Number(args.packets)
+const tracedSeconds = Number(args['traced-seconds'])
+const seed = Number(args.seed)
+const BATCH = 50_000
+
+/** Verdict's decode cost per packet, from the last full `npm run bench`. */
+function decodeCost(): { nsPerPacket: number; packetsPerSecond: number; from: string } | undefined {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const file = [join(here, 'results.json'), join(here, 'data', 'results.json')].find(existsSync)
+  if (!file) return undefined
+  const r = JSON.parse(readFileSync(file, 'utf8'))
+  const m = r.measurements?.find((x: { name: string }) => x.name === 'verdict decode')
+  const seconds = m?.facts?.insideSeconds ?? m?.medianSeconds
+  if (!seconds || !r.capture?.packets) return undefined
+  return {
+    nsPerPacket: (seconds * 1e9) / r.capture.packets,
+    packetsPerSecond: r.capture.packets / seconds,
+    from: `verdict decode of ${r.capture.file} (${r.capture.packets} packets, ${seconds} s inside the process, ${r.date})`
+  }
+}
+
+interface Measured {
+  name: string
+  rules: number
+  compileSeconds: number
+  packets: number
+  decideSeconds: number
+  decidePacketsPerSecond: number
+  tracedPackets: number
+  tracedSeconds: number
+  tracedPacketsPerSecond: number
+  speedup: number
+  verdicts: Record<string, number>
+  uncertain: number
+  checksum: number
+}
+
+function measure(name: string, ruleset: Ruleset): Measured {
+  const rules = ruleset.tables.reduce(
+    (n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0),
+    0
+  )
+  const next = packetStream(seed)
+  // The first decision compiles the ruleset (cached per Ruleset): timed apart.
+  const first = next()
+  let t0 = process.hrtime.bigint()
+  decide(ruleset, first.packet, first.options)
+  const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9
+
+  const verdicts: Record<string, number> = { accept: 0, drop: 0, reject: 0 }
+  let uncertain = 0
+  let checksum = 0
+  let decideNs = 0n
+  const batch: BenchPacket[] = new Array(BATCH)
+  const gen = packetStream(seed)
+  for (let done = 0; done < total;) {
+    const n = Math.min(BATCH, total - done)
+    for (let i = 0; i < n; i++) batch[i] = gen()
+    t0 = process.hrtime.bigint()
+    for (let i = 0; i < n; i++) {
+      const { packet, options } = batch[i]
+      const d = decide(ruleset, packet, options)
+      verdicts[d.verdict]++
+      if (d.uncertain) uncertain++
+      checksum = (Math.imul(checksum, 31) + (d.decidedBy?.line ?? 0)) | 0
+    }
+    decideNs += process.hrtime.bigint() - t0
+    done += n
+  }
+  const decideSeconds = Number(decideNs) / 1e9
+
+  // The traced walk on the same packets from the start, time-boxed; each checked against decide.
+  const again = packetStream(seed)
+  let traced = 0
+  let tracedNs = 0n
+  const limit = BigInt(Math.round(tracedSeconds * 1e9))
+  while (tracedNs < limit && traced < total) {
+    const { packet, options } = again()
+    t0 = process.hrtime.bigint()
+    const w = walkNetfilter(ruleset, packet, options)
+    tracedNs += process.hrtime.bigint() - t0
+    traced++
+    const d = decide(ruleset, packet, options)
+    const same =
+      d.verdict === w.verdict &&
+      d.rejectWith === w.rejectWith &&
+      d.uncertain === w.uncertain &&
+      d.dnatTo === w.dnatTo &&
+      JSON.stringify(d.decidedBy) === JSON.stringify(w.decidedBy)
+    if (!same) {
+      console.error(`${name}: decide and the traced walk disagree on packet ${traced}:`)
+      console.error(
+        JSON.stringify({ packet, options, decide: d, walk: { ...w, trace: undefined } })
+      )
+      process.exit(1)
+    }
+  }
+  const tracedS = Number(tracedNs) / 1e9
+  const decidePps = total / decideSeconds
+  const tracedPps = traced / tracedS
+  return {
+    name,
+    rules,
+    compileSeconds: round(compileSeconds, 3),
+    packets: total,
+    decideSeconds: round(decideSeconds, 3),
+    decidePacketsPerSecond: Math.round(decidePps),
+    tracedPackets: traced,
+    tracedSeconds: round(tracedS, 3),
+    tracedPacketsPerSecond: Math.round(tracedPps),
+    speedup: round(decidePps / tracedPps, 1),
+    verdicts,
+    uncertain,
+    checksum
+  }
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
+
+const started = process.hrtime.bigint()
+const decode = decodeCost()
+const inputs: [string, () => Ruleset][] = [
+  ['iptables 10,000 rules', () => readIptablesSave('bench-iptables.rules', iptablesRuleset(seed))],
+  ['nft 10,000-element set', () => readNft('bench-nft.nft', nftRuleset(seed))]
+]
+const results: (Measured & { decodeRatio?: number; tracedDecodeRatio?: number })[] = []
+console.log(`Evaluator: ${fmt(total)} packets per ruleset (seed ${seed})`)
+for (const [name, make] of inputs) {
+  const ruleset = make()
+  const m = measure(name, ruleset)
+  const perPacketNs = (m.decideSeconds * 1e9) / m.packets
+  const r = {
+    ...m,
+    decideNsPerPacket: round(perPacketNs, 1),
+    decodeRatio: decode ? round(perPacketNs / decode.nsPerPacket, 3) : undefined,
+    tracedDecodeRatio: decode
+      ? round(1e9 / m.tracedPacketsPerSecond / decode.nsPerPacket, 1)
+      : undefined
+  }
+  results.push(r)
+  console.log(
+    `  ${name} (${fmt(m.rules)} rules, compiled in ${m.compileSeconds} s): ` +
+      `decide ${fmt(m.decidePacketsPerSecond)} packets/s (${r.decideNsPerPacket} ns/packet` +
+      (r.decodeRatio !== undefined ? `, ${r.decodeRatio}× the decode cost` : '') +
+      `); traced walk ${fmt(m.tracedPacketsPerSecond)} packets/s over ${fmt(m.tracedPackets)} packets` +
+      (r.tracedDecodeRatio !== undefined ? ` (${r.tracedDecodeRatio}× the decode cost)` : '') +
+      `; ${m.speedup}× faster; verdicts ${JSON.stringify(m.verdicts)}, ${fmt(m.uncertain)} uncertain`
+  )
+}
+if (decode) {
+  console.log(
+    `  decode: ${round(decode.nsPerPacket, 1)} ns/packet (${fmt(decode.packetsPerSecond)} packets/s), ${decode.from}`
+  )
+} else console.log('  decode cost: no bench/data/results.json yet (run npm run bench once)')
+const seconds = Number(process.hrtime.bigint() - started) / 1e9
+if (args.json)
+  console.log(
+    JSON.stringify({
+      seed,
+      packets: total,
+      decode: decode ?? null,
+      rulesets: results,
+      seconds: round(seconds, 1)
+    })
+  )
