@@ -9,7 +9,8 @@
  * --size MB        capture size (default 1000: bench/data/mix-1g.pcap); 1 MB = 10^6 bytes
  * --runs N         timed runs per tool, median reported (default 3)
  * --tshark-runs N  tshark runs (default: 3, or 1 when one run takes over 10 s)
- * --only a,b       measure only these entries (names as printed: cat, tcpdump, tshark, ...)
+ * --only a,b       measure only these entries (names as printed: cat, tcpdump, tshark, ...;
+ *                  timeline and evaluate are steps of their own)
  * --profile        also profile the Verdict decode once (node --cpu-prof) and print the hottest
  *                  functions with their source file:line
  *
@@ -145,16 +146,21 @@ const selected = only ? MEASUREMENTS.filter((m) => only.includes(m.name)) : MEAS
 // The timeline step (bench/timeline.mjs) draws a million events in Chromium, apart from the
 // capture; `--only timeline` runs it alone.
 const wantTimeline = !only || only.includes('timeline')
-if (only && selected.length !== only.filter((n) => n !== 'timeline').length) {
+// The evaluate step (bench/evaluate.ts) walks a million packets through a 10,000-rule iptables
+// ruleset and a 10,000-element nft set; `--only evaluate` runs it alone.
+const wantEvaluate = !only || only.includes('evaluate')
+const STEPS = ['timeline', 'evaluate']
+if (only && selected.length !== only.filter((n) => !STEPS.includes(n)).length) {
   fail(
-    `--only: unknown name among ${only.join(', ')}; known: ${MEASUREMENTS.map((m) => m.name).join(', ')}`
+    `--only: unknown name among ${only.join(', ')}; known: ${[...MEASUREMENTS.map((m) => m.name), ...STEPS].join(', ')}`
   )
 }
 
 const started = process.hrtime.bigint()
 mkdirSync(DATA_DIR, { recursive: true })
 if (only && selected.length === 0) {
-  runTimelineStep()
+  if (wantTimeline) runTimelineStep()
+  if (wantEvaluate) await runEvaluateStep()
   process.exit(0)
 }
 
@@ -363,6 +369,7 @@ const out = {
   targets: checks,
   profile,
   timeline: wantTimeline ? runTimelineStep() : undefined,
+  evaluate: wantEvaluate ? await runEvaluateStep() : undefined,
   totalSeconds: round(totalSeconds, 1)
 }
 // A partial run (--only) must not overwrite the full comparison.
@@ -384,6 +391,26 @@ function runTimelineStep() {
   const lines = r.stdout.trim().split('\n')
   for (const line of lines.slice(0, -1)) console.log(line)
   if (r.status !== 0) return { error: `bench/timeline.mjs exited with ${r.status}` }
+  return JSON.parse(lines.at(-1))
+}
+
+/**
+ * Runs bench/evaluate.ts (bundled): packets/s of the evaluator's fast path and traced walk, and
+ * their ratio to the decode cost per packet; returns its results (also written to
+ * bench/data/evaluate.json).
+ */
+async function runEvaluateStep() {
+  console.log('')
+  await bundle('bench/evaluate.ts', 'evaluate.mjs')
+  const r = spawnSync(process.execPath, [join(DATA_DIR, 'evaluate.mjs'), '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const lines = r.stdout.trim().split('\n')
+  for (const line of lines.slice(0, -1)) console.log(line)
+  if (r.status !== 0) return { error: `bench/evaluate.ts exited with ${r.status}` }
+  writeFileSync(join(DATA_DIR, 'evaluate.json'), lines.at(-1) + '\n')
   return JSON.parse(lines.at(-1))
 }
 

@@ -606,13 +606,29 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
   const { words, dims } = cc.index
   const p = s.p
   const ctx = s.ctx
-  const [r0, o0, f0] = row(dims[0], p, ctx)
-  const [r1, o1, f1] = row(dims[1], p, ctx)
-  const [r2, o2, f2] = row(dims[2], p, ctx)
-  const [r3, o3, f3] = row(dims[3], p, ctx)
+  const d0 = dims[0]
+  const d1 = dims[1]
+  const d2 = dims[2]
+  const d3 = dims[3]
+  const o0 = at(d0, p, ctx)
+  const o1 = at(d1, p, ctx)
+  const o2 = at(d2, p, ctx)
+  const o3 = at(d3, p, ctx)
+  const r0 = o0 >= 0 ? d0.bits : o0 === -1 ? d0.none : ALL
+  const r1 = o1 >= 0 ? d1.bits : o1 === -1 ? d1.none : ALL
+  const r2 = o2 >= 0 ? d2.bits : o2 === -1 ? d2.none : ALL
+  const r3 = o3 >= 0 ? d3.bits : o3 === -1 ? d3.none : ALL
+  const f0 = o0 >= 0 ? d0.free : NONE
+  const f1 = o1 >= 0 ? d1.free : NONE
+  const f2 = o2 >= 0 ? d2.free : NONE
+  const f3 = o3 >= 0 ? d3.free : NONE
+  const s0 = o0 > 0 ? o0 : 0
+  const s1 = o1 > 0 ? o1 : 0
+  const s2 = o2 > 0 ? o2 : 0
+  const s3 = o3 > 0 ? o3 : 0
   for (let w = 0; w < words; w++) {
     let bits =
-      (r0[o0 + w] | f0[w]) & (r1[o1 + w] | f1[w]) & (r2[o2 + w] | f2[w]) & (r3[o3 + w] | f3[w])
+      (r0[s0 + w] | f0[w]) & (r1[s1 + w] | f1[w]) & (r2[s2 + w] | f2[w]) & (r3[s3 + w] | f3[w])
     while (bits !== 0) {
       const low = bits & -bits
       bits ^= low
@@ -626,17 +642,15 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
 const ALL = new Int32Array(1 << 16).fill(-1)
 const NONE = new Int32Array(1 << 16)
 
-/** A dimension's row of candidate bits for the packet: the bits, where they start, the free rules. */
-function row(
-  d: Dim | undefined,
-  p: PacketSpec,
-  ctx: MatchContext
-): [Int32Array, number, Int32Array] {
-  if (!d) return [ALL, 0, NONE]
+/**
+ * Where a dimension's row of candidate bits for the packet starts; -1: the packet has no value
+ * here (its row is `none`); -2: every rule is a candidate (no such dimension, or not indexed).
+ */
+function at(d: Dim | undefined, p: PacketSpec, ctx: MatchContext): number {
+  if (!d) return -2
   const v = d.value(p, ctx)
-  if (v === -2) return [ALL, 0, NONE]
-  if (v < 0) return [d.none, 0, NONE]
-  return [d.bits, slot(d.starts, v) * d.free.length, d.free]
+  if (v < 0) return v
+  return slot(d.starts, v) * d.free.length
 }
 
 function runRule(s: State, r: CompiledRule, depth: number): number {
