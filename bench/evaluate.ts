@@ -48,6 +48,8 @@ const dataDir =
 
 interface DecodeCost {
   nsPerPacket: number
+  /** CPU time of this process per packet (the machine's other load does not count). */
+  cpuNsPerPacket: number
   packetsPerSecond: number
   from: string
 }
@@ -62,6 +64,7 @@ function decodeCostRecorded(): DecodeCost | undefined {
   if (!seconds || !r.capture?.packets) return undefined
   return {
     nsPerPacket: (seconds * 1e9) / r.capture.packets,
+    cpuNsPerPacket: NaN,
     packetsPerSecond: r.capture.packets / seconds,
     from: `results.json: verdict decode of ${r.capture.file} (${r.capture.packets} packets in ${seconds} s, ${r.date})`
   }
@@ -73,6 +76,7 @@ function decodeCostRecorded(): DecodeCost | undefined {
  */
 async function decodeCostHere(file: string): Promise<DecodeCost> {
   let best = Infinity
+  let bestCpu = Infinity
   let packets = 0
   let h = 0
   for (let run = 0; run < 2; run++) {
@@ -81,14 +85,18 @@ async function decodeCostHere(file: string): Promise<DecodeCost> {
       packets++
       h = (Math.imul(h, 31) + v.ipVersion + v.proto + v.sport + v.dport + v.flags + v.ttl) | 0
     }
+    const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     const reader = createCaptureViewReader(file, sink)
     for await (const chunk of readChunks(file)) reader.push(chunk)
     reader.end()
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9)
+    const c = process.cpuUsage(c0)
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6)
   }
   return {
     nsPerPacket: (best * 1e9) / packets,
+    cpuNsPerPacket: (bestCpu * 1e9) / packets,
     packetsPerSecond: packets / best,
     from: `decoded here: ${file} (${packets} packets in ${round(best, 3)} s, best of 2; fold ${h})`
   }
@@ -100,6 +108,7 @@ interface Measured {
   compileSeconds: number
   packets: number
   decideSeconds: number
+  decideCpuSeconds: number
   decidePacketsPerSecond: number
   tracedPackets: number
   tracedSeconds: number
@@ -126,11 +135,13 @@ function measure(name: string, ruleset: Ruleset): Measured {
   let uncertain = 0
   let checksum = 0
   let decideNs = 0n
+  let decideCpuUs = 0
   const batch: BenchPacket[] = new Array(BATCH)
   const gen = packetStream(seed)
   for (let done = 0; done < total;) {
     const n = Math.min(BATCH, total - done)
     for (let i = 0; i < n; i++) batch[i] = gen()
+    const c0 = process.cpuUsage()
     t0 = process.hrtime.bigint()
     for (let i = 0; i < n; i++) {
       const { packet, options } = batch[i]
@@ -140,6 +151,8 @@ function measure(name: string, ruleset: Ruleset): Measured {
       checksum = (Math.imul(checksum, 31) + (d.decidedBy?.line ?? 0)) | 0
     }
     decideNs += process.hrtime.bigint() - t0
+    const c = process.cpuUsage(c0)
+    decideCpuUs += c.user + c.system
     done += n
   }
   const decideSeconds = Number(decideNs) / 1e9
@@ -179,6 +192,7 @@ function measure(name: string, ruleset: Ruleset): Measured {
     compileSeconds: round(compileSeconds, 3),
     packets: total,
     decideSeconds: round(decideSeconds, 3),
+    decideCpuSeconds: round(decideCpuUs / 1e6, 3),
     decidePacketsPerSecond: Math.round(decidePps),
     tracedPackets: traced,
     tracedSeconds: round(tracedS, 3),
@@ -200,50 +214,71 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 const started = process.hrtime.bigint()
 const capture =
   args.capture ?? ['mix-100m.pcap', 'mix-1g.pcap'].map((f) => join(dataDir, f)).find(existsSync)
-const decodeHere = capture ? await decodeCostHere(capture) : undefined
 const decodeRecorded = decodeCostRecorded()
-const decode = decodeHere ?? decodeRecorded
 const inputs: [string, () => Ruleset][] = [
   ['iptables 10,000 rules', () => readIptablesSave('bench-iptables.rules', iptablesRuleset(seed))],
   ['nft 10,000-element set', () => readNft('bench-nft.nft', nftRuleset(seed))]
 ]
-const results: (Measured & { decodeRatio?: number; tracedDecodeRatio?: number })[] = []
+const results: object[] = []
 console.log(`Evaluator: ${fmt(total)} packets per ruleset (seed ${seed})`)
 for (const [name, make] of inputs) {
   const ruleset = make()
+  // Decoding is timed again beside each ruleset's run, so both see the same load.
+  const decode = capture ? await decodeCostHere(capture) : decodeRecorded
   const m = measure(name, ruleset)
-  const perPacketNs = (m.decideSeconds * 1e9) / m.packets
+  const ns = (m.decideSeconds * 1e9) / m.packets
+  const cpuNs = (m.decideCpuSeconds * 1e9) / m.packets
+  const tracedNs = 1e9 / m.tracedPacketsPerSecond
+  // CPU time against CPU time when decoding was timed here; wall time against the record otherwise.
+  const ratio =
+    decode === undefined
+      ? undefined
+      : Number.isNaN(decode.cpuNsPerPacket)
+        ? ns / decode.nsPerPacket
+        : cpuNs / decode.cpuNsPerPacket
   const r = {
     ...m,
-    decideNsPerPacket: round(perPacketNs, 1),
-    decodeRatio: decode ? round(perPacketNs / decode.nsPerPacket, 3) : undefined,
-    tracedDecodeRatio: decode
-      ? round(1e9 / m.tracedPacketsPerSecond / decode.nsPerPacket, 1)
-      : undefined
+    decideNsPerPacket: round(ns, 1),
+    decideCpuNsPerPacket: round(cpuNs, 1),
+    tracedNsPerPacket: round(tracedNs, 1),
+    decode: decode ?? null,
+    decideToDecode: ratio === undefined ? null : round(ratio, 3),
+    tracedToDecode: decode ? round(tracedNs / decode.nsPerPacket, 1) : null
   }
   results.push(r)
   console.log(
-    `  ${name} (${fmt(m.rules)} rules, compiled in ${m.compileSeconds} s): ` +
-      `decide ${fmt(m.decidePacketsPerSecond)} packets/s (${r.decideNsPerPacket} ns/packet` +
-      (r.decodeRatio !== undefined ? `, ${r.decodeRatio}× the decode cost` : '') +
-      `); traced walk ${fmt(m.tracedPacketsPerSecond)} packets/s over ${fmt(m.tracedPackets)} packets` +
-      (r.tracedDecodeRatio !== undefined ? ` (${r.tracedDecodeRatio}× the decode cost)` : '') +
-      `; ${m.speedup}× faster; verdicts ${JSON.stringify(m.verdicts)}, ${fmt(m.uncertain)} uncertain`
+    `  ${name}: ${fmt(m.rules)} rules, compiled in ${m.compileSeconds} s; verdicts ` +
+      `${JSON.stringify(m.verdicts)}, ${fmt(m.uncertain)} uncertain`
   )
-}
-for (const d of [decodeHere, decodeRecorded])
-  if (d)
+  console.log(
+    `    decide:      ${fmt(m.decidePacketsPerSecond).padStart(9)} packets/s  ` +
+      `${r.decideNsPerPacket} ns/packet (CPU ${r.decideCpuNsPerPacket} ns)` +
+      (ratio !== undefined ? `, ${r.decideToDecode}× the decode cost` : '')
+  )
+  console.log(
+    `    traced walk: ${fmt(m.tracedPacketsPerSecond).padStart(9)} packets/s  ` +
+      `${r.tracedNsPerPacket} ns/packet over ${fmt(m.tracedPackets)} packets (all agreeing with decide)` +
+      (r.tracedToDecode !== null ? `, ${r.tracedToDecode}× the decode cost` : '') +
+      `; decide is ${m.speedup}× faster`
+  )
+  if (decode)
     console.log(
-      `  decode: ${round(d.nsPerPacket, 1)} ns/packet (${fmt(d.packetsPerSecond)} packets/s), ${d.from}`
+      `    decode:      ${fmt(decode.packetsPerSecond).padStart(9)} packets/s  ` +
+        `${round(decode.nsPerPacket, 1)} ns/packet` +
+        (Number.isNaN(decode.cpuNsPerPacket)
+          ? ''
+          : ` (CPU ${round(decode.cpuNsPerPacket, 1)} ns)`) +
+        `, ${decode.from}`
     )
-if (!decode) console.log('  decode cost: no capture in bench/data (npm run bench makes one)')
+}
+if (!capture && !decodeRecorded)
+  console.log('  decode cost: no capture in bench/data (npm run bench makes one)')
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 if (args.json)
   console.log(
     JSON.stringify({
       seed,
       packets: total,
-      decode: decodeHere ?? null,
       decodeRecorded: decodeRecorded ?? null,
       rulesets: results,
       seconds: round(seconds, 1)

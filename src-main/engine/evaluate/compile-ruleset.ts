@@ -518,6 +518,37 @@ interface State {
   dnatTo?: string
 }
 
+const NOWHERE: Cidr = { version: 4, words: [0], bits: 32 }
+/** Every field present from the start: one object shape for every closure that reads it. */
+const CTX: MatchContext = {
+  ct: 'new',
+  iif: undefined,
+  oif: undefined,
+  src: NOWHERE,
+  dst: NOWHERE,
+  sport: undefined,
+  dport: undefined,
+  ipsets: undefined,
+  dnatted: undefined,
+  snatted: undefined,
+  stateful: undefined,
+  ttl: undefined,
+  mark: undefined,
+  ctMark: undefined,
+  socket: undefined,
+  noMac: undefined,
+  local: undefined
+}
+const STATE: State = {
+  p: undefined as unknown as PacketSpec,
+  ctx: CTX,
+  uncertain: false,
+  verdict: 'accept',
+  rejectWith: undefined,
+  by: undefined,
+  dnatTo: undefined
+}
+
 /** What a chain or a rule leaves: go on, return to the caller, or a verdict (in the state). */
 const NEXT = 0
 const RETURN = 1
@@ -531,35 +562,32 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   const c = compiled(ruleset)
   const ct: CtState = options.ct ?? packet.impliedCt
   const path = options.path
-  // Every field present from the start: one object shape for every closure that reads it.
-  const ctx: MatchContext = {
-    ct,
-    iif: path === 'output' ? undefined : options.iif,
-    oif: path === 'input' ? undefined : options.oif,
-    src: packet.src,
-    dst: packet.dst,
-    sport: packet.sport,
-    dport: packet.dport,
-    ipsets: ruleset.ipsets,
-    dnatted: undefined,
-    snatted: undefined,
-    stateful: options.stateful,
-    ttl: packet.ttl,
-    mark: packet.mark,
-    ctMark: packet.ctMark,
-    socket: path === 'forward' ? 'none' : undefined,
-    noMac: path === 'output' ? true : undefined,
-    local: options.local
-  }
-  const s: State = {
-    p: packet,
-    ctx,
-    uncertain: false,
-    verdict: 'accept',
-    rejectWith: undefined,
-    by: undefined,
-    dnatTo: undefined
-  }
+  // One context and state, reset for each decision (decide does not nest): no garbage per packet.
+  const ctx = CTX
+  ctx.ct = ct
+  ctx.iif = path === 'output' ? undefined : options.iif
+  ctx.oif = path === 'input' ? undefined : options.oif
+  ctx.src = packet.src
+  ctx.dst = packet.dst
+  ctx.sport = packet.sport
+  ctx.dport = packet.dport
+  ctx.ipsets = ruleset.ipsets
+  ctx.dnatted = undefined
+  ctx.snatted = undefined
+  ctx.stateful = options.stateful
+  ctx.ttl = packet.ttl
+  ctx.mark = packet.mark
+  ctx.ctMark = packet.ctMark
+  ctx.socket = path === 'forward' ? 'none' : undefined
+  ctx.noMac = path === 'output' ? true : undefined
+  ctx.local = options.local
+  const s = STATE
+  s.p = packet
+  s.uncertain = false
+  s.verdict = 'accept'
+  s.rejectWith = undefined
+  s.by = undefined
+  s.dnatTo = undefined
   let finalAccept: DecidedBy | undefined
   for (const hook of c.paths[path][packet.src.version === 4 ? 0 : 1]) {
     if (hook.forward && ctx.ttl !== undefined) {
