@@ -74,4 +74,9 @@ export interface RecordFormat {
   recordLen(b: Uint8Array, off: number): number | string
   /** Parses one whole record that starts at stream byte `at`. */
   parse(b: Uint8Array, off: number, len: number, at: number): void
+  /**
+   * Optional fast path: parses every whole record from `off` on, stopping before the first that
+   * is cut short by `end` or needs the general path; returns where it stopped.
+   */
+  parseRun?(b: Uint8Array, off: number, end: number, at: number): number
 }

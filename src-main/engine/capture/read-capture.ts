@@ -270,7 +270,13 @@ function createFramer(format: RecordFormat, fatal: (at: number, message: string)
         carryLen = 0
         if (carry.length > 1 << 20) carry = new Uint8Array(4096)
       }
+      const run = format.parseRun
       while (!stopped) {
+        if (run) {
+          const next = run(chunk, off, chunk.length, pos)
+          pos += next - off
+          off = next
+        }
         const avail = chunk.length - off
         const want = need(chunk, off, avail)
         if (want === undefined) return

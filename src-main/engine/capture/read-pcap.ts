@@ -79,31 +79,73 @@ export function createPcapFormat(
         state.iface = iface
         return
       }
-      const sec = r32(b, off)
-      const frac = r32(b, off + 4)
-      const caplen = len - 16
-      const wireLen = r32(b, off + 12)
-      if (caplen > state.iface.snaplen && state.iface.snaplen > 0) {
-        if (oversnap++ === 0) {
-          state.problems.push(
-            problem(
-              source,
-              `byte ${at}`,
-              `record captured ${caplen} bytes, more than the file's snaplen ${state.iface.snaplen}; kept`
-            )
-          )
+      record(b, off, r32(b, off), r32(b, off + 4), len - 16, r32(b, off + 12), at)
+    },
+    parseRun(b, off, end, at) {
+      const iface = state.iface
+      if (!iface) return off
+      const start = off
+      // The record headers read inline, in the file's byte order: no call per field.
+      while (end - off >= 16) {
+        let sec: number
+        let frac: number
+        let caplen: number
+        let wireLen: number
+        if (little) {
+          sec = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
+          frac = (b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24)) >>> 0
+          caplen =
+            (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0
+          wireLen =
+            (b[off + 12] | (b[off + 13] << 8) | (b[off + 14] << 16) | (b[off + 15] << 24)) >>> 0
+        } else {
+          sec = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0
+          frac = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0
+          caplen =
+            ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0
+          wireLen =
+            ((b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]) >>> 0
         }
+        // A corrupt length or a record cut by the chunk's end takes the general path.
+        if (caplen > MAX_CAPLEN || end - off - 16 < caplen) break
+        record(b, off, sec, frac, caplen, wireLen, at + (off - start))
+        off += 16 + caplen
       }
-      decoder.emit(state.iface, sec, nano ? frac : frac * 1000, wireLen, b, off + 16, caplen)
-      if (frac >= (nano ? 1e9 : 1e6)) {
+      return off
+    }
+  }
+
+  /** Hands one record (its header at `off`, already read) to the decoder. */
+  function record(
+    b: Uint8Array,
+    off: number,
+    sec: number,
+    frac: number,
+    caplen: number,
+    wireLen: number,
+    at: number
+  ): void {
+    const iface = state.iface!
+    if (caplen > iface.snaplen && iface.snaplen > 0) {
+      if (oversnap++ === 0) {
         state.problems.push(
           problem(
             source,
             `byte ${at}`,
-            `timestamp fraction ${frac} is out of range for ${nano ? 'nanoseconds' : 'microseconds'}; carried into the seconds`
+            `record captured ${caplen} bytes, more than the file's snaplen ${iface.snaplen}; kept`
           )
         )
       }
+    }
+    decoder.emit(iface, sec, nano ? frac : frac * 1000, wireLen, b, off + 16, caplen)
+    if (frac >= (nano ? 1e9 : 1e6)) {
+      state.problems.push(
+        problem(
+          source,
+          `byte ${at}`,
+          `timestamp fraction ${frac} is out of range for ${nano ? 'nanoseconds' : 'microseconds'}; carried into the seconds`
+        )
+      )
     }
   }
 }

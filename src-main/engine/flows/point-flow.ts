@@ -20,16 +20,23 @@ export interface FrameRef {
   frame: number
 }
 
-/** A packet of interest kept per flow (bounded), so points can be compared packet by packet. */
+/**
+ * A packet of interest kept per flow (bounded), so points can be compared packet by packet.
+ * Flat: its time as the capture gave it (sec, nsec, digits) and its frame (file, frame).
+ */
 export interface Sighting {
   what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit'
   timeUs: number
-  stamp: Stamp
-  ref: FrameRef
-  /** Identity across points: seq for TCP, IP ID, payload length. */
-  seq?: number
-  ipId?: number
+  sec: number
+  nsec: number
+  digits: number
+  /** The file (index in the point's list) and its frame number. */
+  file: number
+  frame: number
   ttl: number
+  /** Identity across points: seq for TCP, IP ID, payload length. */
+  ipId: number | undefined
+  seq: number | undefined
 }
 
 /** One direction's data-phase state, in sequence space relative to that side's ISN. */
@@ -57,8 +64,13 @@ export interface PointFlow {
   point: string
   firstUs: number
   lastUs: number
-  first: Stamp
-  last: Stamp
+  /** The first and last packets' times as the capture gave them (see Stamp). */
+  firstSec: number
+  firstNsec: number
+  firstDigits: number
+  lastSec: number
+  lastNsec: number
+  lastDigits: number
   packets: number
   bytes: number
   history: string

@@ -29,8 +29,10 @@ export function toFlow(
   if (ports) flow.sport = primary.a.port
   flow.dst = primary.b.ip
   if (ports) flow.dport = primary.b.port
-  flow.first = stamp(minBy(group, (f) => f.firstUs).first)
-  flow.last = stamp(maxBy(group, (f) => f.lastUs).last)
+  const first = minBy(group, (f) => f.firstUs)
+  flow.first = formatTimestamp(first.firstSec, first.firstNsec, first.firstDigits)
+  const last = maxBy(group, (f) => f.lastUs)
+  flow.last = formatTimestamp(last.lastSec, last.lastNsec, last.lastDigits)
   flow.outcome = combine(group, outcomes)
   flow.packets = maxOf(group, (f) => f.packets)
   flow.bytes = maxOf(group, (f) => f.bytes)
@@ -48,7 +50,7 @@ export function toFlow(
     const { type, code, mtu, from, sender, quoted } = withIcmp.icmp
     const icmp = { type, code, ...(mtu !== undefined ? { mtu } : {}), from, sender, quoted }
     const sighting = withIcmp.sightings.find((s) => s.what === 'icmp')
-    flow.icmp = { ...icmp, time: sighting ? stamp(sighting.stamp) : flow.first }
+    flow.icmp = { ...icmp, time: sighting ? sightingTime(sighting) : flow.first }
   }
   const keyPackets = buildKeyPackets(group, files, silent)
   if (keyPackets.length > 0) flow.keyPackets = keyPackets
@@ -169,25 +171,28 @@ function buildKeyPackets(
   const out: KeyPacket[] = []
   const points = group.length === 1 ? undefined : pointsOf(group)
   for (const what of KINDS) {
-    const holders: PointFlow[] = []
-    const firsts: Sighting[] = []
+    let holders: PointFlow[] | undefined
+    let firsts: Sighting[] | undefined
     for (const f of group) {
       const s = firstSighting(f, what)
-      if (s) {
+      if (!s) continue
+      if (!holders || !firsts) {
+        holders = [f]
+        firsts = [s]
+      } else {
         holders.push(f)
         firsts.push(s)
       }
     }
-    if (holders.length === 0) continue
-    const earliest = firsts.reduce((x, y) => (y.timeUs < x.timeUs ? y : x))
+    if (!holders || !firsts) continue
+    const found = firsts
+    const earliest = found.reduce((x, y) => (y.timeUs < x.timeUs ? y : x))
     const seenAt = pointsOf(holders)
     const kp: KeyPacket = {
       what,
-      time: stamp(earliest.stamp),
+      time: sightingTime(earliest),
       seenAt,
-      frames: holders.map(
-        (f, i) => `${f.point}:${files(f.point, firsts[i].ref.file)}#${firsts[i].ref.frame}`
-      )
+      frames: holders.map((f, i) => `${f.point}:${files(f.point, found[i].file)}#${found[i].frame}`)
     }
     // One point saw the whole group when it is a single flow: only silent points miss it.
     const missing = points ? points.filter((p) => !seenAt.includes(p)) : []
@@ -252,6 +257,10 @@ function translation(group: PointFlow[]): Flow['nat'] {
 }
 
 function stamp(s: Stamp): string {
+  return formatTimestamp(s.sec, s.nsec, s.digits)
+}
+
+function sightingTime(s: Sighting): string {
   return formatTimestamp(s.sec, s.nsec, s.digits)
 }
 
