@@ -23,7 +23,7 @@ import {
   firewalldFixText,
   type FirewalldWalk
 } from './firewalld-walk'
-import { flowEnds, flowRoles, interfaceToward, type FlowRoles } from './host-roles'
+import { flowEnds, flowRoles, interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 import type { FlowLog, PlacedEvent } from './log-match'
 import { walkLogged } from './logged-walk'
 import { baseName } from './names'
@@ -139,7 +139,7 @@ function fromLogs(
           cause,
           evidence: [...evidence, ...seen],
           confidence: lw.passedLogRule ? 0.97 : 0.9,
-          explanation: explain(flow, kind, cause, w, 'logged'),
+          explanation: explain(flow, kind, cause, w, 'logged', roles.ends),
           fix: fixFor(flow, kind, w),
           alignment: l.placed.alignment
         }
@@ -207,7 +207,7 @@ function fromWalks(
         cause,
         evidence: [walkEvidence(w), ...seen, ...located],
         confidence: w.result.uncertain ? 0.55 : located.length > 0 ? 0.85 : 0.8,
-        explanation: explain(flow, kind, cause, w, 'simulated'),
+        explanation: explain(flow, kind, cause, w, 'simulated', roles.ends),
         fix: fixFor(flow, kind, w)
       }
     }
@@ -227,7 +227,7 @@ function fromWalks(
         cause,
         evidence: [walkEvidence(w), ...seen],
         confidence: w.result.uncertain ? 0.5 : 0.8,
-        explanation: explain(flow, kind, cause, w, 'simulated'),
+        explanation: explain(flow, kind, cause, w, 'simulated', roles.ends),
         fix: fixFor(flow, kind, w)
       }
     }
@@ -370,32 +370,39 @@ function explain(
   kind: CauseKind,
   cause: Cause,
   w: Walk,
-  how: 'logged' | 'simulated'
+  how: 'logged' | 'simulated',
+  e: FlowEnds
 ): string {
-  const e = w.hop.ends
   const to = endpointText(e.dst, e.dport)
+  // Prose drops iptables-save -c's counters; the cause keeps the rule exactly as written.
+  const rule = cause.rule?.replace(/^\[\d+:\d+\]\s*/, '')
   const on = w.hop.host.name ? `${w.hop.host.name}'s` : 'the'
   const by = decision(w)
+  const where = w.hop.host.name ? `On ${w.hop.host.name}, ` : ''
   const proof =
     how === 'logged'
       ? 'The kernel logged the drop, and the snapshot places it at'
       : 'Walked through the snapshot, it stops at'
   switch (kind) {
     case 'return-path':
-      return `${w.sim.what} from ${to} back to ${flow.src} is dropped by ${on} ${w.hop.path} chain: it has no rule accepting established connections, so replies fall to ${by}. ${proof} ${by}.`
+      return `${capital(w.sim.what)} from ${to} back to ${flow.src} is dropped by ${on} ${w.hop.path} chain: it has no rule accepting established connections, so replies fall to ${by}. ${proof} ${by}.`
     case 'ct-invalid':
       return `Conntrack marks ${w.sim.what} invalid and ${on} ${by} drops invalid packets (often asymmetric routing or a state the host never saw open). ${proof} ${by}.`
     case 'pmtud-blackhole':
       return `The ICMP "fragmentation needed" that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
     case 'egress':
-      return `${on} own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
+      return `${where}its own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
     case 'nat':
-      return `${on} NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).`
+      return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).`
     case 'policy':
       return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it. ${proof} ${by}.`
     default:
-      return `${on} rule ${cause.rule ? `\`${cause.rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}. ${proof} ${by}.`
+      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}. ${proof} ${by}.`
   }
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 /** SYN timeouts inside a window the kernel logged "table full" on a host on the way. */
@@ -494,7 +501,7 @@ function rateLimit(
     ],
     confidence: ok > 0 ? 0.7 : 0.5,
     explanation:
-      `${w.hop.host.name || 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
+      `${w.hop.host.name ? `Host ${w.hop.host.name}` : 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
     fix: limitFix(limiter.x, limiter.s)
   }
 }
@@ -647,7 +654,7 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
     cause: { kind: 'no-listener', host: server?.name },
     evidence: [...facts, ...seen],
     confidence: rulesKnown ? confidence : Math.min(confidence, 0.45),
-    explanation: `${server?.name ?? flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself${rulesKnown ? ' and no rule rejects it' : ''}: nothing listens on ${endpointText(e.farDst, port)}${rulesKnown ? '' : ', unless a REJECT rule answers for it (its ruleset was not loaded)'}. Start the service, or point the client at the right port.`
+    explanation: `${server ? `Host ${server.name}` : flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself${rulesKnown ? ' and no rule rejects it' : ''}: nothing listens on ${endpointText(e.farDst, port)}${rulesKnown ? '' : ', unless a REJECT rule answers for it (its ruleset was not loaded)'}. Start the service, or point the client at the right port.`
   }
   if (!rulesKnown)
     draft.missing = [
@@ -773,7 +780,7 @@ function stalled(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefi
         cause,
         evidence: [walkEvidence(w), ...seen],
         confidence: w.result.uncertain ? 0.5 : 0.7,
-        explanation: explain(flow, 'ct-invalid', cause, w, 'simulated'),
+        explanation: explain(flow, 'ct-invalid', cause, w, 'simulated', roles.ends),
         fix: fixFor(flow, 'ct-invalid', w)
       }
     }
@@ -797,7 +804,7 @@ function pmtud(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefine
       cause,
       evidence: [walkEvidence(w), ...seen],
       confidence: w.result.uncertain ? 0.5 : 0.8,
-      explanation: explain(flow, 'pmtud-blackhole', cause, w, 'simulated'),
+      explanation: explain(flow, 'pmtud-blackhole', cause, w, 'simulated', roles.ends),
       fix: fixFor(flow, 'pmtud-blackhole', w)
     }
   }

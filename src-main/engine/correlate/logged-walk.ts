@@ -40,13 +40,20 @@ export function loggedSim(p: LoggedPacket, ct?: CtState): SimPacket | undefined 
     if (f.has('RST')) letters += 'R'
     if (f.has('PSH')) letters += 'P'
     if (f.has('ACK')) letters += '.'
-    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, 'the logged segment', ct)
+    const what = f.has('SYN')
+      ? f.has('ACK')
+        ? 'the SYN-ACK'
+        : 'the SYN'
+      : f.has('RST')
+        ? 'the RST'
+        : 'the segment'
+    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, what, ct)
   }
-  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the logged datagram', ct)
+  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the datagram', ct)
   if ((proto === 'icmp' || proto === 'icmpv6') && p.icmpType !== undefined)
     return simPacket(
       `${proto} ${p.src} > ${p.dst} ${p.icmpType}/${p.icmpCode ?? 0}`,
-      'the logged ICMP message',
+      'the ICMP message',
       ct
     )
   return undefined
