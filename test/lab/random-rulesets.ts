@@ -105,6 +105,10 @@ interface Match {
   dports?: Array<[number, number]>
   syn?: 'syn' | 'flags'
   ct?: Array<'NEW' | 'ESTABLISHED' | 'RELATED'>
+  /** -m ttl --ttl-eq/lt/gt N; nft ip ttl [<|>] N. */
+  ttl?: { op: 'eq' | 'lt' | 'gt'; value: number }
+  /** -m mark [!] --mark V/M; nft meta mark & M [!=|==] V. */
+  mark?: { value: number; mask: number; neg: boolean }
 }
 
 interface Rule {
@@ -147,8 +151,13 @@ function renderMatch(m: Match): string {
     if (m.dports) out.push(`-m multiport --dports ${m.dports.map(portText).join(',')}`)
   }
   if (m.ct) out.push(`-m conntrack --ctstate ${m.ct.join(',')}`)
+  if (m.ttl) out.push(`-m ttl --ttl-${m.ttl.op} ${m.ttl.value}`)
+  if (m.mark)
+    out.push(`-m mark ${m.mark.neg ? '! ' : ''}--mark ${hex(m.mark.value)}/${hex(m.mark.mask)}`)
   return out.join(' ')
 }
+
+const hex = (n: number): string => `0x${n.toString(16)}`
 
 function renderRule(r: Rule): string {
   const m = renderMatch(r.m)
@@ -180,8 +189,17 @@ function randomMatch(r: Rng): Match {
   if (r.chance(0.25)) {
     m.ct = r.pick([['NEW'], ['ESTABLISHED'], ['RELATED', 'ESTABLISHED'], ['NEW', 'ESTABLISHED']])
   }
+  if (r.chance(0.12)) m.ttl = { op: r.pick(['eq', 'lt', 'gt'] as const), value: r.pick(TTLS) }
+  if (r.chance(0.12)) {
+    const mask = r.pick([0xff, 0xf0, 0xffffffff])
+    m.mark = { value: r.pick(MARKS) & mask, mask, neg: r.chance(0.3) }
+  }
   return m
 }
+
+/** TTLs and marks rules test and packets carry. */
+const TTLS = [1, 2, 5, 32, 63, 64, 128, 200]
+const MARKS = [0x0, 0x1, 0x10, 0x11, 0x25, 0xf0, 0x101]
 
 function randomTarget(r: Rng, m: Match, inChain: boolean, jumps: string[]): string {
   const options = ['-j ACCEPT', '-j ACCEPT', '-j DROP', '-j DROP', '-j REJECT', '-j LOG']
@@ -204,6 +222,8 @@ interface Pkt {
   sport: number
   dport: number
   est: boolean
+  ttl: number
+  mark: number
 }
 
 const SERVER_PORTS = [80, 443, 53, 8443, 993]
@@ -234,18 +254,35 @@ function packetFor(r: Rng, m: Match, index: number): Pkt | undefined {
   // Sometimes just off a rule's edge.
   if (range && r.chance(0.15)) dport = range[1] + 1
   const sport = est ? r.pick(SERVER_PORTS) : 40000 + index
-  return { proto, src, dst, sport, dport, est }
+  // Facts meant to satisfy the rule's ttl and mark tests, and now and then just not.
+  let ttl = r.pick(TTLS)
+  if (m.ttl) {
+    const v = m.ttl.value
+    ttl =
+      m.ttl.op === 'eq'
+        ? v
+        : m.ttl.op === 'lt'
+          ? Math.max(1, v - r.int(1, 3))
+          : Math.min(255, v + r.int(1, 3))
+    if (r.chance(0.2)) ttl = Math.min(255, v + (m.ttl.op === 'gt' ? 0 : 1))
+  }
+  let mark = r.pick(MARKS)
+  if (m.mark && !m.mark.neg && r.chance(0.8)) mark = (mark & ~m.mark.mask) | m.mark.value
+  return { proto, src, dst, sport, dport, est, ttl: Math.max(1, ttl), mark: mark >>> 0 }
 }
 
-function packetCase(p: Pkt): PacketCase {
+function packetCase(p: Pkt, facts: boolean): PacketCase {
+  const f = facts ? ` ttl=${p.ttl} mark=${hex(p.mark)}` : ''
   if (p.proto === 'tcp')
-    return { packet: `tcp ${p.src}:${p.sport} > ${p.dst}:${p.dport} ${p.est ? 'syn-ack' : 'syn'}` }
+    return {
+      packet: `tcp ${p.src}:${p.sport} > ${p.dst}:${p.dport} ${p.est ? 'syn-ack' : 'syn'}${f}`
+    }
   if (p.proto === 'udp')
     return {
-      packet: `udp ${p.src}:${p.sport} > ${p.dst}:${p.dport}`,
+      packet: `udp ${p.src}:${p.sport} > ${p.dst}:${p.dport}${f}`,
       ct: p.est ? 'established' : 'new'
     }
-  return { packet: `icmp ${p.src} > ${p.dst} ${p.est ? 'echo-reply' : 'echo-request'}` }
+  return { packet: `icmp ${p.src} > ${p.dst} ${p.est ? 'echo-reply' : 'echo-request'}${f}` }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +368,12 @@ function packetsFor(r: Rng, rules: Array<{ m: Match }>): Array<PacketCase & { ct
     p.sport = p.est ? p.sport : 40000 + pkts.length
     pkts.push(p)
   }
-  return pkts.map((p) => ({ ...packetCase(p), ct: (p.est ? 'established' : 'new') as CtState }))
+  // Packets carry their TTL and mark whenever a rule tests them (else those rules are undecidable).
+  const facts = rules.some((x) => x.m.ttl || x.m.mark)
+  return pkts.map((p) => ({
+    ...packetCase(p, facts),
+    ct: (p.est ? 'established' : 'new') as CtState
+  }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +398,14 @@ function renderNftMatch(m: Match, vmap: boolean): string {
   if (l4 && m.dports && !vmap) out.push(`${m.proto} dport { ${nftPorts(m.dports)} }`)
   if (m.syn) out.push('tcp flags & (fin | syn | rst | ack) == syn')
   if (m.ct) out.push(`ct state ${m.ct.map((s) => s.toLowerCase()).join(',')}`)
+  if (m.ttl)
+    out.push(`ip ttl ${m.ttl.op === 'eq' ? '' : m.ttl.op === 'lt' ? '< ' : '> '}${m.ttl.value}`)
+  if (m.mark)
+    out.push(
+      m.mark.mask === 0xffffffff
+        ? `meta mark ${m.mark.neg ? '!= ' : ''}${hex(m.mark.value)}`
+        : `meta mark & ${hex(m.mark.mask)} ${m.mark.neg ? '!=' : '=='} ${hex(m.mark.value)}`
+    )
   return out.join(' ')
 }
 
