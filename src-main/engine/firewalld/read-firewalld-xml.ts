@@ -234,7 +234,10 @@ function readService(el: XmlElement, name: string, ctx: Ctx): Service {
     helpers: []
   }
   for (const c of el.children) {
-    if (c.name === 'port' || c.name === 'source-port') {
+    // firewalld reads a service's <port port="" protocol="esp"/> as the protocol (ipsec.xml).
+    if (c.name === 'port' && c.attrs.port === '' && c.attrs.protocol) {
+      if (!s.protocols.includes(c.attrs.protocol)) s.protocols.push(c.attrs.protocol)
+    } else if (c.name === 'port' || c.name === 'source-port') {
       const p = parsePortProto(`${c.attrs.port ?? ''}/${c.attrs.protocol ?? ''}`)
       if (p) (c.name === 'port' ? s.ports : s.sourcePorts).push(p)
       else complain(ctx, c, `<${c.name}> needs port="N[-M]" and protocol=`)

@@ -106,4 +106,18 @@ describe('readFirewalld', () => {
     expect(c.zones.get('public')?.target).toBe('DROP')
     expect(c.problems).toEqual([])
   })
+
+  it('reads a service port without a number as its protocol, as firewalld does (ipsec.xml)', () => {
+    const c = readFirewalld([
+      {
+        path: 'usr/lib/firewalld/services/ipsec.xml',
+        text: '<service>\n  <port protocol="ah" port=""/>\n  <port protocol="esp" port=""/>\n  <port protocol="udp" port="500"/>\n</service>'
+      }
+    ])
+    expect(c.problems).toEqual([])
+    expect(c.services.get('ipsec')).toMatchObject({
+      protocols: ['ah', 'esp'],
+      ports: [{ from: 500, to: 500, proto: 'udp' }]
+    })
+  })
 })
