@@ -323,6 +323,17 @@ export async function buildIncident(
       ruleHas: rule.fragNeeded
     },
     {
+      name: 'PMTUD black hole (IPv6)',
+      proto: 'tcp',
+      v6: true,
+      dport: PORT.pmtu,
+      sport: portOf(PORT.pmtu, true),
+      outcome: 'stalled',
+      cause: 'pmtud-blackhole',
+      host: 'router',
+      ruleHas: rule.tooBig
+    },
+    {
       name: 'rate limit',
       proto: 'tcp',
       dport: PORT.limited,
@@ -382,6 +393,10 @@ export async function buildIncident(
         tcp(NET.server, PORT.returnPath, portOf(PORT.returnPath)),
         tcp(NET.routerIn, NET.dnatFront, 41900),
         tcp(NET.server, PORT.pmtu, portOf(PORT.pmtu), 6_000, [
+          { send: 100, await: 2 },
+          { send: 6000, await: 4 }
+        ]),
+        tcp(NET.server6, PORT.pmtu, portOf(PORT.pmtu, true), 6_000, [
           { send: 100, await: 2 },
           { send: 6000, await: 4 }
         ]),
@@ -516,7 +531,18 @@ COMMIT
 -A INPUT -p ipv6-icmp -j ACCEPT
 -A INPUT -p tcp -m tcp --dport ${PORT.logged} -j LOG --log-prefix "${tag}IN6-DROP: "
 -A INPUT -p tcp -m tcp --dport ${PORT.logged} -j DROP
--A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener} -j ACCEPT
+-A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener},${PORT.pmtu} -j ACCEPT
+COMMIT
+`
+  )
+  await restore(
+    r,
+    'ip6tables-restore',
+    `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 2 -j DROP
 COMMIT
 `
   )
@@ -543,6 +569,7 @@ table inet filter {
   chain output {
     type filter hook output priority filter; policy accept;
     icmp type destination-unreachable icmp code frag-needed drop
+    icmpv6 type packet-too-big drop
   }
 }
 `)
@@ -586,6 +613,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     prohibited: '--reject-with icmp-admin-prohibited',
     forwardPolicy: ':FORWARD DROP',
     fragNeeded: '--icmp-type 3/4 -j DROP',
+    tooBig: '--icmpv6-type 2 -j DROP',
     limit: '-m limit'
   },
   nft: {
@@ -596,6 +624,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     prohibited: 'reject with icmpx admin-prohibited',
     forwardPolicy: 'policy drop;',
     fragNeeded: 'icmp code frag-needed drop',
+    tooBig: 'icmpv6 type packet-too-big drop',
     limit: 'limit rate 1/minute'
   }
 }
