@@ -30,7 +30,16 @@ function probe(): string | undefined {
     return `the kernel lab needs Linux (this is ${process.platform})`
   if (typeof process.getuid !== 'function' || process.getuid() !== 0)
     return 'the kernel lab needs root'
-  for (const tool of ['ip', 'tcpdump', 'tshark', 'dumpcap', 'nft', 'iptables', 'ping']) {
+  for (const tool of [
+    'ip',
+    'tcpdump',
+    'tshark',
+    'dumpcap',
+    'nft',
+    'iptables',
+    'ping',
+    'conntrack'
+  ]) {
     if (!hasProgram(tool)) return `the kernel lab needs ${tool}, which is not on the PATH`
   }
   const ns = `vdt${process.pid}probe${randomBytes(2).toString('hex')}`
