@@ -30,6 +30,7 @@ import {
   type MatchContext
 } from './match-rule'
 import type { PacketSpec } from './packet-spec'
+import { ruleTestSource, type Fallback, type FastPacket } from './compile-rule-source'
 import {
   baseChains,
   decisive,
@@ -56,6 +57,7 @@ const NO = 0
 const YES = 1
 const UNKNOWN = 2
 type Test = (p: PacketSpec, ctx: MatchContext) => number
+type RuleTest = (s: FastPacket, F: Fallback[]) => number
 
 /** Chains with at least this many rules get a candidate index. */
 const INDEX_MIN_RULES = 48
@@ -65,7 +67,9 @@ const INDEX_MAX_WORDS = 1 << 22
 const INDEX_MAX_RULES = 32 << 16
 
 interface CompiledRule {
-  test: Test
+  test: RuleTest
+  /** The closures the test calls for the conditions it does not write out. */
+  fallbacks: Fallback[]
   by: DecidedBy
   decisive: boolean
   /** Marks set before the verdict, and every mark the rule may set (cleared when it may have). */
@@ -103,6 +107,15 @@ function compiled(ruleset: Ruleset): Compiled {
 }
 
 function compile(ruleset: Ruleset): Compiled {
+  testCache = new Map()
+  try {
+    return compileAll(ruleset)
+  } finally {
+    testCache = new Map()
+  }
+}
+
+function compileAll(ruleset: Ruleset): Compiled {
   const chains = new Map<Chain, CompiledChain>()
   const byTable = new Map<Table, Map<string, Chain>>()
   for (const table of ruleset.tables) {
@@ -147,8 +160,10 @@ function compile(ruleset: Ruleset): Compiled {
 function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
   const a = rule.action
   const sets = [...(rule.marks ?? []), ...(a.kind === 'set-mark' ? [a] : [])]
+  const { test, fallbacks } = ruleTest(rule.matches)
   const out: CompiledRule = {
-    test: allOf(rule.matches),
+    test,
+    fallbacks,
     by: Object.freeze({
       kind: 'rule',
       table: table.name,
@@ -182,31 +197,47 @@ const COST: Partial<Record<Match['kind'], number>> = {
   daddr: 4
 }
 
-/** A rule's conditions as one test: NO when any fails, else UNKNOWN when any is undecidable. */
-function allOf(matches: Match[]): Test {
-  const tests = [...matches]
-    .sort((x, y) => (COST[x.kind] ?? 9) - (COST[y.kind] ?? 9))
-    .map(compileMatch)
-  if (tests.length === 0) return () => YES
-  if (tests.length === 1) return tests[0]
-  if (tests.length === 2) {
-    const [t0, t1] = tests
-    return (p, ctx) => {
-      const a = t0(p, ctx)
-      if (a === NO) return NO
-      const b = t1(p, ctx)
-      return b === NO ? NO : a === UNKNOWN || b === UNKNOWN ? UNKNOWN : YES
-    }
+/** Generated tests by source: rules with the same conditions share one function. */
+let testCache = new Map<string, RuleTest>()
+
+/** A rule's conditions as one generated function: NO when any fails, else UNKNOWN when any is undecidable. */
+function ruleTest(matches: Match[]): { test: RuleTest; fallbacks: Fallback[] } {
+  const sorted = [...matches].sort((x, y) => (COST[x.kind] ?? 9) - (COST[y.kind] ?? 9))
+  const fallbacks: Fallback[] = []
+  const body = ruleTestSource(sorted, fallback, v4Ranges, fallbacks)
+  let test = testCache.get(body)
+  if (!test) {
+    test = new Function('s', 'F', body) as RuleTest
+    testCache.set(body, test)
   }
-  return (p, ctx) => {
-    let r = YES
-    for (let i = 0; i < tests.length; i++) {
-      const x = tests[i](p, ctx)
-      if (x === NO) return NO
-      if (x === UNKNOWN) r = UNKNOWN
-    }
-    return r
+  return { test, fallbacks }
+}
+
+/** An address condition's IPv4 prefixes as merged ranges. */
+function v4Ranges(m: Match): [number, number][] | undefined {
+  if (m.kind !== 'saddr' && m.kind !== 'daddr') return undefined
+  return merge(m.cidrs.filter((c) => c.version === 4).map(v4Range))
+}
+
+function v4Range(c: Cidr): [number, number] {
+  const bits = Math.min(32, c.bits)
+  const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+  const lo = (c.words[0] & mask) >>> 0
+  return [lo, (lo | ~mask) >>> 0]
+}
+
+/** A condition the generated test calls: compileMatch's closure on the packet's state. */
+function fallback(m: Match): Fallback {
+  if (m.kind === 'saddr' || m.kind === 'daddr') {
+    const inList = cidrList(m.cidrs)
+    const yes = m.negate ? NO : YES
+    const no = m.negate ? YES : NO
+    return m.kind === 'saddr'
+      ? (s) => (inList(s.ctx.src) ? yes : no)
+      : (s) => (inList(s.ctx.dst) ? yes : no)
   }
+  const t = compileMatch(m)
+  return (s) => t(s.p, s.ctx)
 }
 
 /** One condition as a closure with matchOne's answer (NO, YES, UNKNOWN). */
@@ -304,16 +335,7 @@ function compileMatch(m: Match): Test {
 /** Whether an address is in any of the prefixes (inCidr's answer), as a closure. */
 function cidrList(cidrs: Cidr[]): (addr: Cidr) => boolean {
   const v6 = cidrs.filter((c) => c.version === 6)
-  const v4 = intervals(
-    cidrs
-      .filter((c) => c.version === 4)
-      .map((c) => {
-        const bits = Math.min(32, c.bits)
-        const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-        const lo = (c.words[0] & mask) >>> 0
-        return [lo, (lo | ~mask) >>> 0] as [number, number]
-      })
-  )
+  const v4 = intervals(cidrs.filter((c) => c.version === 4).map(v4Range))
   const has6 = v6.length > 0
   return (addr) => {
     if (addr.version === 4) return v4(addr.words[0] >>> 0)
@@ -335,21 +357,23 @@ function rangeList(ranges: [number, number][]): (n: number) => boolean {
   return intervals(ranges)
 }
 
+/** Inclusive ranges merged into sorted disjoint intervals. */
+function merge(ranges: [number, number][]): [number, number][] {
+  const sorted = ranges.filter(([lo, hi]) => lo <= hi).sort((x, y) => x[0] - y[0])
+  const out: [number, number][] = []
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1]
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
+    else out.push([lo, hi])
+  }
+  return out
+}
+
 /** Inclusive ranges merged into sorted disjoint intervals, searched by halves. */
 function intervals(ranges: [number, number][]): (n: number) => boolean {
-  const sorted = ranges.filter(([lo, hi]) => lo <= hi).sort((x, y) => x[0] - y[0])
-  const los: number[] = []
-  const his: number[] = []
-  for (const [lo, hi] of sorted) {
-    const last = his.length - 1
-    if (last >= 0 && lo <= his[last] + 1) his[last] = Math.max(his[last], hi)
-    else {
-      los.push(lo)
-      his.push(hi)
-    }
-  }
-  const L = Float64Array.from(los)
-  const H = Float64Array.from(his)
+  const merged = merge(ranges)
+  const L = Float64Array.from(merged, (r) => r[0])
+  const H = Float64Array.from(merged, (r) => r[1])
   const n = L.length
   if (n === 0) return () => false
   if (n === 1) {
@@ -508,9 +532,10 @@ function slot(starts: Float64Array, x: number): number {
 // The walk
 
 /** The state of one decision. */
-interface State {
-  p: PacketSpec
-  ctx: MatchContext
+interface State extends FastPacket {
+  /** The index's address values (addressValue). */
+  srcIdx: number
+  dstIdx: number
   uncertain: boolean
   verdict: 'accept' | 'drop' | 'reject'
   rejectWith?: string
@@ -542,6 +567,16 @@ const CTX: MatchContext = {
 const STATE: State = {
   p: undefined as unknown as PacketSpec,
   ctx: CTX,
+  src4: -1,
+  dst4: -1,
+  sport: -1,
+  dport: -1,
+  proto: 0,
+  flags: -1,
+  icmpType: -1,
+  icmpCode: -1,
+  srcIdx: -1,
+  dstIdx: -1,
   uncertain: false,
   verdict: 'accept',
   rejectWith: undefined,
@@ -583,6 +618,16 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   ctx.local = options.local
   const s = STATE
   s.p = packet
+  s.src4 = packet.src.version === 4 ? packet.src.words[0] >>> 0 : -1
+  s.dst4 = packet.dst.version === 4 ? packet.dst.words[0] >>> 0 : -1
+  s.srcIdx = addressValue(packet.src)
+  s.dstIdx = addressValue(packet.dst)
+  s.sport = packet.sport ?? -1
+  s.dport = packet.dport ?? -1
+  s.proto = PROTO_NUMBER[packet.proto]
+  s.flags = packet.tcpFlags ?? -1
+  s.icmpType = packet.icmpType ?? -1
+  s.icmpCode = packet.icmpCode ?? -1
   s.uncertain = false
   s.verdict = 'accept'
   s.rejectWith = undefined
@@ -683,7 +728,7 @@ function at(d: Dim | undefined, p: PacketSpec, ctx: MatchContext): number {
 
 function runRule(s: State, r: CompiledRule, depth: number): number {
   const ctx = s.ctx
-  const m = r.test(s.p, ctx)
+  const m = r.test(s, r.fallbacks)
   if (m === NO) return NEXT
   if (m === UNKNOWN) {
     if (r.decisive) s.uncertain = true
@@ -723,8 +768,13 @@ function runRule(s: State, r: CompiledRule, depth: number): number {
       if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
       else ctx.snatted = true
       if (a.kind === 'dnat' && a.to) {
-        if (r.dnat!.addr) ctx.dst = r.dnat!.addr
-        if (r.dnat!.port !== undefined) ctx.dport = r.dnat!.port
+        const to = r.dnat!.addr
+        if (to) {
+          ctx.dst = to
+          s.dst4 = to.version === 4 ? to.words[0] >>> 0 : -1
+          s.dstIdx = addressValue(to)
+        }
+        if (r.dnat!.port !== undefined) s.dport = ctx.dport = r.dnat!.port
         s.dnatTo = a.to
       }
       s.verdict = 'accept'
