@@ -64,18 +64,54 @@ export function ruleTestSource(
   v4Ranges: (m: Match) => [number, number][] | undefined,
   fallbacks: Fallback[]
 ): string {
-  const lines: string[] = ['let u = 0', 'let r = 0']
+  return [
+    'let u = 0',
+    'let r = 0',
+    ...ruleTestLines(matches, fallback, v4Ranges, fallbacks, 'return 0'),
+    'return u === 1 ? 2 : 1'
+  ].join('\n')
+}
+
+/**
+ * A chain's rules (at most a few hundred) as the body of `function (s, F, from)`: the first rule
+ * at or after `from` whose conditions do not fail, as 2 × its index (+ 1 when undecidable); -1
+ * when none.
+ */
+export function chainTestSource(
+  rules: Match[][],
+  fallback: (m: Match) => Fallback,
+  v4Ranges: (m: Match) => [number, number][] | undefined,
+  fallbacks: Fallback[]
+): string {
+  const lines = ['let u = 0', 'let r = 0', 'switch (from) {']
+  rules.forEach((matches, i) => {
+    lines.push(`case ${num(i)}:`, `L${num(i)}: {`, 'u = 0')
+    lines.push(...ruleTestLines(matches, fallback, v4Ranges, fallbacks, `break L${num(i)}`))
+    lines.push(`return ${num(2 * i)} + u`, '}')
+  })
+  lines.push('}', 'return -1')
+  return lines.join('\n')
+}
+
+function ruleTestLines(
+  matches: Match[],
+  fallback: (m: Match) => Fallback,
+  v4Ranges: (m: Match) => [number, number][] | undefined,
+  fallbacks: Fallback[],
+  fail: string
+): string[] {
+  const lines: string[] = []
   const call = (m: Match): string => {
     fallbacks.push(fallback(m))
     return `F[${fallbacks.length - 1}](s)`
   }
   /** A two-valued condition: the rule fails when it is false (true when negated). */
   const bool = (cond: string, negate: boolean): void => {
-    lines.push(`if (${negate ? '' : '!'}(${cond})) return 0`)
+    lines.push(`if (${negate ? '' : '!'}(${cond})) ${fail}`)
   }
   /** A three-valued expression (0, 1, 2). */
   const tri = (expr: string): void => {
-    lines.push(`r = ${expr}`, 'if (r === 0) return 0', 'if (r === 2) u = 1')
+    lines.push(`r = ${expr}`, 'if (r === 0) ' + fail, 'if (r === 2) u = 1')
   }
   for (const m of matches) {
     const neg = 'negate' in m && m.negate === true
@@ -88,7 +124,7 @@ export function ruleTestSource(
           const inl = inRanges(x, ranges)
           if (m.cidrs.some((c) => c.version === 6))
             // IPv6 packets: the whole condition (negation included) from the fallback.
-            lines.push(`if (${x} >= 0 ? ${neg ? '' : '!'}${inl} : ${call(m)} === 0) return 0`)
+            lines.push(`if (${x} >= 0 ? ${neg ? '' : '!'}${inl} : ${call(m)} === 0) ${fail}`)
           else bool(`${x} >= 0 && ${inl}`, neg)
         } else tri(call(m))
         break
@@ -103,7 +139,7 @@ export function ruleTestSource(
         const x = m.kind === 'sport' ? 's.sport' : 's.dport'
         if (m.ranges.length <= INLINE_RANGES) {
           // No port: the condition fails, negated or not.
-          lines.push(`if (${x} < 0) return 0`)
+          lines.push(`if (${x} < 0) ${fail}`)
           bool(inRanges(x, m.ranges), neg)
         } else tri(call(m))
         break
@@ -119,18 +155,16 @@ export function ruleTestSource(
         const name = m.kind === 'iif' ? 's.ctx.iif' : 's.ctx.oif'
         lines.push('if (' + name + ' === undefined) u = 1')
         lines.push(
-          `else if (${neg ? '' : '!'}(${m.names.map((n) => `${name} === ${JSON.stringify(n)}`).join(' || ') || 'false'})) return 0`
+          `else if (${neg ? '' : '!'}(${m.names.map((n) => `${name} === ${JSON.stringify(n)}`).join(' || ') || 'false'})) ${fail}`
         )
         break
       }
       case 'tcp-flags':
-        lines.push('if (s.flags < 0) return 0')
+        lines.push('if (s.flags < 0) ' + fail)
         bool(`(s.flags & ${num(m.mask)}) === ${num(m.set)}`, neg)
         break
       case 'icmp-type':
-        lines.push(
-          `if (s.icmpType < 0 || (s.proto === 58) !== ${m.v6 ? 'true' : 'false'}) return 0`
-        )
+        lines.push(`if (s.icmpType < 0 || (s.proto === 58) !== ${m.v6 ? 'true' : 'false'}) ${fail}`)
         bool(
           `s.icmpType === ${num(m.type)}` +
             (m.code === undefined ? '' : ` && s.icmpCode === ${num(m.code)}`),
@@ -149,6 +183,5 @@ export function ruleTestSource(
         tri(call(m))
     }
   }
-  lines.push('return u === 1 ? 2 : 1')
-  return lines.join('\n')
+  return lines
 }

@@ -30,7 +30,12 @@ import {
   type MatchContext
 } from './match-rule'
 import type { PacketSpec } from './packet-spec'
-import { ruleTestSource, type Fallback, type FastPacket } from './compile-rule-source'
+import {
+  chainTestSource,
+  ruleTestSource,
+  type Fallback,
+  type FastPacket
+} from './compile-rule-source'
 import {
   baseChains,
   decisive,
@@ -58,6 +63,13 @@ const YES = 1
 const UNKNOWN = 2
 type Test = (p: PacketSpec, ctx: MatchContext) => number
 type RuleTest = (s: FastPacket, F: Fallback[]) => number
+type ChainTest = (s: FastPacket, F: Fallback[], from: number) => number
+
+/** Chains walked in full with at most this many rules are tested by one function. */
+const CHAIN_FUNCTION_MAX_RULES = 256
+const NOT_COMPILED: RuleTest = () => {
+  throw new Error('rule test not compiled')
+}
 
 /** Chains with at least this many rules get a candidate index. */
 const INDEX_MIN_RULES = 48
@@ -86,6 +98,9 @@ interface CompiledChain {
   chain: Chain
   rules: CompiledRule[]
   index?: ChainIndex
+  /** A chain walked in full: its rules' tests as one function, and the closures it calls. */
+  run?: ChainTest
+  fallbacks: Fallback[]
   policyBy?: DecidedBy
 }
 
@@ -123,7 +138,7 @@ function compileAll(ruleset: Ruleset): Compiled {
     // The traced walk takes the first chain of a name.
     for (const chain of table.chains) if (!names.has(chain.name)) names.set(chain.name, chain)
     byTable.set(table, names)
-    for (const chain of table.chains) chains.set(chain, { table, chain, rules: [] })
+    for (const chain of table.chains) chains.set(chain, { table, chain, rules: [], fallbacks: [] })
   }
   for (const cc of chains.values()) {
     const { table, chain } = cc
@@ -145,6 +160,20 @@ function compileAll(ruleset: Ruleset): Compiled {
       })
     if (chain.rules.length >= INDEX_MIN_RULES && chain.rules.length <= INDEX_MAX_RULES)
       cc.index = buildIndex(chain.rules)
+    if (!cc.index && chain.rules.length <= CHAIN_FUNCTION_MAX_RULES) {
+      const body = chainTestSource(
+        chain.rules.map((r) => sortedMatches(r.matches)),
+        fallback,
+        v4Ranges,
+        cc.fallbacks
+      )
+      cc.run = new Function('s', 'F', 'from', body) as ChainTest
+    } else
+      for (const [i, r] of cc.rules.entries()) {
+        const t = ruleTest(chain.rules[i].matches)
+        r.test = t.test
+        r.fallbacks = t.fallbacks
+      }
   }
   const hookChains = (hook: Hook, version: 4 | 6) => ({
     forward: hook === 'forward',
@@ -160,10 +189,9 @@ function compileAll(ruleset: Ruleset): Compiled {
 function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
   const a = rule.action
   const sets = [...(rule.marks ?? []), ...(a.kind === 'set-mark' ? [a] : [])]
-  const { test, fallbacks } = ruleTest(rule.matches)
   const out: CompiledRule = {
-    test,
-    fallbacks,
+    test: NOT_COMPILED,
+    fallbacks: [],
     by: Object.freeze({
       kind: 'rule',
       table: table.name,
@@ -197,12 +225,16 @@ const COST: Partial<Record<Match['kind'], number>> = {
   daddr: 4
 }
 
+function sortedMatches(matches: Match[]): Match[] {
+  return [...matches].sort((x, y) => (COST[x.kind] ?? 9) - (COST[y.kind] ?? 9))
+}
+
 /** Generated tests by source: rules with the same conditions share one function. */
 let testCache = new Map<string, RuleTest>()
 
 /** A rule's conditions as one generated function: NO when any fails, else UNKNOWN when any is undecidable. */
 function ruleTest(matches: Match[]): { test: RuleTest; fallbacks: Fallback[] } {
-  const sorted = [...matches].sort((x, y) => (COST[x.kind] ?? 9) - (COST[y.kind] ?? 9))
+  const sorted = sortedMatches(matches)
   const fallbacks: Fallback[] = []
   const body = ruleTestSource(sorted, fallback, v4Ranges, fallbacks)
   let test = testCache.get(body)
@@ -668,6 +700,17 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
     return NEXT
   }
   const rules = cc.rules
+  const run = cc.run
+  if (run) {
+    for (let from = 0; ;) {
+      const k = run(s, cc.fallbacks, from)
+      if (k < 0) return NEXT
+      const i = k >> 1
+      const out = applyRule(s, rules[i], k & 1 ? UNKNOWN : YES, depth)
+      if (out !== NEXT) return out
+      from = i + 1
+    }
+  }
   if (!cc.index) {
     for (let i = 0; i < rules.length; i++) {
       const out = runRule(s, rules[i], depth)
@@ -730,6 +773,12 @@ function runRule(s: State, r: CompiledRule, depth: number): number {
   const ctx = s.ctx
   const m = r.test(s, r.fallbacks)
   if (m === NO) return NEXT
+  return applyRule(s, r, m, depth)
+}
+
+/** What a rule whose conditions hold (YES) or may hold (UNKNOWN) does. */
+function applyRule(s: State, r: CompiledRule, m: number, depth: number): number {
+  const ctx = s.ctx
   if (m === UNKNOWN) {
     if (r.decisive) s.uncertain = true
     // A mark that may or may not have been set is no longer known.
