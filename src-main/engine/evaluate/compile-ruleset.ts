@@ -413,17 +413,11 @@ function intervals(ranges: [number, number][]): (n: number) => boolean {
     const hi = H[0]
     return (x) => x >= lo && x <= hi
   }
+  const t = buckets(L)
   return (x) => {
     // The last interval starting at or below x.
-    let a = 0
-    let b = n - 1
     if (x < L[0]) return false
-    while (a < b) {
-      const mid = (a + b + 1) >> 1
-      if (L[mid] <= x) a = mid
-      else b = mid - 1
-    }
-    return x <= H[a]
+    return x <= H[bucketSlot(L, t, x)]
   }
 }
 
@@ -437,8 +431,10 @@ function intervals(ranges: [number, number][]): (n: number) => boolean {
  * undecided): skipping it changes nothing.
  */
 interface Dim {
-  value: (p: PacketSpec, ctx: MatchContext) => number
+  /** Which value: 0 source, 1 destination, 2 destination port, 3 protocol. */
+  which: number
   starts: Float64Array
+  table: Buckets
   bits: Int32Array
   /** Rules this dimension does not constrain. */
   free: Int32Array
@@ -454,26 +450,21 @@ interface ChainIndex {
 type Constraint = { ranges: [number, number][]; none: boolean } | undefined
 
 const DIMENSIONS: {
-  value: Dim['value']
   of: (rule: Rule) => Constraint
 }[] = [
   {
-    value: (_p, ctx) => addressValue(ctx.src),
     of: (r) => addressConstraint(r, 'saddr')
   },
   {
-    value: (_p, ctx) => addressValue(ctx.dst),
     of: (r) => addressConstraint(r, 'daddr')
   },
   {
-    value: (_p, ctx) => ctx.dport ?? -1,
     of: (r) => {
       const m = r.matches.find((x) => x.kind === 'dport' && !x.negate)
       return m?.kind === 'dport' ? { ranges: m.ranges, none: false } : undefined
     }
   },
   {
-    value: (p) => PROTO_NUMBER[p.proto],
     of: (r) => {
       const m = r.matches.find((x) => x.kind === 'proto' && !x.negate)
       return m?.kind === 'proto' ? { ranges: m.protos.map((n) => [n, n]), none: false } : undefined
@@ -516,7 +507,7 @@ function buildIndex(rules: Rule[]): ChainIndex | undefined {
   const n = rules.length
   const words = (n + 31) >>> 5
   const dims: Dim[] = []
-  for (const d of DIMENSIONS) {
+  for (const [which, d] of DIMENSIONS.entries()) {
     const cons = rules.map(d.of)
     const constrained = cons.filter((c) => c !== undefined).length
     if (constrained * 8 < n) continue
@@ -543,9 +534,58 @@ function buildIndex(rules: Rule[]): ChainIndex | undefined {
           bits[k * words + w] |= bit
       }
     })
-    dims.push({ value: d.value, starts, bits, free, none })
+    // Rules this dimension does not constrain are candidates in every row.
+    for (let k = 0; k < starts.length; k++)
+      for (let w = 0; w < words; w++) bits[k * words + w] |= free[w]
+    dims.push({ which, starts, table: buckets(starts), bits, free, none })
   }
   return dims.length ? { words, dims } : undefined
+}
+
+/**
+ * A table narrowing the search in sorted starts: the value line from starts[1] cut into equal
+ * buckets (a power of two wide), each giving the index of the start at or below its first value.
+ */
+interface Buckets {
+  lut: Int32Array
+  base: number
+  /** 1 / the bucket width. */
+  scale: number
+}
+
+function buckets(starts: Float64Array): Buckets {
+  const n = starts.length
+  if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0 }
+  const base = starts[1]
+  const span = starts[n - 1] - base + 1
+  const count = Math.min(1 << 16, 2 ** Math.ceil(Math.log2(n * 2)))
+  let shift = 0
+  while (2 ** shift * count < span) shift++
+  const lut = new Int32Array(count + 1)
+  let j = 0
+  for (let k = 0; k <= count; k++) {
+    const x = base + k * 2 ** shift
+    while (j + 1 < n && starts[j + 1] <= x) j++
+    lut[k] = j
+  }
+  return { lut, base, scale: 1 / 2 ** shift }
+}
+
+/** slot(starts, x) through the bucket table (x at least 0, below 2^32). */
+function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
+  const lut = t.lut
+  if (lut.length === 0) return slot(starts, x)
+  if (x < t.base) return 0
+  const i = Math.floor((x - t.base) * t.scale)
+  if (i >= lut.length - 1) return starts.length - 1
+  let a = lut[i]
+  let b = lut[i + 1]
+  while (a < b) {
+    const mid = (a + b + 1) >> 1
+    if (starts[mid] <= x) a = mid
+    else b = mid - 1
+  }
+  return a
 }
 
 /** The elementary interval holding x (the last start at or below it). */
@@ -720,31 +760,24 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
   }
   // The candidates, a word (32 rules) at a time: most packets are decided in the first words.
   const { words, dims } = cc.index
-  const p = s.p
-  const ctx = s.ctx
   const d0 = dims[0]
   const d1 = dims[1]
   const d2 = dims[2]
   const d3 = dims[3]
-  const o0 = at(d0, p, ctx)
-  const o1 = at(d1, p, ctx)
-  const o2 = at(d2, p, ctx)
-  const o3 = at(d3, p, ctx)
+  const o0 = at(d0, s)
+  const o1 = at(d1, s)
+  const o2 = at(d2, s)
+  const o3 = at(d3, s)
   const r0 = o0 >= 0 ? d0.bits : o0 === -1 ? d0.none : ALL
   const r1 = o1 >= 0 ? d1.bits : o1 === -1 ? d1.none : ALL
   const r2 = o2 >= 0 ? d2.bits : o2 === -1 ? d2.none : ALL
   const r3 = o3 >= 0 ? d3.bits : o3 === -1 ? d3.none : ALL
-  const f0 = o0 >= 0 ? d0.free : NONE
-  const f1 = o1 >= 0 ? d1.free : NONE
-  const f2 = o2 >= 0 ? d2.free : NONE
-  const f3 = o3 >= 0 ? d3.free : NONE
   const s0 = o0 > 0 ? o0 : 0
   const s1 = o1 > 0 ? o1 : 0
   const s2 = o2 > 0 ? o2 : 0
   const s3 = o3 > 0 ? o3 : 0
   for (let w = 0; w < words; w++) {
-    let bits =
-      (r0[s0 + w] | f0[w]) & (r1[s1 + w] | f1[w]) & (r2[s2 + w] | f2[w]) & (r3[s3 + w] | f3[w])
+    let bits = r0[s0 + w] & r1[s1 + w] & r2[s2 + w] & r3[s3 + w]
     while (bits !== 0) {
       const low = bits & -bits
       bits ^= low
@@ -756,21 +789,20 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
 }
 
 const ALL = new Int32Array(1 << 16).fill(-1)
-const NONE = new Int32Array(1 << 16)
 
 /**
  * Where a dimension's row of candidate bits for the packet starts; -1: the packet has no value
  * here (its row is `none`); -2: every rule is a candidate (no such dimension, or not indexed).
  */
-function at(d: Dim | undefined, p: PacketSpec, ctx: MatchContext): number {
+function at(d: Dim | undefined, s: State): number {
   if (!d) return -2
-  const v = d.value(p, ctx)
+  const w = d.which
+  const v = w === 0 ? s.srcIdx : w === 1 ? s.dstIdx : w === 2 ? s.dport : s.proto
   if (v < 0) return v
-  return slot(d.starts, v) * d.free.length
+  return bucketSlot(d.starts, d.table, v) * d.free.length
 }
 
 function runRule(s: State, r: CompiledRule, depth: number): number {
-  const ctx = s.ctx
   const m = r.test(s, r.fallbacks)
   if (m === NO) return NEXT
   return applyRule(s, r, m, depth)
