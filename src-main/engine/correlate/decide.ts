@@ -120,7 +120,7 @@ function fromLogs(
         logEvidence(
           l,
           'proves',
-          `the kernel${where} logged ${describeRole(l.role)} with prefix "${prefix}" (${baseName(e.file)} line ${e.line})${lw.logRule ? `, the log rule at ${baseName(lw.logRule.ruleset.file)} line ${lw.logRule.rule.source.line}` : ''}`
+          `the kernel${where} logged ${describeRole(l.role)} with prefix "${prefix}" (${baseName(e.file)} ${e.text.startsWith('frame ') ? 'frame' : 'line'} ${e.line})${lw.logRule ? `, the log rule at ${baseName(lw.logRule.ruleset.file)} line ${lw.logRule.rule.source.line}` : ''}`
         )
       ]
       if (blocked && w) {
