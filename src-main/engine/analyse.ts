@@ -234,7 +234,11 @@ async function readPoint(
     }
   })
   const feed = (q: Queued, index: number): void => {
-    if (q.p.link.nflog) onNflog(q.p, list[index].file)
+    if (q.p.link.nflog) {
+      onNflog(q.p, list[index].file)
+      // Beside a capture of the wire, an NFLOG copy is a log record, not another sighting.
+      return
+    }
     if (dedupe?.(q.p)) return
     if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
     tracker.addPacket(q.p, index, q.digits)
