@@ -72,8 +72,10 @@ function merge(list: Draft[]): Finding {
   if (fix) finding.fix = fix
   const missing = [...new Set(list.flatMap((d) => d.missing ?? []))]
   if (missing.length) finding.missing = missing
-  const alignment = list.find((d) => d.alignment)?.alignment
-  if (alignment) finding.alignment = alignment
+  // Every finding says which clock alignment it used, including none.
+  finding.alignment =
+    list.find((d) => d.alignment)?.alignment ??
+    "none needed: no log line is among this finding's evidence (capture times only)"
   return finding
 }
 

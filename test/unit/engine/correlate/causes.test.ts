@@ -231,6 +231,7 @@ describe('unknown', () => {
     expect(f.cause.kind).toBe('unknown')
     expect(f.confidence).toBe(0)
     expect(f.missing?.join('\n')).toContain("server's ruleset")
+    expect(f.alignment).toMatch(/^none needed/)
   })
 })
 
