@@ -12,6 +12,7 @@ import { createPointTracker, type PointTracker } from './flows/track-point'
 import { capturedKey, loggedKey } from './align/packet-keys'
 import { attachIpsets, createEvidence, hostOf } from './correlate/evidence'
 import { correlate } from './correlate/correlate'
+import { baseName } from './correlate/names'
 import { detectKind } from './inputs/detect-kind'
 import { nflogEvent } from './logs/nflog-event'
 import { MAX_TEXT_BYTES, readTextInput } from './inputs/read-text-input'
@@ -297,10 +298,4 @@ function message(path: string, e: unknown): string {
   if (e instanceof InputError) return e.message + (e.hint ? ` (${e.hint})` : '')
   if (e instanceof Error) return `${path}: ${e.message}`
   return `${path}: ${String(e)}`
-}
-
-/** Returns the last component of a path, either separator. */
-export function baseName(path: string): string {
-  const parts = path.split(/[\\/]/).filter((p) => p !== '')
-  return parts.at(-1) ?? path
 }

@@ -15,7 +15,7 @@ import { caseFlow, findingOf } from '../support/incident-cases'
 import { analyze } from './flow-checks'
 import { capturing } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
-import { Lab, type Host } from './lab-host'
+import { Lab, sleep, type Host } from './lab-host'
 import { scriptedClient, services } from './lab-traffic'
 import { withNetnsLogging } from './netns-logging'
 
@@ -53,6 +53,24 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
   let original: string
   const tag = `V${randomBytes(2).toString('hex')} `
   const restore = (): void => writeFileSync(MAX_SYSCTL, original)
+
+  /**
+   * Opens LIMIT connections from the client and holds them for `holdMs`; resolves once the
+   * server's table holds the maximum, with the running client's end to await.
+   */
+  async function fillTable(holdMs: number): Promise<{ done: Promise<unknown> }> {
+    const args = { host: NET.server, port: FILL_PORT, count: LIMIT, holdMs }
+    const filling = c.exec(process.execPath, ['-e', FILL, JSON.stringify(args)], 30_000)
+    for (let i = 0; i < 100; i++) {
+      const count = Number(
+        (await s.must('sysctl', ['-n', 'net.netfilter.nf_conntrack_count'])).trim()
+      )
+      if (count >= LIMIT) break
+      await sleep(100)
+    }
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { done: filling }
+  }
 
   beforeAll(async () => {
     requireCli()
@@ -95,23 +113,7 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
     for (const h of ['client', 'server']) mkdirSync(join(dir, h), { recursive: true })
     try {
       writeFileSync(MAX_SYSCTL, `${LIMIT}\n`)
-      const filling = c.exec(
-        process.execPath,
-        [
-          '-e',
-          FILL,
-          JSON.stringify({ host: NET.server, port: FILL_PORT, count: LIMIT, holdMs: 15_000 })
-        ],
-        30_000
-      )
-      // Wait until the server's table holds the maximum.
-      for (let i = 0; i < 100; i++) {
-        const count = Number(
-          (await s.must('sysctl', ['-n', 'net.netfilter.nf_conntrack_count'])).trim()
-        )
-        if (count >= LIMIT) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
+      const filling = await fillTable(15_000)
       await withNetnsLogging(() =>
         capturing(
           lab,
@@ -150,7 +152,7 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
         (l) => l.includes(tag) || l.includes(`table full in netns ${inode}`)
       )
       writeFileSync(join(dir, 'server', 'kern.log'), mine.join('\n') + '\n')
-      await filling
+      await filling.done
     } finally {
       restore()
     }
@@ -194,22 +196,7 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
     // The fix is global, so it runs here (and is undone after) with the table refilled first.
     try {
       writeFileSync(MAX_SYSCTL, `${LIMIT}\n`)
-      const filling = c.exec(
-        process.execPath,
-        [
-          '-e',
-          FILL,
-          JSON.stringify({ host: NET.server, port: FILL_PORT, count: LIMIT, holdMs: 6_000 })
-        ],
-        30_000
-      )
-      for (let i = 0; i < 100; i++) {
-        const count = Number(
-          (await s.must('sysctl', ['-n', 'net.netfilter.nf_conntrack_count'])).trim()
-        )
-        if (count >= LIMIT) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
+      const filling = await fillTable(6_000)
       const before = await scriptedClient(c, {
         host: NET.server,
         port: PORT,
@@ -227,7 +214,7 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
       })
       expect(before.connected).toBe(false)
       expect(after.connected).toBe(true)
-      await filling
+      await filling.done
     } finally {
       restore()
     }

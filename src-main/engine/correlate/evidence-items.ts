@@ -18,8 +18,7 @@ export function packetEvidence(flow: Flow): Evidence[] {
   if (flow.proto === 'tcp' && syn) {
     const n = (flow.synRetransmits ?? 0) + 1
     const offsets = flow.synRetransmitOffsets?.map((s) => `${round(s)} s`).join(', ')
-    const answered =
-      flow.outcome === 'syn-timeout' ? ', never answered' : flow.outcome === 'one-way' ? '' : ''
+    const answered = flow.outcome === 'syn-timeout' ? ', never answered' : ''
     out.push({
       kind: 'packet',
       weight: 'suggests',

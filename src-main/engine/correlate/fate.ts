@@ -69,9 +69,7 @@ export function icmpErrorPath(
   const v6 = senderAddr.includes(':')
   const routers = toServer ? [...roles.routers].reverse() : roles.routers
   const origin =
-    flow.icmp?.from ??
-    routerAddress(flowRouter(routers), senderAddr) ??
-    (toServer ? e.src : e.farDst)
+    flow.icmp?.from ?? routerAddress(routers[0], senderAddr) ?? (toServer ? e.src : e.farDst)
   const spec = v6
     ? `icmpv6 ${origin} > ${senderAddr} packet-too-big`
     : `icmp ${origin} > ${senderAddr} frag-needed`
@@ -105,10 +103,6 @@ export function icmpErrorPath(
       iif: interfaceToward(sender, origin)
     })
   return { hops, sim, senderAddr }
-}
-
-function flowRouter(routers: FlowRoles['routers']): FlowRoles['routers'][number] | undefined {
-  return routers[0]
 }
 
 function routerAddress(

@@ -56,11 +56,11 @@ export function flowEnds(flow: Flow): FlowEnds {
 /** Returns the client, server and routers of a flow among the incident's hosts. */
 export function flowRoles(flow: Flow, ev: EvidenceSet): FlowRoles {
   const ends = flowEnds(flow)
-  const hostsAll = [...ev.hosts.values()].filter((h) => h.name !== '')
+  const hosts = [...ev.hosts.values()].filter((h) => h.name !== '')
   // The opening packet addressed to a host that translates it onwards: the far side is where its
   // DNAT rule sends it, even when no capture there saw it arrive.
   if (ends.farDst === ends.dst) {
-    const front = hostsAll.find((h) => ownsAddress(h, ends.dst))
+    const front = hosts.find((h) => ownsAddress(h, ends.dst))
     const to = front ? dnatTarget(front, flow, ends) : undefined
     if (to && !ownsAddress(front!, to.addr)) {
       ends.farDst = to.addr
@@ -68,7 +68,6 @@ export function flowRoles(flow: Flow, ev: EvidenceSet): FlowRoles {
     }
   }
   const how: string[] = []
-  const hosts = [...ev.hosts.values()].filter((h) => h.name !== '')
   const owns = (h: HostEvidence, addr: string): boolean => ownsAddress(h, addr)
   let client = hosts.find((h) => owns(h, ends.src))
   let server = hosts.find((h) => owns(h, ends.farDst)) ?? hosts.find((h) => owns(h, ends.dst))
