@@ -1,4 +1,5 @@
 import { toHtml } from '../engine/report/to-html'
+import { incidentJson } from '../engine/report/to-json'
 import { toMarkdown } from '../engine/report/to-markdown'
 import { toText } from '../engine/report/to-text'
 import type { Incident } from '../shared/incident'
@@ -14,7 +15,7 @@ export const REPORT_FILTERS = [
 /** Returns the incident written in the format the file name asks for (HTML by default). */
 export function reportFor(path: string, incident: Incident): string {
   const ext = /\.([a-z]+)$/i.exec(path)?.[1]?.toLowerCase()
-  if (ext === 'json') return JSON.stringify(incident, null, 2) + '\n'
+  if (ext === 'json') return incidentJson(incident)
   if (ext === 'md') return toMarkdown(incident)
   if (ext === 'txt') return toText(incident)
   return toHtml(incident)

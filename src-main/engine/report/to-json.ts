@@ -1,15 +1,15 @@
 import type { Incident } from '../../shared/incident'
 
-/** Array elements stringified per call: large enough to cost few calls, small enough to stream. */
-const BATCH = 256
-/** What JSON.stringify({ x: [...] }, null, 2) writes around the elements, at the depth they have in the Incident. */
-const HEAD = '{\n  "x": [\n'
-const TAIL = '\n  ]\n}'
+/** Elements joined per yielded chunk: few chunks to write, none of them large. */
+const BATCH = 512
 
 /**
- * Yields the Incident as JSON text, exactly as JSON.stringify(incident, null, 2)
- * would write it, a batch of array elements at a time: a large incident is
- * never held twice in memory as one string.
+ * Yields the Incident as JSON text a batch of array elements at a time, so a
+ * large incident is never held twice in memory as one string. The top level is
+ * indented like JSON.stringify(incident, null, 2); each element of an array
+ * (a flow, a finding, an input) is one compact line: `grep F123` finds a flow,
+ * `diff` shows which flows changed, and the file is a third smaller and far
+ * quicker to write than fully indented JSON. JSON.parse gives the Incident back.
  */
 export function* incidentJsonChunks(incident: Incident): Generator<string> {
   const entries = Object.entries(incident)
@@ -20,17 +20,21 @@ export function* incidentJsonChunks(incident: Incident): Generator<string> {
     if (Array.isArray(value) && value.length > 0) {
       yield `  ${JSON.stringify(key)}: [\n`
       for (let j = 0; j < value.length; j += BATCH) {
-        // Wrapped in an object under a key, the elements come out indented as the Incident's own.
-        const text = JSON.stringify({ x: value.slice(j, j + BATCH) }, null, 2)
-        yield (
-          text.slice(HEAD.length, text.length - TAIL.length) +
-          (j + BATCH < value.length ? ',\n' : '\n')
-        )
+        const end = Math.min(j + BATCH, value.length)
+        let text = ''
+        for (let k = j; k < end; k++)
+          text += `    ${JSON.stringify(value[k])}${k + 1 < value.length ? ',' : ''}\n`
+        yield text
       }
       yield `  ]${comma}\n`
     } else {
-      yield `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}${comma}\n`
+      yield `  ${JSON.stringify(key)}: ${JSON.stringify(value)}${comma}\n`
     }
   }
   yield '}\n'
+}
+
+/** Returns the Incident as JSON text in the layout of incidentJsonChunks. */
+export function incidentJson(incident: Incident): string {
+  return [...incidentJsonChunks(incident)].join('')
 }
