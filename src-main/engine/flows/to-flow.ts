@@ -169,7 +169,24 @@ function buildKeyPackets(
   silent: string[]
 ): KeyPacket[] {
   const out: KeyPacket[] = []
-  const points = group.length === 1 ? undefined : pointsOf(group)
+  if (group.length === 1) {
+    // One point saw the conversation: each kind's first sighting is there, and only silent points miss it.
+    const f = group[0]
+    for (const what of KINDS) {
+      const s = firstSighting(f, what)
+      if (!s) continue
+      const kp: KeyPacket = {
+        what,
+        time: sightingTime(s),
+        seenAt: [f.point],
+        frames: [`${f.point}:${files(f.point, s.file)}#${s.frame}`]
+      }
+      if (silent.length > 0) kp.missingAt = [...silent]
+      out.push(kp)
+    }
+    return out
+  }
+  const points = pointsOf(group)
   for (const what of KINDS) {
     let holders: PointFlow[] | undefined
     let firsts: Sighting[] | undefined
@@ -194,8 +211,7 @@ function buildKeyPackets(
       seenAt,
       frames: holders.map((f, i) => `${f.point}:${files(f.point, found[i].file)}#${found[i].frame}`)
     }
-    // One point saw the whole group when it is a single flow: only silent points miss it.
-    const missing = points ? points.filter((p) => !seenAt.includes(p)) : []
+    const missing = points.filter((p) => !seenAt.includes(p))
     missing.push(...silent)
     if (missing.length > 0) kp.missingAt = missing
     out.push(kp)
