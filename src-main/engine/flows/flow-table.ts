@@ -1,5 +1,4 @@
 import type { Proto } from '../../shared/incident'
-import type { AddressIds } from './address-ids'
 import { hash4 } from './address-ids'
 import type { PointFlow } from './point-flow'
 
@@ -9,9 +8,7 @@ const PROTO_CODE: Record<Proto, number> = { tcp: 0, udp: 1, icmp: 2, icmpv6: 3 }
 /**
  * The current conversation per 5-tuple (or echo identifier), direction-free.
  * Looked up per packet by address ids and ports in an open-addressing table:
- * no key is built per packet. Nested maps keyed by the address text keep the
- * order values() lists the conversations in; they change only when a
- * conversation opens.
+ * no key is built per packet, and no object per conversation beyond its slot.
  */
 export interface FlowTable {
   /** The current conversation between two endpoints given by address id, either direction. */
@@ -26,22 +23,17 @@ export interface FlowTable {
   /** Sets the current conversation; returns the one it replaces. */
   set(
     proto: Proto,
-    ipX: string,
+    idX: number,
     portX: number,
-    ipY: string,
+    idY: number,
     portY: number,
     id: number,
     flow: PointFlow
   ): PointFlow | undefined
-  values(): PointFlow[]
 }
 
-type Level3 = Map<number, PointFlow>
-type Level2 = Map<string, Level3>
-
-/** Returns an empty table whose addresses are numbered by `ids`. */
-export function createFlowTable(ids: AddressIds): FlowTable {
-  const tables = new Map<Proto, Map<string, Level2>>()
+/** Returns an empty table. */
+export function createFlowTable(): FlowTable {
   // Per slot: low address id, high address id, ports (low << 16 | high), proto << 16 | id;
   // an empty slot has -1 in the last word.
   let mask = 1023
@@ -89,36 +81,11 @@ export function createFlowTable(ids: AddressIds): FlowTable {
       : find(idY, idX, (portY << 16) | portX, tail)
   }
 
-  /** The order-free key of two endpoints in the nested maps: lower address text (then port) first. */
-  const key = (
-    ipX: string,
-    portX: number,
-    ipY: string,
-    portY: number,
-    id: number
-  ): [string, string, number] => {
-    const xLow = ipX < ipY || (ipX === ipY && portX <= portY)
-    // Ports (or an echo identifier) fit in 48 bits: exact as a double.
-    return xLow
-      ? [ipX, ipY, (portX * 65536 + portY) * 65536 + id]
-      : [ipY, ipX, (portY * 65536 + portX) * 65536 + id]
-  }
-  const leaf = (proto: Proto, low: string, high: string): Level3 => {
-    let byLow = tables.get(proto)
-    if (!byLow) tables.set(proto, (byLow = new Map()))
-    let byHigh = byLow.get(low)
-    if (!byHigh) byLow.set(low, (byHigh = new Map()))
-    let last = byHigh.get(high)
-    if (!last) byHigh.set(high, (last = new Map()))
-    return last
-  }
   return {
     get(proto, idX, portX, idY, portY, id) {
       return flows[slotOf(proto, idX, portX, idY, portY, id)]
     },
-    set(proto, ipX, portX, ipY, portY, id, flow) {
-      const idX = ids.ofText(ipX)
-      const idY = ids.ofText(ipY)
+    set(proto, idX, portX, idY, portY, id, flow) {
       const slot = slotOf(proto, idX, portX, idY, portY, id)
       const old = flows[slot]
       if (old === undefined) {
@@ -132,19 +99,11 @@ export function createFlowTable(ids: AddressIds): FlowTable {
         if (++used * 2 > mask) {
           flows[slot] = flow
           grow()
+          return undefined
         }
       }
-      flows[slotOf(proto, idX, portX, idY, portY, id)] = flow
-      const [low, high, k] = key(ipX, portX, ipY, portY, id)
-      leaf(proto, low, high).set(k, flow)
+      flows[slot] = flow
       return old
-    },
-    values() {
-      const out: PointFlow[] = []
-      for (const byLow of tables.values())
-        for (const byHigh of byLow.values())
-          for (const m of byHigh.values()) out.push(...m.values())
-      return out
     }
   }
 }

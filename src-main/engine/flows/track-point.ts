@@ -30,8 +30,9 @@ export interface PointTracker {
 /** Returns a tracker for one capture point. */
 export function createPointTracker(point: string): PointTracker {
   const ids = new AddressIds()
-  const current = createFlowTable(ids)
-  const done: PointFlow[] = []
+  const current = createFlowTable()
+  /** Every conversation, in the order it was opened. */
+  const opened: PointFlow[] = []
   const scratch = new PacketView()
 
   const open = (
@@ -89,8 +90,18 @@ export function createPointTracker(point: string): PointTracker {
     ids,
     lookup: (proto, idX, portX, idY, portY, id) => current.get(proto, idX, portX, idY, portY, id),
     replace(flow, id) {
-      const old = current.set(flow.proto, flow.a.ip, flow.a.port, flow.b.ip, flow.b.port, id, flow)
-      if (old) done.push(old)
+      const a = flow.a
+      const b = flow.b
+      const old = current.set(
+        flow.proto,
+        ids.ofText(a.ip),
+        a.port,
+        ids.ofText(b.ip),
+        b.port,
+        id,
+        flow
+      )
+      if (old !== flow) opened.push(flow)
     },
     open
   }
@@ -123,7 +134,7 @@ export function createPointTracker(point: string): PointTracker {
       add(scratch, file, digits)
     },
     finish() {
-      return byFirstPacket([...done, ...current.values()])
+      return byFirstPacket(opened)
     }
   }
 
@@ -183,9 +194,9 @@ export function createPointTracker(point: string): PointTracker {
 }
 
 /**
- * Returns the flows sorted by first packet time, ties in their given order: what a stable
- * sort by firstUs gives, comparing numbers in one typed array rather than fields of 50,000
- * objects spread over the heap.
+ * Returns the flows sorted by first packet time, ties in their given order (the order they
+ * were opened): what a stable sort by firstUs gives, comparing numbers in one typed array
+ * rather than fields of 50,000 objects spread over the heap.
  */
 function byFirstPacket(flows: PointFlow[]): PointFlow[] {
   const keys = new Float64Array(flows.length)
