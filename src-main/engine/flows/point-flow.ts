@@ -74,6 +74,8 @@ export interface PointFlow {
   packets: number
   bytes: number
   history: string
+  /** The TCP history letters present, as bits (see track-tcp.ts). */
+  marks: number
   sightings: Sighting[]
   icmp?: FlowIcmp & { timeUs: number }
   /** Smallest MTU learnt from frag-needed / packet-too-big errors about this flow. */

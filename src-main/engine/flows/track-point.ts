@@ -62,6 +62,7 @@ export function createPointTracker(point: string): PointTracker {
       packets: 0,
       bytes: 0,
       history: '',
+      marks: 0,
       sightings: [],
       icmp: undefined,
       pathMtu: undefined,

@@ -64,23 +64,23 @@ export function trackTcp(
   const dir = direction(flow, fromA)
   switch (kind) {
     case 'syn':
-      mark(flow, fromA, 'S')
+      mark(flow, fromA, S)
       if (fromA) {
         flow.isn ??= tcp.seq
         if (p.ipVersion === 4) flow.firstIpId ??= p.ipId
         if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
-        if (flow.synUs.length > 1) mark(flow, true, 'T')
+        if (flow.synUs.length > 1) mark(flow, true, T)
         sight(flow, 'syn', p, file, digits, tcp.seq)
       }
       dir.isn ??= tcp.seq
       if (tcp.mss >= 0) dir.mss = tcp.mss
       break
     case 'syn-ack':
-      mark(flow, fromA, 'H')
+      mark(flow, fromA, H)
       if (!fromA) {
         if (flow.synAckUs.length < MAX_SYNS) flow.synAckUs.push(p.timeUs)
         flow.synAckSeq ??= tcp.seq
-        if (flow.synAckUs.length > 1) mark(flow, false, 'T')
+        if (flow.synAckUs.length > 1) mark(flow, false, T)
         sight(flow, 'syn-ack', p, file, digits, tcp.seq)
       }
       dir.isn ??= tcp.seq
@@ -88,7 +88,7 @@ export function trackTcp(
       acknowledge(flow, fromA, tcp)
       break
     case 'rst': {
-      mark(flow, fromA, 'R')
+      mark(flow, fromA, R)
       if (!flow.rst) {
         const expected = flow.isn === undefined ? undefined : (flow.isn + 1) >>> 0
         flow.rst = {
@@ -120,13 +120,13 @@ export function trackTcp(
       ) {
         flow.establishedUs = p.timeUs
       }
-      if (tcp.flags & ACK && !(tcp.payloadLen > 0)) mark(flow, fromA, 'A')
+      if (tcp.flags & ACK && !(tcp.payloadLen > 0)) mark(flow, fromA, A)
       if (tcp.payloadLen > 0) {
-        mark(flow, fromA, 'D')
+        mark(flow, fromA, D)
         sendData(flow, fromA, dir, p, file, digits)
       }
       if (tcp.flags & FIN) {
-        mark(flow, fromA, 'F')
+        mark(flow, fromA, F)
         if (fromA) flow.finA = true
         else flow.finB = true
         sight(flow, 'fin', p, file, digits, tcp.seq)
@@ -180,7 +180,7 @@ function sendData(
   const df = p.ipVersion === 4 ? p.df : true
   if (end <= dir.nextSeq) {
     dir.retransmits++
-    mark(flow, fromA, 'T')
+    mark(flow, fromA, T)
     const out = dir.outstanding
     const i = out.indexOfSeq(rel)
     if (i >= 0) {
@@ -213,20 +213,25 @@ function acknowledge(flow: PointFlow, fromA: boolean, tcp: PacketView): void {
   }
 }
 
-/** Adds a Zeek-style history letter once per direction: upper case from the opener. */
+/**
+ * Adds a Zeek-style history letter once per direction: upper case from the opener. Which
+ * letters the history holds is kept as bits, so a packet costs one test, not a string search.
+ */
 function mark(flow: PointFlow, fromA: boolean, letter: HistoryLetter): void {
-  const c = fromA ? letter : LOWER[letter]
-  if (!flow.history.includes(c)) flow.history += c
+  const bit = fromA ? letter : letter << 7
+  if (flow.marks & bit) return
+  flow.marks |= bit
+  flow.history += LETTERS[31 - Math.clz32(bit)]
 }
 
-type HistoryLetter = 'S' | 'H' | 'R' | 'A' | 'D' | 'F' | 'T'
-/** The responder's letters, looked up rather than lower-cased per packet. */
-const LOWER: Record<HistoryLetter, string> = {
-  S: 's',
-  H: 'h',
-  R: 'r',
-  A: 'a',
-  D: 'd',
-  F: 'f',
-  T: 't'
-}
+/** History letters as bits: the opener's in bits 0–6, the responder's in bits 7–13. */
+const S = 1
+const H = 2
+const R = 4
+const A = 8
+const D = 16
+const F = 32
+const T = 64
+type HistoryLetter = typeof S | typeof H | typeof R | typeof A | typeof D | typeof F | typeof T
+/** The letter of each bit. */
+const LETTERS = 'SHRADFTshradft'
