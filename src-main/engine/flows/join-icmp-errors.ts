@@ -32,20 +32,15 @@ export function attachIcmpError(
     proto = q.kind
     id = q.id
   }
-  let flow = ctx.lookup(
-    proto,
-    ctx.ids.ofText(src.ip),
-    src.port,
-    ctx.ids.ofText(dst.ip),
-    dst.port,
-    id
-  )
+  const srcId = ctx.ids.ofText(src.ip)
+  const dstId = ctx.ids.ofText(dst.ip)
+  let flow = ctx.lookup(proto, srcId, src.port, dstId, dst.port, id)
   if (!flow) {
     flow = ctx.open(proto, src, dst, true, p, digits)
     if (proto === 'tcp' && q.seq !== undefined && q.flags !== undefined && q.flags & 0x02)
       flow.isn = q.seq
     if (proto === 'icmp' || proto === 'icmpv6') flow.echoId = q.id
-    ctx.replace(flow, id)
+    ctx.replace(flow, srcId, src.port, dstId, dst.port, id)
   }
   count(flow, p, digits)
   const aboutOpener = sameEndpoint(flow.a, src)

@@ -17,8 +17,11 @@ export interface TrackContext {
     portY: number,
     id: number
   ): PointFlow | undefined
-  /** Makes `flow` the current conversation between its endpoints; the one it replaces is finished. */
-  replace(flow: PointFlow, id: number): void
+  /**
+   * Makes `flow` the current conversation between two endpoints given by address id (either
+   * order, as in lookup); the one it replaces is finished.
+   */
+  replace(flow: PointFlow, idX: number, portX: number, idY: number, portY: number, id: number): void
   open(
     proto: Proto,
     a: Endpoint,

@@ -90,18 +90,8 @@ export function createPointTracker(point: string): PointTracker {
     point,
     ids,
     lookup: (proto, idX, portX, idY, portY, id) => current.get(proto, idX, portX, idY, portY, id),
-    replace(flow, id) {
-      const a = flow.a
-      const b = flow.b
-      const old = current.set(
-        flow.proto,
-        ids.ofText(a.ip),
-        a.port,
-        ids.ofText(b.ip),
-        b.port,
-        id,
-        flow
-      )
+    replace(flow, idX, portX, idY, portY, id) {
+      const old = current.set(flow.proto, idX, portX, idY, portY, id, flow)
       if (old !== flow) opened.push(flow)
     },
     open
@@ -154,7 +144,7 @@ export function createPointTracker(point: string): PointTracker {
       )
       flow.firstIpId = p.ipVersion === 4 ? p.ipId : undefined
       flow.firstLen = udp.payloadLen
-      ctx.replace(flow, 0)
+      ctx.replace(flow, srcId, udp.sport, dstId, udp.dport, 0)
     }
     const fromA = flow.a.port === udp.sport && flow.a.ip === src
     count(flow, p, digits)
@@ -185,7 +175,7 @@ export function createPointTracker(point: string): PointTracker {
         : open(kind, dst, src, false, p, digits)
       flow.echoId = echoId
       flow.firstIpId = p.ipVersion === 4 ? p.ipId : undefined
-      ctx.replace(flow, echoId)
+      ctx.replace(flow, srcId, 0, dstId, 0, echoId)
     }
     count(flow, p, digits)
     if (request) flow.fromA++

@@ -39,7 +39,7 @@ export function trackTcp(
         p,
         digits
       )
-      ctx.replace(flow, 0)
+      ctx.replace(flow, srcId, tcp.sport, dstId, tcp.dport, 0)
     }
   } else if (!flow) {
     const src = { ip: srcIp, port: tcp.sport }
@@ -53,7 +53,7 @@ export function trackTcp(
         ? ctx.open('tcp', src, dst, false, p, digits)
         : ctx.open('tcp', dst, src, false, p, digits)
     }
-    ctx.replace(flow, 0)
+    ctx.replace(flow, srcId, tcp.sport, dstId, tcp.dport, 0)
   }
   const fromA = flow.a.port === tcp.sport && flow.a.ip === srcIp
   count(flow, p, digits)
