@@ -75,17 +75,19 @@ export function ruleTestSource(
 /**
  * A chain's rules (at most a few hundred) as the body of `function (s, F, from)`: the first rule
  * at or after `from` whose conditions do not fail, as 2 × its index (+ 1 when undecidable); -1
- * when none.
+ * when none. A rule given as undefined is never returned (it cannot change the walk).
  */
 export function chainTestSource(
-  rules: Match[][],
+  rules: (Match[] | undefined)[],
   fallback: (m: Match) => Fallback,
   v4Ranges: (m: Match) => [number, number][] | undefined,
   fallbacks: Fallback[]
 ): string {
   const lines = ['let u = 0', 'let r = 0', 'switch (from) {']
   rules.forEach((matches, i) => {
-    lines.push(`case ${num(i)}:`, `L${num(i)}: {`, 'u = 0')
+    lines.push(`case ${num(i)}:`)
+    if (!matches) return
+    lines.push(`L${num(i)}: {`, 'u = 0')
     lines.push(...ruleTestLines(matches, fallback, v4Ranges, fallbacks, `break L${num(i)}`))
     lines.push(`return ${num(2 * i)} + u`, '}')
   })

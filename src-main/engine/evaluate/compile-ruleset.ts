@@ -1,9 +1,9 @@
 /**
- * The evaluator's fast path: a Ruleset compiled once (cached per Ruleset) into arrays of match
- * closures per chain, address lists into sorted interval arrays searched by halves, port lists
- * into interval checks, jumps into direct references, and large chains into a candidate index
- * (one bit set per elementary interval of source, destination, destination port and protocol),
- * so a packet meets only the rules that can match it.
+ * The evaluator's fast path: a Ruleset compiled once (cached per Ruleset) into generated tests
+ * per rule and per chain (compile-match.ts), jumps into direct references, and long chains into
+ * a classifier (chain-index.ts) that gives, for each packet, the rules whose header conditions
+ * hold, lowest first, so that a packet meets only those, and of each only what the classifier
+ * does not decide. Rules without effect on the walk (log, counter) are never visited.
  *
  * `decide` gives what walkNetfilter gives (verdict, the rule or policy that decided, whether it
  * is uncertain, the DNAT target) without the trace: for packets by the million. The traced walk
@@ -21,21 +21,19 @@ import type {
   SetMark,
   Table
 } from '../rulesets/model'
-import { compareAddress, inCidr } from '../rulesets/parse-address'
+import { buildChainIndex, keyedRow, rowOffset, type ChainIndex, type RangeDim } from './chain-index'
 import {
-  interfaceMatches,
-  isLoopback,
-  matchOne,
-  PROTO_NUMBER,
-  type MatchContext
-} from './match-rule'
+  NO,
+  testCompiler,
+  UNKNOWN,
+  YES,
+  type ChainTest,
+  type CompiledTest,
+  type RuleTest
+} from './compile-match'
+import type { Fallback, FastPacket } from './compile-rule-source'
+import { PROTO_NUMBER, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
-import {
-  chainTestSource,
-  ruleTestSource,
-  type Fallback,
-  type FastPacket
-} from './compile-rule-source'
 import {
   baseChains,
   decisive,
@@ -58,30 +56,22 @@ export type Decision = Pick<
   uncertain: boolean
 }
 
-const NO = 0
-const YES = 1
-const UNKNOWN = 2
-type Test = (p: PacketSpec, ctx: MatchContext) => number
-type RuleTest = (s: FastPacket, F: Fallback[]) => number
-type ChainTest = (s: FastPacket, F: Fallback[], from: number) => number
-
 /** Chains walked in full with at most this many rules are tested by one function. */
 const CHAIN_FUNCTION_MAX_RULES = 256
-const NOT_COMPILED: RuleTest = () => {
-  throw new Error('rule test not compiled')
-}
-
-/** Chains with at least this many rules get a candidate index. */
+/** Chains with at least this many rules get a classifier. */
 const INDEX_MIN_RULES = 48
-/** The most 32-bit words one index dimension may hold (16 MB). */
-const INDEX_MAX_WORDS = 1 << 22
-/** Chains with more rules than this are walked in full (the index's rows are this wide). */
+/** Chains with more rules than this are walked in full (the classifier's rows are this wide). */
 const INDEX_MAX_RULES = 32 << 16
+/** Interface names interned for the classifier's keys before the interned names start over. */
+const MAX_NAMES = 4096
 
 interface CompiledRule {
+  /** The rule's full test: compiled on first use in a classified chain. */
   test: RuleTest
   /** The closures the test calls for the conditions it does not write out. */
   fallbacks: Fallback[]
+  /** In a classified chain, what the classifier leaves to test (none: the rule holds). */
+  residual?: CompiledTest<RuleTest>
   by: DecidedBy
   decisive: boolean
   /** Marks set before the verdict, and every mark the rule may set (cleared when it may have). */
@@ -107,6 +97,9 @@ interface CompiledChain {
 interface Compiled {
   /** By path, then IP version (index 0: IPv4, 1: IPv6): each hook's base chains, lowest priority first. */
   paths: Record<PathKind, { forward: boolean; chains: CompiledChain[] }[][]>
+  /** Interface names by number, for the classifiers' keys (0: no interface). */
+  names: Map<string, number>
+  indexes: ChainIndex[]
 }
 
 const cache = new WeakMap<Ruleset, Compiled>()
@@ -122,17 +115,10 @@ function compiled(ruleset: Ruleset): Compiled {
 }
 
 function compile(ruleset: Ruleset): Compiled {
-  testCache = new Map()
-  try {
-    return compileAll(ruleset)
-  } finally {
-    testCache = new Map()
-  }
-}
-
-function compileAll(ruleset: Ruleset): Compiled {
+  const tests = testCompiler()
   const chains = new Map<Chain, CompiledChain>()
   const byTable = new Map<Table, Map<string, Chain>>()
+  const indexes: ChainIndex[] = []
   for (const table of ruleset.tables) {
     const names = new Map<string, Chain>()
     // The traced walk takes the first chain of a name.
@@ -158,22 +144,25 @@ function compileAll(ruleset: Ruleset): Compiled {
         line: chain.policySource?.line,
         rule: chain.policySource?.text.trim()
       })
-    if (chain.rules.length >= INDEX_MIN_RULES && chain.rules.length <= INDEX_MAX_RULES)
-      cc.index = buildIndex(chain.rules)
-    if (!cc.index && chain.rules.length <= CHAIN_FUNCTION_MAX_RULES) {
-      const body = chainTestSource(
-        chain.rules.map((r) => sortedMatches(r.matches)),
-        fallback,
-        v4Ranges,
-        cc.fallbacks
-      )
-      cc.run = new Function('s', 'F', 'from', body) as ChainTest
+    const n = chain.rules.length
+    if (n >= INDEX_MIN_RULES && n <= INDEX_MAX_RULES) {
+      const { index, residual } = buildChainIndex(chain.rules, isInert)
+      cc.index = index
+      indexes.push(index)
+      cc.rules.forEach((r, i) => {
+        r.test = testOnFirstUse(r, chain.rules[i].matches)
+        if (residual[i].length) r.residual = tests.rule(residual[i])
+      })
+    } else if (n <= CHAIN_FUNCTION_MAX_RULES) {
+      const run = tests.chain(chain.rules.map((r) => (isInert(r) ? undefined : r.matches)))
+      cc.run = run.test
+      cc.fallbacks = run.fallbacks
     } else
-      for (const [i, r] of cc.rules.entries()) {
-        const t = ruleTest(chain.rules[i].matches)
+      cc.rules.forEach((r, i) => {
+        const t = tests.rule(chain.rules[i].matches)
         r.test = t.test
         r.fallbacks = t.fallbacks
-      }
+      })
   }
   const hookChains = (hook: Hook, version: 4 | 6) => ({
     forward: hook === 'forward',
@@ -183,7 +172,11 @@ function compileAll(ruleset: Ruleset): Compiled {
     HOOKS[kind].map((h) => hookChains(h, 4)),
     HOOKS[kind].map((h) => hookChains(h, 6))
   ]
-  return { paths: { input: path('input'), forward: path('forward'), output: path('output') } }
+  return {
+    paths: { input: path('input'), forward: path('forward'), output: path('output') },
+    names: new Map(),
+    indexes
+  }
 }
 
 function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
@@ -208,396 +201,29 @@ function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
   return out
 }
 
-// ---------------------------------------------------------------------------------------------
-// Matches
-
-/** The cheaper and more selective conditions first: the result does not depend on the order. */
-const COST: Partial<Record<Match['kind'], number>> = {
-  proto: 0,
-  dport: 1,
-  sport: 1,
-  'ct-state': 2,
-  iif: 3,
-  oif: 3,
-  'tcp-flags': 3,
-  'icmp-type': 3,
-  saddr: 4,
-  daddr: 4
-}
-
-function sortedMatches(matches: Match[]): Match[] {
-  return [...matches].sort((x, y) => (COST[x.kind] ?? 9) - (COST[y.kind] ?? 9))
-}
-
-/** Generated tests by source: rules with the same conditions share one function. */
-let testCache = new Map<string, RuleTest>()
-
-/** A rule's conditions as one generated function: NO when any fails, else UNKNOWN when any is undecidable. */
-function ruleTest(matches: Match[]): { test: RuleTest; fallbacks: Fallback[] } {
-  const sorted = sortedMatches(matches)
-  const fallbacks: Fallback[] = []
-  const body = ruleTestSource(sorted, fallback, v4Ranges, fallbacks)
-  let test = testCache.get(body)
-  if (!test) {
-    test = new Function('s', 'F', body) as RuleTest
-    testCache.set(body, test)
-  }
-  return { test, fallbacks }
-}
-
-/** An address condition's IPv4 prefixes as merged ranges. */
-function v4Ranges(m: Match): [number, number][] | undefined {
-  if (m.kind !== 'saddr' && m.kind !== 'daddr') return undefined
-  return merge(m.cidrs.filter((c) => c.version === 4).map(v4Range))
-}
-
-function v4Range(c: Cidr): [number, number] {
-  const bits = Math.min(32, c.bits)
-  const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-  const lo = (c.words[0] & mask) >>> 0
-  return [lo, (lo | ~mask) >>> 0]
-}
-
-/** A condition the generated test calls: compileMatch's closure on the packet's state. */
-function fallback(m: Match): Fallback {
-  if (m.kind === 'saddr' || m.kind === 'daddr') {
-    const inList = cidrList(m.cidrs)
-    const yes = m.negate ? NO : YES
-    const no = m.negate ? YES : NO
-    return m.kind === 'saddr'
-      ? (s) => (inList(s.ctx.src) ? yes : no)
-      : (s) => (inList(s.ctx.dst) ? yes : no)
-  }
-  const t = compileMatch(m)
-  return (s) => t(s.p, s.ctx)
-}
-
-/** One condition as a closure with matchOne's answer (NO, YES, UNKNOWN). */
-function compileMatch(m: Match): Test {
-  const neg = 'negate' in m && m.negate
-  const yes = neg ? NO : YES
-  const no = neg ? YES : NO
-  switch (m.kind) {
-    case 'saddr':
-    case 'daddr': {
-      const inList = cidrList(m.cidrs)
-      return m.kind === 'saddr'
-        ? (_p, ctx) => (inList(ctx.src) ? yes : no)
-        : (_p, ctx) => (inList(ctx.dst) ? yes : no)
-    }
-    case 'saddr-range':
-    case 'daddr-range': {
-      const { from, to } = m
-      const src = m.kind === 'saddr-range'
-      return (_p, ctx) => {
-        const addr = src ? ctx.src : ctx.dst
-        if (addr.version !== from.version) return no
-        return compareAddress(addr, from) >= 0 && compareAddress(addr, to) <= 0 ? yes : no
-      }
-    }
-    case 'iif':
-    case 'oif': {
-      const { names } = m
-      const input = m.kind === 'iif'
-      const onlyLo = names.every((n) => n === 'lo')
-      const exact = names.every((n) => !n.endsWith('+') && !n.endsWith('*'))
-      return (_p, ctx) => {
-        const name = input ? ctx.iif : ctx.oif
-        if (name === undefined) {
-          if (onlyLo) return isLoopback(ctx.src) || isLoopback(ctx.dst) ? yes : no
-          return UNKNOWN
-        }
-        if (exact) return names.includes(name) ? yes : no
-        return names.some((n) => interfaceMatches(n, name)) ? yes : no
-      }
-    }
-    case 'proto': {
-      const t = m.protos.includes(PROTO_NUMBER.tcp) ? yes : no
-      const u = m.protos.includes(PROTO_NUMBER.udp) ? yes : no
-      const i4 = m.protos.includes(PROTO_NUMBER.icmp) ? yes : no
-      const i6 = m.protos.includes(PROTO_NUMBER.icmpv6) ? yes : no
-      return (p) => (p.proto === 'tcp' ? t : p.proto === 'udp' ? u : p.proto === 'icmp' ? i4 : i6)
-    }
-    case 'sport':
-    case 'dport': {
-      const inRanges = rangeList(m.ranges)
-      return m.kind === 'sport'
-        ? (_p, ctx) => (ctx.sport === undefined ? no : inRanges(ctx.sport) ? yes : no)
-        : (_p, ctx) => (ctx.dport === undefined ? no : inRanges(ctx.dport) ? yes : no)
-    }
-    case 'tcp-flags': {
-      const { mask, set } = m
-      return (p) => (p.tcpFlags === undefined ? no : (p.tcpFlags & mask) === set ? yes : no)
-    }
-    case 'icmp-type': {
-      const { v6, type, code } = m
-      return (p) => {
-        if (p.icmpType === undefined || (p.proto === 'icmpv6') !== v6) return no
-        return p.icmpType === type && (code === undefined || p.icmpCode === code) ? yes : no
-      }
-    }
-    case 'ct-state': {
-      const { states, nat } = m
-      const dnat = nat?.includes('dnat') ?? false
-      const snat = nat?.includes('snat') ?? false
-      return (_p, ctx) => {
-        if (states.includes(ctx.ct)) return yes
-        if (!nat) return no
-        if ((dnat && ctx.dnatted) || (snat && ctx.snatted)) return yes
-        return ctx.ct === 'new' ? no : UNKNOWN
-      }
-    }
-    case 'length':
-    case 'ttl': {
-      const inRanges = rangeList(m.ranges)
-      return m.kind === 'length'
-        ? (p) => (p.len === undefined ? UNKNOWN : inRanges(p.len) ? yes : no)
-        : (_p, ctx) => (ctx.ttl === undefined ? UNKNOWN : inRanges(ctx.ttl) ? yes : no)
-    }
-    default:
-      // The rarer conditions (marks, owner, addrtype, MAC, ipsets, stateful, unmodelled): the
-      // traced walk's own code.
-      return (p, ctx) => {
-        const r = matchOne(m, p, ctx)
-        return r === 'unknown' ? UNKNOWN : r ? YES : NO
-      }
-  }
-}
-
-/** Whether an address is in any of the prefixes (inCidr's answer), as a closure. */
-function cidrList(cidrs: Cidr[]): (addr: Cidr) => boolean {
-  const v6 = cidrs.filter((c) => c.version === 6)
-  const v4 = intervals(cidrs.filter((c) => c.version === 4).map(v4Range))
-  const has6 = v6.length > 0
-  return (addr) => {
-    if (addr.version === 4) return v4(addr.words[0] >>> 0)
-    if (!has6) return false
-    for (let i = 0; i < v6.length; i++) if (inCidr(addr, v6[i])) return true
-    return false
-  }
-}
-
-/** Whether a port or number is in any of the ranges, as a closure. */
-function rangeList(ranges: [number, number][]): (n: number) => boolean {
-  if (ranges.length <= 4) {
-    const flat = ranges.flat()
-    return (n) => {
-      for (let i = 0; i < flat.length; i += 2) if (n >= flat[i] && n <= flat[i + 1]) return true
-      return false
-    }
-  }
-  return intervals(ranges)
-}
-
-/** Inclusive ranges merged into sorted disjoint intervals. */
-function merge(ranges: [number, number][]): [number, number][] {
-  const sorted = ranges.filter(([lo, hi]) => lo <= hi).sort((x, y) => x[0] - y[0])
-  const out: [number, number][] = []
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1]
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
-    else out.push([lo, hi])
-  }
-  return out
-}
-
-/** Inclusive ranges merged into sorted disjoint intervals, searched by halves. */
-function intervals(ranges: [number, number][]): (n: number) => boolean {
-  const merged = merge(ranges)
-  const L = Float64Array.from(merged, (r) => r[0])
-  const H = Float64Array.from(merged, (r) => r[1])
-  const n = L.length
-  if (n === 0) return () => false
-  if (n === 1) {
-    const lo = L[0]
-    const hi = H[0]
-    return (x) => x >= lo && x <= hi
-  }
-  const t = buckets(L)
-  return (x) => {
-    // The last interval starting at or below x.
-    if (x < L[0]) return false
-    return x <= H[bucketSlot(L, t, x)]
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Candidate index
-
-/**
- * One dimension of a chain's index: the value line cut into elementary intervals at every rule's
- * bounds, each holding the bit set of rules whose condition on this dimension can hold there.
- * A rule's bit is clear only where its condition certainly fails (so it cannot match, nor be
- * undecided): skipping it changes nothing.
- */
-interface Dim {
-  /** Which value: 0 source, 1 destination, 2 destination port, 3 protocol. */
-  which: number
-  starts: Float64Array
-  table: Buckets
-  bits: Int32Array
-  /** Rules this dimension does not constrain. */
-  free: Int32Array
-  /** Rules that can match a packet without a value here (-1: IPv6 for an IPv4 line, no port; -2: not indexed). */
-  none: Int32Array
-}
-
-interface ChainIndex {
-  words: number
-  dims: Dim[]
-}
-
-type Constraint = { ranges: [number, number][]; none: boolean } | undefined
-
-const DIMENSIONS: {
-  of: (rule: Rule) => Constraint
-}[] = [
-  {
-    of: (r) => addressConstraint(r, 'saddr')
-  },
-  {
-    of: (r) => addressConstraint(r, 'daddr')
-  },
-  {
-    of: (r) => {
-      const m = r.matches.find((x) => x.kind === 'dport' && !x.negate)
-      return m?.kind === 'dport' ? { ranges: m.ranges, none: false } : undefined
-    }
-  },
-  {
-    of: (r) => {
-      const m = r.matches.find((x) => x.kind === 'proto' && !x.negate)
-      return m?.kind === 'proto' ? { ranges: m.protos.map((n) => [n, n]), none: false } : undefined
-    }
-  }
-]
-
-/** An IPv4 address as a number; -1 for IPv6; -2 (not indexed) for a word stored signed. */
-function addressValue(a: Cidr): number {
-  if (a.version !== 4) return -1
-  const w = a.words[0]
-  return w >= 0 && w <= 0xffffffff ? w : -2
-}
-
-/** A positive address condition as IPv4 ranges (an IPv6 packet passes it only with IPv6 prefixes). */
-function addressConstraint(rule: Rule, kind: 'saddr' | 'daddr'): Constraint {
-  for (const m of rule.matches) {
-    if (m.kind === kind && !m.negate) {
-      const ranges = m.cidrs
-        .filter((c) => c.version === 4)
-        .map((c): [number, number] => {
-          const bits = Math.min(32, c.bits)
-          const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
-          const lo = (c.words[0] & mask) >>> 0
-          return [lo, (lo | ~mask) >>> 0]
-        })
-      return { ranges, none: m.cidrs.some((c) => c.version === 6) }
-    }
-    // compareAddress compares the words as stored: only unsigned words index as numbers.
-    if (m.kind === `${kind}-range` && 'from' in m && !m.negate && m.from.version === 4) {
-      const [lo, hi] = [m.from.words[0], m.to.words[0]]
-      if (lo >= 0 && hi >= 0 && lo === lo >>> 0 && hi === hi >>> 0)
-        return { ranges: [[lo, hi]], none: false }
-    }
-  }
-  return undefined
-}
-
-function buildIndex(rules: Rule[]): ChainIndex | undefined {
-  const n = rules.length
-  const words = (n + 31) >>> 5
-  const dims: Dim[] = []
-  for (const [which, d] of DIMENSIONS.entries()) {
-    const cons = rules.map(d.of)
-    const constrained = cons.filter((c) => c !== undefined).length
-    if (constrained * 8 < n) continue
-    const points = new Set<number>([0])
-    for (const c of cons)
-      for (const [lo, hi] of c?.ranges ?? []) if (lo <= hi) points.add(lo).add(hi + 1)
-    const starts = Float64Array.from([...points].sort((x, y) => x - y))
-    if (starts.length * words > INDEX_MAX_WORDS) continue
-    const bits = new Int32Array(starts.length * words)
-    const free = new Int32Array(words)
-    const none = new Int32Array(words)
-    cons.forEach((c, i) => {
-      const w = i >>> 5
-      const bit = 1 << (i & 31)
-      if (!c) {
-        free[w] |= bit
-        none[w] |= bit
-        return
-      }
-      if (c.none) none[w] |= bit
-      for (const [lo, hi] of c.ranges) {
-        if (lo > hi) continue
-        for (let k = slot(starts, lo); k < starts.length && starts[k] <= hi; k++)
-          bits[k * words + w] |= bit
-      }
-    })
-    // Rules this dimension does not constrain are candidates in every row.
-    for (let k = 0; k < starts.length; k++)
-      for (let w = 0; w < words; w++) bits[k * words + w] |= free[w]
-    dims.push({ which, starts, table: buckets(starts), bits, free, none })
-  }
-  return dims.length ? { words, dims } : undefined
+const NOT_COMPILED: RuleTest = () => {
+  throw new Error('rule test not compiled')
 }
 
 /**
- * A table narrowing the search in sorted starts: the value line from starts[1] cut into equal
- * buckets (a power of two wide), each giving the index of the start at or below its first value.
+ * Whether a rule leaves the walk as it is, whether it matches, fails or is undecided: not
+ * decisive (log, counter, a target that does not end the walk) and setting no mark.
  */
-interface Buckets {
-  lut: Int32Array
-  base: number
-  /** 1 / the bucket width. */
-  scale: number
+function isInert(rule: Rule): boolean {
+  return !decisive(rule.action) && rule.action.kind !== 'set-mark' && !rule.marks?.length
 }
 
-function buckets(starts: Float64Array): Buckets {
-  const n = starts.length
-  if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0 }
-  const base = starts[1]
-  const span = starts[n - 1] - base + 1
-  const count = Math.min(1 << 16, 2 ** Math.ceil(Math.log2(n * 2)))
-  let shift = 0
-  while (2 ** shift * count < span) shift++
-  const lut = new Int32Array(count + 1)
-  let j = 0
-  for (let k = 0; k <= count; k++) {
-    const x = base + k * 2 ** shift
-    while (j + 1 < n && starts[j + 1] <= x) j++
-    lut[k] = j
+/**
+ * A rule's full test, compiled when first called: in a classified chain it runs only for packets
+ * the classifier cannot decide (IPv6 against IPv4 rows, an unknown interface), so most never run.
+ */
+function testOnFirstUse(r: CompiledRule, matches: Match[]): RuleTest {
+  return (s) => {
+    const t = testCompiler().rule(matches)
+    r.test = t.test
+    r.fallbacks = t.fallbacks
+    return t.test(s, t.fallbacks)
   }
-  return { lut, base, scale: 1 / 2 ** shift }
-}
-
-/** slot(starts, x) through the bucket table (x at least 0, below 2^32). */
-function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
-  const lut = t.lut
-  if (lut.length === 0) return slot(starts, x)
-  if (x < t.base) return 0
-  const i = Math.floor((x - t.base) * t.scale)
-  if (i >= lut.length - 1) return starts.length - 1
-  let a = lut[i]
-  let b = lut[i + 1]
-  while (a < b) {
-    const mid = (a + b + 1) >> 1
-    if (starts[mid] <= x) a = mid
-    else b = mid - 1
-  }
-  return a
-}
-
-/** The elementary interval holding x (the last start at or below it). */
-function slot(starts: Float64Array, x: number): number {
-  let a = 0
-  let b = starts.length - 1
-  while (a < b) {
-    const mid = (a + b + 1) >> 1
-    if (starts[mid] <= x) a = mid
-    else b = mid - 1
-  }
-  return a
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,9 +231,11 @@ function slot(starts: Float64Array, x: number): number {
 
 /** The state of one decision. */
 interface State extends FastPacket {
-  /** The index's address values (addressValue). */
+  /** The classifier's address values (addressValue). */
   srcIdx: number
   dstIdx: number
+  /** The classifiers' key for the packet's protocol, conntrack state and interfaces. */
+  key: number
   uncertain: boolean
   verdict: 'accept' | 'drop' | 'reject'
   rejectWith?: string
@@ -649,6 +277,7 @@ const STATE: State = {
   icmpCode: -1,
   srcIdx: -1,
   dstIdx: -1,
+  key: 0,
   uncertain: false,
   verdict: 'accept',
   rejectWith: undefined,
@@ -700,6 +329,7 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   s.flags = packet.tcpFlags ?? -1
   s.icmpType = packet.icmpType ?? -1
   s.icmpCode = packet.icmpCode ?? -1
+  s.key = keyedKey(c, s.proto, ct, ctx.iif, ctx.oif)
   s.uncertain = false
   s.verdict = 'accept'
   s.rejectWith = undefined
@@ -751,61 +381,119 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
       from = i + 1
     }
   }
-  if (!cc.index) {
-    for (let i = 0; i < rules.length; i++) {
-      const out = runRule(s, rules[i], depth)
-      if (out !== NEXT) return out
-    }
-    return NEXT
-  }
-  // The candidates, a word (32 rules) at a time: most packets are decided in the first words.
-  const { words, dims } = cc.index
-  const d0 = dims[0]
-  const d1 = dims[1]
-  const d2 = dims[2]
-  const d3 = dims[3]
-  const o0 = at(d0, s)
-  const o1 = at(d1, s)
-  const o2 = at(d2, s)
-  const o3 = at(d3, s)
-  const r0 = o0 >= 0 ? d0.bits : o0 === -1 ? d0.none : ALL
-  const r1 = o1 >= 0 ? d1.bits : o1 === -1 ? d1.none : ALL
-  const r2 = o2 >= 0 ? d2.bits : o2 === -1 ? d2.none : ALL
-  const r3 = o3 >= 0 ? d3.bits : o3 === -1 ? d3.none : ALL
-  const s0 = o0 > 0 ? o0 : 0
-  const s1 = o1 > 0 ? o1 : 0
-  const s2 = o2 > 0 ? o2 : 0
-  const s3 = o3 > 0 ? o3 : 0
-  for (let w = 0; w < words; w++) {
-    let bits = r0[s0 + w] & r1[s1 + w] & r2[s2 + w] & r3[s3 + w]
-    while (bits !== 0) {
-      const low = bits & -bits
-      bits ^= low
-      const out = runRule(s, rules[(w << 5) | (31 - Math.clz32(low))], depth)
-      if (out !== NEXT) return out
-    }
+  const index = cc.index
+  if (index) return runClassified(s, cc, index, depth)
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]
+    const m = r.test(s, r.fallbacks)
+    if (m === NO) continue
+    const out = applyRule(s, r, m, depth)
+    if (out !== NEXT) return out
   }
   return NEXT
 }
 
-const ALL = new Int32Array(1 << 16).fill(-1)
-
 /**
- * Where a dimension's row of candidate bits for the packet starts; -1: the packet has no value
- * here (its row is `none`); -2: every rule is a candidate (no such dimension, or not indexed).
+ * A classified chain: the candidates a word (32 rules) at a time, lowest first; a candidate the
+ * classifier decides is tested for its residual conditions only, any other in full.
  */
-function at(d: Dim | undefined, s: State): number {
-  if (!d) return -2
-  const w = d.which
-  const v = w === 0 ? s.srcIdx : w === 1 ? s.dstIdx : w === 2 ? s.dport : s.proto
-  if (v < 0) return v
-  return bucketSlot(d.starts, d.table, v) * d.free.length
+function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: number): number {
+  const rules = cc.rules
+  const words = index.words
+  const ctx = s.ctx
+  const row = keyedRow(index, s.key, { proto: s.proto, ct: ctx.ct, iif: ctx.iif, oif: ctx.oif })
+  const cand = row.candidates
+  // The address rows decide only for IPv4 addresses read as numbers.
+  const exact = s.srcIdx >= 0 && s.dstIdx >= 0 ? row.exact : NONE
+  const [d0, d1, d2, d3] = index.dims
+  const r0 = rowsOf(d0, s.srcIdx)
+  const r1 = rowsOf(d1, s.dstIdx)
+  const r2 = rowsOf(d2, s.sport)
+  const r3 = rowsOf(d3, s.dport)
+  const o0 = offsetOf(d0, words, s.srcIdx)
+  const o1 = offsetOf(d1, words, s.dstIdx)
+  const o2 = offsetOf(d2, words, s.sport)
+  const o3 = offsetOf(d3, words, s.dport)
+  for (let w = 0; w < words; w++) {
+    let bits = cand[w] & r0[o0 + w] & r1[o1 + w] & r2[o2 + w] & r3[o3 + w]
+    if (bits === 0) continue
+    const decided = exact[w]
+    do {
+      const low = bits & -bits
+      bits ^= low
+      const r = rules[(w << 5) | (31 - Math.clz32(low))]
+      const res = r.residual
+      const m =
+        (decided & low) === 0
+          ? r.test(s, r.fallbacks)
+          : res === undefined
+            ? YES
+            : res.test(s, res.fallbacks)
+      if (m === NO) continue
+      const out = applyRule(s, r, m, depth)
+      if (out !== NEXT) return out
+    } while (bits !== 0)
+  }
+  return NEXT
 }
 
-function runRule(s: State, r: CompiledRule, depth: number): number {
-  const m = r.test(s, r.fallbacks)
-  if (m === NO) return NEXT
-  return applyRule(s, r, m, depth)
+/** Every rule a candidate (a field not indexed, or a value the classifier cannot place). */
+const ALL = new Int32Array(INDEX_MAX_RULES >>> 5).fill(-1)
+/** No rule decided by the classifier. */
+const NONE = new Int32Array(INDEX_MAX_RULES >>> 5)
+
+/** A range field's rows for a packet's value: -1 no value (the `none` row), -2 not indexed. */
+function rowsOf(d: RangeDim | undefined, v: number): Int32Array {
+  if (!d || v === -2) return ALL
+  return v === -1 ? d.none : d.bits
+}
+
+function offsetOf(d: RangeDim | undefined, words: number, v: number): number {
+  return d && v >= 0 ? rowOffset(d, words, v) : 0
+}
+
+/** An IPv4 address as a number; -1 for IPv6; -2 (not indexed) for a word stored signed. */
+function addressValue(a: Cidr): number {
+  if (a.version !== 4) return -1
+  const w = a.words[0]
+  return w >= 0 && w <= 0xffffffff ? w : -2
+}
+
+const CT_NUMBER: Record<CtState, number> = {
+  new: 0,
+  established: 1,
+  related: 2,
+  invalid: 3,
+  untracked: 4
+}
+
+/**
+ * The classifiers' key for a packet's keyed values: protocol, conntrack state and the interfaces
+ * by their interned numbers. Past MAX_NAMES names the numbers start over, and so do the rows kept.
+ */
+function keyedKey(
+  c: Compiled,
+  proto: number,
+  ct: CtState,
+  iif: string | undefined,
+  oif: string | undefined
+): number {
+  if (c.names.size >= MAX_NAMES) {
+    c.names.clear()
+    for (const index of c.indexes) index.combos.clear()
+  }
+  const i = iif === undefined ? 0 : nameNumber(c.names, iif)
+  const o = oif === undefined ? 0 : nameNumber(c.names, oif)
+  return ((i * MAX_NAMES + o) * 8 + CT_NUMBER[ct]) * 256 + proto
+}
+
+function nameNumber(names: Map<string, number>, name: string): number {
+  let n = names.get(name)
+  if (n === undefined) {
+    n = names.size + 1
+    names.set(name, n)
+  }
+  return n
 }
 
 /** What a rule whose conditions hold (YES) or may hold (UNKNOWN) does. */

@@ -1,0 +1,131 @@
+/**
+ * Sets of numbers (addresses, ports) as sorted disjoint inclusive intervals, and the searches the
+ * fast path makes in them: a bucket table narrowing a binary search to a few steps.
+ */
+
+/** Inclusive ranges, sorted and disjoint. */
+export type Intervals = [number, number][]
+
+/** Returns the ranges merged into sorted disjoint intervals (empty ranges dropped). */
+export function merge(ranges: [number, number][]): Intervals {
+  const sorted = ranges.filter(([lo, hi]) => lo <= hi).sort((x, y) => x[0] - y[0])
+  const out: Intervals = []
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1]
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
+    else out.push([lo, hi])
+  }
+  return out
+}
+
+/** Returns the numbers of [0, max] outside the intervals. */
+export function complement(set: Intervals, max: number): Intervals {
+  const out: Intervals = []
+  let next = 0
+  for (const [lo, hi] of set) {
+    if (lo > next) out.push([next, Math.min(lo - 1, max)])
+    next = Math.max(next, hi + 1)
+  }
+  if (next <= max) out.push([next, max])
+  return out
+}
+
+/** Returns the numbers in both sets of intervals. */
+export function intersect(a: Intervals, b: Intervals): Intervals {
+  const out: Intervals = []
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const lo = Math.max(a[i][0], b[j][0])
+    const hi = Math.min(a[i][1], b[j][1])
+    if (lo <= hi) out.push([lo, hi])
+    if (a[i][1] < b[j][1]) i++
+    else j++
+  }
+  return out
+}
+
+/** Whether a number is in any of the ranges, as a closure searching merged intervals by halves. */
+export function inIntervals(ranges: [number, number][]): (n: number) => boolean {
+  const merged = merge(ranges)
+  const L = Float64Array.from(merged, (r) => r[0])
+  const H = Float64Array.from(merged, (r) => r[1])
+  const n = L.length
+  if (n === 0) return () => false
+  if (n === 1) {
+    const lo = L[0]
+    const hi = H[0]
+    return (x) => x >= lo && x <= hi
+  }
+  const t = buckets(L)
+  return (x) => {
+    // The last interval starting at or below x.
+    if (x < L[0]) return false
+    return x <= H[bucketSlot(L, t, x)]
+  }
+}
+
+/**
+ * A table narrowing the search in sorted starts: the value line from starts[1] cut into equal
+ * buckets (a power of two wide), each giving the index of the start at or below its first value.
+ */
+export interface Buckets {
+  lut: Int32Array
+  base: number
+  /** 1 / the bucket width. */
+  scale: number
+}
+
+/** Returns the bucket table of sorted starts (empty for a few starts: searched by halves alone). */
+export function buckets(starts: Float64Array): Buckets {
+  const n = starts.length
+  if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0 }
+  const base = starts[1]
+  const span = starts[n - 1] - base + 1
+  const count = Math.min(1 << 16, 2 ** Math.ceil(Math.log2(n * 2)))
+  let shift = 0
+  while (2 ** shift * count < span) shift++
+  const lut = new Int32Array(count + 1)
+  let j = 0
+  for (let k = 0; k <= count; k++) {
+    const x = base + k * 2 ** shift
+    while (j + 1 < n && starts[j + 1] <= x) j++
+    lut[k] = j
+  }
+  return { lut, base, scale: 1 / 2 ** shift }
+}
+
+/** slot(starts, x) through the bucket table (x at least 0, below 2^32). */
+export function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
+  const lut = t.lut
+  if (lut.length === 0) return slot(starts, x)
+  if (x < t.base) return 0
+  const i = Math.floor((x - t.base) * t.scale)
+  if (i >= lut.length - 1) return starts.length - 1
+  let a = lut[i]
+  let b = lut[i + 1]
+  while (a < b) {
+    const mid = (a + b + 1) >> 1
+    if (starts[mid] <= x) a = mid
+    else b = mid - 1
+  }
+  return a
+}
+
+/** The elementary interval holding x: the last start at or below it. */
+export function slot(starts: Float64Array, x: number): number {
+  let a = 0
+  let b = starts.length - 1
+  while (a < b) {
+    const mid = (a + b + 1) >> 1
+    if (starts[mid] <= x) a = mid
+    else b = mid - 1
+  }
+  return a
+}
+
+/** An IPv4 prefix as the range of addresses in it. */
+export function prefixRange(c: { words: number[]; bits: number }): [number, number] {
+  const bits = Math.min(32, c.bits)
+  const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+  const lo = (c.words[0] & mask) >>> 0
+  return [lo, (lo | ~mask) >>> 0]
+}
