@@ -8,10 +8,12 @@
  * the private /run/dbus, reached from outside through its path in the lab's directory. Both
  * processes belong to the host, so the lab stops them (and the mount namespace dies with them).
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { hasProgram, run, type Ran } from '../support/run'
 import { labUnavailable, sleep, type Host, type Proc } from './lab-host'
+import { withNetnsLogging } from './netns-logging'
 
 /** Returns why firewalld cannot run in the lab here, or undefined. */
 export function firewalldUnavailable(): string | undefined {
@@ -22,7 +24,10 @@ export function firewalldUnavailable(): string | undefined {
   return undefined
 }
 
-/** firewalld.conf of the lab's firewalld: nftables, every denied packet logged. */
+/**
+ * firewalld.conf of the lab's firewalld: nftables, every denied packet logged. A configuration
+ * with a firewalld.conf of its own uses that instead.
+ */
 export const LAB_FIREWALLD_CONF = 'DefaultZone=public\nFirewallBackend=nftables\nLogDenied=all\n'
 
 const BUS_CONF = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -147,6 +152,57 @@ export class LabFirewalld {
   /** Stops firewalld, then its bus. */
   async stop(): Promise<void> {
     for (const p of [...this.procs].reverse()) await p.stop('SIGTERM')
+  }
+}
+
+/**
+ * Holds net.netfilter.nf_log_all_netns at 1, so firewalld's `log` rules in a lab namespace reach
+ * the kernel log, until the returned function is called; that gives the sysctl back (the last
+ * holder restores the value found before the first, see netns-logging.ts).
+ */
+export async function holdNetnsLogging(): Promise<() => Promise<void>> {
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  let entered!: () => void
+  const inside = new Promise<void>((r) => (entered = r))
+  const held = withNetnsLogging(async () => {
+    entered()
+    await gate
+  })
+  // A failure to take the sysctl rejects `held` before `inside` ever resolves.
+  await Promise.race([inside, held])
+  return async () => {
+    release()
+    await held
+  }
+}
+
+/**
+ * The kernel log lines written between two marks: `mark()` writes a line of its own to
+ * /dev/kmsg, and `linesSince(mark)` returns what `dmesg` shows after it, up to the next mark.
+ */
+export class KernelLog {
+  /** Unique to this run, so marks of runs in other processes are never taken for ours. */
+  private readonly tag = `verdict-firewalld-oracle-${randomBytes(4).toString('hex')}`
+  private count = 0
+
+  /** Writes a mark and returns it. */
+  mark(what: string): string {
+    const mark = `${this.tag} ${++this.count} ${what}`
+    writeFileSync('/dev/kmsg', `${mark}\n`)
+    return mark
+  }
+
+  /** The dmesg lines after `mark` and before this run's next mark (or the end). */
+  async linesSince(mark: string): Promise<string[]> {
+    const ran = await run('dmesg', [])
+    if (ran.code !== 0) throw new Error(`dmesg failed (${ran.code}): ${ran.stderr.trim()}`)
+    const lines = ran.stdout.split('\n')
+    const from = lines.findIndex((l) => l.endsWith(mark))
+    if (from < 0) throw new Error(`the kernel log no longer holds the mark '${mark}'`)
+    const rest = lines.slice(from + 1)
+    const to = rest.findIndex((l) => l.includes(this.tag))
+    return (to < 0 ? rest : rest.slice(0, to)).filter((l) => l.trim() !== '')
   }
 }
 
