@@ -74,6 +74,8 @@ export interface RstFacts {
 export interface KeyPacket {
   what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit'
   time: string
+  /** IP length (headers and payload) of the packet, as first seen. */
+  len?: number
   /** Points that captured it, in path order. */
   seenAt: string[]
   /** Points that captured the flow but not this packet. */
@@ -89,6 +91,8 @@ export interface DataHealth {
   maxAckedPayload: number
   /** Payload of the segment retransmitted without ever being acknowledged. */
   stuckPayload?: number
+  /** That segment's IP length (payload and headers), as rules matching on length see it. */
+  stuckPacketLen?: number
   stuckDf?: boolean
   /** Which side sent that segment. */
   stuckFrom?: 'initiator' | 'responder'

@@ -55,8 +55,15 @@ export const PORT = {
   limited: 5201,
   returnPath: 8443,
   pmtu: 9000,
+  /** Full-size segments dropped by the router's length rule (its MSS clamp keeps them under the MTU). */
+  sized: 9001,
   udpNoListener: 5353
 } as const
+
+/** The MSS the router clamps the sized port's SYN-ACKs to: segments of 1240 bytes, under the MTU. */
+const SIZED_MSS = 1200
+/** The router drops packets to the sized port from this IP length up. */
+const SIZED_FROM = 1000
 
 /** One failure the incident holds, and the cause the analysis must give it. */
 export interface Case {
@@ -107,7 +114,7 @@ const NFLOG_GROUP = 7
 export type Firewall = 'iptables' | 'nft'
 
 /** The server ports the router's stateless return rule lets back (8443 is missing). */
-const RETURN_PORTS = [80, 81, 7000, 7001, 8080, 8081, 9000, 9090, 5201]
+const RETURN_PORTS = [80, 81, 7000, 7001, 8080, 8081, 9000, 9001, 9090, 5201]
 
 /** Builds the incident folder in `lab.dir/incident`, the router and server firewalled by `firewall`. */
 export async function buildIncident(
@@ -153,16 +160,16 @@ export async function buildIncident(
     keep(PORT.limited),
     keep(PORT.logged),
     keep(PORT.policy),
-    {
-      proto: 'tcp',
+    ...[PORT.pmtu, PORT.sized].map((port) => ({
+      proto: 'tcp' as const,
       host: '::',
-      port: PORT.pmtu,
+      port,
       answers: [
         { after: 100, send: 2 },
         { after: 100 + 6000, send: 2 }
       ],
-      close: 'end'
-    }
+      close: 'end' as const
+    }))
   ])
   for (const [h, dst, src] of [
     [c, NET.server, NET.client],
@@ -334,6 +341,16 @@ export async function buildIncident(
       ruleHas: rule.tooBig
     },
     {
+      name: 'length rule',
+      proto: 'tcp',
+      dport: PORT.sized,
+      sport: portOf(PORT.sized),
+      outcome: 'stalled',
+      cause: 'rule',
+      host: 'router',
+      ruleHas: rule.sized
+    },
+    {
       name: 'rate limit',
       proto: 'tcp',
       dport: PORT.limited,
@@ -397,6 +414,10 @@ export async function buildIncident(
           { send: 6000, await: 4 }
         ]),
         tcp(NET.server6, PORT.pmtu, portOf(PORT.pmtu, true), 6_000, [
+          { send: 100, await: 2 },
+          { send: 6000, await: 4 }
+        ]),
+        tcp(NET.server, PORT.sized, portOf(PORT.sized), 6_000, [
           { send: 100, await: 2 },
           { send: 6000, await: 4 }
         ]),
@@ -484,10 +505,19 @@ async function loadIptables(r: Host, s: Host, tag: string, NET: Net): Promise<vo
 :POSTROUTING ACCEPT [0:0]
 -A PREROUTING -i r0 -d ${NET.routerIn}/32 -p tcp -m tcp --dport ${NET.dnatFront} -j DNAT --to-destination ${NET.server2}:80
 COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -p tcp -m tcp --sport ${PORT.sized} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${SIZED_MSS}
+COMMIT
 *filter
 :INPUT ACCEPT [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
+-A FORWARD -i r0 -o r1 -p tcp -m tcp --dport ${PORT.sized} -m length --length ${SIZED_FROM}:65535 -j DROP
 -A FORWARD -i r0 -o r1 -d ${NET.server}/32 -j ACCEPT
 -A FORWARD -i r1 -o r0 -p tcp -m multiport --sports ${returnPorts} -j ACCEPT
 -A FORWARD -i r1 -o r0 -p udp -j ACCEPT
@@ -514,7 +544,7 @@ COMMIT
 -A INPUT -p tcp -m tcp --dport ${PORT.prohibited} -j REJECT --reject-with icmp-admin-prohibited
 -A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -m limit --limit 1/min --limit-burst 2 -j ACCEPT
 -A INPUT -p tcp -m tcp --dport ${PORT.limited} --tcp-flags FIN,SYN,RST,ACK SYN -j DROP
--A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener},${PORT.returnPath},${PORT.pmtu} -j ACCEPT
+-A INPUT -p tcp -m multiport --dports ${PORT.ok},${PORT.noListener},${PORT.returnPath},${PORT.pmtu},${PORT.sized} -j ACCEPT
 -A INPUT -p udp -m udp --dport ${PORT.udpNoListener} -j ACCEPT
 -A INPUT -p icmp -j ACCEPT
 COMMIT
@@ -558,8 +588,13 @@ async function loadNft(r: Host, s: Host, tag: string, NET: Net): Promise<void> {
   }
 }
 table inet filter {
+  chain clamp {
+    type filter hook forward priority mangle; policy accept;
+    tcp sport ${PORT.sized} tcp flags syn tcp option maxseg size set ${SIZED_MSS}
+  }
   chain forward {
     type filter hook forward priority filter; policy drop;
+    iifname "r0" oifname "r1" tcp dport ${PORT.sized} meta length ${SIZED_FROM}-65535 drop
     iifname "r0" oifname "r1" ip daddr ${NET.server} accept
     iifname "r0" oifname "r1" ip6 daddr ${NET.server6} accept
     iifname "r1" oifname "r0" tcp sport { ${returnPorts} } accept
@@ -584,7 +619,7 @@ table inet filter {
     tcp dport ${PORT.prohibited} reject with icmpx admin-prohibited
     tcp dport ${PORT.limited} ct state new limit rate 1/minute burst 2 packets accept
     tcp dport ${PORT.limited} ct state new drop
-    tcp dport { ${PORT.ok}, ${PORT.noListener}, ${PORT.returnPath}, ${PORT.pmtu} } accept
+    tcp dport { ${PORT.ok}, ${PORT.noListener}, ${PORT.returnPath}, ${PORT.pmtu}, ${PORT.sized} } accept
     udp dport ${PORT.udpNoListener} accept
     meta l4proto { icmp, ipv6-icmp } accept
   }
@@ -614,6 +649,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     forwardPolicy: ':FORWARD DROP',
     fragNeeded: '--icmp-type 3/4 -j DROP',
     tooBig: '--icmpv6-type 2 -j DROP',
+    sized: `-m length --length ${SIZED_FROM}:65535 -j DROP`,
     limit: '-m limit'
   },
   nft: {
@@ -625,6 +661,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     forwardPolicy: 'policy drop;',
     fragNeeded: 'icmp code frag-needed drop',
     tooBig: 'icmpv6 type packet-too-big drop',
+    sized: `meta length ${SIZED_FROM}-65535 drop`,
     limit: 'limit rate 1/minute'
   }
 }

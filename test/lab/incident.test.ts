@@ -133,7 +133,8 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         'policy',
         'return path',
         'DNAT without a FORWARD accept',
-        'rate limit'
+        'rate limit',
+        'length rule'
       ]) {
         const c = folder.cases.find((x) => x.name === name)!
         const finding = findingOf(flowOf(inc, { proto: c.proto, sport: c.sport }))!
@@ -143,16 +144,26 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         await host.must(tool, args)
         applied.push(finding.fix!)
         const dst = c.name.startsWith('DNAT') ? folder.net.routerIn : folder.net.server
+        // The stalled connection must now carry its full-size data, not only connect.
+        const steps =
+          c.outcome === 'stalled'
+            ? [
+                { send: 100, await: 2 },
+                { send: 6000, await: 4 }
+              ]
+            : [{ send: 1, await: 1 }]
         const result = await scriptedClient(lab.hostByName('inc-c'), {
           host: dst,
           port: c.dport,
           localPort: c.sport + 7,
-          steps: [{ send: 1, await: 1 }],
+          steps,
           timeoutMs: 3_000
         })
         expect(result.connected, `${name} after \`${finding.fix}\``).toBe(true)
+        // Each step's `await` is the total the server has answered by then.
+        expect(result.received, `${name} after \`${finding.fix}\``).toBe(steps.at(-1)!.await)
       }
-      expect(applied).toHaveLength(5)
+      expect(applied).toHaveLength(6)
     })
   }
 )

@@ -36,3 +36,49 @@ describe.skipIf(reason !== undefined)('TCP conversations agree with tshark -z co
     else expect(mine).toBe(theirs)
   })
 })
+
+describe.skipIf(reason !== undefined)('key packets carry the IP length tshark reads', () => {
+  it.each(captures)('%s', async (name) => {
+    const file = resolve(dir, name)
+    const [fields, ours] = await Promise.all([
+      run('tshark', [
+        '-n',
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-E',
+        'occurrence=f',
+        '-e',
+        'frame.number',
+        '-e',
+        'ip.len',
+        '-e',
+        'ipv6.plen'
+      ]),
+      verdict(['analyze', file])
+    ])
+    /** The IP length of each frame: IPv4 total length, or the IPv6 payload plus its header. */
+    const ipLen = new Map<number, number>()
+    for (const line of fields.stdout.split('\n')) {
+      const [n, v4, v6] = line.split('\t')
+      if (v4) ipLen.set(Number(n), Number(v4))
+      else if (v6) ipLen.set(Number(n), Number(v6) + 40)
+    }
+    const incident = JSON.parse(ours.stdout) as Incident
+    const wrong: string[] = []
+    let checked = 0
+    for (const flow of incident.flows)
+      for (const k of flow.keyPackets ?? []) {
+        const frame = Number(/#(\d+)$/.exec(k.frames?.[0] ?? '')?.[1])
+        const want = ipLen.get(frame)
+        // Only frames whose IP header tshark decodes (not ICMP quotes or unsupported links).
+        if (want === undefined || k.what === 'icmp') continue
+        checked++
+        if (k.len !== want) wrong.push(`${flow.id} ${k.what} #${frame}: ${k.len}, tshark ${want}`)
+      }
+    expect(wrong).toEqual([])
+    if (incident.flows.some((f) => f.keyPackets?.some((k) => k.what !== 'icmp')))
+      expect(checked).toBeGreaterThan(0)
+  })
+})

@@ -10,7 +10,7 @@ import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/inc
 import { FAILED_ORDER } from '../../shared/outcomes'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening } from '../hostfacts/read-ss'
-import type { Match } from '../rulesets/model'
+import type { CtState, Match } from '../rulesets/model'
 import { sysctlFact, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import { acceptFix, conntrackMaxFix, mssClampFix, type Allow, type FixSite } from './fix'
@@ -742,36 +742,15 @@ function tcpWrappers(flow: Flow, ctx: DecideContext): Draft | undefined {
 /**
  * A stalled flow. Segments no bigger than ones already acknowledged are not a
  * size problem: conntrack lost the connection (a flush, a failover, a reboot)
- * and the host drops its packets as invalid. Otherwise the PMTUD black hole.
+ * and the host drops its packets as invalid. Bigger ones: a rule that drops by
+ * length when the snapshots have one, otherwise the PMTUD black hole.
  */
 function stalled(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
   const d = flow.data
   if (d?.stuckPayload !== undefined && d.stuckPayload <= d.maxAckedPayload) {
     const fromOpener = d.stuckFrom !== 'responder'
     const hops = fromOpener ? forwardHops(roles) : returnHops(roles)
-    const segment = (h: Hop): SimPacket | undefined => {
-      const e = h.ends
-      const far = h.role === 'server' || (h.role === 'router' && !fromOpener)
-      const [a, ap, b, bp] = fromOpener
-        ? [
-            far ? e.farSrc : e.src,
-            far ? e.farSport : e.sport,
-            far ? e.farDst : e.dst,
-            far ? e.farDport : e.dport
-          ]
-        : [
-            far ? e.farDst : e.dst,
-            far ? e.farDport : e.dport,
-            far ? e.farSrc : e.src,
-            far ? e.farSport : e.sport
-          ]
-      return simPacket(
-        `tcp ${endpointText(a, ap)} > ${endpointText(b, bp)} psh`,
-        'the unacknowledged segment',
-        'invalid'
-      )
-    }
-    const walked = walkPath(hops, segment)
+    const walked = walkPath(hops, stuckSegment(fromOpener, 'invalid'))
     const w = walked.blocked
     if (w && classify(w, fromOpener ? 'opening' : 'reply') === 'ct-invalid') {
       const cause = walkCause(w, 'ct-invalid')
@@ -786,7 +765,74 @@ function stalled(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefi
     }
     return undefined
   }
-  return pmtud(flow, roles, seen)
+  return sizeDrop(flow, roles, seen) ?? pmtud(flow, roles, seen)
+}
+
+/**
+ * Returns the stuck segment of a stalled flow as each hop on its way sees it: the far side's
+ * addresses past a router's DNAT, in conntrack state `ct`, with its IP length when known.
+ */
+function stuckSegment(
+  fromOpener: boolean,
+  ct: CtState,
+  len?: number
+): (h: Hop) => SimPacket | undefined {
+  return (h) => {
+    const e = h.ends
+    const far = h.role === 'server' || (h.role === 'router' && !fromOpener)
+    const [a, ap, b, bp] = fromOpener
+      ? [
+          far ? e.farSrc : e.src,
+          far ? e.farSport : e.sport,
+          far ? e.farDst : e.dst,
+          far ? e.farDport : e.dport
+        ]
+      : [
+          far ? e.farDst : e.dst,
+          far ? e.farDport : e.dport,
+          far ? e.farSrc : e.src,
+          far ? e.farSport : e.sport
+        ]
+    return simPacket(
+      `tcp ${endpointText(a, ap)} > ${endpointText(b, bp)} psh${len !== undefined ? ` len=${len}` : ''}`,
+      'the unacknowledged segment',
+      ct
+    )
+  }
+}
+
+/**
+ * A stalled flow whose big segments a rule drops by their length (`-m length`, `meta length`):
+ * the stuck segment, walked at its own size in the established connection, is stopped, while
+ * a segment the size of those acknowledged passes the same hops. Not PMTUD: no MTU is involved.
+ */
+function sizeDrop(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const d = flow.data
+  if (d?.stuckPacketLen === undefined || d.stuckPayload === undefined) return undefined
+  const fromOpener = d.stuckFrom !== 'responder'
+  const hops = fromOpener ? forwardHops(roles) : returnHops(roles)
+  const w = walkPath(hops, stuckSegment(fromOpener, 'established', d.stuckPacketLen)).blocked
+  if (!w || w.result.uncertain) return undefined
+  // The acknowledged segments carried the same headers in front of a smaller payload.
+  const ackedLen = d.stuckPacketLen - d.stuckPayload + d.maxAckedPayload
+  const small = walkPath(hops, stuckSegment(fromOpener, 'established', ackedLen))
+  if (small.blocked) return undefined
+  const kind = classify(w, fromOpener ? 'opening' : 'reply') === 'policy' ? 'policy' : 'rule'
+  const cause = walkCause(w, kind)
+  const rule = cause.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  const on = w.hop.host.name ? `On ${w.hop.host.name}, ` : ''
+  return {
+    flow,
+    cause,
+    evidence: [
+      walkEvidence(w),
+      ...small.walks.filter((s) => s.hop === w.hop).map((s) => walkEvidence(s)),
+      ...seen
+    ],
+    confidence: 0.8,
+    explanation: `${on}${rule ? `the rule \`${rule}\`` : decision(w)} drops segments of ${d.stuckPacketLen} bytes (IP length) from ${fromOpener ? flow.src : flow.dst}, while segments of ${ackedLen} bytes pass: the connection stalls as soon as it sends full-size data. Walked through the snapshot, the ${d.stuckPacketLen}-byte segment stops at ${decision(w)}.`,
+    fix: fixFor(flow, kind, w)
+  }
 }
 
 /** A stalled flow: the PMTUD black hole, with the rule that drops frag-needed when a snapshot has it. */

@@ -131,7 +131,7 @@ export function openingPacket(flow: Flow, hop: Hop): SimPacket | undefined {
   const dst = endpointText(far ? e.farDst : e.dst, far ? e.farDport : e.dport)
   switch (flow.proto) {
     case 'tcp':
-      return simPacket(`tcp ${src} > ${dst} syn`, 'the SYN')
+      return simPacket(`tcp ${src} > ${dst} syn${lengthOf(flow, 'syn')}`, 'the SYN')
     case 'udp':
       return simPacket(`udp ${src} > ${dst}`, 'the datagram')
     case 'icmp':
@@ -163,7 +163,11 @@ export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
   }
   switch (flow.proto) {
     case 'tcp':
-      return simPacket(`tcp ${src} > ${dst} syn-ack`, 'the SYN-ACK', 'established')
+      return simPacket(
+        `tcp ${src} > ${dst} syn-ack${lengthOf(flow, 'syn-ack')}`,
+        'the SYN-ACK',
+        'established'
+      )
     case 'udp':
       return simPacket(`udp ${src} > ${dst}`, 'the reply', 'established')
     case 'icmp':
@@ -171,6 +175,15 @@ export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
     case 'icmpv6':
       return simPacket(`icmpv6 ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
   }
+}
+
+/**
+ * Returns ` len=N` for a key packet whose IP length the captures saw (the same at every hop:
+ * routing and NAT leave it alone), so rules matching on length are decided, not uncertain.
+ */
+function lengthOf(flow: Flow, what: 'syn' | 'syn-ack'): string {
+  const len = flow.keyPackets?.find((k) => k.what === what)?.len
+  return len === undefined ? '' : ` len=${len}`
 }
 
 /** Returns every applicable snapshot's walk of the packet at one hop, in file order. */

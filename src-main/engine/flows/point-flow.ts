@@ -34,6 +34,8 @@ export interface Sighting {
   file: number
   frame: number
   ttl: number
+  /** IP length (headers and payload): what rules matching on length see. */
+  len: number
   /** Identity across points: seq for TCP, IP ID, payload length. */
   ipId: number | undefined
   seq: number | undefined

@@ -1,12 +1,15 @@
 /** One segment a direction sent and the peer has not acknowledged yet. */
 export interface Segment {
   seq: number
+  /** Payload bytes. */
   len: number
   df: boolean
   sends: number
+  /** Header bytes in front of the payload at the IP layer (IP and TCP headers with options). */
+  hdr: number
 }
 
-/** Numbers per segment in the ring: seq, len, sends, df (1 or 0). */
+/** Numbers per segment in the ring: seq, len, sends, and hdr * 2 + df. */
 const FIELDS = 4
 const FIRST_CAPACITY = 4
 
@@ -33,7 +36,7 @@ export class SegmentRing {
   }
 
   /** Appends the newest segment, forgetting the oldest when the ring holds `max` already. */
-  push(seq: number, len: number, df: boolean, sends: number): void {
+  push(seq: number, len: number, df: boolean, sends: number, hdr: number): void {
     if (this.length === this.capacity) {
       if (this.capacity < this.max) this.grow()
       else this.shift()
@@ -43,7 +46,7 @@ export class SegmentRing {
     d[k] = seq
     d[k + 1] = len
     d[k + 2] = sends
-    d[k + 3] = df ? 1 : 0
+    d[k + 3] = hdr * 2 + (df ? 1 : 0)
   }
 
   /** Drops the oldest segment. */
@@ -66,7 +69,7 @@ export class SegmentRing {
   }
 
   dfAt(i: number): boolean {
-    return this.d[this.at(i) + 3] === 1
+    return (this.d[this.at(i) + 3] & 1) === 1
   }
 
   /** Returns the position of the oldest segment starting at `seq`, or -1. */
@@ -86,7 +89,13 @@ export class SegmentRing {
   get(i: number): Segment {
     const k = this.at(i)
     const d = this.d
-    return { seq: d[k], len: d[k + 1], df: d[k + 3] === 1, sends: d[k + 2] }
+    return {
+      seq: d[k],
+      len: d[k + 1],
+      df: (d[k + 3] & 1) === 1,
+      sends: d[k + 2],
+      hdr: d[k + 3] >> 1
+    }
   }
 
   /** Returns the segments, oldest first. */

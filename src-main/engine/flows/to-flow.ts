@@ -145,6 +145,7 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
   }
   if (stuck) {
     health.stuckPayload = stuck.len
+    health.stuckPacketLen = stuck.len + stuck.hdr
     health.stuckDf = stuck.df
     health.stuckFrom = stuck.fromOpener ? 'initiator' : 'responder'
     health.stuckRetransmits = stuck.sends - 1
@@ -178,6 +179,7 @@ function buildKeyPackets(
       const kp: KeyPacket = {
         what,
         time: sightingTime(s),
+        len: s.len,
         seenAt: [f.point],
         frames: [`${f.point}:${files(f.point, s.file)}#${s.frame}`]
       }
@@ -208,6 +210,7 @@ function buildKeyPackets(
     const kp: KeyPacket = {
       what,
       time: sightingTime(earliest),
+      len: earliest.len,
       seenAt,
       frames: holders.map((f, i) => `${f.point}:${files(f.point, found[i].file)}#${found[i].frame}`)
     }

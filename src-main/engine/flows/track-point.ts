@@ -209,7 +209,7 @@ export function ipLength(p: Packet): number {
 }
 
 /** ipLength of a packet view. */
-function viewIpLength(p: PacketView): number {
+export function viewIpLength(p: PacketView): number {
   if (p.ipVersion === 4) return p.totalLen || p.len
   if (p.ipVersion === 6) return p.ipPayloadLen ? p.ipPayloadLen + 40 : p.len
   return p.len
@@ -246,6 +246,7 @@ export function sight(
     file,
     frame: p.n,
     ttl: p.ipVersion !== 0 ? p.ttl : 0,
+    len: viewIpLength(p),
     ipId: p.ipVersion === 4 ? p.ipId : undefined,
     seq
   })

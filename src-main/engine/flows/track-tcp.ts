@@ -3,7 +3,7 @@ import type { PacketView } from '../capture/packet-view'
 import type { DirectionData, PointFlow } from './point-flow'
 import type { TrackContext } from './track-context'
 import { SegmentRing } from './segment-ring'
-import { count, segmentKind, sight } from './track-point'
+import { count, segmentKind, sight, viewIpLength } from './track-point'
 
 /** Unacknowledged segments remembered per direction; older ones are forgotten. */
 const MAX_OUTSTANDING = 256
@@ -192,7 +192,7 @@ function sendData(
     return
   }
   dir.nextSeq = end
-  dir.outstanding.push(rel, tcp.payloadLen, df, 1)
+  dir.outstanding.push(rel, tcp.payloadLen, df, 1, viewIpLength(p) - tcp.payloadLen)
 }
 
 /** An ACK from one side moves the other side's acknowledged point and retires its segments. */
