@@ -63,10 +63,15 @@ export function createPcapngFormat(
   let section: CaptureInterface[] = []
   /** Per interface of the current section: the timestamp resolution. */
   let resolutions: Resolution[] = []
-  const r32 = (b: Uint8Array, o: number): number =>
+  /**
+   * A 32-bit field as a signed int32: a call V8 leaves out of line returns it without boxing,
+   * where an unsigned value above 2^31 would take a fresh heap number. r32 is the unsigned value.
+   */
+  const i32 = (b: Uint8Array, o: number): number =>
     little
-      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+      ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)
+      : (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
+  const r32 = (b: Uint8Array, o: number): number => i32(b, o) >>> 0
   const r16 = (b: Uint8Array, o: number): number =>
     little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]
   const note = (at: number, message: string): void => {
@@ -133,13 +138,13 @@ export function createPcapngFormat(
             tsDigits: 6,
             packets: 0
           }
-          let res: Resolution = { base: 10, exp: 6 }
+          let res = resolution(10, 6)
           forEachOption(b, body + 8, bodyEnd, r16, (code, o, l) => {
             if (code === 2) iface.name = utf8(b, o, l)
             else if (code === 3) iface.description = utf8(b, o, l)
             else if (code === 9 && l >= 1) {
               // if_tsresol: top bit clear = 10^-n, set = 2^-n.
-              res = b[o] & 0x80 ? { base: 2, exp: b[o] & 0x7f } : { base: 10, exp: b[o] }
+              res = b[o] & 0x80 ? resolution(2, b[o] & 0x7f) : resolution(10, b[o])
             } else if (code === 13 && l >= 1) iface.fcsLen = b[o]
             else if (code === 14 && l >= 8) {
               // if_tsoffset: a signed 64-bit count of seconds.
@@ -158,33 +163,8 @@ export function createPcapngFormat(
           return
         }
         case EPB:
-        case OPB: {
-          if (bodyEnd - body < 20) return note(at, 'packet block too short')
-          const ifid = type === EPB ? r32(b, body) : r16(b, body)
-          const iface = section[ifid]
-          if (!iface)
-            return note(
-              at,
-              `packet block names interface ${ifid}, but this section has ${section.length} interface(s) so far; packet skipped`
-            )
-          const caplen = r32(b, body + 12)
-          const wireLen = r32(b, body + 16)
-          const data = body + 20
-          if (caplen > MAX_CAPLEN || data + caplen > bodyEnd) {
-            return note(
-              at,
-              `packet block claims ${caplen} captured bytes but holds ${Math.max(0, bodyEnd - data)}; packet skipped`
-            )
-          }
-          const [sec, nsec] = toTime(r32(b, body + 4), r32(b, body + 8), resolutions[ifid])
-          let comment: string | undefined
-          forEachOption(b, data + pad4(caplen), bodyEnd, r16, (code, o, l) => {
-            if (code === 1)
-              comment = comment === undefined ? utf8(b, o, l) : comment + '\n' + utf8(b, o, l)
-          })
-          decoder.emit(iface, sec, nsec, wireLen, b, data, caplen, comment)
-          return
-        }
+        case OPB:
+          return packetBlock(b, type, body, bodyEnd, at)
         case SPB: {
           const iface = section[0]
           if (!iface)
@@ -201,36 +181,130 @@ export function createPcapngFormat(
           state.skipped[name] = (state.skipped[name] ?? 0) + 1
         }
       }
+    },
+    parseRun(b, off, end, at) {
+      const start = off
+      // Enhanced packet blocks, whole in this chunk and well formed, straight to the decoder;
+      // anything else (and the section header that must come first) takes the general path.
+      if (state.sections === 0) return off
+      while (end - off >= 12 && i32(b, off) === EPB) {
+        const len = i32(b, off + 4)
+        if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK || end - off < len) break
+        if (i32(b, off + len - 4) !== len) break
+        packetBlock(b, EPB, off + 8, off + len - 4, at + (off - start))
+        off += len
+      }
+      return off
     }
+  }
+
+  /** Hands the packet of an enhanced or obsolete packet block (its body b[body, bodyEnd)) to the decoder. */
+  function packetBlock(
+    b: Uint8Array,
+    type: number,
+    body: number,
+    bodyEnd: number,
+    at: number
+  ): void {
+    if (bodyEnd - body < 20) return note(at, 'packet block too short')
+    const ifid = type === EPB ? i32(b, body) >>> 0 : r16(b, body)
+    const iface = section[ifid]
+    if (!iface)
+      return note(
+        at,
+        `packet block names interface ${ifid}, but this section has ${section.length} interface(s) so far; packet skipped`
+      )
+    const caplen = i32(b, body + 12) >>> 0
+    const wireLen = i32(b, body + 16) >>> 0
+    const data = body + 20
+    if (caplen > MAX_CAPLEN || data + caplen > bodyEnd) {
+      return note(
+        at,
+        `packet block claims ${caplen} captured bytes but holds ${Math.max(0, bodyEnd - data)}; packet skipped`
+      )
+    }
+    toTime(i32(b, body + 4), i32(b, body + 8), resolutions[ifid])
+    const optionsOff = data + pad4(caplen)
+    const comment = optionsOff < bodyEnd ? packetComment(b, optionsOff, bodyEnd) : undefined
+    decoder.emit(iface, time.sec, time.nsec, wireLen, b, data, caplen, comment)
+  }
+
+  /** Returns the packet's comments (opt_comment, one per line), undefined when it has none. */
+  function packetComment(b: Uint8Array, off: number, end: number): string | undefined {
+    let comment: string | undefined
+    forEachOption(b, off, end, r16, (code, o, l) => {
+      if (code === 1)
+        comment = comment === undefined ? utf8(b, o, l) : comment + '\n' + utf8(b, o, l)
+    })
+    return comment
   }
 }
 
+/** A timestamp resolution (if_tsresol): units of base^-exp seconds. */
 interface Resolution {
   base: 2 | 10
   exp: number
+  /** base^exp: units per second, as a number (exact for the decimal resolutions up to 10^15). */
+  units: number
+  /** Nanoseconds per unit for the decimal resolutions down to nanoseconds (10^(9-exp)), else 0. */
+  nsPerUnit: number
 }
 
-/** Returns [seconds, nanoseconds] of a 64-bit timestamp in units of the interface's resolution, exactly. */
-function toTime(hi: number, lo: number, res: Resolution): [number, number] {
+/** Returns a resolution with its powers worked out once, not per packet. */
+function resolution(base: 2 | 10, exp: number): Resolution {
+  const decimalNs = base === 10 && exp <= 9
+  return { base, exp, units: base ** exp, nsPerUnit: decimalNs ? 10 ** (9 - exp) : 0 }
+}
+
+/** The time toTime converted last: written in place, so converting allocates nothing per packet. */
+const time = { sec: 0, nsec: 0 }
+
+/**
+ * Sets `time` to the seconds and nanoseconds of a 64-bit timestamp in units of the interface's
+ * resolution, exactly; `hi` and `lo` are its two halves as read, signed or not.
+ */
+function toTime(hi: number, lo: number, res: Resolution): void {
+  hi >>>= 0
+  lo >>>= 0
   if (res.base === 10 && res.exp <= 15) {
-    const units = 10 ** res.exp
-    // Long division in 16-bit limbs keeps every intermediate below 2^53.
-    let q = 0
-    let r = 0
-    for (const limb of [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff]) {
-      const cur = r * 65536 + limb
-      const d = Math.floor(cur / units)
-      r = cur - d * units
-      q = q * 65536 + d
+    const units = res.units
+    let q: number
+    let r: number
+    if (hi < 0x100000 && res.exp <= 9) {
+      // Below 2^52 (a microsecond clock until the year 2112) the count and each step here are
+      // exact as doubles; the quotient is corrected by one when the division rounded across an
+      // integer.
+      const value = hi * 4294967296 + lo
+      q = Math.floor(value / units)
+      r = value - q * units
+      if (r < 0) {
+        q--
+        r += units
+      } else if (r >= units) {
+        q++
+        r -= units
+      }
+    } else {
+      // Long division in 16-bit limbs keeps every intermediate below 2^53.
+      q = 0
+      r = 0
+      for (let k = 0; k < 4; k++) {
+        const word = k < 2 ? hi : lo
+        const limb = (k & 1) === 0 ? word >>> 16 : word & 0xffff
+        const cur = r * 65536 + limb
+        const d = Math.floor(cur / units)
+        r = cur - d * units
+        q = q * 65536 + d
+      }
     }
-    const nsec = res.exp <= 9 ? r * 10 ** (9 - res.exp) : Math.floor(r / 10 ** (res.exp - 9))
-    return [q, nsec]
+    time.sec = q
+    time.nsec = res.exp <= 9 ? r * res.nsPerUnit : Math.floor(r / 10 ** (res.exp - 9))
+    return
   }
   const value = (BigInt(hi) << 32n) | BigInt(lo)
   const units = res.base === 10 ? 10n ** BigInt(res.exp) : 1n << BigInt(res.exp)
-  const sec = value / units
-  const nsec = ((value % units) * 1_000_000_000n) / units
-  return [Number(sec), Number(nsec)]
+  time.sec = Number(value / units)
+  time.nsec = Number(((value % units) * 1_000_000_000n) / units)
 }
 
 function forEachOption(

@@ -133,6 +133,41 @@ describe('pcapng', () => {
       /leading length \d+ and trailing length \d+ disagree/
     )
   })
+
+  it('converts timestamps exactly at every decimal resolution, either side of 2^52', () => {
+    const counts = [
+      0n,
+      1n,
+      999_999n,
+      1_000_000n,
+      1_700_000_000_123_456n,
+      (1n << 52n) - 1n,
+      1n << 52n,
+      (1n << 52n) + 999_999n,
+      (1n << 53n) + 1n,
+      1_700_000_000_123_456_789n,
+      (1n << 64n) - 1n
+    ]
+    for (const tsresol of [0, 3, 6, 9, 12]) {
+      const units = 10n ** BigInt(tsresol)
+      const blocks: PcapngBlock[] = [
+        { type: 'shb' },
+        { type: 'idb', iface: { linkType: 1, tsresol } },
+        ...counts.map((c): PcapngBlock => ({
+          type: 'epb',
+          frame: { sec: 0, frac: 0, data: syn },
+          ts64: split64Big(c)
+        }))
+      ]
+      const { packets } = readCaptureBytes('t.pcapng', buildPcapng(blocks))
+      expect(
+        packets.map((p) => [p.sec, p.nsec]),
+        `if_tsresol ${tsresol}`
+      ).toEqual(
+        counts.map((c) => [Number(c / units), Number(((c % units) * 1_000_000_000n) / units)])
+      )
+    }
+  })
 })
 
 function split64Big(v: bigint): [number, number] {
