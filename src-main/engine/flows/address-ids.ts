@@ -111,10 +111,17 @@ export class AddressIds {
   }
 }
 
+/**
+ * Hashes are cut to 30 bits: always a small integer to V8, so a hash returned from a call that
+ * is not inlined is never boxed as a heap number (one allocation per packet, and deoptimisation).
+ * Tables are far smaller than 2^30 slots.
+ */
+const HASH_BITS = 0x3fffffff
+
 /** Returns a hash of one int32 word. */
 function hash1(a: number): number {
   const h = Math.imul(a, 0x9e3779b1)
-  return (h ^ (h >>> 15)) >>> 0
+  return (h ^ (h >>> 15)) & HASH_BITS
 }
 
 /** Returns a hash of four int32 words. */
@@ -123,5 +130,5 @@ export function hash4(a: number, b: number, c: number, d: number): number {
   h = Math.imul(h ^ (h >>> 15) ^ b, 0x85ebca6b)
   h = Math.imul(h ^ (h >>> 13) ^ c, 0xc2b2ae35)
   h = Math.imul(h ^ (h >>> 16) ^ d, 0x9e3779b1)
-  return (h ^ (h >>> 15)) >>> 0
+  return (h ^ (h >>> 15)) & HASH_BITS
 }
