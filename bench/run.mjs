@@ -36,6 +36,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
+import { writeBulkCapture } from './bulk-capture.mjs'
 import { DATA_DIR, DEFAULT_SEED, DEFAULT_SIZE_MB, ensureCapture } from './make-capture.mjs'
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -149,7 +150,10 @@ const wantTimeline = !only || only.includes('timeline')
 // The evaluate step (bench/evaluate.ts) walks a million packets through a 10,000-rule iptables
 // ruleset and a 10,000-element nft set; `--only evaluate` runs it alone.
 const wantEvaluate = !only || only.includes('evaluate')
-const STEPS = ['timeline', 'evaluate']
+// The memory step analyses captures of few long conversations and of many short ones (peak RSS
+// against packets and conversations); `--only memory` runs it alone.
+const wantMemory = !only || only.includes('memory')
+const STEPS = ['timeline', 'evaluate', 'memory']
 if (only && selected.length !== only.filter((n) => !STEPS.includes(n)).length) {
   fail(
     `--only: unknown name among ${only.join(', ')}; known: ${[...MEASUREMENTS.map((m) => m.name), ...STEPS].join(', ')}`
@@ -157,10 +161,12 @@ if (only && selected.length !== only.filter((n) => !STEPS.includes(n)).length) {
 }
 
 const started = process.hrtime.bigint()
+const haveTime = existsSync(TIME)
 mkdirSync(DATA_DIR, { recursive: true })
 if (only && selected.length === 0) {
   if (wantTimeline) runTimelineStep()
   if (wantEvaluate) await runEvaluateStep()
+  if (wantMemory) await runMemoryStep()
   process.exit(0)
 }
 
@@ -184,7 +190,6 @@ await verifyTcpdumpCount(capture)
 const env = environment()
 console.log(`Machine: ${env.cpu} × ${env.cores}, ${env.memGB} GiB RAM, ${env.os}`)
 console.log(`Tools: node ${env.node}; ${env.tcpdump}; ${env.tshark}`)
-const haveTime = existsSync(TIME)
 if (haveTime) {
   console.log(
     `Peak RSS and CPU: ${TIME} -f '%e %M %U %S' (maximum resident set size of each measured ` +
@@ -370,6 +375,7 @@ const out = {
   profile,
   timeline: wantTimeline ? runTimelineStep() : undefined,
   evaluate: wantEvaluate ? await runEvaluateStep() : undefined,
+  memory: wantMemory ? await runMemoryStep() : undefined,
   totalSeconds: round(totalSeconds, 1)
 }
 // A partial run (--only) must not overwrite the full comparison.
@@ -412,6 +418,58 @@ async function runEvaluateStep() {
   if (r.status !== 0) return { error: `bench/evaluate.ts exited with ${r.status}` }
   writeFileSync(join(DATA_DIR, 'evaluate.json'), lines.at(-1) + '\n')
   return JSON.parse(lines.at(-1))
+}
+
+/**
+ * Peak memory of `verdict analyze` against packets and against conversations: 200 long TCP
+ * conversations, then the same 200 ten times longer (10× the packets), then 20,000 short ones
+ * (as many packets as the long run). Memory must follow conversations: the long run may not
+ * need much more than the short one (target: at most 1.25×).
+ */
+async function runMemoryStep() {
+  console.log('')
+  console.log('Memory: verdict analyze peak RSS against packets and conversations')
+  spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'ignore' })
+  const shapes = [
+    { flows: 200, segments: 500 },
+    { flows: 200, segments: 5000 },
+    { flows: 20000, segments: 50 }
+  ]
+  const rows = []
+  for (const shape of shapes) {
+    const file = join(DATA_DIR, `bulk-${shape.flows}x${shape.segments}.pcap`)
+    const packets = writeBulkCapture(file, shape)
+    const r = await timeCommand(
+      [process.execPath, 'out/cli/verdict.mjs', 'analyze', file, '--out', ANALYZE_OUT],
+      false
+    )
+    rmSync(file, { force: true })
+    const row = {
+      conversations: shape.flows,
+      packets,
+      seconds: round(r.seconds, 3),
+      peakRssMB: r.rssKB === undefined ? null : round((r.rssKB * 1024) / MB, 1)
+    }
+    rows.push(row)
+    console.log(
+      `  ${fmtInt(row.conversations).padStart(7)} conversations, ${fmtInt(packets).padStart(10)} packets: ` +
+        `peak RSS ${row.peakRssMB ?? 'n/a'} MB, ${row.seconds.toFixed(2)} s`
+    )
+  }
+  const [short, long, many] = rows
+  const perPackets = long.peakRssMB && short.peakRssMB ? long.peakRssMB / short.peakRssMB : null
+  const perConversations =
+    many.peakRssMB && short.peakRssMB ? many.peakRssMB / short.peakRssMB : null
+  if (perPackets !== null) {
+    const pass = perPackets <= 1.25
+    console.log(
+      `  ${pass ? 'PASS' : 'MISS'}  10× the packets, same conversations: ${perPackets.toFixed(2)}× the memory   target ≤ 1.25×`
+    )
+    console.log(
+      `        100× the conversations, as many packets: ${perConversations.toFixed(2)}× the memory`
+    )
+  }
+  return { rows, perPackets, perConversations }
 }
 
 /** Bundles a TypeScript bench entry the way build:cli bundles the CLI (plus a source map). */
