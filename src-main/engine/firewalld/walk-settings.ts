@@ -61,12 +61,21 @@ export function walkSettings(
     if (rejectWith) out.rejectWith = rejectWith
     return out
   }
-  const rich = (rules: RichRule[], chain: string): SettingsOutcome | undefined => {
+  const uncertain = (why: string | undefined): void => {
+    if (why && !out.uncertain.includes(why)) out.uncertain.push(why)
+  }
+  // A priority-0 rule's log sits in _log, where every matching rule logs whether or not its
+  // action is reached later; rules of other priorities log just before their action.
+  const rich = (
+    rules: RichRule[],
+    chain: string,
+    logHere: boolean
+  ): SettingsOutcome | undefined => {
     for (const r of rules) {
       const m = richRuleMatches(config, r, packet)
-      if (m.uncertain) out.uncertain.push(m.uncertain)
+      uncertain(m.uncertain)
       if (!m.yes) continue
-      if (r.log) out.logs.push({ prefix: r.log.prefix ?? '', chain })
+      if (logHere && r.log) out.logs.push({ prefix: r.log.prefix ?? '', chain })
       const a =
         r.action ?? (r.element.kind === 'icmp-block' ? { kind: 'reject' as const } : undefined)
       if (!a || a.kind === 'mark') continue
@@ -97,14 +106,18 @@ export function walkSettings(
   out.trace.push(`${place.chain}_pre`)
   const pre = rich(
     byPriority((p) => p < 0),
-    `${place.chain}_pre`
+    `${place.chain}_pre`,
+    true
   )
   if (pre) return pre
-  out.trace.push(`${place.chain}_log`)
-  rich(
-    at0.filter((r) => !r.action && r.element.kind !== 'icmp-block'),
-    `${place.chain}_log`
-  )
+  const log = `${place.chain}_log`
+  out.trace.push(log)
+  for (const r of at0.filter((r) => r.log)) {
+    const m = richRuleMatches(config, r, packet)
+    // The action's rate limit does not hold back the log.
+    if (m.uncertain && !r.limited) uncertain(m.uncertain)
+    if (m.yes && r.log) out.logs.push({ prefix: r.log.prefix ?? '', chain: log })
+  }
 
   const deny = `${place.chain}_deny`
   out.trace.push(deny)
@@ -121,7 +134,7 @@ export function walkSettings(
         }
         return decide('reject', deny, d, place.rejectAdmin)
       }
-  const denied = rich(at0.filter(isDeny), deny)
+  const denied = rich(at0.filter(isDeny), deny, false)
   if (denied) return denied
 
   const allow = `${place.chain}_allow`
@@ -130,7 +143,8 @@ export function walkSettings(
   if (allowed) return decide('accept', allow, allowed)
   const richAllow = rich(
     at0.filter((r) => r.action?.kind === 'accept'),
-    allow
+    allow,
+    false
   )
   if (richAllow) return richAllow
   for (const p of s.protocols)
@@ -145,7 +159,8 @@ export function walkSettings(
   out.trace.push(`${place.chain}_post`)
   const post = rich(
     byPriority((p) => p > 0),
-    `${place.chain}_post`
+    `${place.chain}_post`,
+    true
   )
   if (post) return post
 
@@ -169,10 +184,42 @@ export function walkSettings(
 export function rejectType(type: string | undefined, packet: PacketSpec): string {
   const v6 = packet.src.version === 6
   if (!type) return v6 ? 'icmpv6 port-unreachable' : 'icmp port-unreachable'
-  if (type === 'tcp-reset' || type === 'tcp-rst') return 'tcp reset'
+  const known = REJECT_TYPES[type]
+  if (known) return known
+  // A name firewalld does not list (a newer version's): its own words, in the packet's family.
   const m = /^icmp6?-(.*)$/.exec(type)
   const name = (m ? m[1] : type).replace(/^adm-/, 'admin-')
   return `${type.startsWith('icmp6') || (!type.startsWith('icmp') && v6) ? 'icmpv6' : 'icmp'} ${name}`
+}
+
+/**
+ * firewalld's rich rule reject types, short aliases included, and the nft reject each becomes
+ * (firewalld's nftables.py, _reject_types_fragment; iptables' REJECT reads the same names).
+ */
+const REJECT_TYPES: Record<string, string> = {
+  'icmp-host-prohibited': 'icmp host-prohibited',
+  'host-prohib': 'icmp host-prohibited',
+  'icmp-net-prohibited': 'icmp net-prohibited',
+  'net-prohib': 'icmp net-prohibited',
+  'icmp-admin-prohibited': 'icmp admin-prohibited',
+  'admin-prohib': 'icmp admin-prohibited',
+  'icmp6-adm-prohibited': 'icmpv6 admin-prohibited',
+  'adm-prohibited': 'icmpv6 admin-prohibited',
+  'icmp-net-unreachable': 'icmp net-unreachable',
+  'net-unreach': 'icmp net-unreachable',
+  'icmp-host-unreachable': 'icmp host-unreachable',
+  'host-unreach': 'icmp host-unreachable',
+  'icmp-port-unreachable': 'icmp port-unreachable',
+  'icmp6-port-unreachable': 'icmpv6 port-unreachable',
+  'port-unreach': 'icmpx port-unreachable',
+  'icmp-proto-unreachable': 'icmp prot-unreachable',
+  'proto-unreach': 'icmp prot-unreachable',
+  'icmp6-addr-unreachable': 'icmpv6 addr-unreachable',
+  'addr-unreach': 'icmpv6 addr-unreachable',
+  'icmp6-no-route': 'icmpv6 no-route',
+  'no-route': 'icmpv6 no-route',
+  'tcp-reset': 'tcp reset',
+  'tcp-rst': 'tcp reset'
 }
 
 function allowStep(
