@@ -290,6 +290,12 @@ beforeAll(async () => {
     releaseLogging = await holdNetnsLogging()
   } catch (e) {
     logWhy = `net.netfilter.nf_log_all_netns could not be set: ${e instanceof Error ? e.message : String(e)}`
+    return
+  }
+  try {
+    await kernelLog.linesSince(kernelLog.mark('start'))
+  } catch (e) {
+    logWhy = `the kernel log cannot be written or read: ${e instanceof Error ? e.message : String(e)}`
   }
 }, 180_000)
 

@@ -122,7 +122,8 @@ function isProbe(e: LogEvent, x: Sent): boolean {
  * Checks the kernel's log lines for the probes: each probe's prefixes, in order and without the
  * repeats of a retransmitted SYN, are those `evaluateFirewalld` says it logs; each LogDenied
  * prefix names, through `firewalldLogPrefix`, the zone or policy and the setting Verdict says
- * decided; any other prefix is a rich rule's `log prefix`. Returns what is wrong.
+ * decided; any other prefix is a rich rule's `log prefix`. Returns what is wrong; `rows` gets
+ * each probe's prefixes, and the senders' lines that belong to no probe (neighbour discovery...).
  */
 export function checkLogs(
   lines: string[],
@@ -136,10 +137,12 @@ export function checkLogs(
   const richPrefixes = new Set<string>()
   for (const owner of [...config.zones.values(), ...config.policies.values()])
     for (const r of owner.rules) if (r.log?.prefix) richPrefixes.add(r.log.prefix)
+  const matched = new Set<LogEvent>()
   for (const x of sent) {
     const kernel: string[] = []
     for (const e of read.events) {
       if (e.kind !== 'packet' || !isProbe(e, x)) continue
+      matched.add(e)
       const prefix = rawPrefix(e.text)
       if (prefix === undefined) wrong.push(`LOG: no prefix read in '${e.text}'`)
       else if (!kernel.includes(prefix)) kernel.push(prefix)
@@ -163,6 +166,10 @@ export function checkLogs(
         wrong.push(`LOG: no chain ${named.chain} for '${prefix}': ${row}`)
     }
   }
+  const senders = new Set(sent.map((x) => x.mac))
+  for (const e of read.events)
+    if (!matched.has(e) && [...senders].some((m) => e.packet?.mac?.includes(`:${m}:`)))
+      rows.push(`not a probe's: ${e.text}`)
   return wrong
 }
 
