@@ -7,6 +7,7 @@ import {
   readCaptureBytes
 } from '../../../../src-main/engine/capture/read-capture'
 import { InputError } from '../../../../src-main/engine/capture/input-error'
+import { buildPcap, tcpFrame } from '../../../support/build-capture'
 import { CORPUS } from '../../../support/run'
 
 /** The view's numbers that mean something for a packet, by what it carries. */
@@ -85,3 +86,50 @@ describe('PacketView', () => {
     expect(fast).toBeGreaterThan(1000)
   })
 })
+
+describe('PacketView TCP options', () => {
+  const TS = [1, 1, 8, 10, 0x80, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe]
+  const SACK = [1, 1, 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0]
+  const SYN_LINUX = [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0, 1, 3, 3, 7]
+  const cases: [string, number[], number?][] = [
+    ['NOP, NOP, timestamps', TS],
+    ['timestamps then a SACK block', [...TS, ...SACK]],
+    ['a SYN: MSS, SACK permitted, timestamps, NOP, window scale', SYN_LINUX],
+    ['timestamps after other options', [2, 4, 5, 0xb4, ...TS]],
+    ['NOP, NOP, a timestamp option of the wrong length', [1, 1, 8, 6, 0, 0, 0, 1, 1, 1, 1, 1]],
+    ['NOP, NOP, timestamps, cut by the capture', TS, 62],
+    ['end of options list before timestamps', [0, 0, 0, 0, ...TS]],
+    ['an option running past the header', [1, 1, 8, 40, 0, 0, 0, 1, 0, 0, 0, 2]]
+  ]
+
+  it.each(cases)('reads %s as the full decoder does', (_, options, caplen) => {
+    const frame = withOptions(tcpFrame({ flags: 0x12, seq: 0xfffffff0, ack: 0x80000001 }), options)
+    const data = caplen === undefined ? frame : frame.subarray(0, caplen)
+    const bytes = buildPcap([{ sec: 1, frac: 0, len: frame.length, data }])
+    const { packets } = readCaptureBytes('o.pcap', bytes)
+    let seen: Record<string, unknown> | undefined
+    const reader = createCaptureViewReader('o.pcap', (v) => {
+      expect(v.full, 'decoded by the view itself').toBeUndefined()
+      seen = numbers(v)
+    })
+    reader.push(bytes)
+    reader.end()
+    const scratch = new PacketView()
+    viewFromPacket(scratch, packets[0])
+    expect(seen).toEqual(numbers(scratch))
+  })
+})
+
+/** Returns an Ethernet/IPv4/TCP frame from tcpFrame with `options` after its 20-byte TCP header. */
+function withOptions(frame: Uint8Array, options: number[]): Uint8Array {
+  const tcp = 14 + 20
+  const out = new Uint8Array(frame.length + options.length)
+  out.set(frame.subarray(0, tcp + 20))
+  out.set(options, tcp + 20)
+  out.set(frame.subarray(tcp + 20), tcp + 20 + options.length)
+  out[tcp + 12] = ((20 + options.length) / 4) << 4
+  const ipLen = ((out[16] << 8) | out[17]) + options.length
+  out[16] = ipLen >> 8
+  out[17] = ipLen & 0xff
+  return out
+}
