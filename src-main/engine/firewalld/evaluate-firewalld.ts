@@ -1,6 +1,6 @@
 import type { PacketSpec } from '../evaluate/packet-spec'
-import type { CtState } from '../rulesets/model'
-import { inCidr } from '../rulesets/parse-address'
+import type { Cidr, CtState } from '../rulesets/model'
+import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { packetKind, portMatches } from './match-firewalld'
 import type { FirewalldConfig, FirewalldDecision, FirewalldVerdict, Policy, Zone } from './model'
 import { selectZone } from './select-zone'
@@ -54,6 +54,16 @@ export function evaluateFirewalld(
   if (ct === 'invalid' && opts.path !== 'output') {
     if (logs(config, packet)) v.logs.push({ prefix: 'STATE_INVALID_DROP: ', chain: base })
     return builtin('drop', 'ct state { invalid } drop')
+  }
+  if (opts.path !== 'input' && config.conf.rfc3964Ipv4 !== false && isRfc3964(packet)) {
+    // firewalld logs it for LogDenied=unicast or all, with no pkttype match of its own.
+    if (config.conf.logDenied === 'unicast' || config.conf.logDenied === 'all')
+      v.logs.push({ prefix: 'RFC3964_IPv4_REJECT: ', chain: base })
+    v.rejectWith = 'icmpv6 addr-unreachable'
+    return builtin(
+      'reject',
+      `ip6 daddr { ${RFC3964.join(', ')} } reject with icmpv6 addr-unreachable`
+    )
   }
   const ingress =
     opts.path === 'output' ? undefined : selectZone(config, packet, 'ingress', opts.iif)
@@ -117,6 +127,28 @@ export function evaluateFirewalld(
 export function rejectAdmin(config: FirewalldConfig, packet: PacketSpec): string {
   if (config.conf.backend === 'nftables') return 'icmpx admin-prohibited'
   return packet.src.version === 4 ? 'icmp-host-prohibited' : 'icmp6-adm-prohibited'
+}
+
+/**
+ * IPv6 destinations firewalld rejects in filter_FORWARD and filter_OUTPUT (RFC3964_IPv4=yes):
+ * IPv4-compatible and -mapped addresses, and the 6to4 forms (RFC 3964 §5.1) of IPv4 addresses
+ * that are never public (firewalld's build_rfc3964_ipv4_rules).
+ */
+const RFC3964 = [
+  '::/96',
+  '::ffff:0.0.0.0/96',
+  '2002::/24',
+  '2002:a00::/24',
+  '2002:7f00::/24',
+  '2002:ac10::/28',
+  '2002:c0a8::/32',
+  '2002:a9fe::/32',
+  '2002:e000::/19'
+]
+const RFC3964_CIDRS = RFC3964.map((text) => parseCidr(text) as Cidr)
+
+function isRfc3964(packet: PacketSpec): boolean {
+  return packet.dst.version === 6 && RFC3964_CIDRS.some((c) => inCidr(packet.dst, c))
 }
 
 interface Step {

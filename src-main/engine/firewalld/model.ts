@@ -136,6 +136,8 @@ export interface FirewalldConf {
   defaultZone?: string
   logDenied: 'off' | 'all' | 'unicast' | 'broadcast' | 'multicast'
   backend: 'nftables' | 'iptables'
+  /** `RFC3964_IPv4=no`: no reject of forwarded and outgoing IPv6 to 6to4 forms of private IPv4. */
+  rfc3964Ipv4?: false
   where?: Where
 }
 

@@ -25,6 +25,9 @@ export function readFirewalldConf(text: string, file: string, problems: Problem[
         problems.push(
           problem(file, at, `LogDenied=${value} is not one of ${LOG_DENIED.join(', ')}`, raw)
         )
+    } else if (key === 'RFC3964_IPv4') {
+      // firewalld turns it off for no or false, in any case; anything else keeps it on.
+      if (['no', 'false'].includes(value.toLowerCase())) conf.rfc3964Ipv4 = false
     } else if (key === 'FirewallBackend') {
       if (value === 'nftables' || value === 'iptables') conf.backend = value
       else

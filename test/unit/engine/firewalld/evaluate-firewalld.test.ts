@@ -205,3 +205,51 @@ describe('evaluateFirewalld: policies and forwarding', () => {
     ).toEqual(['firewall-cmd --zone=public --add-masquerade --permanent', 'firewall-cmd --reload'])
   })
 })
+
+describe('evaluateFirewalld: RFC3964_IPv4', () => {
+  const conf = (text: string) =>
+    readFirewalld([
+      { path: 'etc/firewalld/firewalld.conf', text },
+      { path: 'etc/firewalld/zones/public.xml', text: '<zone><service name="http"/></zone>' }
+    ])
+  const on = conf('DefaultZone=public\nLogDenied=all\n')
+  const fwd = (c: typeof on, spec: string) =>
+    evaluateFirewalld(c, pkt(spec), { path: 'forward', iif: 'eth0', oif: 'eth1' })
+
+  it('rejects forwarded and outgoing IPv6 to 6to4 forms of private IPv4, before any zone', () => {
+    for (const dst of ['2002:a00::1', '2002:c0a8:101::1', '::ffff:10.0.0.1', '2002:e000::1']) {
+      const v = fwd(on, `tcp [fd00::2]:4000 > [${dst}]:80`)
+      expect(v, dst).toMatchObject({
+        verdict: 'reject',
+        rejectWith: 'icmpv6 addr-unreachable',
+        chain: 'filter_FORWARD',
+        decidedBy: { kind: 'builtin' },
+        logs: [{ prefix: 'RFC3964_IPv4_REJECT: ', chain: 'filter_FORWARD' }]
+      })
+    }
+    const out = evaluateFirewalld(on, pkt('tcp [fd00::1]:4000 > [2002:ac10::1]:80'), {
+      path: 'output',
+      oif: 'eth1'
+    })
+    expect(out).toMatchObject({ verdict: 'reject', chain: 'filter_OUTPUT' })
+  })
+  it('leaves public 6to4, input, and RFC3964_IPv4=no alone', () => {
+    expect(fwd(on, 'tcp [fd00::2]:4000 > [2002:5db8:d822::1]:80').decidedBy.kind).not.toBe(
+      'builtin'
+    )
+    const input = evaluateFirewalld(on, pkt('tcp [fd00::2]:4000 > [2002:a00::1]:80'), {
+      path: 'input',
+      iif: 'eth0'
+    })
+    expect(input).toMatchObject({ verdict: 'accept', decidedBy: { kind: 'service' } })
+    const off = conf('DefaultZone=public\nRFC3964_IPv4=No\n')
+    expect(off.conf.rfc3964Ipv4).toBe(false)
+    expect(fwd(off, 'tcp [fd00::2]:4000 > [2002:a00::1]:80').decidedBy.kind).not.toBe('builtin')
+    // Logged only for LogDenied=unicast or all.
+    const bcast = conf('DefaultZone=public\nLogDenied=broadcast\n')
+    expect(fwd(bcast, 'tcp [fd00::2]:4000 > [2002:a00::1]:80')).toMatchObject({
+      verdict: 'reject',
+      logs: []
+    })
+  })
+})
