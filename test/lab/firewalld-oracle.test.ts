@@ -92,6 +92,8 @@ const C200_6 = 'fd88:1::2:200'
 const C201_6 = 'fd88:1::2:201'
 const S6 = 'fd88:2::2'
 const FW_S6 = 'fd88:2::1'
+/** 10.0.0.1 in 6to4 form (RFC 3964 §5.1): routed by fw towards s, rejected by firewalld first. */
+const SIX_TO_FOUR = '2002:a00::1'
 
 const SUITES: Record<string, Case[]> = {
   'public-services': [
@@ -195,6 +197,7 @@ const SUITES: Record<string, Case[]> = {
     c(`icmpv6 ${C1_6} > ${S6} echo-request`, ADMIN6),
     c(`tcp ${C1_6} > [${S6}]:22`, ACCEPT),
     c(`tcp ${C1_6} > [${FW6}]:22`, ACCEPT),
+    c(`tcp ${C1_6} > [${SIX_TO_FOUR}]:80`, ADDR6),
     s(`tcp ${S6} > [${C1_6}]:22`, ADMIN6),
     s(`tcp ${S6} > [${FW_S6}]:22`, ADMIN6),
     s(`icmpv6 ${S6} > ${FW_S6} echo-request`, ACCEPT)
@@ -274,6 +277,8 @@ beforeAll(async () => {
   await h.s.ip('route', 'add', '10.88.1.0/24', 'via', FW_S)
   await h.c.ip('-6', 'route', 'add', 'fd88:2::/64', 'via', FW6)
   await h.s.ip('-6', 'route', 'add', 'fd88:1::/64', 'via', FW_S6)
+  await h.c.ip('-6', 'route', 'add', '2002::/16', 'via', FW6)
+  await h.fw.ip('-6', 'route', 'add', '2002::/16', 'via', S6)
   macs.c = await h.c.mac('eth0')
   macs.s = await h.s.mac('eth0')
   for (const [name, [tcp, udp]] of Object.entries(SERVE)) {
