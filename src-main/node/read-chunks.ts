@@ -1,33 +1,42 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { readAhead } from './read-ahead'
 
 /** Bytes per read: large enough that per-read overhead vanishes, small enough to stay in cache. */
-const CHUNK_BYTES = 1 << 20
+export const CHUNK_BYTES = 1 << 20
 
 /** Longest stretch of reading and decoding before the event loop gets a turn. */
 const TURN_MS = 20
 
 /**
- * Yields a file's bytes in chunks read into one reused buffer. Each chunk is
- * valid only until the next one is requested: the engine's readers copy what
- * they keep, so no buffer is allocated per chunk.
+ * Files from this size on are read ahead by a reader thread: starting one
+ * costs tens of milliseconds, which only a large file earns back.
+ */
+const READ_AHEAD_MIN_BYTES = 64 << 20
+
+/**
+ * Yields a file's bytes in chunks of CHUNK_BYTES (the last one shorter). Each
+ * chunk is valid only until the next one is requested: the engine's readers
+ * copy what they keep, so no buffer is allocated per chunk.
  *
- * The reads are synchronous: from the page cache a 1 MiB read is a memcpy of a
+ * Reads are synchronous: from the page cache a 1 MiB read is a memcpy of a
  * fraction of a millisecond, while an asynchronous read costs a thread-pool
  * round trip and an event-loop wake-up each (measured on a 1 GB capture: about
- * 0.21 s synchronous, 0.33–0.48 s asynchronous even with 4 MiB reads). So that
- * timers, messages and cancellation still get through, the generator gives the
- * event loop a turn whenever TURN_MS have passed since the last one.
+ * 0.21 s synchronous, 0.33–0.48 s asynchronous even with 4 MiB reads). A large
+ * file is read ahead by a reader thread besides (read-ahead.ts), so that the
+ * copying overlaps the decoding. So that timers, messages and cancellation still
+ * get through, the generator gives the event loop a turn whenever TURN_MS have
+ * passed since the last one.
  */
 export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
   const fd = openSync(path, 'r')
-  const buffer = new Uint8Array(CHUNK_BYTES)
-  let lastTurn = performance.now()
   try {
-    for (;;) {
-      const bytesRead = readSync(fd, buffer, 0, CHUNK_BYTES, null)
-      if (bytesRead === 0) return
-      yield buffer.subarray(0, bytesRead)
+    const stat = fstatSync(fd)
+    const chunks =
+      stat.isFile() && stat.size >= READ_AHEAD_MIN_BYTES ? readAhead(fd, CHUNK_BYTES) : readHere(fd)
+    let lastTurn = performance.now()
+    for await (const chunk of chunks) {
+      yield chunk
       const now = performance.now()
       if (now - lastTurn >= TURN_MS) {
         await nextTurn()
@@ -36,5 +45,15 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
     }
   } finally {
     closeSync(fd)
+  }
+}
+
+/** Yields the file's chunks read on this thread into one reused buffer. */
+function* readHere(fd: number): Generator<Uint8Array> {
+  const buffer = new Uint8Array(CHUNK_BYTES)
+  for (;;) {
+    const bytesRead = readSync(fd, buffer, 0, CHUNK_BYTES, null)
+    if (bytesRead === 0) return
+    yield buffer.subarray(0, bytesRead)
   }
 }
