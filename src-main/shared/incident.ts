@@ -139,6 +139,11 @@ export interface Flow {
   packets: number
   bytes: number
   seenAt: string[]
+  /**
+   * Hosts whose kernel log recorded the conversation's refused packets, for a conversation only
+   * a log saw (its seenAt is empty): a drop no capture shows.
+   */
+  loggedAt?: string[]
   /** Points that were capturing at the time and should have seen it (they own one of its
    * addresses, or carried other traffic between them) but saw none of it. */
   missingAt?: string[]

@@ -122,7 +122,9 @@ function FlowDetail({ flow }: { flow: Flow }) {
         {flow.history ? ` · history ${flow.history}` : ''}
       </div>
       <div className="meta">
-        seen at {flow.seenAt.join(', ') || '—'}
+        {flow.seenAt.length > 0 || !flow.loggedAt
+          ? `seen at ${flow.seenAt.join(', ') || '—'}`
+          : `logged at ${flow.loggedAt.join(', ')}, seen by no capture`}
         {flow.missingAt?.length ? ` · missing at ${flow.missingAt.join(', ')}` : ''}
       </div>
       {flow.icmp && (

@@ -5,7 +5,7 @@
  * writes it. The fixes it proposes are then applied to the real kernel, and the same connection
  * must succeed. Clock alignment is checked against the kernel's own clocks.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Finding, Flow, Incident } from '../../src-main/shared/incident'
@@ -95,6 +95,36 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         expect(logged?.cause.kind).toBe('rule')
       } finally {
         writeFileSync(shifted, original)
+      }
+    })
+
+    it('from the drop logs and snapshots alone, with no capture, finds the logged failures', async () => {
+      const dir = lab.file(`logs-only-${firewall}`)
+      cpSync(folder.dir, dir, { recursive: true, filter: (src) => !src.endsWith('.pcap') })
+      const only = await analyze([dir])
+      expect(only.flows.filter((f) => f.seenAt.length > 0)).toEqual([])
+      // The text logs' failures (the NFLOG drop's log is a capture; the DNAT's logged packet
+      // carries the translated address, so only the capture shows what the client asked for).
+      const logged = folder.cases.filter(
+        (c) => c.logged && c.name !== 'NFLOG drop' && !c.name.startsWith('DNAT')
+      )
+      expect(logged.map((c) => c.name)).toEqual([
+        'logged drop',
+        'logged drop (IPv6)',
+        'return path'
+      ])
+      expect(wrongCauses(only, logged)).toEqual([])
+      expect(wrongRules(only, logged)).toEqual([])
+      for (const c of logged) {
+        const flow = flowOf(only, { proto: c.proto, sport: c.sport })
+        expect(flow.loggedAt, c.name).toEqual([c.host])
+        const finding = findingIn(only, flow)!
+        expect(
+          finding.evidence.find((e) => e.kind === 'log'),
+          c.name
+        ).toMatchObject({
+          weight: 'proves'
+        })
       }
     })
 

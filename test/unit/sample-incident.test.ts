@@ -41,3 +41,41 @@ describe('the bundled sample incident', () => {
     expect(inc.findings.filter((f) => f.cause.kind === 'unknown')).toEqual([])
   })
 })
+
+describe('the sample incident without its captures: drop logs and snapshots alone', () => {
+  /** The failures the kernel logged in a text log (the NFLOG drop's log is a capture). */
+  const LOGGED = ['logged drop', 'logged drop (IPv6)', 'return path']
+  let inc: Incident
+  beforeAll(async () => {
+    const { files } = collectInputs([`${root}/sample-incident`])
+    inc = await analyse(files.filter((f) => !f.path.endsWith('.pcap')))
+  })
+
+  it('makes each logged failure a conversation seen at no capture point, logged on its host', () => {
+    expect(inc.flows.length).toBeGreaterThan(0)
+    for (const f of inc.flows) expect(f.seenAt, f.id).toEqual([])
+    for (const c of cases.filter((x) => LOGGED.includes(x.name))) {
+      const flow = inc.flows.find((f) => f.proto === c.proto && f.sport === c.sport)
+      expect(flow, c.name).toMatchObject({ outcome: c.outcome, loggedAt: [c.host] })
+    }
+  })
+
+  it('finds each one its cause and rule, exactly as with the captures', () => {
+    const logged = cases.filter((x) => LOGGED.includes(x.name))
+    expect(logged).toHaveLength(LOGGED.length)
+    expect(wrongCauses(inc, logged)).toEqual([])
+    expect(wrongRules(inc, logged)).toEqual([])
+  })
+
+  it('counts the SYNs the kernel logged as the opener retransmitting', () => {
+    const c = cases.find((x) => x.name === 'logged drop')!
+    const flow = inc.flows.find((f) => f.sport === c.sport)!
+    expect(flow.synRetransmits).toBe(2)
+    expect(flow.synRetransmitOffsets!.map(Math.round)).toEqual([1, 3])
+  })
+
+  it('makes no conversation of what was logged and accepted, or of nothing', () => {
+    // Every flow only a log saw is a failure with a finding.
+    for (const f of inc.flows) expect(f.finding, f.id).toBeDefined()
+  })
+})

@@ -6,7 +6,7 @@
  * and every observed flow is walked again.
  */
 
-import type { ClockAlignment, Incident } from '../../shared/incident'
+import type { ClockAlignment, Flow, Incident } from '../../shared/incident'
 import { alignClock, type ClockHints } from '../align/align-clock'
 import { loggedKey } from '../align/packet-keys'
 import type { LogEvent } from '../logs/log-event'
@@ -14,7 +14,9 @@ import { decide, type DecideContext, type Draft } from './decide'
 import type { EvidenceSet, HostEvidence } from './evidence'
 import { groupDrafts } from './group'
 import { flowRoles } from './host-roles'
-import { matchLogsToFlows, type PlacedEvent } from './log-match'
+import type { FlowEnds } from './host-roles'
+import { LOOSE_SLACK_SEC, matchLogsToFlows, type PlacedEvent } from './log-match'
+import { loggedFlows } from './logged-flows'
 import { runWhatIf } from './what-if'
 
 /** What correlation may use besides the incident and the evidence. */
@@ -34,13 +36,24 @@ export function correlate(
   adoptNamedHosts(ev)
   const { placed, alignments } = placeEvents(incident, ev, options)
   if (alignments.length) incident.alignments = alignments
+  const packets = placed.filter((p) => p.event.kind === 'packet')
+  const endsOf = (f: Flow): FlowEnds => flowRoles(f, ev).ends
+  const logs = matchLogsToFlows(incident.flows, packets, endsOf)
+  // A packet logged a little after its conversation's capture ended (a SYN-ACK the server kept
+  // resending) still belongs to it: a second, looser pass.
+  const untaken = (): PlacedEvent[] => {
+    const taken = new Set([...logs.values()].flat().map((l) => l.placed))
+    return packets.filter((p) => !taken.has(p))
+  }
+  const late = matchLogsToFlows(incident.flows, untaken(), endsOf, LOOSE_SLACK_SEC)
+  for (const [id, list] of late) logs.set(id, [...(logs.get(id) ?? []), ...list])
+  // Refused packets no captured flow took are conversations only a log saw.
+  const onlyLogged = loggedFlows(untaken(), incident.flows.length + 1)
+  incident.flows.push(...onlyLogged.flows)
+  for (const [id, list] of onlyLogged.logs) logs.set(id, list)
   const ctx: DecideContext = {
     ev,
-    logs: matchLogsToFlows(
-      incident.flows,
-      placed.filter((p) => p.event.kind === 'packet'),
-      (f) => flowRoles(f, ev).ends
-    ),
+    logs,
     conntrackFull: placed.filter((p) => p.event.kind === 'conntrack-full'),
     wrappers: placed.filter((p) => p.event.kind === 'tcp-wrappers'),
     selinux: placed.filter((p) => p.event.kind === 'selinux'),

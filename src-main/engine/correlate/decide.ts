@@ -25,6 +25,7 @@ import {
 } from './firewalld-walk'
 import { flowEnds, flowRoles, interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 import type { FlowLog, PlacedEvent } from './log-match'
+import { DROP_PREFIX } from './logged-flows'
 import { walkLogged } from './logged-walk'
 import { baseName } from './names'
 import { answersWith } from './reject-answer'
@@ -114,7 +115,7 @@ function fromLogs(
       }
       const w = lw.walk
       const blocked = w !== undefined && w.result.verdict !== 'accept'
-      if (!blocked && !/drop|reject|block|deny|denied|refuse/i.test(prefix)) continue
+      if (!blocked && !DROP_PREFIX.test(prefix)) continue
       const where = l.placed.host.name ? ` on ${l.placed.host.name}` : ''
       const evidence: Evidence[] = [
         logEvidence(

@@ -36,11 +36,18 @@ const PROTO_OF_FLOW = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
 /** Seconds a logged packet may fall outside its flow's span and still belong to it. */
 const SLACK_SEC = 2
 
-/** Returns the logged packets of each flow, by flow id. */
+/** Seconds a logged packet may fall outside its flow's span in a second, looser pass. */
+export const LOOSE_SLACK_SEC = 120
+
+/**
+ * Returns the logged packets of each flow, by flow id: each packet to the nearest flow in time
+ * with its addresses and ports, no further than `slackSec` outside that flow's captured span.
+ */
 export function matchLogsToFlows(
   flows: Flow[],
   events: PlacedEvent[],
-  endsOf: (f: Flow) => FlowEnds = flowEnds
+  endsOf: (f: Flow) => FlowEnds = flowEnds,
+  slackSec = SLACK_SEC
 ): Map<string, FlowLog[]> {
   const index = new Map<string, Flow[]>()
   const keyOf = (proto: number, a: string, b: string): string =>
@@ -73,7 +80,7 @@ export function matchLogsToFlows(
       const role = roleIn(flow, ends.get(flow.id)!, probe, isError)
       if (!role) continue
       const distance = placed.time === undefined ? 0 : outside(flow, placed.time)
-      if (distance > SLACK_SEC) continue
+      if (distance > slackSec) continue
       if (!best || distance < best.distance) best = { flow, role, distance }
     }
     if (!best) continue

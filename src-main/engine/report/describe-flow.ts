@@ -39,6 +39,8 @@ export function flowFacts(f: Flow): string[] {
       `${lost.what} seen at ${lost.seenAt.join(', ')}, missing at ${lost.missingAt!.join(', ')}`
     )
   if (f.nat) facts.push(`translated: ${f.nat.from} became ${f.nat.to}`)
+  if (f.loggedAt && f.seenAt.length === 0)
+    facts.push(`logged at ${f.loggedAt.join(', ')}; no capture saw it`)
   return facts
 }
 

@@ -1,0 +1,185 @@
+/**
+ * Conversations only a log saw. A drop the kernel logged that no captured flow explains (there
+ * was no capture at that point, or no capture at all) is a failed conversation too: the logged
+ * packets become a flow of their own, seen at no capture point and logged on their host, so a
+ * folder of drop logs and ruleset snapshots alone gives findings.
+ */
+
+import type { Flow, Outcome, Proto } from '../../shared/incident'
+import { formatTimestamp } from '../capture/packet-record'
+import { loggedProto } from '../align/packet-keys'
+import { normalizeAddress } from '../hostfacts/address'
+import type { LoggedPacket } from '../logs/log-event'
+import type { FlowLog, LoggedRole, PlacedEvent } from './log-match'
+import { walkLogged } from './logged-walk'
+
+/** A log prefix that says the packet was refused. */
+export const DROP_PREFIX = /drop|reject|block|deny|denied|refuse/i
+/** Logged packets of one conversation further apart than this are two conversations. */
+const SAME_CONVERSATION_SEC = 120
+
+const PROTO_NAME: Record<number, Proto> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmpv6' }
+
+/** A logged packet's conversation: its opener's side and the part it played. */
+interface Side {
+  proto: Proto
+  src: string
+  sport?: number
+  dst: string
+  dport?: number
+  role: LoggedRole
+  /** A TCP SYN (not SYN-ACK): counts toward the opener's retransmissions. */
+  syn: boolean
+}
+
+/**
+ * Returns flows for the logged packets `unmatched` (no captured flow took them), numbered from
+ * `firstId`, each with its log lines as that flow's logs. Only refused packets count: a drop
+ * prefix, or a walk through the host's snapshot that does not accept. Broadcast, multicast and
+ * DHCP are not conversations; ICMP errors belong to the conversation they quote.
+ */
+export function loggedFlows(
+  unmatched: PlacedEvent[],
+  firstId: number
+): { flows: Flow[]; logs: Map<string, FlowLog[]> } {
+  const groups = new Map<string, { side: Side; events: PlacedEvent[] }[]>()
+  for (const placed of unmatched) {
+    const p = placed.event.packet
+    if (placed.event.kind !== 'packet' || !p) continue
+    const side = sideOf(p)
+    if (!side || broadcastOrDhcp(side)) continue
+    const key = [
+      placed.host.name,
+      side.proto,
+      normalizeAddress(side.src),
+      side.sport,
+      normalizeAddress(side.dst),
+      side.dport,
+      side.role
+    ].join(' ')
+    const list = groups.get(key) ?? []
+    const t = timeOf(placed)
+    const last = list.at(-1)
+    if (last && t - timeOf(last.events.at(-1)!) <= SAME_CONVERSATION_SEC) last.events.push(placed)
+    else list.push({ side, events: [placed] })
+    groups.set(key, list)
+  }
+  const drafts: { flow: Omit<Flow, 'id'>; logs: FlowLog[]; t: number }[] = []
+  for (const list of groups.values())
+    for (const { side, events } of list) {
+      const first = events[0]
+      const walked = walkLogged(first.host, first.event.packet!, first.event.prefix ?? '')
+      const verdict = walked.walk?.result
+      const refused = verdict !== undefined && verdict.verdict !== 'accept'
+      if (!refused && !DROP_PREFIX.test(first.event.prefix ?? '')) continue
+      const outcome = outcomeOf(side, refused ? verdict.rejectWith : undefined)
+      drafts.push({
+        flow: flowOf(side, events, outcome),
+        logs: events.map((placed) => ({ placed, role: side.role })),
+        t: timeOf(first)
+      })
+    }
+  drafts.sort((x, y) => x.t - y.t)
+  const flows: Flow[] = []
+  const logs = new Map<string, FlowLog[]>()
+  for (const d of drafts) {
+    const flow = { id: `F${firstId + flows.length}`, ...d.flow } as Flow
+    flows.push(flow)
+    logs.set(flow.id, d.logs)
+  }
+  return { flows, logs }
+}
+
+/** Returns the conversation a logged packet belongs to, opener first, or undefined. */
+function sideOf(p: LoggedPacket): Side | undefined {
+  const n = loggedProto(p)
+  const proto = n === undefined ? undefined : PROTO_NAME[n]
+  if (!proto) return undefined
+  const forward = (role: LoggedRole, syn = false): Side => ({
+    proto,
+    src: p.src,
+    sport: p.sport,
+    dst: p.dst,
+    dport: p.dport,
+    role,
+    syn
+  })
+  const back = (): Side => ({
+    proto,
+    src: p.dst,
+    sport: p.dport,
+    dst: p.src,
+    dport: p.sport,
+    role: 'reply',
+    syn: false
+  })
+  if (proto === 'tcp') {
+    const flags = p.flags ?? []
+    if (!flags.includes('SYN') || flags.includes('RST')) return undefined
+    return flags.includes('ACK') ? back() : forward('opening', true)
+  }
+  if (proto === 'udp') {
+    if (p.sport === undefined || p.dport === undefined) return undefined
+    // The side on a well-known port answers.
+    return p.sport < 1024 && p.dport >= 1024 ? back() : forward('opening')
+  }
+  if (p.quoted) return undefined
+  const v6 = proto === 'icmpv6'
+  if (p.icmpType === (v6 ? 128 : 8)) return forward('opening')
+  if (p.icmpType === (v6 ? 129 : 0)) return back()
+  return undefined
+}
+
+function broadcastOrDhcp(s: Side): boolean {
+  if (s.proto === 'udp' && [67, 68].some((p) => p === s.sport || p === s.dport)) return true
+  if (s.dst.includes(':')) return /^ff/i.test(s.dst)
+  const first = Number(s.dst.split('.')[0])
+  return (first >= 224 && first <= 239) || s.dst === '255.255.255.255'
+}
+
+/** What the opener saw, from the part the refused packet played and how it was refused. */
+function outcomeOf(side: Side, rejectWith: string | undefined): Outcome {
+  if (side.role === 'reply') return side.proto === 'tcp' ? 'one-way' : 'unanswered'
+  if (rejectWith !== undefined) {
+    if (side.proto === 'tcp' && /reset|rst/i.test(rejectWith)) return 'refused-rst'
+    return 'icmp-unreachable'
+  }
+  return side.proto === 'tcp' ? 'syn-timeout' : 'unanswered'
+}
+
+function flowOf(side: Side, events: PlacedEvent[], outcome: Outcome): Omit<Flow, 'id'> {
+  const ports = side.proto === 'tcp' || side.proto === 'udp'
+  const times = events.map(timeOf)
+  const flow = { proto: side.proto, src: side.src } as Omit<Flow, 'id'>
+  if (ports) flow.sport = side.sport
+  flow.dst = side.dst
+  if (ports) flow.dport = side.dport
+  flow.first = iso(times[0])
+  flow.last = iso(times.at(-1)!)
+  flow.outcome = outcome
+  flow.packets = events.length
+  flow.bytes = events.reduce((n, e) => n + (e.event.packet!.len ?? 0), 0)
+  flow.seenAt = []
+  const hosts = [...new Set(events.map((e) => e.host.name).filter((h) => h !== ''))]
+  if (hosts.length > 0) flow.loggedAt = hosts
+  const syns = times.filter((_, i) => side.syn && events[i].event.packet!.flags?.includes('SYN'))
+  if (side.syn) {
+    flow.synRetransmits = syns.length - 1
+    if (syns.length > 1)
+      flow.synRetransmitOffsets = syns.slice(1).map((t) => Math.round((t - syns[0]) * 1e3) / 1e3)
+  }
+  return flow
+}
+
+/**
+ * A logged packet's time in capture time, epoch seconds; with no clock to align to (dmesg
+ * seconds and no boot time), its seconds since boot, which keep the order and the spacing.
+ */
+function timeOf(p: PlacedEvent): number {
+  return p.time ?? p.event.time.bootSec ?? 0
+}
+
+function iso(t: number): string {
+  const sec = Math.floor(t)
+  return formatTimestamp(sec, Math.round((t - sec) * 1e6) * 1000, 6)
+}
