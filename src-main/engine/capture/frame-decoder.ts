@@ -73,7 +73,9 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
       v.comment = comment
       v.full = undefined
       const end = link.frameEnd(off, caplen, len)
-      v.b = b
+      // The chunk is young and the view old: every store of it takes the write barrier's slow
+      // path, so it is stored once per chunk, not per packet.
+      if (v.b !== b) v.b = b
       v.off = off
       v.end = end
       if (!decode) {
