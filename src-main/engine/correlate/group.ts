@@ -22,6 +22,11 @@ const WORDS: Record<Outcome, [string, string]> = {
   unanswered: ['unanswered exchange', 'unanswered exchanges']
 }
 
+/** One source refused on at least this many ports of the same cause is a port scan. */
+const SCAN_PORTS = 20
+/** Commands a group's fix lists at most; the rest are counted. */
+const MAX_FIX_LINES = 20
+
 /** Returns the findings, grouped by cause and outcome, most flows first. */
 export function groupDrafts(drafts: Draft[]): Finding[] {
   const groups = new Map<string, Draft[]>()
@@ -68,8 +73,17 @@ function merge(list: Draft[]): Finding {
         ? first.explanation
         : `${first.explanation} The same holds for ${n - 1} other flow${n === 2 ? '' : 's'}.`
   }
-  const fix = mergeFixes(list.map((d) => d.fix))
-  if (fix) finding.fix = fix
+  const scan = portScan(list)
+  if (scan) {
+    // A scan the firewall refuses is the firewall at work: opening every port is no fix.
+    const hosts = [...new Set(list.map((d) => d.flow.dst))]
+    const on = hosts.length === 1 ? hosts[0] : `${hosts.length} hosts`
+    finding.title = `${n} ${words[1]} from a port scan by ${scan.source} (${scan.ports} ports on ${on}): ${causeWords(first)}`
+    finding.explanation = `${scan.source} tried ${scan.ports} ports on ${on}, each refused the same way: a port scan. ${first.explanation} A firewall refusing a scan is doing its job, so no fix is proposed; if one of these ports should be open, its own flow shows the rule to change.`
+  } else {
+    const fix = mergeFixes(list.map((d) => d.fix))
+    if (fix) finding.fix = fix
+  }
   const missing = [...new Set(list.flatMap((d) => d.missing ?? []))]
   if (missing.length) finding.missing = missing
   // Every finding says which clock alignment it used, including none.
@@ -121,10 +135,28 @@ function pickEvidence(list: Draft[]): Evidence[] {
   return out
 }
 
-/** Every distinct command of the group's fixes, in order; a reload or save command goes last. */
+/**
+ * Returns the group's source and how many ports it tried when the group is a port scan: one
+ * source, SCAN_PORTS or more destination ports.
+ */
+function portScan(list: Draft[]): { source: string; ports: number } | undefined {
+  const source = list[0].flow.src
+  if (list.some((d) => d.flow.src !== source)) return undefined
+  const ports = new Set(list.map((d) => d.flow.dport))
+  return ports.size >= SCAN_PORTS ? { source, ports: ports.size } : undefined
+}
+
+/**
+ * Every distinct command of the group's fixes, in order, at most MAX_FIX_LINES of them (a
+ * comment counts the rest); a reload or save command goes last.
+ */
 function mergeFixes(fixes: (string | undefined)[]): string | undefined {
   const lines = [...new Set(fixes.flatMap((f) => (f ? f.split('\n') : [])))]
   if (lines.length === 0) return undefined
   const last = (l: string): boolean => /--reload$|^(iptables|ip6tables|nft)-save|^nft list/.test(l)
-  return [...lines.filter((l) => !last(l)), ...lines.filter(last)].join('\n')
+  const commands = lines.filter((l) => !last(l))
+  const shown = commands.slice(0, MAX_FIX_LINES)
+  if (commands.length > shown.length)
+    shown.push(`# and ${commands.length - shown.length} more commands like these`)
+  return [...shown, ...lines.filter(last)].join('\n')
 }

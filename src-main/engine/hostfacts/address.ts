@@ -1,7 +1,13 @@
+import { memoByText } from '../../shared/memo'
 import { parseIpv4, parseIpv6 } from '../rulesets/parse-address'
 
-/** Returns the address in its usual short form (IPv6 compressed, lower case); unchanged if not an address. */
-export function normalizeAddress(text: string): string {
+/**
+ * Returns the address in its usual short form (IPv6 compressed, lower case); unchanged if not an
+ * address. Remembered by text: correlation asks for the same addresses flow after flow.
+ */
+export const normalizeAddress = memoByText(shortForm)
+
+function shortForm(text: string): string {
   if (parseIpv4(text) !== undefined) return text
   const words = parseIpv6(text)
   if (words === undefined) return text

@@ -56,7 +56,19 @@ export interface ReportView {
 }
 
 /** Report limits: rows listed per outcome, problems listed per file, trace steps per simulation. */
-export const REPORT_LIMITS = { flowsPerOutcome: 200, problemsPerFile: 100, traceSteps: 30 }
+export const REPORT_LIMITS = {
+  flowsPerOutcome: 200,
+  problemsPerFile: 100,
+  traceSteps: 30,
+  flowsPerFinding: 50
+}
+
+/** Returns a finding's flow ids for people to read: the first ones, and how many more (the JSON has all). */
+export function listFlows(ids: string[], separator: string): string {
+  const shown = ids.slice(0, REPORT_LIMITS.flowsPerFinding).join(separator)
+  const more = ids.length - REPORT_LIMITS.flowsPerFinding
+  return more > 0 ? `${shown}${separator}and ${more} more` : shown
+}
 
 /** Returns the content of a post-incident report: summary, findings, failures, inputs, clocks. */
 export function buildReport(incident: Incident): ReportView {
@@ -148,7 +160,7 @@ export function buildReport(incident: Incident): ReportView {
 function findingView(f: Finding): FindingView {
   const facts: Inline[][] = [
     ['outcome', f.outcome],
-    ['conversations', f.flows.join(', ')],
+    ['conversations', listFlows(f.flows, ', ')],
     ['cause', `${f.cause.kind}${causeWhere(f.cause) ? ': ' + causeWhere(f.cause) : ''}`],
     ['confidence', percent(f.confidence)]
   ]

@@ -1,6 +1,7 @@
 import type { Finding, Incident, InputInfo } from '../../shared/incident'
 import { causeWhere, percent } from './describe-evidence'
 import { describeFlow } from './describe-flow'
+import { listFlows } from './report-view'
 import { failedByOutcome, summarise } from './summary'
 
 /**
@@ -41,7 +42,7 @@ export function toText(incident: Incident): string {
 function findingLines(f: Finding): string[] {
   const out = [`${f.id} ${f.title}`]
   out.push(
-    `  cause: ${f.cause.kind}${causeWhere(f.cause) ? ' (' + causeWhere(f.cause) + ')' : ''}, confidence ${percent(f.confidence)}, flows ${f.flows.join(' ')}`
+    `  cause: ${f.cause.kind}${causeWhere(f.cause) ? ' (' + causeWhere(f.cause) + ')' : ''}, confidence ${percent(f.confidence)}, flows ${listFlows(f.flows, ' ')}`
   )
   if (f.cause.rule !== undefined) out.push(`  rule:  ${f.cause.rule}`)
   if (f.fix !== undefined)

@@ -1,7 +1,14 @@
+import { memoByText } from '../../shared/memo'
 import type { Cidr } from './model'
 
-/** Returns the prefix written as `addr[/bits]` or `addr/dotted-mask`, or undefined when it is not one. */
-export function parseCidr(text: string): Cidr | undefined {
+/**
+ * Returns the prefix written as `addr[/bits]` or `addr/dotted-mask`, or undefined when it is not
+ * one. Remembered by text (correlation asks for the same addresses flow after flow); the result
+ * is shared and must not be changed.
+ */
+export const parseCidr = memoByText(readCidr)
+
+function readCidr(text: string): Cidr | undefined {
   const [addr, mask] = text.split('/')
   if (addr.includes(':')) {
     const words = parseIpv6(addr)
