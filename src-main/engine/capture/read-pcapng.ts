@@ -182,16 +182,38 @@ export function createPcapngFormat(
         }
       }
     },
-    parseRun(b, off, end, at) {
-      const start = off
-      // Enhanced packet blocks, whole in this chunk and well formed, straight to the decoder;
-      // anything else (and the section header that must come first) takes the general path.
-      if (state.sections === 0) return off
-      while (end - off >= 12 && i32(b, off) === EPB) {
-        const len = i32(b, off + 4)
-        if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK || end - off < len) break
-        if (i32(b, off + len - 4) !== len) break
-        packetBlock(b, EPB, off + 8, off + len - 4, at + (off - start))
+    parseRun(b, off, end) {
+      // Little-endian enhanced packet blocks (what dumpcap, tcpdump and editcap write on a PC),
+      // whole in this chunk and well formed, go straight to the decoder with their fields read
+      // inline, in the one call per block; anything else (a big-endian section, other blocks,
+      // anything the general path would have to report) stops the run.
+      if (state.sections === 0 || !little) return off
+      while (end - off >= 32) {
+        const type = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)
+        const len = b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24)
+        if (type !== EPB || len < 32 || (len & 3) !== 0 || len > MAX_BLOCK || end - off < len) break
+        const bodyEnd = off + len - 4
+        const trailer =
+          b[bodyEnd] | (b[bodyEnd + 1] << 8) | (b[bodyEnd + 2] << 16) | (b[bodyEnd + 3] << 24)
+        const ifid = b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)
+        const caplen = b[off + 20] | (b[off + 21] << 8) | (b[off + 22] << 16) | (b[off + 23] << 24)
+        const data = off + 28
+        const iface = ifid >= 0 && ifid < section.length ? section[ifid] : undefined
+        if (
+          trailer !== len ||
+          !iface ||
+          caplen < 0 ||
+          caplen > MAX_CAPLEN ||
+          data + caplen > bodyEnd
+        )
+          break
+        const wireLen = b[off + 24] | (b[off + 25] << 8) | (b[off + 26] << 16) | (b[off + 27] << 24)
+        const hi = b[off + 12] | (b[off + 13] << 8) | (b[off + 14] << 16) | (b[off + 15] << 24)
+        const lo = b[off + 16] | (b[off + 17] << 8) | (b[off + 18] << 16) | (b[off + 19] << 24)
+        toTime(hi, lo, resolutions[ifid])
+        const optionsOff = data + pad4(caplen)
+        const comment = optionsOff < bodyEnd ? packetComment(b, optionsOff, bodyEnd) : undefined
+        decoder.emit(iface, time.sec, time.nsec, wireLen >>> 0, b, data, caplen, comment)
         off += len
       }
       return off
