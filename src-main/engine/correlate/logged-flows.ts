@@ -5,7 +5,7 @@
  * folder of drop logs and ruleset snapshots alone gives findings.
  */
 
-import type { Flow, Outcome, Proto } from '../../shared/incident'
+import type { Flow, KeyPacket, Outcome, Proto } from '../../shared/incident'
 import { formatTimestamp } from '../capture/packet-record'
 import { loggedProto } from '../align/packet-keys'
 import { normalizeAddress } from '../hostfacts/address'
@@ -162,6 +162,9 @@ function flowOf(side: Side, events: PlacedEvent[], outcome: Outcome): Omit<Flow,
   flow.seenAt = []
   const hosts = [...new Set(events.map((e) => e.host.name).filter((h) => h !== ''))]
   if (hosts.length > 0) flow.loggedAt = hosts
+  // The refused packet, as the log saw it: no capture point did.
+  const key = keyPacketOf(side, events[0], flow.first)
+  if (key) flow.keyPackets = [key]
   const syns = times.filter((_, i) => side.syn && events[i].event.packet!.flags?.includes('SYN'))
   if (side.syn) {
     flow.synRetransmits = syns.length - 1
@@ -169,6 +172,14 @@ function flowOf(side: Side, events: PlacedEvent[], outcome: Outcome): Omit<Flow,
       flow.synRetransmitOffsets = syns.slice(1).map((t) => Math.round((t - syns[0]) * 1e3) / 1e3)
   }
   return flow
+}
+
+/** The key packet a logged conversation's first refused packet is, when it is one. */
+function keyPacketOf(side: Side, first: PlacedEvent, time: string): KeyPacket | undefined {
+  if (side.proto !== 'tcp') return undefined
+  const what = side.role === 'opening' ? 'syn' : 'syn-ack'
+  const len = first.event.packet!.len
+  return len === undefined ? { what, time, seenAt: [] } : { what, time, len, seenAt: [] }
 }
 
 /**
