@@ -12,34 +12,31 @@
  * conditions fails as matchOne decides it, so skipping it changes nothing; a rule without effect
  * on the walk (log, counter) is never a candidate.
  */
-import type { CtState, Match, Rule } from '../rulesets/model'
-import { interfaceMatches } from './match-rule'
-import {
-  bucketSlot,
-  buckets,
-  complement,
-  intersect,
-  merge,
-  prefixRange,
-  slot,
-  type Buckets,
-  type Intervals
-} from './intervals'
+import type { Match, Rule } from '../rulesets/model'
+import { interfaceMatches, type MatchContext } from './match-rule'
+import { complement, intersect, merge, prefixRange, slot, type Intervals } from './intervals'
 
 /** One range field of the index: elementary intervals and their rows of candidate bits. */
 export interface RangeDim {
   starts: Float64Array
-  table: Buckets
   /** Row k (from k × words): the rules whose conditions on this field can hold in interval k. */
   bits: Int32Array
   /** The row for a packet without a value here (IPv6 addresses, no ports). */
   none: Int32Array
+  /**
+   * By the ruleset's elementary interval of this field (field-slots.ts), where its row starts in
+   * `bits`; without it (too large to keep), the row is searched for in `starts`.
+   */
+  offsets?: Int32Array
 }
 
 /** The rows of one combination of protocol, conntrack state and interfaces. */
 export interface KeyedRow {
   /** The rules whose conditions on these fields hold. */
   candidates: Int32Array
+  /** The words holding candidates: from `first` to before `end` (none when equal). */
+  first: number
+  end: number
   /** Those whose indexed conditions the index decides (the interfaces known where they are named). */
   exact: Int32Array
 }
@@ -63,20 +60,23 @@ export interface ChainIndex {
   /** Source, destination, source port, destination port: undefined where not indexed. */
   dims: (RangeDim | undefined)[]
   keyed: KeyedConditions[]
-  /** Rows by combination key (see comboKey), filled on first use. */
-  combos: Map<number, KeyedRow>
+  /** Rows by combination number (the ruleset numbers the combinations it meets), filled on first use. */
+  rows: (KeyedRow | undefined)[]
 }
 
-/** A packet's keyed values. */
-export interface KeyedValues {
-  proto: number
-  ct: CtState
-  iif: string | undefined
-  oif: string | undefined
-}
+/** A packet's conntrack state and interfaces (its context, as the walk keeps it). */
+export type KeyedValues = Pick<MatchContext, 'ct' | 'iif' | 'oif'>
 
 const ADDRESS_MAX = 0xffffffff
 const PORT_MAX = 65535
+/**
+ * An address condition with more prefixes than this (a large set) is not cut into the rows: every
+ * chain naming it would hold its bounds in each row and each packet search them. The rule's
+ * test searches the set's own intervals, when the rule is a candidate.
+ */
+const MAX_CUT_PREFIXES = 64
+/** A range field is indexed when at least one rule in this many names it. */
+const MIN_SHARE = 8
 /** The most 32-bit words one range field may hold (16 MB). */
 const MAX_WORDS_PER_DIM = 1 << 22
 
@@ -92,7 +92,9 @@ export function buildChainIndex(
   const words = (rules.length + 31) >>> 5
   const dims = [0, 1, 2, 3].map((which) => {
     const sets = rules.map((r) => allowed(r, which))
-    return sets.every((s) => s === undefined) ? undefined : buildDim(which, sets, words)
+    // A field few rules name prunes little for the memory a packet reads: left to the tests.
+    const named = sets.filter((s) => s !== undefined).length
+    return named * MIN_SHARE < rules.length ? undefined : buildDim(which, sets, words)
   })
   const built = dims.map((d) => d !== undefined)
   const keyed = rules.map((r): KeyedConditions => ({
@@ -103,31 +105,34 @@ export function buildChainIndex(
     oif: r.matches.filter((m): m is InterfaceMatch => m.kind === 'oif')
   }))
   const residual = rules.map((r) => r.matches.filter((m) => !decidedByIndex(m, built)))
-  return { index: { words, dims, keyed, combos: new Map() }, residual }
+  return { index: { words, dims, keyed, rows: [] }, residual }
 }
 
-/** Returns the rows for a packet's keyed values (computed once per combination). */
-export function keyedRow(index: ChainIndex, key: number, v: KeyedValues): KeyedRow {
-  let row = index.combos.get(key)
+/** Returns the rows for a packet's keyed values, numbered `combo` (computed once per combination). */
+export function keyedRow(
+  index: ChainIndex,
+  combo: number,
+  proto: number,
+  v: KeyedValues
+): KeyedRow {
+  const rows = index.rows
+  let row = rows[combo]
   if (!row) {
-    row = computeKeyedRow(index, v)
-    index.combos.set(key, row)
+    // Grown a slot at a time, the array keeps its fast elements.
+    while (rows.length <= combo) rows.push(undefined)
+    row = computeKeyedRow(index, proto, v)
+    rows[combo] = row
   }
   return row
-}
-
-/** Where a range field's row for value v (at least 0, below 2^32) starts in its bits. */
-export function rowOffset(d: RangeDim, words: number, v: number): number {
-  return bucketSlot(d.starts, d.table, v) * words
 }
 
 /** Whether the index alone decides a condition (for an IPv4 packet, interfaces known). */
 function decidedByIndex(m: Match, built: boolean[]): boolean {
   switch (m.kind) {
     case 'saddr':
-      return built[0]
+      return built[0] && m.cidrs.length <= MAX_CUT_PREFIXES
     case 'daddr':
-      return built[1]
+      return built[1] && m.cidrs.length <= MAX_CUT_PREFIXES
     case 'saddr-range':
       return built[0] && v4Range(m) !== undefined
     case 'daddr-range':
@@ -170,6 +175,7 @@ function condition(m: Match, which: number): Allowed | undefined {
   let set: Intervals
   let none: boolean
   if (address && m.kind === address) {
+    if (m.cidrs.length > MAX_CUT_PREFIXES) return undefined
     set = merge(m.cidrs.filter((c) => c.version === 4).map(prefixRange))
     // An IPv6 packet is tested, never ruled out here, unless the condition holds IPv4 only.
     none = negate || m.cidrs.some((c) => c.version === 6)
@@ -224,17 +230,17 @@ function buildDim(
       for (let k = slot(starts, lo); k < starts.length && starts[k] <= hi; k++)
         bits[k * words + w] |= bit
   })
-  return { starts, table: buckets(starts), bits, none }
+  return { starts, bits, none }
 }
 
 /** The candidate and exact rows of one combination of keyed values. */
-function computeKeyedRow(index: ChainIndex, v: KeyedValues): KeyedRow {
+function computeKeyedRow(index: ChainIndex, proto: number, v: KeyedValues): KeyedRow {
   const candidates = new Int32Array(index.words)
   const exact = new Int32Array(index.words)
   index.keyed.forEach((k, i) => {
     if (k.inert) return
     const holds =
-      k.protos.every((m) => m.protos.includes(v.proto) !== m.negate) &&
+      k.protos.every((m) => m.protos.includes(proto) !== m.negate) &&
       k.states.every((m) => m.nat !== undefined || m.states.includes(v.ct) !== m.negate) &&
       k.iif.every((m) => interfaceHolds(m, v.iif)) &&
       k.oif.every((m) => interfaceHolds(m, v.oif))
@@ -245,7 +251,9 @@ function computeKeyedRow(index: ChainIndex, v: KeyedValues): KeyedRow {
       (v.iif !== undefined || k.iif.length === 0) && (v.oif !== undefined || k.oif.length === 0)
     if (known) exact[i >>> 5] |= 1 << (i & 31)
   })
-  return { candidates, exact }
+  const first = candidates.findIndex((w) => w !== 0)
+  const end = first < 0 ? 0 : candidates.findLastIndex((w) => w !== 0) + 1
+  return { candidates, exact, first: Math.max(first, 0), end }
 }
 
 /** An interface condition on a known name; an unknown name may match (the test decides). */

@@ -140,9 +140,8 @@ function ruleTestLines(
       case 'dport': {
         const x = m.kind === 'sport' ? 's.sport' : 's.dport'
         if (m.ranges.length <= INLINE_RANGES) {
-          // No port: the condition fails, negated or not.
-          lines.push(`if (${x} < 0) ${fail}`)
-          bool(inRanges(x, m.ranges), neg)
+          // No port: the condition fails, and holds negated (matchOne negates its "no").
+          bool(`${x} >= 0 && ${inRanges(x, m.ranges)}`, neg)
         } else tri(call(m))
         break
       }
@@ -162,13 +161,12 @@ function ruleTestLines(
         break
       }
       case 'tcp-flags':
-        lines.push('if (s.flags < 0) ' + fail)
-        bool(`(s.flags & ${num(m.mask)}) === ${num(m.set)}`, neg)
+        bool(`s.flags >= 0 && (s.flags & ${num(m.mask)}) === ${num(m.set)}`, neg)
         break
       case 'icmp-type':
-        lines.push(`if (s.icmpType < 0 || (s.proto === 58) !== ${m.v6 ? 'true' : 'false'}) ${fail}`)
         bool(
-          `s.icmpType === ${num(m.type)}` +
+          `s.icmpType >= 0 && (s.proto === 58) === ${m.v6 ? 'true' : 'false'} && ` +
+            `s.icmpType === ${num(m.type)}` +
             (m.code === undefined ? '' : ` && s.icmpCode === ${num(m.code)}`),
           neg
         )

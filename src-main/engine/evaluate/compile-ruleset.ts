@@ -21,7 +21,7 @@ import type {
   SetMark,
   Table
 } from '../rulesets/model'
-import { buildChainIndex, keyedRow, rowOffset, type ChainIndex, type RangeDim } from './chain-index'
+import { buildChainIndex, keyedRow, type ChainIndex, type RangeDim } from './chain-index'
 import {
   NO,
   testCompiler,
@@ -32,7 +32,9 @@ import {
   type RuleTest
 } from './compile-match'
 import type { Fallback, FastPacket } from './compile-rule-source'
-import { PROTO_NUMBER, type MatchContext } from './match-rule'
+import { buildFields, fieldSlot, type Field } from './field-slots'
+import { slot } from './intervals'
+import type { MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
 import {
   baseChains,
@@ -62,8 +64,8 @@ const CHAIN_FUNCTION_MAX_RULES = 256
 const INDEX_MIN_RULES = 48
 /** Chains with more rules than this are walked in full (the classifier's rows are this wide). */
 const INDEX_MAX_RULES = 32 << 16
-/** Interface names interned for the classifier's keys before the interned names start over. */
-const MAX_NAMES = 4096
+/** Combinations of protocol, conntrack state and interfaces numbered before the numbers start over. */
+const MAX_COMBOS = 1 << 14
 
 interface CompiledRule {
   /** The rule's full test: compiled on first use in a classified chain. */
@@ -94,23 +96,43 @@ interface CompiledChain {
   policyBy?: DecidedBy
 }
 
+/** One hook of a path: its base chains, lowest priority first, with what the walk asks of each. */
+interface HookPlan {
+  forward: boolean
+  chains: {
+    cc: CompiledChain
+    /** NAT chains see a connection's first packet only. */
+    nat: boolean
+    /** The filter chain on the path's own hook: its accept is the one named. */
+    main: boolean
+    policyDrop: boolean
+  }[]
+}
+
 interface Compiled {
-  /** By path, then IP version (index 0: IPv4, 1: IPv6): each hook's base chains, lowest priority first. */
-  paths: Record<PathKind, { forward: boolean; chains: CompiledChain[] }[][]>
-  /** Interface names by number, for the classifiers' keys (0: no interface). */
-  names: Map<string, number>
+  /** By path, then IP version (index 0: IPv4, 1: IPv6): the hooks the packet crosses. */
+  paths: Record<PathKind, HookPlan[][]>
+  /** The classifiers and their range fields, cut once for the whole ruleset. */
   indexes: ChainIndex[]
+  fields: (Field | undefined)[]
+  /** Numbers of the packets' combinations (input interface, output interface, then by state and protocol). */
+  combos: Map<string | undefined, Map<string | undefined, Int32Array>>
+  comboCount: number
 }
 
 const cache = new WeakMap<Ruleset, Compiled>()
+/** The ruleset decided last, and its compiled form: packets by the million meet the same one. */
+let last: { ruleset: Ruleset; c: Compiled } | undefined
 
 /** Returns the compiled form of a ruleset (compiled on first use, then cached). */
 function compiled(ruleset: Ruleset): Compiled {
+  if (last?.ruleset === ruleset) return last.c
   let c = cache.get(ruleset)
   if (!c) {
     c = compile(ruleset)
     cache.set(ruleset, c)
   }
+  last = { ruleset, c }
   return c
 }
 
@@ -164,18 +186,25 @@ function compile(ruleset: Ruleset): Compiled {
         r.fallbacks = t.fallbacks
       })
   }
-  const hookChains = (hook: Hook, version: 4 | 6) => ({
+  const hookChains = (kind: PathKind, hook: Hook, version: 4 | 6): HookPlan => ({
     forward: hook === 'forward',
-    chains: baseChains(ruleset, hook, version).map(({ chain }) => chains.get(chain)!)
+    chains: baseChains(ruleset, hook, version).map(({ chain }) => ({
+      cc: chains.get(chain)!,
+      nat: chain.base!.type === 'nat',
+      main: isMainChain(chain, kind),
+      policyDrop: chain.base!.policy === 'drop'
+    }))
   })
   const path = (kind: PathKind) => [
-    HOOKS[kind].map((h) => hookChains(h, 4)),
-    HOOKS[kind].map((h) => hookChains(h, 6))
+    HOOKS[kind].map((h) => hookChains(kind, h, 4)),
+    HOOKS[kind].map((h) => hookChains(kind, h, 6))
   ]
   return {
     paths: { input: path('input'), forward: path('forward'), output: path('output') },
-    names: new Map(),
-    indexes
+    indexes,
+    fields: buildFields(indexes),
+    combos: new Map(),
+    comboCount: 0
   }
 }
 
@@ -234,8 +263,14 @@ interface State extends FastPacket {
   /** The classifier's address values (addressValue). */
   srcIdx: number
   dstIdx: number
-  /** The classifiers' key for the packet's protocol, conntrack state and interfaces. */
-  key: number
+  /** The ruleset's range fields, and the elementary intervals of the packet's values in them. */
+  fields: (Field | undefined)[]
+  srcSlot: number
+  dstSlot: number
+  sportSlot: number
+  dportSlot: number
+  /** The number of the packet's protocol, conntrack state and interfaces (comboNumber). */
+  combo: number
   uncertain: boolean
   verdict: 'accept' | 'drop' | 'reject'
   rejectWith?: string
@@ -277,7 +312,12 @@ const STATE: State = {
   icmpCode: -1,
   srcIdx: -1,
   dstIdx: -1,
-  key: 0,
+  fields: [],
+  srcSlot: 0,
+  dstSlot: 0,
+  sportSlot: 0,
+  dportSlot: 0,
+  combo: 0,
   uncertain: false,
   verdict: 'accept',
   rejectWith: undefined,
@@ -325,33 +365,46 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   s.dstIdx = addressValue(packet.dst)
   s.sport = packet.sport ?? -1
   s.dport = packet.dport ?? -1
-  s.proto = PROTO_NUMBER[packet.proto]
+  s.proto = protoNumber(packet.proto)
   s.flags = packet.tcpFlags ?? -1
   s.icmpType = packet.icmpType ?? -1
   s.icmpCode = packet.icmpCode ?? -1
-  s.key = keyedKey(c, s.proto, ct, ctx.iif, ctx.oif)
+  s.fields = c.fields
+  if (c.indexes.length) {
+    s.combo = comboNumber(c, s.proto, ct, ctx.iif, ctx.oif)
+    const f = c.fields
+    s.srcSlot = placed(f[0], s.srcIdx)
+    s.dstSlot = placed(f[1], s.dstIdx)
+    s.sportSlot = placed(f[2], s.sport)
+    s.dportSlot = placed(f[3], s.dport)
+  }
   s.uncertain = false
   s.verdict = 'accept'
   s.rejectWith = undefined
   s.by = undefined
   s.dnatTo = undefined
   let finalAccept: DecidedBy | undefined
-  for (const hook of c.paths[path][packet.src.version === 4 ? 0 : 1]) {
+  const hooks = (
+    path === 'input' ? c.paths.input : path === 'forward' ? c.paths.forward : c.paths.output
+  )[s.src4 >= 0 ? 0 : 1]
+  for (let h = 0; h < hooks.length; h++) {
+    const hook = hooks[h]
     if (hook.forward && ctx.ttl !== undefined) {
       if (ctx.ttl <= 1) s.uncertain = true
       ctx.ttl = Math.max(0, ctx.ttl - 1)
     }
-    for (const cc of hook.chains) {
-      const chain = cc.chain
-      if (chain.base!.type === 'nat' && ct !== 'new') continue
+    const chains = hook.chains
+    for (let i = 0; i < chains.length; i++) {
+      const { cc, nat, main, policyDrop } = chains[i]
+      if (nat && ct !== 'new') continue
       const out = runChain(s, cc, 0)
       if (out === VERDICT) {
         if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)
-        if (isMainChain(chain, path) || !finalAccept) finalAccept = s.by
+        if (main || !finalAccept) finalAccept = s.by
         continue
       }
-      if (chain.base!.policy === 'drop') return decision(s, 'drop', cc.policyBy)
-      if (isMainChain(chain, path) || !finalAccept) finalAccept = cc.policyBy
+      if (policyDrop) return decision(s, 'drop', cc.policyBy)
+      if (main || !finalAccept) finalAccept = cc.policyBy
     }
   }
   return decision(s, 'accept', finalAccept)
@@ -400,21 +453,25 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
 function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: number): number {
   const rules = cc.rules
   const words = index.words
-  const ctx = s.ctx
-  const row = keyedRow(index, s.key, { proto: s.proto, ct: ctx.ct, iif: ctx.iif, oif: ctx.oif })
+  const row = keyedRow(index, s.combo, s.proto, s.ctx)
+  if (row.first === row.end) return NEXT
   const cand = row.candidates
   // The address rows decide only for IPv4 addresses read as numbers.
   const exact = s.srcIdx >= 0 && s.dstIdx >= 0 ? row.exact : NONE
-  const [d0, d1, d2, d3] = index.dims
+  const dims = index.dims
+  const d0 = dims[0]
+  const d1 = dims[1]
+  const d2 = dims[2]
+  const d3 = dims[3]
   const r0 = rowsOf(d0, s.srcIdx)
   const r1 = rowsOf(d1, s.dstIdx)
   const r2 = rowsOf(d2, s.sport)
   const r3 = rowsOf(d3, s.dport)
-  const o0 = offsetOf(d0, words, s.srcIdx)
-  const o1 = offsetOf(d1, words, s.dstIdx)
-  const o2 = offsetOf(d2, words, s.sport)
-  const o3 = offsetOf(d3, words, s.dport)
-  for (let w = 0; w < words; w++) {
+  const o0 = offsetOf(d0, words, s.srcIdx, s.srcSlot)
+  const o1 = offsetOf(d1, words, s.dstIdx, s.dstSlot)
+  const o2 = offsetOf(d2, words, s.sport, s.sportSlot)
+  const o3 = offsetOf(d3, words, s.dport, s.dportSlot)
+  for (let w = row.first; w < row.end; w++) {
     let bits = cand[w] & r0[o0 + w] & r1[o1 + w] & r2[o2 + w] & r3[o3 + w]
     if (bits === 0) continue
     const decided = exact[w]
@@ -448,8 +505,24 @@ function rowsOf(d: RangeDim | undefined, v: number): Int32Array {
   return v === -1 ? d.none : d.bits
 }
 
-function offsetOf(d: RangeDim | undefined, words: number, v: number): number {
-  return d && v >= 0 ? rowOffset(d, words, v) : 0
+/** Where the row for value v, in the ruleset's elementary interval g, starts in a field's rows. */
+function offsetOf(d: RangeDim | undefined, words: number, v: number, g: number): number {
+  if (!d || v < 0) return 0
+  const offsets = d.offsets
+  return offsets !== undefined ? offsets[g] : slot(d.starts, v) * words
+}
+
+/** The rewritten destination's elementary intervals (only classified rulesets read them). */
+function placeDestination(s: State): void {
+  const f = s.fields
+  if (!f.length) return
+  s.dstSlot = placed(f[1], s.dstIdx)
+  s.dportSlot = placed(f[3], s.dport)
+}
+
+/** A value's elementary interval in a field (0 where no chain reads it, or no value). */
+function placed(f: Field | undefined, v: number): number {
+  return f !== undefined && v >= 0 ? fieldSlot(f, v) : 0
 }
 
 /** An IPv4 address as a number; -1 for IPv6; -2 (not indexed) for a word stored signed. */
@@ -457,6 +530,10 @@ function addressValue(a: Cidr): number {
   if (a.version !== 4) return -1
   const w = a.words[0]
   return w >= 0 && w <= 0xffffffff ? w : -2
+}
+
+function protoNumber(proto: PacketSpec['proto']): number {
+  return proto === 'tcp' ? 6 : proto === 'udp' ? 17 : proto === 'icmp' ? 1 : 58
 }
 
 const CT_NUMBER: Record<CtState, number> = {
@@ -468,32 +545,47 @@ const CT_NUMBER: Record<CtState, number> = {
 }
 
 /**
- * The classifiers' key for a packet's keyed values: protocol, conntrack state and the interfaces
- * by their interned numbers. Past MAX_NAMES names the numbers start over, and so do the rows kept.
+ * The number of a packet's combination of protocol, conntrack state and interfaces, by which the
+ * classifiers keep their keyed rows. Past MAX_COMBOS the numbers start over, and the rows kept.
  */
-function keyedKey(
+function comboNumber(
   c: Compiled,
   proto: number,
   ct: CtState,
   iif: string | undefined,
   oif: string | undefined
 ): number {
-  if (c.names.size >= MAX_NAMES) {
-    c.names.clear()
-    for (const index of c.indexes) index.combos.clear()
+  let byOif = c.combos.get(iif)
+  if (!byOif) {
+    byOif = new Map()
+    c.combos.set(iif, byOif)
   }
-  const i = iif === undefined ? 0 : nameNumber(c.names, iif)
-  const o = oif === undefined ? 0 : nameNumber(c.names, oif)
-  return ((i * MAX_NAMES + o) * 8 + CT_NUMBER[ct]) * 256 + proto
-}
-
-function nameNumber(names: Map<string, number>, name: string): number {
-  let n = names.get(name)
-  if (n === undefined) {
-    n = names.size + 1
-    names.set(name, n)
+  let numbers = byOif.get(oif)
+  if (!numbers) {
+    numbers = new Int32Array(8 * 64)
+    byOif.set(oif, numbers)
+  }
+  // The protocol numbers a packet has (6, 17, 1, 58) are below 64.
+  const at = CT_NUMBER[ct] * 64 + proto
+  let n = numbers[at]
+  if (n === 0) {
+    if (c.comboCount >= MAX_COMBOS) return restartCombos(c, proto, ct, iif, oif)
+    n = numbers[at] = ++c.comboCount
   }
   return n
+}
+
+function restartCombos(
+  c: Compiled,
+  proto: number,
+  ct: CtState,
+  iif: string | undefined,
+  oif: string | undefined
+): number {
+  c.combos.clear()
+  c.comboCount = 0
+  for (const index of c.indexes) index.rows = []
+  return comboNumber(c, proto, ct, iif, oif)
 }
 
 /** What a rule whose conditions hold (YES) or may hold (UNKNOWN) does. */
@@ -544,6 +636,7 @@ function applyRule(s: State, r: CompiledRule, m: number, depth: number): number 
           s.dstIdx = addressValue(to)
         }
         if (r.dnat!.port !== undefined) s.dport = ctx.dport = r.dnat!.port
+        placeDestination(s)
         s.dnatTo = a.to
       }
       s.verdict = 'accept'
