@@ -2,7 +2,14 @@ import { readSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 
 /** Chunks in the ring the reader thread fills: how far it may run ahead of the consumer. */
-const SLOTS = 4
+const SLOTS = 8
+
+/**
+ * Once the ring is full the thread sleeps until this many slots are free again, then reads
+ * them in one go: waking it costs a system call and often a context switch, so it is woken
+ * once per few chunks rather than once per chunk.
+ */
+const WAKE_AFTER = SLOTS / 2
 
 /** Slot states, in the control array. */
 const FREE = 0
@@ -10,10 +17,17 @@ const FILLING = 1
 const READY = 2
 const FAILED = 3
 
-/** Control array layout: the next chunk number to claim, the stop flag, then per slot its state and length. */
+/**
+ * Control array layout: the next chunk number to claim, the stop flag, how many chunks the
+ * consumer has freed, the freed count the sleeping thread wants to be woken at and whether it
+ * sleeps, then per slot its state and length.
+ */
 const NEXT = 0
 const STOP = 1
-const STATE = 2
+const FREED = 2
+const WAKE_AT = 3
+const SLEEPING = 4
+const STATE = 5
 const LENGTH = STATE + SLOTS
 
 /**
@@ -27,14 +41,21 @@ const { workerData } = require('node:worker_threads')
 const { readSync } = require('node:fs')
 const { fd, data, control, slots, size } = workerData
 const c = new Int32Array(control)
-const NEXT = ${NEXT}, STOP = ${STOP}, STATE = ${STATE}, LENGTH = ${LENGTH}
+const NEXT = ${NEXT}, STOP = ${STOP}, FREED = ${FREED}, WAKE_AT = ${WAKE_AT}
+const SLEEPING = ${SLEEPING}, STATE = ${STATE}, LENGTH = ${LENGTH}
 function run() {
   for (;;) {
     const k = Atomics.load(c, NEXT)
     const i = k % slots
-    for (let s; (s = Atomics.load(c, STATE + i)) !== ${FREE}; ) {
-      if (Atomics.load(c, STOP) !== 0) return
-      Atomics.wait(c, STATE + i, s)
+    while (Atomics.load(c, STATE + i) !== ${FREE} && Atomics.load(c, STOP) === 0) {
+      // Ask to be woken once the consumer has freed a few more slots; the second look at the
+      // slot, after saying so, catches a slot freed in between.
+      const freed = Atomics.load(c, FREED)
+      Atomics.store(c, WAKE_AT, freed + ${WAKE_AFTER})
+      Atomics.store(c, SLEEPING, 1)
+      if (Atomics.load(c, STATE + i) !== ${FREE} && Atomics.load(c, STOP) === 0)
+        Atomics.wait(c, FREED, freed)
+      Atomics.store(c, SLEEPING, 0)
     }
     if (Atomics.load(c, STOP) !== 0) return
     if (Atomics.compareExchange(c, NEXT, k, k + 1) !== k) continue
@@ -84,7 +105,7 @@ export async function* readAhead(fd: number, chunkBytes: number): AsyncGenerator
   const data = new SharedArrayBuffer(SLOTS * chunkBytes)
   const control = new Int32Array(new SharedArrayBuffer(4 * (LENGTH + SLOTS)))
   let dead = false
-  const wake = (): void => {
+  const threadGone = (): void => {
     dead = true
     for (let i = 0; i < SLOTS; i++) Atomics.notify(control, STATE + i)
   }
@@ -96,8 +117,8 @@ export async function* readAhead(fd: number, chunkBytes: number): AsyncGenerator
     })
     // A consumer that abandons the generator must not keep the process alive.
     worker.unref()
-    worker.on('error', wake)
-    worker.on('exit', wake)
+    worker.on('error', threadGone)
+    worker.on('exit', threadGone)
   } catch {
     dead = true
   }
@@ -125,15 +146,17 @@ export async function* readAhead(fd: number, chunkBytes: number): AsyncGenerator
       if (length === 0) return
       yield slot.subarray(0, length)
       Atomics.store(control, STATE + i, FREE)
-      Atomics.notify(control, STATE + i)
+      const freed = Atomics.add(control, FREED, 1) + 1
+      if (Atomics.load(control, SLEEPING) !== 0 && freed >= Atomics.load(control, WAKE_AT))
+        Atomics.notify(control, FREED)
       if (length < chunkBytes) return
     }
   } finally {
     Atomics.store(control, STOP, 1)
-    for (let i = 0; i < SLOTS; i++) Atomics.notify(control, STATE + i)
+    Atomics.notify(control, FREED)
     // The thread may be inside a read of `fd`: let it stop before the caller closes it.
     if (worker) {
-      worker.off('exit', wake)
+      worker.off('exit', threadGone)
       await worker.terminate()
     }
   }
