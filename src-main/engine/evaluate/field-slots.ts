@@ -5,6 +5,7 @@
  * chain finds its row by that place alone.
  */
 import type { ChainIndex } from './chain-index'
+import { lastAtOrBelow } from './intervals'
 
 /** One range field over a ruleset's classified chains. */
 export interface Field {
@@ -17,7 +18,7 @@ export interface Field {
 /** Source, destination, source port, destination port. */
 const SHIFTS = [16, 16, 0, 0]
 /** Chains with at most this many intervals in a field search them themselves. */
-const LOCAL_MAX = 64
+const LOCAL_MAX = 512
 /** The most row offsets kept for one field over all chains (64 MB); past it, chains search. */
 const MAX_OFFSETS = 1 << 24
 
@@ -49,16 +50,7 @@ export function buildFields(indexes: ChainIndex[]): (Field | undefined)[] {
 /** The elementary interval of a field holding v (an address or a port). */
 export function fieldSlot(f: Field, v: number): number {
   const h = v >>> f.shift
-  const starts = f.starts
-  // The last start at or below v among lut[h]..lut[h + 1], halving without branches.
-  let at = f.lut[h]
-  let n = f.lut[h + 1] - at + 1
-  while (n > 1) {
-    const half = n >>> 1
-    at = starts[at + half] <= v ? at + half : at
-    n -= half
-  }
-  return at
+  return lastAtOrBelow(f.starts, v, f.lut[h], f.lut[h + 1])
 }
 
 /** By each of the ruleset's elementary intervals, the chain's interval holding it, times words. */

@@ -110,16 +110,24 @@ export function bucketSlot(starts: Float64Array, t: Buckets, x: number): number 
   return a
 }
 
-/** The elementary interval holding x: the last start at or below it. */
+/** The elementary interval holding x: the last start at or below it (starts[0] at or below x). */
 export function slot(starts: Float64Array, x: number): number {
-  let a = 0
-  let b = starts.length - 1
-  while (a < b) {
-    const mid = (a + b + 1) >> 1
-    if (starts[mid] <= x) a = mid
-    else b = mid - 1
+  return lastAtOrBelow(starts, x, 0, starts.length - 1)
+}
+
+/**
+ * The last of starts[from..to] at or below x, given starts[from] is: halving without branches
+ * (a select per step), as the packet's values are not predictable.
+ */
+export function lastAtOrBelow(starts: Float64Array, x: number, from: number, to: number): number {
+  let at = from
+  let n = to - from + 1
+  while (n > 1) {
+    const half = n >>> 1
+    at = starts[at + half] <= x ? at + half : at
+    n -= half
   }
-  return a
+  return at
 }
 
 /** An IPv4 prefix as the range of addresses in it. */
