@@ -44,7 +44,12 @@ describe('the bundled sample incident', () => {
 
 describe('the sample incident without its captures: drop logs and snapshots alone', () => {
   /** The failures the kernel logged in a text log (the NFLOG drop's log is a capture). */
-  const LOGGED = ['logged drop', 'logged drop (IPv6)', 'return path']
+  const LOGGED = [
+    'logged drop',
+    'logged drop (IPv6)',
+    'return path',
+    'DNAT without a FORWARD accept'
+  ]
   let inc: Incident
   beforeAll(async () => {
     const { files } = collectInputs([`${root}/sample-incident`])

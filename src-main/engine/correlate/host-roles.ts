@@ -190,11 +190,16 @@ function dnatTarget(
   if (typeof packet === 'string') return undefined
   for (const r of h.rulesets) {
     const w = walkNetfilter(r.value, packet, { path: 'input', iif: interfaceToward(h, ends.src) })
-    if (!w.dnatTo) continue
-    const m = /^\[?([^\]]+?)\]?(?::(\d+)(?:-\d+)?)?$/.exec(w.dnatTo)
-    if (!m) continue
-    const addr = m[1].split('-')[0]
-    return { addr: normalizeAddress(addr), port: m[2] !== undefined ? Number(m[2]) : undefined }
+    const to = w.dnatTo ? natTarget(w.dnatTo) : undefined
+    if (to) return to
   }
   return undefined
+}
+
+/** Returns the first address and port of a DNAT target (`ADDR[-ADDR][:PORT[-PORT]]`, IPv6 in brackets). */
+export function natTarget(to: string): { addr: string; port?: number } | undefined {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+)(?:-\d+)?)?$/.exec(to)
+  if (!m) return undefined
+  const addr = m[1].split('-')[0]
+  return { addr: normalizeAddress(addr), port: m[2] !== undefined ? Number(m[2]) : undefined }
 }

@@ -10,6 +10,9 @@ import { formatTimestamp } from '../capture/packet-record'
 import { loggedProto } from '../align/packet-keys'
 import { normalizeAddress } from '../hostfacts/address'
 import type { LoggedPacket } from '../logs/log-event'
+import type { Cidr } from '../rulesets/model'
+import type { HostEvidence } from './evidence'
+import { natTarget } from './host-roles'
 import type { FlowLog, LoggedRole, PlacedEvent } from './log-match'
 import { walkLogged } from './logged-walk'
 
@@ -46,7 +49,7 @@ export function loggedFlows(
   for (const placed of unmatched) {
     const p = placed.event.packet
     if (placed.event.kind !== 'packet' || !p) continue
-    const side = sideOf(p)
+    const side = sideOf(p, placed.host)
     if (!side || broadcastOrDhcp(side)) continue
     const key = [
       placed.host.name,
@@ -90,20 +93,27 @@ export function loggedFlows(
   return { flows, logs }
 }
 
-/** Returns the conversation a logged packet belongs to, opener first, or undefined. */
-function sideOf(p: LoggedPacket): Side | undefined {
+/**
+ * Returns the conversation a logged packet belongs to, opener first, or undefined. A packet the
+ * host forwarded after its DNAT rewrote it keeps the address the opener asked for, as a capture
+ * at the opener would show it: the host's DNAT rule gives it back.
+ */
+function sideOf(p: LoggedPacket, host: HostEvidence): Side | undefined {
   const n = loggedProto(p)
   const proto = n === undefined ? undefined : PROTO_NAME[n]
   if (!proto) return undefined
-  const forward = (role: LoggedRole, syn = false): Side => ({
-    proto,
-    src: p.src,
-    sport: p.sport,
-    dst: p.dst,
-    dport: p.dport,
-    role,
-    syn
-  })
+  const forward = (role: LoggedRole, syn = false): Side => {
+    const asked = p.in && p.out ? dnatOrigin(host, p) : undefined
+    return {
+      proto,
+      src: p.src,
+      sport: p.sport,
+      dst: asked?.dst ?? p.dst,
+      dport: asked ? asked.dport : p.dport,
+      role,
+      syn
+    }
+  }
   const back = (): Side => ({
     proto,
     src: p.dst,
@@ -128,6 +138,50 @@ function sideOf(p: LoggedPacket): Side | undefined {
   if (p.icmpType === (v6 ? 128 : 8)) return forward('opening')
   if (p.icmpType === (v6 ? 129 : 0)) return back()
   return undefined
+}
+
+/**
+ * Returns the destination a host's DNAT rule rewrote into the logged packet's: the rule's own
+ * single destination address (and port), when its target is the logged destination.
+ */
+function dnatOrigin(
+  host: HostEvidence,
+  p: LoggedPacket
+): { dst: string; dport?: number } | undefined {
+  for (const r of host.rulesets)
+    for (const t of r.value.tables)
+      for (const c of t.chains)
+        for (const rule of c.rules) {
+          const to =
+            rule.action.kind === 'dnat' && rule.action.to ? natTarget(rule.action.to) : undefined
+          if (!to || to.addr !== normalizeAddress(p.dst)) continue
+          if (to.port !== undefined && to.port !== p.dport) continue
+          let dst: string | undefined
+          let dport = p.dport
+          for (const m of rule.matches) {
+            if (m.kind === 'daddr' && !m.negate && m.cidrs.length === 1)
+              dst = hostAddress(m.cidrs[0])
+            if (
+              m.kind === 'dport' &&
+              !m.negate &&
+              m.ranges.length === 1 &&
+              m.ranges[0][0] === m.ranges[0][1]
+            )
+              dport = m.ranges[0][0]
+          }
+          if (dst) return { dst, dport }
+        }
+  return undefined
+}
+
+/** Returns a single-address prefix as address text, or undefined for a wider one. */
+function hostAddress(c: Cidr): string | undefined {
+  if (c.version === 4)
+    return c.bits === 32 ? [24, 16, 8, 0].map((s) => (c.words[0] >>> s) & 255).join('.') : undefined
+  if (c.bits !== 128) return undefined
+  return normalizeAddress(
+    c.words.map((w) => `${(w >>> 16).toString(16)}:${(w & 0xffff).toString(16)}`).join(':')
+  )
 }
 
 function broadcastOrDhcp(s: Side): boolean {
