@@ -57,6 +57,8 @@ export const PORT = {
   pmtu: 9000,
   /** Full-size segments dropped by the router's length rule (its MSS clamp keeps them under the MTU). */
   sized: 9001,
+  /** Dropped by the client's own output chain: never on the wire, only in its log. */
+  egress: 9444,
   udpNoListener: 5353
 } as const
 
@@ -146,7 +148,7 @@ export async function buildIncident(
   await c.sysctl('net.ipv4.tcp_syn_retries', 2)
   await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
 
-  await loadFirewalls(r, s, tag, firewall, NET)
+  await loadFirewalls(c, r, s, tag, firewall, NET)
   const keep = (port: number) => ({
     proto: 'tcp' as const,
     host: '::',
@@ -351,6 +353,17 @@ export async function buildIncident(
       ruleHas: rule.sized
     },
     {
+      name: 'egress',
+      proto: 'tcp',
+      dport: PORT.egress,
+      sport: portOf(PORT.egress),
+      outcome: 'syn-timeout',
+      cause: 'egress',
+      host: 'client',
+      ruleHas: rule.egress,
+      logged: true
+    },
+    {
       name: 'rate limit',
       proto: 'tcp',
       dport: PORT.limited,
@@ -417,6 +430,7 @@ export async function buildIncident(
           { send: 100, await: 2 },
           { send: 6000, await: 4 }
         ]),
+        tcp(NET.server, PORT.egress, portOf(PORT.egress)),
         tcp(NET.server, PORT.sized, portOf(PORT.sized), 6_000, [
           { send: 100, await: 2 },
           { send: 6000, await: 4 }
@@ -484,17 +498,31 @@ export async function buildIncident(
     lines.filter((l) => l.includes(`${tag}${prefix}`)).join('\n') + '\n'
   writeFileSync(join(dir, 'server', 'kern.log'), mine(raw, 'IN'))
   writeFileSync(join(dir, 'router', 'kern.log'), mine(iso, 'FWD'))
+  writeFileSync(join(dir, 'client', 'kern.log'), mine(iso, 'OUT'))
   files.server['kern.log'] = join(dir, 'server', 'kern.log')
   files.router['kern.log'] = join(dir, 'router', 'kern.log')
+  files.client['kern.log'] = join(dir, 'client', 'kern.log')
   for (const h of ['client', 'router', 'server'])
     files[h][`${h[0]}0.pcap`] = join(dir, h, `${h[0]}0.pcap`)
   files.router['r1.pcap'] = join(dir, 'router', 'r1.pcap')
   return { dir, tag, cases, bootOffsetSec, files, firewall, net: NET }
 }
 
-/** The router's and the server's rules as iptables-restore input. */
-async function loadIptables(r: Host, s: Host, tag: string, NET: Net): Promise<void> {
+/** The client's, the router's and the server's rules as iptables-restore input. */
+async function loadIptables(c: Host, r: Host, s: Host, tag: string, NET: Net): Promise<void> {
   const returnPorts = RETURN_PORTS.join(',')
+  await restore(
+    c,
+    'iptables-restore',
+    `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A OUTPUT -p tcp -m tcp --dport ${PORT.egress} -j LOG --log-prefix "${tag}OUT-DROP: "
+-A OUTPUT -p tcp -m tcp --dport ${PORT.egress} -j DROP
+COMMIT
+`
+  )
   await restore(
     r,
     'iptables-restore',
@@ -579,8 +607,15 @@ COMMIT
 }
 
 /** The same firewalls written for nftables (one inet table each, and the router's NAT). */
-async function loadNft(r: Host, s: Host, tag: string, NET: Net): Promise<void> {
+async function loadNft(c: Host, r: Host, s: Host, tag: string, NET: Net): Promise<void> {
   const returnPorts = RETURN_PORTS.join(', ')
+  await c.nft(`table inet filter {
+  chain output {
+    type filter hook output priority filter; policy accept;
+    tcp dport ${PORT.egress} log prefix "${tag}OUT-DROP: " drop
+  }
+}
+`)
   await r.nft(`table ip nat {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
@@ -628,14 +663,15 @@ table inet filter {
 }
 
 async function loadFirewalls(
+  c: Host,
   r: Host,
   s: Host,
   tag: string,
   firewall: Firewall,
   NET: Net
 ): Promise<void> {
-  if (firewall === 'nft') await loadNft(r, s, tag, NET)
-  else await loadIptables(r, s, tag, NET)
+  if (firewall === 'nft') await loadNft(c, r, s, tag, NET)
+  else await loadIptables(c, r, s, tag, NET)
 }
 
 /** What each case's rule must contain, in each dialect. */
@@ -650,6 +686,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     fragNeeded: '--icmp-type 3/4 -j DROP',
     tooBig: '--icmpv6-type 2 -j DROP',
     sized: `-m length --length ${SIZED_FROM}:65535 -j DROP`,
+    egress: `--dport ${PORT.egress} -j DROP`,
     limit: '-m limit'
   },
   nft: {
@@ -662,6 +699,7 @@ const RULE_HAS: Record<Firewall, Record<string, string>> = {
     fragNeeded: 'icmp code frag-needed drop',
     tooBig: 'icmpv6 type packet-too-big drop',
     sized: `meta length ${SIZED_FROM}-65535 drop`,
+    egress: `tcp dport ${PORT.egress} log prefix`,
     limit: 'limit rate 1/minute'
   }
 }

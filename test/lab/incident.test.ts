@@ -110,7 +110,8 @@ describe.skipIf(reason !== undefined).each(['iptables', 'nft'] as const)(
         'logged drop',
         'logged drop (IPv6)',
         'return path',
-        'DNAT without a FORWARD accept'
+        'DNAT without a FORWARD accept',
+        'egress'
       ])
       expect(wrongCauses(only, logged)).toEqual([])
       expect(wrongRules(only, logged)).toEqual([])
