@@ -67,7 +67,7 @@ export function inIntervals(ranges: [number, number][]): (n: number) => boolean 
  * A table narrowing the search in sorted starts: the value line from starts[1] cut into equal
  * buckets (a power of two wide), each giving the index of the start at or below its first value.
  */
-export interface Buckets {
+interface Buckets {
   lut: Int32Array
   base: number
   /** 1 / the bucket width. */
@@ -75,7 +75,7 @@ export interface Buckets {
 }
 
 /** Returns the bucket table of sorted starts (empty for a few starts: searched by halves alone). */
-export function buckets(starts: Float64Array): Buckets {
+function buckets(starts: Float64Array): Buckets {
   const n = starts.length
   if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0 }
   const base = starts[1]
@@ -94,20 +94,13 @@ export function buckets(starts: Float64Array): Buckets {
 }
 
 /** slot(starts, x) through the bucket table (x at least 0, below 2^32). */
-export function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
+function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
   const lut = t.lut
   if (lut.length === 0) return slot(starts, x)
   if (x < t.base) return 0
   const i = Math.floor((x - t.base) * t.scale)
   if (i >= lut.length - 1) return starts.length - 1
-  let a = lut[i]
-  let b = lut[i + 1]
-  while (a < b) {
-    const mid = (a + b + 1) >> 1
-    if (starts[mid] <= x) a = mid
-    else b = mid - 1
-  }
-  return a
+  return lastAtOrBelow(starts, x, lut[i], lut[i + 1])
 }
 
 /** The elementary interval holding x: the last start at or below it (starts[0] at or below x). */
