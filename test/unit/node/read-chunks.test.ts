@@ -3,8 +3,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readAhead } from '../../../../src-main/node/read-ahead'
-import { CHUNK_BYTES, readChunks } from '../../../../src-main/node/read-chunks'
+import { readAhead } from '../../../src-main/node/read-ahead'
+import { CHUNK_BYTES, readChunks } from '../../../src-main/node/read-chunks'
 
 const dir = mkdtempSync(join(tmpdir(), 'verdict-chunks-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
