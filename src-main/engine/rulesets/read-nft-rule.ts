@@ -12,6 +12,7 @@ import {
   elemText,
   type Alternative,
   type Elem,
+  type NftSet,
   type RuleContext
 } from './read-nft-cursor'
 import { other, statement, untilStop } from './read-nft-statements'
@@ -25,6 +26,7 @@ import {
   NUMBER_MAX,
   numberRange,
   portRange,
+  type Converted,
   type KeyKind,
   type ValueForm
 } from './read-nft-values'
@@ -146,6 +148,7 @@ function expression(c: Cursor, b: Builder): boolean {
   let op = isOp(c.word()) ? OPS[c.next().text] : undefined
   let form: ValueForm = 'list'
   let elems: Elem[] = []
+  let named: NftSet | undefined
   const t = c.peek()
   if (!t || t.kind === 'nl') return fail(c, from)
   if (isPunct(t, '{')) {
@@ -163,6 +166,7 @@ function expression(c: Cursor, b: Builder): boolean {
     if (!set || set.concat) key = undefined
     form = 'set'
     elems = set?.elements ?? []
+    named = set
   } else {
     for (;;) {
       const atom = c.atom()
@@ -221,7 +225,9 @@ function expression(c: Cursor, b: Builder): boolean {
   }
   const converted =
     key && strings.every((s) => s !== undefined)
-      ? convert(key, strings as string[], negate, form, op !== undefined)
+      ? named && (op === undefined || op === '==' || op === '!=')
+        ? convertNamed(named, key, strings as string[], negate, op !== undefined)
+        : convert(key, strings as string[], negate, form, op !== undefined)
       : undefined
   depend(b, sel, converted ? key : undefined, negate, c.ctx.family)
   if (!converted && key?.kind === 'icmp' && !negate && form === 'list' && strings.length === 1) {
@@ -351,4 +357,33 @@ function markSet(c: Cursor, field: 'mark' | 'ct-mark', from: number): SetMark {
 function fail(c: Cursor, from: number): false {
   c.i = from
   return false
+}
+
+/** A named set's elements as converted for each way rules look them up, kept per set. */
+const convertedSets = new WeakMap<NftSet, Map<string, Converted | undefined>>()
+
+/**
+ * Converts a named set's elements once for every rule that names it (`ip saddr @blocklist` in
+ * seventy rules is one list of prefixes, not seventy): each rule gets its own Match objects
+ * around the one shared, read-only list.
+ */
+function convertNamed(
+  set: NftSet,
+  key: KeyKind,
+  strings: string[],
+  negate: boolean,
+  exact: boolean
+): Converted | undefined {
+  let byKey = convertedSets.get(set)
+  if (!byKey) convertedSets.set(set, (byKey = new Map()))
+  const k = `${JSON.stringify(key)}|${negate}|${exact}`
+  let converted = byKey.get(k)
+  if (converted === undefined && !byKey.has(k)) {
+    converted = convert(key, strings, negate, 'set', exact)
+    byKey.set(k, converted)
+  }
+  if (!converted) return undefined
+  return 'all' in converted
+    ? { all: converted.all.map((m) => ({ ...m })) }
+    : { any: converted.any.map((ms) => ms.map((m) => ({ ...m }))) }
 }
