@@ -32,6 +32,7 @@ export function loggedSim(p: LoggedPacket, ct?: CtState): SimPacket | undefined 
   const proto = p.proto.toLowerCase()
   const src = endpointText(p.src, p.sport)
   const dst = endpointText(p.dst, p.dport)
+  const facts = loggedFacts(p)
   if (proto === 'tcp') {
     const f = new Set(p.flags ?? [])
     let letters = ''
@@ -47,16 +48,33 @@ export function loggedSim(p: LoggedPacket, ct?: CtState): SimPacket | undefined 
       : f.has('RST')
         ? 'the RST'
         : 'the segment'
-    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}`, what, ct)
+    return simPacket(`tcp ${src} > ${dst} ${letters || '.'}${facts}`, what, ct)
   }
-  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}`, 'the datagram', ct)
+  if (proto === 'udp') return simPacket(`udp ${src} > ${dst}${facts}`, 'the datagram', ct)
   if ((proto === 'icmp' || proto === 'icmpv6') && p.icmpType !== undefined)
     return simPacket(
-      `${proto} ${p.src} > ${p.dst} ${p.icmpType}/${p.icmpCode ?? 0}`,
+      `${proto} ${p.src} > ${p.dst} ${p.icmpType}/${p.icmpCode ?? 0}${facts}`,
       'the ICMP message',
       ct
     )
   return undefined
+}
+
+/**
+ * The facts the log line gives about the packet as the logging chain saw it, as SPEC words:
+ * its length, TTL, mark, socket owner and bridge ports, so rules on them are decided.
+ */
+function loggedFacts(p: LoggedPacket): string {
+  const words: string[] = []
+  if (p.len !== undefined) words.push(`len=${p.len}`)
+  const ttl = p.ttl ?? p.hopLimit
+  if (ttl !== undefined) words.push(`ttl=${ttl}`)
+  if (p.mark !== undefined) words.push(`mark=${p.mark}`)
+  if (p.uid !== undefined) words.push(`uid=${p.uid}`)
+  if (p.gid !== undefined) words.push(`gid=${p.gid}`)
+  if (p.physIn) words.push(`physin=${p.physIn}`)
+  if (p.physOut) words.push(`physout=${p.physOut}`)
+  return words.length > 0 ? ` ${words.join(' ')}` : ''
 }
 
 /** Returns the log rule named by a prefix in a host's snapshots, first match in file order. */

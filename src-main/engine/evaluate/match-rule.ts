@@ -59,7 +59,8 @@ const HINT: Partial<Record<Match['kind'], string>> = {
   uid: ' (the packet has no uid=N)',
   gid: ' (the packet has no gid=N)',
   addrtype: " (the host's addresses are not known: --local ADDR,...)",
-  'mac-source': ' (the packet has no mac=ADDR)'
+  'mac-source': ' (the packet has no mac=ADDR)',
+  physdev: ' (the packet has no physin=PORT or physout=PORT: give none for a packet not bridged)'
 }
 
 export const PROTO_NUMBER = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const
@@ -173,6 +174,8 @@ export function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 
       // A packet made on this host has no Ethernet header: the match fails, negated or not.
       if (ctx.noMac) return false
       return p.srcMac === undefined ? 'unknown' : apply(m.macs.includes(p.srcMac))
+    case 'physdev':
+      return physdevMatches(m, p)
     case 'stateful':
       // A limit, quota or recent list cannot be read from a snapshot, unless the caller asks what
       // happens under the limit ('match') or over it ('miss').
@@ -353,7 +356,44 @@ function describe(m: Match): string {
       return `${m.negate ? 'not ' : ''}${m.dir === 'src' ? 'source' : 'destination'} address type ${m.types.join(',')}${m.iface ? ` on the ${m.iface}put interface` : ''}`
     case 'mac-source':
       return `${m.negate ? 'not ' : ''}MAC source ${m.macs.join(',')}`
+    case 'physdev': {
+      const not = (t: { negate: boolean }): string => (t.negate ? 'not ' : '')
+      const parts: string[] = []
+      if (m.isBridged) parts.push(`${not(m.isBridged)}bridged`)
+      if (m.isIn) parts.push(`${not(m.isIn)}in by a bridge port`)
+      if (m.isOut) parts.push(`${not(m.isOut)}out by a bridge port`)
+      if (m.physIn) parts.push(`${not(m.physIn)}in by bridge port ${m.physIn.name}`)
+      if (m.physOut) parts.push(`${not(m.physOut)}out by bridge port ${m.physOut.name}`)
+      return parts.join(', ')
+    }
   }
+}
+
+/**
+ * -m physdev as xt_physdev.c decides it. A packet that did not cross a bridge fails every test
+ * not negated. A bridged one: is-bridged and is-out need its output port, is-in its input
+ * port; --physdev-in holds when it has no input port (the kernel skips the name), while
+ * --physdev-out fails when it has no output port.
+ */
+function physdevMatches(
+  m: Extract<Match, { kind: 'physdev' }>,
+  p: PacketSpec
+): boolean | 'unknown' {
+  if (p.physIn === undefined || p.physOut === undefined) return 'unknown'
+  const indev = p.physIn
+  const outdev = p.physOut
+  if (indev === null && outdev === null) {
+    const tests = [m.isBridged, m.isIn, m.isOut, m.physIn, m.physOut]
+    return tests.every((t) => t === undefined || t.negate)
+  }
+  if (m.isBridged && (outdev !== null) === m.isBridged.negate) return false
+  if (m.isIn && (indev !== null) === m.isIn.negate) return false
+  if (m.isOut && (outdev !== null) === m.isOut.negate) return false
+  if (m.physIn && indev !== null && interfaceMatches(m.physIn.name, indev) === m.physIn.negate)
+    return false
+  if (!m.physOut) return true
+  if (outdev === null) return false
+  return interfaceMatches(m.physOut.name, outdev) !== m.physOut.negate
 }
 
 function cidrText(c: Cidr): string {

@@ -30,10 +30,19 @@ export interface PacketSpec {
   gid?: number
   /** The Ethernet source address it arrived with, lower case (`02:00:00:00:00:01`). */
   srcMac?: string
+  /**
+   * The bridge ports a bridged packet came in by and leaves by (br_netfilter); null when it has
+   * none. Given one, the other is none unless given too; neither given: not known.
+   */
+  physIn?: string | null
+  physOut?: string | null
 }
 
 /** The facts a SPEC may add after WHAT as `key=value` words. */
-const FACT_KEYS: Record<string, 'len' | 'ttl' | 'mark' | 'ctMark' | 'uid' | 'gid' | 'srcMac'> = {
+const FACT_KEYS: Record<
+  string,
+  'len' | 'ttl' | 'mark' | 'ctMark' | 'uid' | 'gid' | 'srcMac' | 'physIn' | 'physOut'
+> = {
   len: 'len',
   length: 'len',
   ttl: 'ttl',
@@ -44,7 +53,9 @@ const FACT_KEYS: Record<string, 'len' | 'ttl' | 'mark' | 'ctMark' | 'uid' | 'gid
   'ct-mark': 'ctMark',
   uid: 'uid',
   gid: 'gid',
-  mac: 'srcMac'
+  mac: 'srcMac',
+  physin: 'physIn',
+  physout: 'physOut'
 }
 const MAX: Record<string, number> = {
   len: 65535,
@@ -150,6 +161,11 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
     const bad = addFacts(p, words.slice(firstFact))
     if (bad) return bad
   }
+  // One bridge port given: the packet has no other.
+  if (p.physIn !== undefined || p.physOut !== undefined) {
+    p.physIn ??= null
+    p.physOut ??= null
+  }
   return p
 }
 
@@ -168,6 +184,11 @@ function addFacts(p: PacketSpec, words: string[]): string | undefined {
       const mac = parseMac(value)
       if (!mac) return `MAC address '${value}' not understood (six hex octets: 02:00:00:00:00:01)`
       p.srcMac = mac
+      continue
+    }
+    if (key === 'physIn' || key === 'physOut') {
+      if (!/^[^\s/]{1,15}$/.test(value)) return `bridge port '${value}' is not an interface name`
+      p[key] = value === 'none' ? null : value
       continue
     }
     const n = /^(0x[0-9a-f]+|\d+)$/i.test(value) ? Number(value) : NaN

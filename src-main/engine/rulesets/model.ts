@@ -93,6 +93,21 @@ export type Match =
     }
   /** The Ethernet source address is one of macs (-m mac --mac-source, ether saddr), lower case. */
   | { kind: 'mac-source'; macs: string[]; negate: boolean }
+  /**
+   * The bridge ports of a packet that crossed a bridge (-m physdev, with br_netfilter): the
+   * port it came in by and the one it leaves by (`+` ends a prefix), and whether it has each
+   * and is bridged at all, every test negatable on its own (xt_physdev.c). A packet that is not
+   * bridged fails every test not negated; `negate` is always false (the tests carry their own).
+   */
+  | {
+      kind: 'physdev'
+      physIn?: { name: string; negate: boolean }
+      physOut?: { name: string; negate: boolean }
+      isIn?: { negate: boolean }
+      isOut?: { negate: boolean }
+      isBridged?: { negate: boolean }
+      negate: false
+    }
   /** Matches whose outcome depends on state Verdict cannot see (limit, recent, ...): assumed to match. */
   | { kind: 'stateful'; name: string; text: string }
   /** Read and kept, but not modelled: the rule's outcome is uncertain. */

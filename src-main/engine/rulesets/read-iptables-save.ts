@@ -403,6 +403,21 @@ function parseRule(
         limitIface = opt === '--limit-iface-in' ? 'in' : 'out'
         for (const m of matches.slice(moduleStart)) if (m.kind === 'addrtype') m.iface = limitIface
         break
+      case '--physdev-in':
+      case '--physdev-out':
+      case '--physdev-is-in':
+      case '--physdev-is-out':
+      case '--physdev-is-bridged': {
+        // One -m physdev holds all its options, each with its own `!`.
+        let m = matches.slice(moduleStart).find((x) => x.kind === 'physdev')
+        if (!m || m.kind !== 'physdev') matches.push((m = { kind: 'physdev', negate: false }))
+        if (opt === '--physdev-in') m.physIn = { name: value(), negate }
+        else if (opt === '--physdev-out') m.physOut = { name: value(), negate }
+        else if (opt === '--physdev-is-in') m.isIn = { negate }
+        else if (opt === '--physdev-is-out') m.isOut = { negate }
+        else m.isBridged = { negate }
+        break
+      }
       case '--mac-source':
       case '--mac': {
         const text = value()
