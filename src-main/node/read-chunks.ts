@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { readAhead } from './read-ahead'
@@ -56,22 +56,38 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
  * its own: sharing one with other work, it costs its start-up and a context switch per few
  * chunks while the decoding waits for the core (measured on a busy 2-core machine: 0.1 s
  * slower on a 1 GB capture than reading here). Linux says how many threads are runnable right
- * now (this one among them) in /proc/loadavg; elsewhere the one-minute load average, which
- * lags, stands in.
+ * now in /proc/loadavg; this process's own (this one, and V8's compiler and collector threads
+ * busy at start-up) are not competition. Elsewhere the one-minute load average, which lags,
+ * stands in.
  */
 function spareCore(): boolean {
-  return availableParallelism() - runnableNow() >= 1
+  return availableParallelism() - othersRunnable() >= 1
 }
 
-/** Threads runnable now besides this one (Linux), or the one-minute load average. */
-function runnableNow(): number {
+/** Threads of other processes runnable now (Linux), or the one-minute load average. */
+function othersRunnable(): number {
   try {
     const m = /\s(\d+)\/\d+\s/.exec(readFileSync('/proc/loadavg', 'utf8'))
-    if (m) return Number(m[1]) - 1
+    if (m) return Number(m[1]) - ownRunnable()
   } catch {
     // Not Linux: fall back below.
   }
   return loadavg()[0]
+}
+
+/** This process's threads that are runnable now (state R in /proc/self/task/N/stat), at least 1. */
+function ownRunnable(): number {
+  let n = 0
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8')
+      // The state follows the command name, which is in parentheses and may hold spaces.
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'R') n++
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return Math.max(n, 1)
 }
 
 /** Yields the file's chunks read on this thread into one reused buffer. */
