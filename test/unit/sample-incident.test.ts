@@ -48,7 +48,8 @@ describe('the sample incident without its captures: drop logs and snapshots alon
     'logged drop',
     'logged drop (IPv6)',
     'return path',
-    'DNAT without a FORWARD accept'
+    'DNAT without a FORWARD accept',
+    'egress'
   ]
   let inc: Incident
   beforeAll(async () => {
