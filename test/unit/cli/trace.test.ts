@@ -125,3 +125,44 @@ describe.skipIf(reason !== undefined)('verdict trace', () => {
     expect(stderr).toContain(`${notes}: not a ruleset Verdict reads`)
   })
 })
+
+describe.skipIf(reason !== undefined)('verdict trace on a bridge (-m physdev)', () => {
+  const bridge = join(dir, 'bridge.v4')
+  writeFileSync(
+    bridge,
+    '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m physdev --physdev-in eth1 --physdev-is-bridged -j DROP\nCOMMIT\n'
+  )
+  const run = async (packet: string) => {
+    const { code, stdout } = await verdict(
+      [
+        'trace',
+        bridge,
+        '--packet',
+        packet,
+        '--path',
+        'forward',
+        '--iif',
+        'br0',
+        '--oif',
+        'br0'
+      ].concat(['--format', 'json'])
+    )
+    expect(code).toBe(0)
+    return JSON.parse(stdout) as { verdict: string; uncertain: boolean; uncertainWhy?: string[] }
+  }
+
+  it('decides the rule from the packet bridge ports', async () => {
+    const syn = 'tcp 10.0.0.1:40000 > 10.0.0.2:22 syn'
+    expect(await run(`${syn} physin=eth1 physout=vnet0`)).toMatchObject({
+      verdict: 'drop',
+      uncertain: false
+    })
+    expect(await run(`${syn} physin=eth2 physout=vnet0`)).toMatchObject({
+      verdict: 'accept',
+      uncertain: false
+    })
+    const unknown = await run(syn)
+    expect(unknown).toMatchObject({ verdict: 'accept', uncertain: true })
+    expect(unknown.uncertainWhy?.join(' ')).toContain('physin=')
+  })
+})
