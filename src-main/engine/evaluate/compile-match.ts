@@ -4,15 +4,15 @@
  * that last applied, and the closures those functions call for the conditions they do not write
  * out, each answering as matchOne does: NO, YES, or UNKNOWN when it cannot be decided.
  */
-import type { Cidr, Match } from '../rulesets/model'
-import { compareAddress, inCidr } from '../rulesets/parse-address'
+import type { Match } from '../rulesets/model'
+import { compareAddress } from '../rulesets/parse-address'
 import {
   chainTestSource,
   ruleTestSource,
   type Fallback,
   type FastPacket
 } from './compile-rule-source'
-import { inIntervals, merge, prefixRange } from './intervals'
+import { cidrMembership, inIntervals, merge, prefixRange } from './intervals'
 import {
   interfaceMatches,
   isLoopback,
@@ -86,7 +86,7 @@ function sortedMatches(matches: Match[]): Match[] {
 /** A condition the generated test calls: compileMatch's closure on the packet's state. */
 function fallback(m: Match): Fallback {
   if (m.kind === 'saddr' || m.kind === 'daddr') {
-    const inList = cidrList(m.cidrs)
+    const inList = cidrMembership(m.cidrs)
     const yes = m.negate ? NO : YES
     const no = m.negate ? YES : NO
     return m.kind === 'saddr'
@@ -105,7 +105,7 @@ function compileMatch(m: Match): Test {
   switch (m.kind) {
     case 'saddr':
     case 'daddr': {
-      const inList = cidrList(m.cidrs)
+      const inList = cidrMembership(m.cidrs)
       return m.kind === 'saddr'
         ? (_p, ctx) => (inList(ctx.src) ? yes : no)
         : (_p, ctx) => (inList(ctx.dst) ? yes : no)
@@ -186,19 +186,6 @@ function compileMatch(m: Match): Test {
         const r = matchOne(m, p, ctx)
         return r === 'unknown' ? UNKNOWN : r ? YES : NO
       }
-  }
-}
-
-/** Whether an address is in any of the prefixes (inCidr's answer), as a closure. */
-function cidrList(cidrs: Cidr[]): (addr: Cidr) => boolean {
-  const v6 = cidrs.filter((c) => c.version === 6)
-  const v4 = inIntervals(cidrs.filter((c) => c.version === 4).map(prefixRange))
-  const has6 = v6.length > 0
-  return (addr) => {
-    if (addr.version === 4) return v4(addr.words[0] >>> 0)
-    if (!has6) return false
-    for (let i = 0; i < v6.length; i++) if (inCidr(addr, v6[i])) return true
-    return false
   }
 }
 

@@ -3,6 +3,9 @@
  * fast path makes in them: a bucket table narrowing a binary search to a few steps.
  */
 
+import type { Cidr } from '../rulesets/model'
+import { inCidr } from '../rulesets/parse-address'
+
 /** Inclusive ranges, sorted and disjoint. */
 export type Intervals = [number, number][]
 
@@ -129,4 +132,27 @@ export function prefixRange(c: { words: number[]; bits: number }): [number, numb
   const mask = bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
   const lo = (c.words[0] & mask) >>> 0
   return [lo, (lo | ~mask) >>> 0]
+}
+
+/** Membership tests already made, per list of prefixes (nft rules naming one set share it). */
+const memberships = new WeakMap<Cidr[], (addr: Cidr) => boolean>()
+
+/**
+ * Returns whether an address is in any of the prefixes (inCidr's answer), as a closure: IPv4
+ * prefixes merged into intervals and searched, IPv6 ones tested in turn. Made once per list.
+ */
+export function cidrMembership(cidrs: Cidr[]): (addr: Cidr) => boolean {
+  const known = memberships.get(cidrs)
+  if (known) return known
+  const v6 = cidrs.filter((c) => c.version === 6)
+  const v4 = inIntervals(cidrs.filter((c) => c.version === 4).map(prefixRange))
+  const has6 = v6.length > 0
+  const test = (addr: Cidr): boolean => {
+    if (addr.version === 4) return v4(addr.words[0] >>> 0)
+    if (!has6) return false
+    for (let i = 0; i < v6.length; i++) if (inCidr(addr, v6[i])) return true
+    return false
+  }
+  memberships.set(cidrs, test)
+  return test
 }

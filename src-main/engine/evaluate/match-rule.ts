@@ -7,6 +7,7 @@ import {
   type Match
 } from '../rulesets/model'
 import { compareAddress, inCidr } from '../rulesets/parse-address'
+import { cidrMembership } from './intervals'
 import type { PacketSpec } from './packet-spec'
 
 /** What the evaluator knows of the packet's surroundings. */
@@ -49,6 +50,9 @@ export interface MatchResult {
   failed?: string
   uncertain?: string
 }
+
+/** Prefix lists longer than this are searched as intervals rather than tested one by one. */
+const LARGE_SET = 16
 
 /** What would decide an undecidable condition. */
 const HINT: Partial<Record<Match['kind'], string>> = {
@@ -100,6 +104,8 @@ export function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 
     case 'saddr':
     case 'daddr': {
       const addr = m.kind === 'saddr' ? ctx.src : ctx.dst
+      // A large set (an nft blocklist) is searched; a few prefixes are tested in turn.
+      if (m.cidrs.length > LARGE_SET) return apply(cidrMembership(m.cidrs)(addr))
       return apply(m.cidrs.some((c) => inCidr(addr, c)))
     }
     case 'saddr-range':
