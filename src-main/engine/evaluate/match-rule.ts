@@ -331,7 +331,7 @@ function describe(m: Match): string {
       return `${m.negate ? 'not ' : ''}in ipset ${m.name} (${m.dirs.join(',')})`
     case 'saddr':
     case 'daddr':
-      return `${m.negate ? 'not ' : ''}${m.kind === 'saddr' ? 'source' : 'destination'} ${m.cidrs.map(cidrText).join(',')}`
+      return `${m.negate ? 'not ' : ''}${m.kind === 'saddr' ? 'source' : 'destination'} ${listed(m.cidrs, cidrText)}`
     case 'iif':
     case 'oif':
       return `${m.negate ? 'not ' : ''}${m.kind === 'iif' ? 'in' : 'out'} interface ${m.names.join(',')}`
@@ -400,6 +400,15 @@ function physdevMatches(
   if (!m.physOut) return true
   if (outdev === null) return false
   return interfaceMatches(m.physOut.name, outdev) !== m.physOut.negate
+}
+
+/** Prefixes named in a description at most; a longer list (a blocklist set) is counted. */
+const LISTED = 8
+
+/** Returns the first LISTED items in words, and how many more there are. */
+function listed<T>(items: T[], text: (item: T) => string): string {
+  const shown = items.slice(0, LISTED).map(text).join(',')
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown
 }
 
 function cidrText(c: Cidr): string {
