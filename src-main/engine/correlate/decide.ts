@@ -25,7 +25,7 @@ import {
 } from './firewalld-walk'
 import { flowEnds, flowRoles, interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 import type { FlowLog, PlacedEvent } from './log-match'
-import { DROP_PREFIX } from './logged-flows'
+import { DROP_PREFIX, notAConversation } from './logged-flows'
 import { walkLogged } from './logged-walk'
 import { baseName } from './names'
 import { answersWith } from './reject-answer'
@@ -222,15 +222,7 @@ function fromWalks(
     if (back.blocked) {
       const w = back.blocked
       const kind = classify(w, 'reply')
-      const cause = walkCause(w, kind)
-      return {
-        flow,
-        cause,
-        evidence: [walkEvidence(w), ...seen],
-        confidence: w.result.uncertain ? 0.5 : 0.8,
-        explanation: explain(flow, kind, cause, w, 'simulated', roles.ends),
-        fix: fixFor(flow, kind, w)
-      }
+      return simulated(flow, w, kind, walkCause(w, kind), roles, seen, 0.8)
     }
   }
   if (opening) {
@@ -355,6 +347,29 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   if (w.hop.role !== 'server') allow.dst = far ? e.farDst : e.dst
   if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
   return acceptFix(site, allow)
+}
+
+/**
+ * A cause found by walking the snapshot: the walk and what was seen as evidence, the
+ * explanation and fix for `kind`, and `confidence` (0.5 when the walk was uncertain).
+ */
+function simulated(
+  flow: Flow,
+  w: Walk,
+  kind: CauseKind,
+  cause: Cause,
+  roles: FlowRoles,
+  seen: Evidence[],
+  confidence: number
+): Draft {
+  return {
+    flow,
+    cause,
+    evidence: [walkEvidence(w), ...seen],
+    confidence: w.result.uncertain ? 0.5 : confidence,
+    explanation: explain(flow, kind, cause, w, 'simulated', roles.ends),
+    fix: fixFor(flow, kind, w)
+  }
 }
 
 function describeRole(role: FlowLog['role']): string {
@@ -665,14 +680,6 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
 }
 
 /** Returns whether a flow is not a request and its answer: broadcast, multicast, DHCP. */
-function notAConversation(flow: Flow): boolean {
-  if (flow.proto === 'udp' && [67, 68].some((p) => p === flow.dport || p === flow.sport))
-    return true
-  const d = flow.dst
-  if (d.includes(':')) return /^ff/i.test(d)
-  const first = Number(d.split('.')[0])
-  return (first >= 224 && first <= 239) || d === '255.255.255.255'
-}
 
 /** The port type a confined domain may bind (httpd_t → http_port_t), for `semanage port -a`. */
 function selinuxPortType(scontext?: string): string {
@@ -753,17 +760,8 @@ function stalled(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefi
     const hops = fromOpener ? forwardHops(roles) : returnHops(roles)
     const walked = walkPath(hops, stuckSegment(fromOpener, 'invalid'))
     const w = walked.blocked
-    if (w && classify(w, fromOpener ? 'opening' : 'reply') === 'ct-invalid') {
-      const cause = walkCause(w, 'ct-invalid')
-      return {
-        flow,
-        cause,
-        evidence: [walkEvidence(w), ...seen],
-        confidence: w.result.uncertain ? 0.5 : 0.7,
-        explanation: explain(flow, 'ct-invalid', cause, w, 'simulated', roles.ends),
-        fix: fixFor(flow, 'ct-invalid', w)
-      }
-    }
+    if (w && classify(w, fromOpener ? 'opening' : 'reply') === 'ct-invalid')
+      return simulated(flow, w, 'ct-invalid', walkCause(w, 'ct-invalid'), roles, seen, 0.7)
     return undefined
   }
   return sizeDrop(flow, roles, seen) ?? pmtud(flow, roles, seen)
@@ -846,14 +844,7 @@ function pmtud(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefine
     const w = walked.blocked
     const kind = classify(w, 'icmp')
     const cause = walkCause(w, kind === 'ct-invalid' ? 'ct-invalid' : 'pmtud-blackhole')
-    return {
-      flow,
-      cause,
-      evidence: [walkEvidence(w), ...seen],
-      confidence: w.result.uncertain ? 0.5 : 0.8,
-      explanation: explain(flow, 'pmtud-blackhole', cause, w, 'simulated', roles.ends),
-      fix: fixFor(flow, 'pmtud-blackhole', w)
-    }
+    return simulated(flow, w, 'pmtud-blackhole', cause, roles, seen, 0.8)
   }
   const sawIcmp = flow.data?.pathMtu !== undefined
   return {

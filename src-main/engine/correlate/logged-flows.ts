@@ -50,7 +50,7 @@ export function loggedFlows(
     const p = placed.event.packet
     if (placed.event.kind !== 'packet' || !p) continue
     const side = sideOf(p, placed.host)
-    if (!side || broadcastOrDhcp(side)) continue
+    if (!side || notAConversation(side)) continue
     const key = [
       placed.host.name,
       side.proto,
@@ -184,11 +184,21 @@ function hostAddress(c: Cidr): string | undefined {
   )
 }
 
-function broadcastOrDhcp(s: Side): boolean {
-  if (s.proto === 'udp' && [67, 68].some((p) => p === s.sport || p === s.dport)) return true
-  if (s.dst.includes(':')) return /^ff/i.test(s.dst)
-  const first = Number(s.dst.split('.')[0])
-  return (first >= 224 && first <= 239) || s.dst === '255.255.255.255'
+/**
+ * Returns whether packets to these ends are not a conversation to explain: DHCP, broadcast or
+ * multicast (a LAN's chatter, refused or not).
+ */
+export function notAConversation(c: {
+  proto: Proto
+  sport?: number
+  dport?: number
+  dst: string
+}): boolean {
+  if (c.proto === 'udp' && [67, 68].some((p) => p === c.dport || p === c.sport)) return true
+  const d = c.dst
+  if (d.includes(':')) return /^ff/i.test(d)
+  const first = Number(d.split('.')[0])
+  return (first >= 224 && first <= 239) || d === '255.255.255.255'
 }
 
 /** What the opener saw, from the part the refused packet played and how it was refused. */
