@@ -400,15 +400,7 @@ console.log(`Wrote ${relative(ROOT, resultsFile)}; whole run ${totalSeconds.toFi
 /** Runs bench/timeline.mjs (frame times of a million-event timeline in Chromium); returns its results. */
 function runTimelineStep() {
   console.log('')
-  const r = spawnSync(process.execPath, [join(ROOT, 'bench/timeline.mjs'), '--json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const lines = r.stdout.trim().split('\n')
-  for (const line of lines.slice(0, -1)) console.log(line)
-  if (r.status !== 0) return { error: `bench/timeline.mjs exited with ${r.status}` }
-  return JSON.parse(lines.at(-1))
+  return runJsonStep(join(ROOT, 'bench/timeline.mjs'), 'bench/timeline.mjs')
 }
 
 /**
@@ -419,15 +411,24 @@ function runTimelineStep() {
 async function runEvaluateStep() {
   console.log('')
   await bundle('bench/evaluate.ts', 'evaluate.mjs')
-  const r = spawnSync(process.execPath, [join(DATA_DIR, 'evaluate.mjs'), '--json'], {
+  const result = runJsonStep(join(DATA_DIR, 'evaluate.mjs'), 'bench/evaluate.ts')
+  if (!result.error) writeFileSync(join(DATA_DIR, 'evaluate.json'), JSON.stringify(result) + '\n')
+  return result
+}
+
+/**
+ * Runs a bench script with --json: echoes its report lines, and returns the JSON its last line
+ * holds (or the error when it failed).
+ */
+function runJsonStep(script, name) {
+  const r = spawnSync(process.execPath, [script, '--json'], {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const lines = r.stdout.trim().split('\n')
   for (const line of lines.slice(0, -1)) console.log(line)
-  if (r.status !== 0) return { error: `bench/evaluate.ts exited with ${r.status}` }
-  writeFileSync(join(DATA_DIR, 'evaluate.json'), lines.at(-1) + '\n')
+  if (r.status !== 0) return { error: `${name} exited with ${r.status}` }
   return JSON.parse(lines.at(-1))
 }
 
