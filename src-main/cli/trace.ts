@@ -13,6 +13,7 @@ const USAGE =
   'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--local ADDR[/LEN],...] [--format text|json]\n' +
   '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT] [key=value...], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"\n' +
   '  facts: len=N (IP total length) ttl=N mark=N ctmark=N uid=N gid=N mac=02:00:00:00:00:01\n' +
+  '         physin=PORT physout=PORT (bridge ports for -m physdev; none when it has none)\n' +
   "  --local: the host's own addresses (a prefix length places the subnet broadcast), for addrtype and fib type\n" +
   '  firewalld: a copy of /etc/firewalld (a folder), zone/policy/service XML, firewalld.conf or firewall-cmd --list-all-zones output'
 const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']

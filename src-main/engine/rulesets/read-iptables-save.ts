@@ -408,11 +408,17 @@ function parseRule(
       case '--physdev-is-in':
       case '--physdev-is-out':
       case '--physdev-is-bridged': {
+        const name = opt === '--physdev-in' || opt === '--physdev-out' ? value() : undefined
+        if (name === '') {
+          warn(`${opt} needs a bridge port name`)
+          matches.push(unknownOption(module, negate, opt, name))
+          break
+        }
         // One -m physdev holds all its options, each with its own `!`.
         let m = matches.slice(moduleStart).find((x) => x.kind === 'physdev')
         if (!m || m.kind !== 'physdev') matches.push((m = { kind: 'physdev', negate: false }))
-        if (opt === '--physdev-in') m.physIn = { name: value(), negate }
-        else if (opt === '--physdev-out') m.physOut = { name: value(), negate }
+        if (opt === '--physdev-in') m.physIn = { name: name!, negate }
+        else if (opt === '--physdev-out') m.physOut = { name: name!, negate }
         else if (opt === '--physdev-is-in') m.isIn = { negate }
         else if (opt === '--physdev-is-out') m.isOut = { negate }
         else m.isBridged = { negate }

@@ -73,6 +73,16 @@ describe('-m physdev', () => {
     ).toBe('accept')
   })
 
+  it('a bridge port name missing: a warning naming the line, the rule kept undecided', () => {
+    const r = save('-A FORWARD -m physdev --physdev-in\n-A FORWARD -p tcp --dport 22 -j ACCEPT')
+    expect(r.problems.map((p) => `${p.at}: ${p.message}`)).toEqual([
+      expect.stringMatching(/^line 5, column 1: --physdev-in needs a bridge port name$/)
+    ])
+    const rules = r.tables[0].chains.find((c) => c.name === 'FORWARD')!.rules
+    expect(rules).toHaveLength(2)
+    expect(rules[0].matches).toEqual([expect.objectContaining({ kind: 'unmodelled' })])
+  })
+
   it('a packet whose bridge ports are not given leaves the rule undecided', () => {
     expect(verdict('-A FORWARD -m physdev --physdev-in eth1 -j DROP', '')).toBe('uncertain')
     expect(parsePacketSpec('tcp 10.0.0.1:1 > 10.0.0.2:2 syn physin=a/b')).toMatch(/bridge port/)
