@@ -6,7 +6,7 @@
  * the rules expects, and Verdict's traced walk and its fast path, on the bridge's own
  * iptables-save and the packet with its bridge ports as facts, must give it too.
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decide } from '../../src-main/engine/evaluate/compile-ruleset'
 import { parsePacketSpec } from '../../src-main/engine/evaluate/packet-spec'
@@ -17,7 +17,15 @@ import { labSkipReason } from './lab-checks'
 import { Lab, type Host } from './lab-host'
 import { scriptedClient, services } from './lab-traffic'
 
-const reason = labSkipReason('physdev')
+/** The lab's own needs, then br_netfilter, which makes a bridge's packets meet iptables. */
+const reason = labSkipReason('physdev') ?? bridgeNetfilterMissing()
+
+function bridgeNetfilterMissing(): string | undefined {
+  if (existsSync('/proc/sys/net/bridge')) return undefined
+  const why = 'br_netfilter is not loaded (modprobe br_netfilter): bridged packets skip iptables'
+  console.warn(`kernel lab (physdev) skipped: ${why}`)
+  return why
+}
 
 const A = '10.93.0.1'
 const B = '10.93.0.2'
