@@ -138,8 +138,9 @@ export async function analyse(
       if (!host.logFiles.includes(file.path)) host.logFiles.push(file.path)
     })
     const seen = tracker.finish()
-    presence.push(pointPresence(point, seen))
-    pointFlows.push(...seen)
+    // What a point covered only tells which points missed a conversation: one point misses none.
+    if (byPoint.size > 1) presence.push(pointPresence(point, seen))
+    for (const f of seen) pointFlows.push(f)
   }
 
   const groups = mergePoints(pointFlows).sort((x, y) => x[0].firstUs - y[0].firstUs)

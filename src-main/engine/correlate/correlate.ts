@@ -49,7 +49,7 @@ export function correlate(
   for (const [id, list] of late) logs.set(id, [...(logs.get(id) ?? []), ...list])
   // Refused packets no captured flow took are conversations only a log saw.
   const onlyLogged = loggedFlows(untaken(), incident.flows.length + 1)
-  incident.flows.push(...onlyLogged.flows)
+  for (const f of onlyLogged.flows) incident.flows.push(f)
   for (const [id, list] of onlyLogged.logs) logs.set(id, list)
   const ctx: DecideContext = {
     ev,

@@ -29,20 +29,31 @@ const MAX_FIX_LINES = 20
 
 /** Returns the findings, grouped by cause and outcome, most flows first. */
 export function groupDrafts(drafts: Draft[]): Finding[] {
-  const groups = new Map<string, Draft[]>()
+  // One source failing the same way on many destinations (a scan, a sweep, a host whose every
+  // attempt out dies) is one story: one finding, not one per address and port. This gathers
+  // causes placed by destination only (nothing listens, unknown); a rule's cause has its line.
+  const targets = new Map<string, Set<string>>()
   for (const d of drafts) {
-    const c = d.cause
-    const where =
-      c.file !== undefined
-        ? `${c.file}:${c.line ?? ''}:${c.table ?? ''}:${c.chain ?? ''}`
-        : `${c.host ?? ''}:${d.flow.dst}:${d.flow.dport ?? ''}`
-    const key = `${c.kind}|${d.flow.outcome}|${c.host ?? ''}|${where}|${c.verdict ?? ''}`
-    const list = groups.get(key)
+    if (d.cause.file !== undefined) continue
+    const source = sourceKey(d)
+    const seen = targets.get(source)
+    if (seen) seen.add(groupKey(d))
+    else targets.set(source, new Set([groupKey(d)]))
+  }
+  const groups = new Map<string, Draft[]>()
+  const sweeps = new Map<string, Draft[]>()
+  for (const d of drafts) {
+    const source = d.cause.file === undefined ? sourceKey(d) : undefined
+    const sweep = source !== undefined && targets.get(source)!.size >= SCAN_PORTS
+    const into = sweep ? sweeps : groups
+    const key = sweep ? source : groupKey(d)
+    const list = into.get(key)
     if (list) list.push(d)
-    else groups.set(key, [d])
+    else into.set(key, [d])
   }
   const findings: Finding[] = []
   for (const list of groups.values()) findings.push(merge(list))
+  for (const list of sweeps.values()) findings.push(merge(list, true))
   findings.sort(
     (a, b) =>
       b.flows.length - a.flows.length ||
@@ -53,20 +64,39 @@ export function groupDrafts(drafts: Draft[]): Finding[] {
   return findings
 }
 
-function merge(list: Draft[]): Finding {
+/** The key of a draft's cause and outcome, and where the cause is: its line, or its destination. */
+function groupKey(d: Draft): string {
+  const c = d.cause
+  const where =
+    c.file !== undefined
+      ? `${c.file}:${c.line ?? ''}:${c.table ?? ''}:${c.chain ?? ''}`
+      : `${c.host ?? ''}:${d.flow.dst}:${d.flow.dport ?? ''}`
+  return `${c.kind}|${d.flow.outcome}|${c.host ?? ''}|${where}|${c.verdict ?? ''}`
+}
+
+/** The key of a draft's cause and outcome with its source (not its destination). */
+function sourceKey(d: Draft): string {
+  const c = d.cause
+  return `${c.kind}|${d.flow.outcome}|${c.host ?? ''}|${c.verdict ?? ''}|${d.flow.src}`
+}
+
+/** Returns the finding of a group; `sweep`: one source's failures gathered over many destinations. */
+function merge(list: Draft[], sweep = false): Finding {
   const first = list[0]
   const n = list.length
   const words = WORDS[first.flow.outcome]
   const targets = [...new Set(list.map((d) => endpointText(d.flow.dst, d.flow.dport)))]
-  const to = targets.length === 1 ? targets[0] : `${targets.length} destinations`
+  const to =
+    (sweep ? `from ${first.flow.src} to ` : 'to ') +
+    (targets.length === 1 ? targets[0] : `${targets.length} destinations`)
   const evidence = pickEvidence(list)
   const finding: Finding = {
     id: '',
     flows: list.map((d) => d.flow.id),
     outcome: first.flow.outcome,
-    title: `${n} ${n === 1 ? words[0] : words[1]} to ${to}: ${causeWords(first)}`,
+    title: `${n} ${n === 1 ? words[0] : words[1]} ${to}: ${causeWords(first)}`,
     cause: first.cause,
-    confidence: Math.min(...list.map((d) => d.confidence)),
+    confidence: list.reduce((min, d) => Math.min(min, d.confidence), Infinity),
     evidence,
     explanation:
       n === 1
@@ -75,11 +105,11 @@ function merge(list: Draft[]): Finding {
   }
   const scan = portScan(list)
   if (scan) {
-    // A scan the firewall refuses is the firewall at work: opening every port is no fix.
-    const hosts = [...new Set(list.map((d) => d.flow.dst))]
-    const on = hosts.length === 1 ? hosts[0] : `${hosts.length} hosts`
+    // A scan turned away is the firewall (or the host) at work: opening every port is no fix.
+    const hosts = new Set(list.map((d) => d.flow.dst))
+    const on = hosts.size === 1 ? first.flow.dst : `${hosts.size} hosts`
     finding.title = `${n} ${words[1]} from a port scan by ${scan.source} (${scan.ports} ports on ${on}): ${causeWords(first)}`
-    finding.explanation = `${scan.source} tried ${scan.ports} ports on ${on}, each refused the same way: a port scan. ${first.explanation} A firewall refusing a scan is doing its job, so no fix is proposed; if one of these ports should be open, its own flow shows the rule to change.`
+    finding.explanation = `${scan.source} tried ${scan.ports} ports on ${on}, each ending the same way (${words[1]}): a port scan. ${first.explanation} Turning a scan away is the firewall or the host doing its job, so no fix is proposed; if one of these ports should be open, its own flow shows the rule to change.`
   } else {
     const fix = mergeFixes(list.map((d) => d.fix))
     if (fix) finding.fix = fix

@@ -59,6 +59,28 @@ function analyse(pairs: [string, number][]): Incident {
   return inc
 }
 
+/** SYN timeouts with nothing loaded but the capture, one per [source, destination, port]. */
+function unexplained(tries: [string, string, number][]): Incident {
+  const flows: Flow[] = tries.map(([src, dst, dport], i) => ({
+    id: `F${i + 1}`,
+    proto: 'tcp',
+    src,
+    sport: 40000 + i,
+    dst,
+    dport,
+    first: '2026-11-22T03:00:00.000000Z',
+    last: '2026-11-22T03:00:03.000000Z',
+    outcome: 'syn-timeout',
+    packets: 2,
+    bytes: 120,
+    seenAt: ['client'],
+    synRetransmits: 1
+  }))
+  const inc: Incident = { schema: INCIDENT_SCHEMA, inputs: [], flows, findings: [] }
+  correlate(inc, createEvidence())
+  return inc
+}
+
 const ports = (n: number, from = 1000): number[] => Array.from({ length: n }, (_, i) => from + i)
 
 describe('grouping by cause', () => {
@@ -87,5 +109,35 @@ describe('grouping by cause', () => {
     expect(lines).toHaveLength(21)
     expect(lines[19]).toBe('iptables -A INPUT -p tcp --dport 1019 -j ACCEPT')
     expect(lines[20]).toBe('# and 25 more commands like these')
+  })
+
+  it('gathers one source failing the same way on many hosts into one finding, in flow order', () => {
+    const sweep = Array.from(
+      { length: 25 },
+      (_, i) => ['192.0.2.7', `10.0.3.${i + 1}`, 22] as [string, string, number]
+    )
+    const other: [string, string, number] = ['192.0.2.8', '10.0.3.1', 22]
+    const inc = unexplained([...sweep.slice(0, 10), other, ...sweep.slice(10)])
+    expect(inc.findings).toHaveLength(2)
+    const [gathered, alone] = inc.findings
+    expect(gathered.flows).toEqual(inc.flows.filter((f) => f.src === '192.0.2.7').map((f) => f.id))
+    expect(gathered.title).toBe('25 SYN timeouts from 192.0.2.7 to 25 destinations: cause unknown')
+    expect(gathered.cause.kind).toBe('unknown')
+    expect(alone.flows).toEqual(['F11'])
+  })
+
+  it('keeps a source failing on a few hosts as one finding per destination', () => {
+    const inc = unexplained(ports(5).map((_, i) => ['192.0.2.7', `10.0.3.${i + 1}`, 22]))
+    expect(inc.findings).toHaveLength(5)
+    for (const f of inc.findings) expect(f.flows).toHaveLength(1)
+  })
+
+  it('calls one source failing on many ports of many hosts a port scan, without a fix', () => {
+    const inc = unexplained(ports(40).map((p, i) => ['192.0.2.7', `10.0.3.${(i % 4) + 1}`, p]))
+    expect(inc.findings).toHaveLength(1)
+    expect(inc.findings[0].title).toBe(
+      '40 SYN timeouts from a port scan by 192.0.2.7 (40 ports on 4 hosts): cause unknown'
+    )
+    expect(inc.findings[0].fix).toBeUndefined()
   })
 })

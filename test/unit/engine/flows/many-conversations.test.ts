@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { analyse } from '../../../../src-main/engine/analyse'
+import { buildPcap, tcpFrame } from '../../../support/build-capture'
+import { memorySource } from '../../../support/sources'
+
+/**
+ * A sweep of `count` SYNs from one scanner, each to its own address and port, none answered:
+ * as many conversations as packets. Built from one frame with the bytes that differ patched in.
+ */
+function sweep(count: number): Uint8Array {
+  const template = tcpFrame({ src: '192.0.2.7', dst: '10.0.0.0', sport: 40000, dport: 1 })
+  const header = buildPcap([])
+  const record = 16 + template.length
+  const out = new Uint8Array(header.length + count * record)
+  out.set(header)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i < count; i++) {
+    const at = header.length + i * record
+    view.setUint32(at, 1_700_000_000 + Math.floor(i / 1000), true)
+    view.setUint32(at + 4, (i % 1000) * 1000, true)
+    view.setUint32(at + 8, template.length, true)
+    view.setUint32(at + 12, template.length, true)
+    out.set(template, at + 16)
+    const frame = at + 16
+    // Destination 10.x.y.z from i, port 1–1000, and the IP ID: all different per packet.
+    view.setUint8(frame + 31, (i >> 16) & 0xff)
+    view.setUint16(frame + 32, i & 0xffff)
+    view.setUint16(frame + 36, 1 + (i % 1000))
+    view.setUint16(frame + 18, i & 0xffff)
+  }
+  return out
+}
+
+describe('a capture with hundreds of thousands of conversations', () => {
+  it('analyses every one (no step spreads the whole list into one call)', async () => {
+    const count = 200_000
+    const incident = await analyse([memorySource('sweep.pcap', sweep(count), {}, 1 << 20)])
+    expect(incident.inputs[0].errors).toEqual([])
+    expect(incident.flows).toHaveLength(count)
+    expect(incident.flows.every((f) => f.outcome === 'syn-timeout')).toBe(true)
+    expect(incident.flows[count - 1]).toMatchObject({
+      id: `F${count}`,
+      src: '192.0.2.7',
+      dst: `10.${(count - 1) >> 16}.${((count - 1) >> 8) & 0xff}.${(count - 1) & 0xff}`,
+      dport: 1 + ((count - 1) % 1000)
+    })
+    // One scanner, one story: a single finding covers every conversation.
+    expect(incident.findings).toHaveLength(1)
+    expect(incident.findings[0].flows).toHaveLength(count)
+    expect(incident.findings[0].title).toBe(
+      `${count} SYN timeouts from a port scan by 192.0.2.7 (1000 ports on ${count} hosts): cause unknown`
+    )
+  }, 120_000)
+})
