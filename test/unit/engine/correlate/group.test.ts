@@ -39,28 +39,24 @@ function analyse(pairs: [string, number][]): Incident {
     }
     readTextInput(info, text, hostOf(ev, 'server'))
   }
-  const flows: Flow[] = pairs.map(([src, dport], i) => ({
-    id: `F${i + 1}`,
-    proto: 'tcp',
-    src,
-    sport: 40000 + i,
-    dst: '10.0.0.2',
-    dport,
-    first: '2026-11-22T03:00:00.000000Z',
-    last: '2026-11-22T03:00:03.000000Z',
-    outcome: 'syn-timeout',
-    packets: 2,
-    bytes: 120,
-    seenAt: ['server'],
-    synRetransmits: 1
-  }))
-  const inc: Incident = { schema: INCIDENT_SCHEMA, inputs: [], flows, findings: [] }
-  correlate(inc, ev)
-  return inc
+  return correlated(
+    pairs.map(([src, dport]) => [src, '10.0.0.2', dport]),
+    ev,
+    'server'
+  )
 }
 
 /** SYN timeouts with nothing loaded but the capture, one per [source, destination, port]. */
 function unexplained(tries: [string, string, number][]): Incident {
+  return correlated(tries, createEvidence(), 'client')
+}
+
+/** Correlates one SYN timeout (a SYN and its retransmission) per [source, destination, port]. */
+function correlated(
+  tries: [string, string, number][],
+  ev: ReturnType<typeof createEvidence>,
+  point: string
+): Incident {
   const flows: Flow[] = tries.map(([src, dst, dport], i) => ({
     id: `F${i + 1}`,
     proto: 'tcp',
@@ -73,11 +69,11 @@ function unexplained(tries: [string, string, number][]): Incident {
     outcome: 'syn-timeout',
     packets: 2,
     bytes: 120,
-    seenAt: ['client'],
+    seenAt: [point],
     synRetransmits: 1
   }))
   const inc: Incident = { schema: INCIDENT_SCHEMA, inputs: [], flows, findings: [] }
-  correlate(inc, createEvidence())
+  correlate(inc, ev)
   return inc
 }
 
