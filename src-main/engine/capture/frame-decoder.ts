@@ -1,7 +1,10 @@
+import { u32in } from './bytes'
 import { decodeFrame, isSupportedLinkType } from './decode-link'
 import type { CaptureInterface, PacketSink, ReadOptions } from './capture-types'
 import { decodeViewFrame, newPacket, PacketView, viewFromPacket } from './packet-view'
 import { createReassembler } from './reassemble-ip'
+
+type Reassembler = ReturnType<typeof createReassembler>
 
 /** Receives each packet as a reused view, valid only during the call. */
 export type PacketViewSink = (view: PacketView, iface: CaptureInterface) => void
@@ -19,6 +22,22 @@ export interface FrameDecoder {
     caplen: number,
     comment?: string
   ): void
+  /**
+   * Optional fast path for classic pcap records (read-pcap.ts): decodes every whole record of
+   * b[off, end) captured on `iface` (a 16-byte header in the file's byte order, then the captured
+   * bytes) and returns where it stopped: at the first record cut short by `end`, or one the
+   * record reader must look at itself (a captured length over maxCaplen or the snaplen, a
+   * timestamp fraction out of range), or at once when it does not decode this interface.
+   */
+  pcapRun?(
+    iface: CaptureInterface,
+    b: Uint8Array,
+    off: number,
+    end: number,
+    little: boolean,
+    nano: boolean,
+    maxCaplen: number
+  ): number
   packets(): number
   unsupported(): number
 }
@@ -78,21 +97,75 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
       if (v.b !== b) v.b = b
       v.off = off
       v.end = end
-      if (!decode) {
-        decodeNothing(v)
-      } else if (!decodeViewFrame(v, link.linkType, b, off, end)) {
-        const pkt = newPacket(n, iface.id, sec, nsec, len, caplen, link.linkType, comment)
-        decodeFrame(link.linkType, b, off, end, pkt, frags)
-        viewFromPacket(v, pkt)
-        v.b = b
-        v.off = off
-        v.end = end
-      }
+      if (!decode) decodeNothing(v)
+      else if (!decodeViewFrame(v, link.linkType, b, off, end)) decodeFull(v, b, off, end, frags)
       sink(v, iface)
+    },
+    pcapRun(iface, b, off, end, little, nano, maxCaplen) {
+      if (headersOnly || !link.select(iface)) return off
+      // What emit() looks up per packet, looked up once per run: the interface cannot change.
+      const v = view
+      const id = iface.id
+      const linkType = link.linkType
+      const tsOffsetSec = link.tsOffsetSec
+      const fcs = link.fcsLen
+      const snaplen = iface.snaplen > 0 && iface.snaplen < maxCaplen ? iface.snaplen : maxCaplen
+      const fracEnd = nano ? 1e9 : 1e6
+      const fracScale = nano ? 1 : 1000
+      if (v.b !== b) v.b = b
+      while (end - off >= 16) {
+        let sec = u32in(b, off, little)
+        const frac = u32in(b, off + 4, little)
+        const caplen = u32in(b, off + 8, little)
+        const len = u32in(b, off + 12, little)
+        if (caplen > snaplen || end - off - 16 < caplen || frac >= fracEnd) break
+        const frame = off + 16
+        off = frame + caplen
+        n++
+        iface.packets++
+        sec += tsOffsetSec
+        const nsec = frac * fracScale
+        v.n = n
+        v.iface = id
+        v.sec = sec
+        v.nsec = nsec
+        v.timeUs = sec * 1e6 + ((nsec / 1000) | 0)
+        v.len = len
+        v.caplen = caplen
+        v.linkType = linkType
+        v.comment = undefined
+        v.full = undefined
+        const frameEnd = fcs !== 0 && caplen === len && caplen > fcs ? off - fcs : off
+        v.off = frame
+        v.end = frameEnd
+        if (!decodeViewFrame(v, linkType, b, frame, frameEnd))
+          decodeFull(v, b, frame, frameEnd, frags)
+        sink(v, iface)
+      }
+      return off
     },
     packets: () => n,
     unsupported: () => link.unsupported
   }
+}
+
+/**
+ * Decodes a frame the view does not decode itself with the full decoder into a Packet the view
+ * keeps as `full`, taking the record facts already set on the view.
+ */
+function decodeFull(
+  v: PacketView,
+  b: Uint8Array,
+  off: number,
+  end: number,
+  frags: Reassembler | undefined
+): void {
+  const pkt = newPacket(v.n, v.iface, v.sec, v.nsec, v.len, v.caplen, v.linkType, v.comment)
+  decodeFrame(v.linkType, b, off, end, pkt, frags)
+  viewFromPacket(v, pkt)
+  v.b = b
+  v.off = off
+  v.end = end
 }
 
 /** Clears the view's layers and gives it an undecoded Packet, so packet() will not decode either. */
@@ -119,8 +192,8 @@ function createLinkState() {
     tsOffsetSec: 0,
     fcsLen: 0,
     unsupported: 0,
-    /** Counts a packet of `iface`; returns whether its link type is decoded. */
-    enter(iface: CaptureInterface): boolean {
+    /** Looks up the facts of `iface` when it changes; returns whether its link type is decoded. */
+    select(iface: CaptureInterface): boolean {
       if (iface !== last) {
         last = iface
         state.linkType = iface.linkType
@@ -128,6 +201,11 @@ function createLinkState() {
         state.tsOffsetSec = iface.tsOffsetSec ?? 0
         state.fcsLen = iface.fcsLen ?? 0
       }
+      return state.supported
+    },
+    /** Counts a packet of `iface`; returns whether its link type is decoded. */
+    enter(iface: CaptureInterface): boolean {
+      state.select(iface)
       iface.packets++
       if (!state.supported) {
         state.unsupported++

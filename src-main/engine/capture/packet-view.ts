@@ -163,6 +163,13 @@ export function newPacket(
 /**
  * Decodes the frame b[off, end) into the view; returns false when the frame
  * needs the full decoder (the view's layer fields are then meaningless).
+ *
+ * Link, IP and transport are read in this one function, in the order the
+ * layers come, with no call per layer: this runs for nearly every packet of a
+ * capture. Multi-byte fields are read with inline shifts rather than bytes.ts's
+ * u16/u32: V8 does not always inline a call once a function grows, and a call
+ * returning an unsigned 32-bit value above 2^31 boxes it in a fresh heap
+ * number, millions of times per file.
  */
 export function decodeViewFrame(
   v: PacketView,
@@ -180,42 +187,37 @@ export function decodeViewFrame(
   if (linkType === LINKTYPE.ETHERNET) {
     if (end - off < 14) return false
     let type = (b[off + 12] << 8) | b[off + 13]
-    let o = off + 14
+    off += 14
     if (type <= 1500) return false
-    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
-      if (end - o < 4 || v.vlanCount === MAX_VLAN) return false
-      v.vlan[v.vlanCount++] = ((b[o] << 8) | b[o + 1]) & 0x0fff
-      type = (b[o + 2] << 8) | b[o + 3]
-      o += 4
+    if (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+      const vlan = v.vlan
+      let count = 0
+      do {
+        if (end - off < 4 || count === MAX_VLAN) return false
+        vlan[count] = ((b[off] << 8) | b[off + 1]) & 0x0fff
+        v.vlanCount = ++count
+        type = (b[off + 2] << 8) | b[off + 3]
+        off += 4
+      } while (type === 0x8100 || type === 0x88a8 || type === 0x9100)
     }
     if (type === 0x8926 || type === 0x8847 || type === 0x8848) return false
     v.etherType = type
     if (type !== 0x0800 && type !== 0x86dd) return true
-    return decodeViewIp(v, b, o, end)
+  } else if (
+    linkType !== LINKTYPE.RAW &&
+    linkType !== LINKTYPE.RAW_BSD12 &&
+    linkType !== LINKTYPE.RAW_BSD14 &&
+    linkType !== LINKTYPE.IPV4 &&
+    linkType !== LINKTYPE.IPV6
+  ) {
+    return false
   }
-  if (
-    linkType === LINKTYPE.RAW ||
-    linkType === LINKTYPE.RAW_BSD12 ||
-    linkType === LINKTYPE.RAW_BSD14 ||
-    linkType === LINKTYPE.IPV4 ||
-    linkType === LINKTYPE.IPV6
-  )
-    return decodeViewIp(v, b, off, end)
-  return false
-}
 
-/*
- * The view decoders read multi-byte fields with inline shifts rather than
- * bytes.ts's u16/u32: V8 does not always inline a call once a function grows,
- * and a call returning an unsigned 32-bit value above 2^31 boxes it in a fresh
- * heap number, millions of times per file.
- */
-
-function decodeViewIp(v: PacketView, b: Uint8Array, off: number, end: number): boolean {
+  // IP: b[off] is the first byte of the IPv4 or IPv6 header.
   if (end - off < 1) return false
   const version = b[off] >> 4
   let ipEnd: number
-  let payloadOff: number
+  let o: number
   let proto: number
   if (version === 4) {
     if (end - off < 20) return false
@@ -236,7 +238,7 @@ function decodeViewIp(v: PacketView, b: Uint8Array, off: number, end: number): b
     v.ttl = b[off + 8]
     v.proto = proto
     ipEnd = totalLen === 0 ? end : off + totalLen
-    payloadOff = off + headerLen
+    o = off + headerLen
   } else if (version === 6) {
     if (end - off < 40) return false
     proto = b[off + 6]
@@ -251,69 +253,68 @@ function decodeViewIp(v: PacketView, b: Uint8Array, off: number, end: number): b
     v.ttl = b[off + 7]
     v.proto = proto
     ipEnd = payloadLen === 0 ? end : off + 40 + payloadLen
-    payloadOff = off + 40
+    o = off + 40
   } else {
     return false
   }
   v.ipOff = off
+  // The transport header at b[o]: its bytes end at dataEnd, its length by the IP header.
   const dataEnd = end < ipEnd ? end : ipEnd
-  const length = ipEnd - payloadOff
-  if (proto === 6) return decodeViewTcp(v, b, payloadOff, dataEnd, length)
-  if (proto === 17) return decodeViewUdp(v, b, payloadOff, dataEnd, length)
-  // ICMP and ICMPv6 (rare, and errors quote a packet) take the full decoder.
-  return proto !== 1 && proto !== 58
-}
+  const length = ipEnd - o
 
-function decodeViewUdp(
-  v: PacketView,
-  b: Uint8Array,
-  off: number,
-  end: number,
-  length: number
-): boolean {
-  if (end - off < 8) return false
-  const udpLen = (b[off + 4] << 8) | b[off + 5]
-  const payload = (udpLen < length ? udpLen : length) - 8
-  v.l4 = L4_UDP
-  v.sport = (b[off] << 8) | b[off + 1]
-  v.dport = (b[off + 2] << 8) | b[off + 3]
-  v.checksum = (b[off + 6] << 8) | b[off + 7]
-  v.payloadLen = payload > 0 ? payload : 0
-  return true
-}
-
-function decodeViewTcp(
-  v: PacketView,
-  b: Uint8Array,
-  off: number,
-  end: number,
-  segmentLen: number
-): boolean {
-  if (end - off < 20) return false
-  const headerLen = (b[off + 12] >> 4) * 4
-  if (headerLen < 20) return false
-  const payload = segmentLen - headerLen
-  v.l4 = L4_TCP
-  v.sport = (b[off] << 8) | b[off + 1]
-  v.dport = (b[off + 2] << 8) | b[off + 3]
-  v.seq = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0
-  v.ack = ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0
-  v.flags = ((b[off + 12] & 0x01) << 8) | b[off + 13]
-  v.win = (b[off + 14] << 8) | b[off + 15]
-  v.checksum = (b[off + 16] << 8) | b[off + 17]
-  v.payloadLen = payload > 0 ? payload : 0
-  v.sackCount = 0
-  if (headerLen === 20) {
-    v.optMask = 0
-    v.mss = -1
-    v.wscale = -1
-    v.tsval = -1
-    v.tsecr = -1
+  if (proto === 6) {
+    if (dataEnd - o < 20) return false
+    const headerLen = (b[o + 12] >> 4) * 4
+    if (headerLen < 20) return false
+    const payload = length - headerLen
+    v.l4 = L4_TCP
+    v.sport = (b[o] << 8) | b[o + 1]
+    v.dport = (b[o + 2] << 8) | b[o + 3]
+    v.seq = ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0
+    v.ack = ((b[o + 8] << 24) | (b[o + 9] << 16) | (b[o + 10] << 8) | b[o + 11]) >>> 0
+    v.flags = ((b[o + 12] & 0x01) << 8) | b[o + 13]
+    v.win = (b[o + 14] << 8) | b[o + 15]
+    v.checksum = (b[o + 16] << 8) | b[o + 17]
+    v.payloadLen = payload > 0 ? payload : 0
+    v.sackCount = 0
+    if (headerLen === 20) {
+      v.optMask = 0
+      v.mss = -1
+      v.wscale = -1
+      v.tsval = -1
+      v.tsecr = -1
+    } else if (
+      headerLen === 32 &&
+      dataEnd - o >= 32 &&
+      b[o + 20] === 1 &&
+      b[o + 21] === 1 &&
+      b[o + 22] === 8 &&
+      b[o + 23] === 10
+    ) {
+      // NOP, NOP, timestamps and nothing else: what most segments of a Linux peer carry.
+      v.optMask = (1 << 1) | (1 << 8)
+      v.mss = -1
+      v.wscale = -1
+      v.tsval = ((b[o + 24] << 24) | (b[o + 25] << 16) | (b[o + 26] << 8) | b[o + 27]) >>> 0
+      v.tsecr = ((b[o + 28] << 24) | (b[o + 29] << 16) | (b[o + 30] << 8) | b[o + 31]) >>> 0
+    } else {
+      decodeViewTcpOptions(v, b, o + 20, o + headerLen < dataEnd ? o + headerLen : dataEnd)
+    }
     return true
   }
-  const optEnd = off + headerLen < end ? off + headerLen : end
-  decodeViewTcpOptions(v, b, off + 20, optEnd)
-  return true
+  if (proto === 17) {
+    if (dataEnd - o < 8) return false
+    const udpLen = (b[o + 4] << 8) | b[o + 5]
+    const payload = (udpLen < length ? udpLen : length) - 8
+    v.l4 = L4_UDP
+    v.sport = (b[o] << 8) | b[o + 1]
+    v.dport = (b[o + 2] << 8) | b[o + 3]
+    v.checksum = (b[o + 6] << 8) | b[o + 7]
+    v.payloadLen = payload > 0 ? payload : 0
+    return true
+  }
+  // ICMP and ICMPv6 (rare, and errors quote a packet) take the full decoder.
+  return proto !== 1 && proto !== 58
 }
 
 /**

@@ -1,4 +1,5 @@
 import { problem, type Problem } from '../../shared/problem'
+import { u32in } from './bytes'
 import type { CaptureInterface, RecordFormat } from './capture-types'
 import type { FrameDecoder } from './frame-decoder'
 
@@ -39,10 +40,6 @@ export function createPcapFormat(
   let little = true
   let nano = false
   let oversnap = 0
-  const r32 = (b: Uint8Array, o: number): number =>
-    little
-      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
   const r16 = (b: Uint8Array, o: number): number =>
     little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]
 
@@ -51,7 +48,7 @@ export function createPcapFormat(
     headerLen: () => (state.iface ? 16 : 24),
     recordLen(b, off) {
       if (!state.iface) return 24
-      const caplen = r32(b, off + 8)
+      const caplen = u32in(b, off + 8, little)
       if (caplen > MAX_CAPLEN) {
         return `record claims ${caplen} captured bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is corrupt from here`
       }
@@ -61,11 +58,11 @@ export function createPcapFormat(
       if (!state.iface) {
         const le = (b[0 + off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
         little = le === PCAP_MAGICS.usec || le === PCAP_MAGICS.nsec
-        const magic = r32(b, off)
+        const magic = u32in(b, off, little)
         nano = magic === PCAP_MAGICS.nsec
         state.version = `${r16(b, off + 4)}.${r16(b, off + 6)}`
-        const snaplen = r32(b, off + 16)
-        const field = r32(b, off + 20)
+        const snaplen = u32in(b, off + 16, little)
+        const field = u32in(b, off + 20, little)
         // draft-ietf-opsawg-pcap §4: the low 16 bits are the link type; bit 26 (F) says
         // the top four bits give the FCS length in 16-bit units.
         const iface: CaptureInterface = {
@@ -79,33 +76,30 @@ export function createPcapFormat(
         state.iface = iface
         return
       }
-      record(b, off, r32(b, off), r32(b, off + 4), len - 16, r32(b, off + 12), at)
+      record(
+        b,
+        off,
+        u32in(b, off, little),
+        u32in(b, off + 4, little),
+        len - 16,
+        u32in(b, off + 12, little),
+        at
+      )
     },
     parseRun(b, off, end, at) {
       const iface = state.iface
       if (!iface) return off
       const start = off
-      // The record headers read inline, in the file's byte order: no call per field.
       while (end - off >= 16) {
-        let sec: number
-        let frac: number
-        let caplen: number
-        let wireLen: number
-        if (little) {
-          sec = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
-          frac = (b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24)) >>> 0
-          caplen =
-            (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0
-          wireLen =
-            (b[off + 12] | (b[off + 13] << 8) | (b[off + 14] << 16) | (b[off + 15] << 24)) >>> 0
-        } else {
-          sec = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0
-          frac = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0
-          caplen =
-            ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0
-          wireLen =
-            ((b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]) >>> 0
+        // The decoder's own run takes every record it can; this loop the one it stops at.
+        if (decoder.pcapRun) {
+          off = decoder.pcapRun(iface, b, off, end, little, nano, MAX_CAPLEN)
+          if (end - off < 16) break
         }
+        const sec = u32in(b, off, little)
+        const frac = u32in(b, off + 4, little)
+        const caplen = u32in(b, off + 8, little)
+        const wireLen = u32in(b, off + 12, little)
         // A corrupt length or a record cut by the chunk's end takes the general path.
         if (caplen > MAX_CAPLEN || end - off - 16 < caplen) break
         record(b, off, sec, frac, caplen, wireLen, at + (off - start))
