@@ -428,6 +428,7 @@ function conntrackFull(
   roles: FlowRoles,
   seen: Evidence[]
 ): Draft | undefined {
+  if (ctx.conntrackFull.length === 0) return undefined
   if (!['syn-timeout', 'unanswered', 'one-way'].includes(flow.outcome)) return undefined
   const onPath = new Set([roles.client, roles.server, ...roles.routers].filter(Boolean))
   const first = Date.parse(flow.first) / 1000 - 1

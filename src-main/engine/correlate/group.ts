@@ -26,6 +26,8 @@ const WORDS: Record<Outcome, [string, string]> = {
 const SCAN_PORTS = 20
 /** Commands a group's fix lists at most; the rest are counted. */
 const MAX_FIX_LINES = 20
+/** Missing facts a group lists at most; the rest are counted. */
+const MAX_MISSING = 20
 
 /** Returns the findings, grouped by cause and outcome, most flows first. */
 export function groupDrafts(drafts: Draft[]): Finding[] {
@@ -114,7 +116,7 @@ function merge(list: Draft[], sweep = false): Finding {
     const fix = mergeFixes(list.map((d) => d.fix))
     if (fix) finding.fix = fix
   }
-  const missing = [...new Set(list.flatMap((d) => d.missing ?? []))]
+  const missing = mergeMissing(list)
   if (missing.length) finding.missing = missing
   // Every finding says which clock alignment it used, including none.
   finding.alignment =
@@ -174,6 +176,22 @@ function portScan(list: Draft[]): { source: string; ports: number } | undefined 
   if (list.some((d) => d.flow.src !== source)) return undefined
   const ports = new Set(list.map((d) => d.flow.dport))
   return ports.size >= SCAN_PORTS ? { source, ports: ports.size } : undefined
+}
+
+/**
+ * Every distinct thing the group's flows miss, in order, at most MAX_MISSING of them (a last
+ * item counts the rest): a sweep of 300,000 hosts misses the same kind of fact for each.
+ */
+function mergeMissing(list: Draft[]): string[] {
+  const all = new Set<string>()
+  for (const d of list) for (const m of d.missing ?? []) all.add(m)
+  const out: string[] = []
+  for (const m of all) {
+    if (out.length === MAX_MISSING) break
+    out.push(m)
+  }
+  if (all.size > out.length) out.push(`and ${all.size - out.length} more like these`)
+  return out
 }
 
 /**

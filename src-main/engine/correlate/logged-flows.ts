@@ -194,10 +194,11 @@ export function notAConversation(c: {
   dport?: number
   dst: string
 }): boolean {
-  if (c.proto === 'udp' && [67, 68].some((p) => p === c.dport || p === c.sport)) return true
+  if (c.proto === 'udp' && (c.dport === 67 || c.dport === 68 || c.sport === 67 || c.sport === 68))
+    return true
   const d = c.dst
   if (d.includes(':')) return /^ff/i.test(d)
-  const first = Number(d.split('.')[0])
+  const first = parseInt(d, 10)
   return (first >= 224 && first <= 239) || d === '255.255.255.255'
 }
 

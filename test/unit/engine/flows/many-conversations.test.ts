@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { analyse } from '../../../../src-main/engine/analyse'
 import { buildPcap, tcpFrame } from '../../../support/build-capture'
 import { memorySource } from '../../../support/sources'
+import { REPORT_LIMITS } from '../../../../src-main/engine/report/report-view'
+import { toHtml } from '../../../../src-main/engine/report/to-html'
+import { toMarkdown } from '../../../../src-main/engine/report/to-markdown'
+import { toText } from '../../../../src-main/engine/report/to-text'
 
 /**
  * A sweep of `count` SYNs from one scanner, each to its own address and port, none answered:
@@ -31,9 +35,9 @@ function sweep(count: number): Uint8Array {
   return out
 }
 
-describe('a capture with hundreds of thousands of conversations', () => {
+describe('a capture with 150,000 conversations', () => {
   it('analyses every one (no step spreads the whole list into one call)', async () => {
-    const count = 200_000
+    const count = 150_000
     const incident = await analyse([memorySource('sweep.pcap', sweep(count), {}, 1 << 20)])
     expect(incident.inputs[0].errors).toEqual([])
     expect(incident.flows).toHaveLength(count)
@@ -50,5 +54,17 @@ describe('a capture with hundreds of thousands of conversations', () => {
     expect(incident.findings[0].title).toBe(
       `${count} SYN timeouts from a port scan by 192.0.2.7 (1000 ports on ${count} hosts): cause unknown`
     )
+    // What is missing is the same kind of fact for each host: listed up to twenty, the rest counted.
+    const missing = incident.findings[0].missing!
+    expect(missing).toHaveLength(21)
+    expect(missing[20]).toMatch(/^and \d+ more like these$/)
+    // Every report renders: one line per failed conversation in text, bounded tables elsewhere.
+    expect(
+      toText(incident)
+        .split('\n')
+        .filter((l) => l.startsWith('  F'))
+    ).toHaveLength(count)
+    expect(toMarkdown(incident)).toContain(`And ${count - REPORT_LIMITS.flowsPerOutcome} more`)
+    expect(toHtml(incident).length).toBeLessThan(1_000_000)
   }, 120_000)
 })
