@@ -36,8 +36,10 @@ export async function runAnalyze(args: string[]): Promise<number> {
   if (parsed.whatIf.length > 0) options.whatIf = parsed.whatIf
   if (Object.keys(parsed.clock).length > 0) options.clock = parsed.clock
   const incident = await analyse(files, options)
+  // Rendered before writing: a failure to render is not a failure to write.
+  const chunks = render(incident, parsed.format)
   try {
-    await writeOutput(render(incident, parsed.format), parsed.out)
+    await writeOutput(chunks, parsed.out)
   } catch (e) {
     process.stderr.write(`verdict analyze: cannot write ${parsed.out}: ${(e as Error).message}\n`)
     return 1
