@@ -1,4 +1,3 @@
-import { u32in } from './bytes'
 import { decodeFrame, isSupportedLinkType } from './decode-link'
 import type { CaptureInterface, PacketSink, ReadOptions } from './capture-types'
 import { decodeViewFrame, newPacket, PacketView, viewFromPacket } from './packet-view'
@@ -74,6 +73,16 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
   const link = createLinkState()
   const view = new PacketView()
   let n = 0
+  /** A DataView over the last chunk's bytes, for decodeViewFrame. */
+  let chunk: Uint8Array | undefined
+  let d: DataView = new DataView(new ArrayBuffer(0))
+  const dataView = (b: Uint8Array): DataView => {
+    if (b !== chunk) {
+      chunk = b
+      d = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    }
+    return d
+  }
   return {
     emit(iface, sec, nsec, len, b, off, caplen, comment) {
       n++
@@ -98,7 +107,8 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
       v.off = off
       v.end = end
       if (!decode) decodeNothing(v)
-      else if (!decodeViewFrame(v, link.linkType, b, off, end)) decodeFull(v, b, off, end, frags)
+      else if (!decodeViewFrame(v, link.linkType, b, off, end, dataView(b)))
+        decodeFull(v, b, off, end, frags)
       sink(v, iface)
     },
     pcapRun(iface, b, off, end, little, nano, maxCaplen) {
@@ -112,12 +122,13 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
       const snaplen = iface.snaplen > 0 && iface.snaplen < maxCaplen ? iface.snaplen : maxCaplen
       const fracEnd = nano ? 1e9 : 1e6
       const fracScale = nano ? 1 : 1000
+      const d = dataView(b)
       if (v.b !== b) v.b = b
       while (end - off >= 16) {
-        let sec = u32in(b, off, little)
-        const frac = u32in(b, off + 4, little)
-        const caplen = u32in(b, off + 8, little)
-        const len = u32in(b, off + 12, little)
+        let sec = d.getUint32(off, little)
+        const frac = d.getUint32(off + 4, little)
+        const caplen = d.getUint32(off + 8, little)
+        const len = d.getUint32(off + 12, little)
         if (caplen > snaplen || end - off - 16 < caplen || frac >= fracEnd) break
         const frame = off + 16
         off = frame + caplen
@@ -138,7 +149,7 @@ export function createFrameViewDecoder(sink: PacketViewSink, options: ReadOption
         const frameEnd = fcs !== 0 && caplen === len && caplen > fcs ? off - fcs : off
         v.off = frame
         v.end = frameEnd
-        if (!decodeViewFrame(v, linkType, b, frame, frameEnd))
+        if (!decodeViewFrame(v, linkType, b, frame, frameEnd, d))
           decodeFull(v, b, frame, frameEnd, frags)
         sink(v, iface)
       }
