@@ -8,6 +8,7 @@ import { readRuleset } from '../engine/rulesets/read-ruleset'
 import { readIpsetSave } from '../engine/rulesets/read-ipset'
 import { detectTextKind } from '../engine/inputs/detect-kind'
 import { firewalldTraceText, traceFirewalld } from './trace-firewalld'
+import { append } from '../shared/append'
 
 const USAGE =
   'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--local ADDR[/LEN],...] [--format text|json]\n' +
@@ -103,7 +104,7 @@ export async function runTrace(args: string[]): Promise<number> {
   }
   for (const f of ipsetFiles) {
     const { sets, problems } = readIpsetSave(f.file, f.text)
-    ruleset.problems.push(...problems)
+    append(ruleset.problems, problems)
     ruleset.ipsets ??= new Map()
     for (const [name, set] of sets) ruleset.ipsets.set(name, set)
   }
@@ -141,7 +142,7 @@ function filesIn(dir: string): string[] {
     a.name < b.name ? -1 : 1
   )) {
     const full = join(dir, e.name)
-    if (e.isDirectory()) out.push(...filesIn(full))
+    if (e.isDirectory()) append(out, filesIn(full))
     else if (e.isFile()) out.push(full)
   }
   return out

@@ -12,6 +12,7 @@ import { readFirewalldXml } from '../firewalld/read-firewalld-xml'
 import { looksLikeListAll, readListAll } from '../firewalld/read-list-all'
 import { readXml } from '../firewalld/read-xml'
 import type { FromFile, HostEvidence } from './evidence'
+import { append } from '../../shared/append'
 
 const built = new WeakMap<
   HostEvidence['firewalldFiles'],
@@ -47,7 +48,7 @@ export function readFirewalldFile(
   const body = text.replace(/^\uFEFF/, '')
   if (/^\s*</.test(body)) {
     const doc = readXml(body, path)
-    problems.push(...doc.problems)
+    append(problems, doc.problems)
     if (!doc.root) return { records: 0, problems }
     const name = (path.split(/[\\/]/).pop() ?? path).replace(/\.xml$/i, '')
     const def = readFirewalldXml(doc.root, name, path, problems)

@@ -5,6 +5,7 @@ import { readFirewalldConf } from './read-firewalld-conf'
 import { readFirewalldXml } from './read-firewalld-xml'
 import { looksLikeListAll, readListAll } from './read-list-all'
 import { readXml } from './read-xml'
+import { append } from '../../shared/append'
 
 /** One input file: its path (used for names and precedence) and its text. */
 export interface FirewalldFile {
@@ -47,7 +48,7 @@ export function readFirewalld(files: FirewalldFile[]): FirewalldConfig {
     const base = f.path.split('/').pop() ?? f.path
     if (/^\s*</.test(text)) {
       const doc = readXml(text, f.path)
-      problems.push(...doc.problems)
+      append(problems, doc.problems)
       if (!doc.root) continue
       const combined = combinedZoneName(f.path)
       const def = readFirewalldXml(

@@ -10,6 +10,7 @@ import { readLog } from '../logs/read-log'
 import type { Problem } from '../../shared/problem'
 import { readIpsetSave } from '../rulesets/read-ipset'
 import { readRuleset } from '../rulesets/read-ruleset'
+import { append } from '../../shared/append'
 
 /** Text inputs larger than this are not snapshots or logs Verdict can hold whole. */
 export const MAX_TEXT_BYTES = 64 * 1024 * 1024
@@ -86,7 +87,7 @@ export function readTextInput(info: InputInfo, text: string, host: HostEvidence)
   }
   if (info.kind === 'log') {
     const l = readLog(file, text)
-    host.logs.push(...l.events)
+    append(host.logs, l.events)
     host.logFiles.push(file)
     keep(l.events.length, l.problems)
     if (l.wrappers.length) info.format = `${info.format} (${l.wrappers.join(', ')})`

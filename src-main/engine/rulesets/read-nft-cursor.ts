@@ -7,6 +7,7 @@
 import type { Action, Family, Match, SetMark } from './model'
 import { endsStatement, isPunct, isWord, type Token } from './read-nft-tokens'
 import { familyMatch } from './read-nft-values'
+import { append } from '../../shared/append'
 
 /** A set or map declared in a table: `set NAME { type ...; flags ...; elements = { ... } }`. */
 export interface NftSet {
@@ -161,7 +162,7 @@ export function splitElems(toks: Token[]): Elem[] {
   const flush = (): void => {
     if (cur.length === 0) return
     if (isPunct(cur[0], '{') && isPunct(cur[cur.length - 1], '}'))
-      out.push(...splitElems(cur.slice(1, -1)))
+      append(out, splitElems(cur.slice(1, -1)))
     else {
       const e = element(cur)
       if (e.key.length > 0) out.push(e)
