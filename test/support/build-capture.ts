@@ -229,6 +229,30 @@ export function tcpFrame(o: {
   ])
 }
 
+/** Returns an Ethernet + IPv4 + UDP frame (checksums zero) with `payload` bytes of data. */
+export function udpFrame(o: {
+  src: string
+  dst: string
+  sport: number
+  dport: number
+  id: number
+  payload: number
+}): Uint8Array {
+  const udp = [...be16(o.sport), ...be16(o.dport), ...be16(8 + o.payload), 0, 0]
+  const ip = [0x45, 0, ...be16(28 + o.payload), ...be16(o.id), 0, 0, 64, 17, 0, 0]
+  return Uint8Array.from([
+    ...new Array(6).fill(2),
+    ...new Array(6).fill(4),
+    0x08,
+    0x00,
+    ...ip,
+    ...addr(o.src),
+    ...addr(o.dst),
+    ...udp,
+    ...new Array(o.payload).fill(0x61)
+  ])
+}
+
 function be16(v: number): number[] {
   return [(v >> 8) & 0xff, v & 0xff]
 }

@@ -5,6 +5,11 @@ import { datagramKey } from './track-point'
 const SAME_CONVERSATION_US = 10_000_000
 /** Slack allowed when comparing time spans at different points (clocks differ a little). */
 const SPAN_SLACK_US = 2_000_000
+/**
+ * One point sees a packet before and after its translation within this (one clock, one box);
+ * two conversations of one point further apart only share an IP ID and length by chance.
+ */
+const SAME_POINT_NAT_US = 200_000
 
 /**
  * Groups the conversations seen at several capture points into one group per
@@ -74,11 +79,11 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
 
 /**
  * Returns whether two conversations of one point are the same packets before and after NAT:
- * different addresses or ports, the same first IP ID (translation leaves it alone), and the
- * same opener sequence number for TCP (already the bucket key).
+ * different addresses or ports, the same first IP ID (translation leaves it alone), first seen
+ * at once, and the same opener sequence number for TCP (already the bucket key).
  */
 function isTranslation(x: PointFlow, y: PointFlow): boolean {
-  if (x.point !== y.point) return false
+  if (x.point !== y.point || Math.abs(x.firstUs - y.firstUs) > SAME_POINT_NAT_US) return false
   const sameTuple =
     x.a.ip === y.a.ip && x.a.port === y.a.port && x.b.ip === y.b.ip && x.b.port === y.b.port
   return !sameTuple && x.firstIpId !== undefined && x.firstIpId === y.firstIpId
