@@ -1,5 +1,5 @@
 import type { PointFlow } from './point-flow'
-import { datagramKey } from './track-point'
+import { datagramKey, sameEndpoint } from './track-point'
 
 /** Two sightings of one conversation at different points start within this of each other. */
 const SAME_CONVERSATION_US = 10_000_000
@@ -59,8 +59,13 @@ export function mergePoints(flows: PointFlow[]): PointFlow[][] {
         ? `id|${f.proto}|${f.firstIpId}|${f.firstLen ?? ''}`
         : undefined,
     (i, j) => {
-      if (Math.abs(flows[i].firstUs - flows[j].firstUs) <= SPAN_SLACK_US)
-        tryUnion(i, j, isTranslation(flows[i], flows[j]))
+      const x = flows[i]
+      const y = flows[j]
+      if (Math.abs(x.firstUs - y.firstUs) > SPAN_SLACK_US) return
+      // Between points a NAT rewrites one end (SNAT the opener's, DNAT the destination):
+      // datagrams with no end in common only share an IP ID and length by chance.
+      if (x.point !== y.point && !sameEndpoint(x.a, y.a) && !sameEndpoint(x.b, y.b)) return
+      tryUnion(i, j, isTranslation(x, y))
     }
   )
 

@@ -35,6 +35,44 @@ describe('conversations seen at several points', () => {
     expect(flows.every((f) => f.nat === undefined)).toBe(true)
   })
 
+  it('does not take two datagrams at two points with no end in common for one translated', async () => {
+    const client = buildPcap(lookup('10.0.0.1', 1111, 100, 7))
+    const [question] = lookup('10.0.0.9', 2222, 100, 7)
+    const other = udpFrame({
+      src: '10.0.0.9',
+      dst: '9.9.9.9',
+      sport: 2222,
+      dport: 53,
+      id: 7,
+      payload: 39
+    })
+    const server = buildPcap([{ ...question, frac: 300_000, data: other }])
+    const { flows } = await analyse([
+      memorySource('client.pcap', client, { point: 'client' }),
+      memorySource('server.pcap', server, { point: 'server' })
+    ])
+    expect(flows.map((f) => [f.src, f.dst, f.seenAt])).toEqual([
+      ['10.0.0.1', '8.8.8.8', ['client']],
+      ['10.0.0.9', '9.9.9.9', ['server']]
+    ])
+  })
+
+  it('follows one datagram through a translation between points', async () => {
+    const client = buildPcap(lookup('10.0.0.1', 1111, 100, 7))
+    const server = buildPcap(
+      lookup('192.0.2.1', 40001, 100, 7).map((f) => ({ ...f, frac: f.frac + 900 }))
+    )
+    const { flows } = await analyse([
+      memorySource('client.pcap', client, { point: 'client' }),
+      memorySource('server.pcap', server, { point: 'server' })
+    ])
+    expect(flows).toHaveLength(1)
+    expect(flows[0].nat).toMatchObject({
+      from: '10.0.0.1:1111 > 8.8.8.8:53',
+      to: '192.0.2.1:40001 > 8.8.8.8:53'
+    })
+  })
+
   it('follows one datagram through a translation a point saw on both sides', async () => {
     // The router's capture holds the question before and after its source was rewritten.
     const before = lookup('10.0.0.1', 1111, 100, 7)
