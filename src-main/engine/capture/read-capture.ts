@@ -95,7 +95,7 @@ function createReader(source: string, decoder: FrameDecoder, options: ReadOption
 
   const feed = (chunk: Uint8Array): void => {
     if (!framer) {
-      head = concat(head, chunk)
+      head = startOf(head, chunk)
       if (head.length < 4) return
       let format: RecordFormat
       if (isPcapMagic(head)) {
@@ -131,7 +131,7 @@ function createReader(source: string, decoder: FrameDecoder, options: ReadOption
       bytesRead += chunk.length
       if (!started) {
         // Two bytes tell gzip; four tell pcap from pcapng. Hold the first bytes until then.
-        raw = concat(raw, chunk)
+        raw = startOf(raw, chunk)
         if (raw.length < 4) return
         start()
         chunk = raw
@@ -297,6 +297,16 @@ function createFramer(format: RecordFormat, fatal: (at: number, message: string)
       )
     }
   }
+}
+
+/**
+ * Returns the first bytes of a stream so far: `held` (bytes kept from earlier chunks) followed by
+ * `chunk`. When nothing is held and the chunk alone is long enough to go on (four bytes tell
+ * every format apart), the chunk itself, used only during this push; otherwise a copy, since the
+ * caller may reuse its chunk once push() returns.
+ */
+function startOf(held: Uint8Array, chunk: Uint8Array): Uint8Array {
+  return held.length === 0 && chunk.length >= 4 ? chunk : concat(held, chunk)
 }
 
 /** Returns a new array holding both: never the caller's chunk, which it may reuse. */
