@@ -1,4 +1,4 @@
-import { INCIDENT_SCHEMA, type Incident, type InputInfo } from '../shared/incident'
+import { INCIDENT_SCHEMA, type Flow, type Incident, type InputInfo } from '../shared/incident'
 import { InputError } from './capture/input-error'
 import type { Packet } from './capture/packet'
 import type { PacketView } from './capture/packet-view'
@@ -144,9 +144,18 @@ export async function analyse(
   }
 
   const groups = mergePoints(pointFlows).sort((x, y) => x[0].firstUs - y[0].firstUs)
-  const flows = groups.map((g, i) =>
-    toFlow(`F${i + 1}`, g, (point, file) => fileNames.get(point)?.[file] ?? '?', presence)
-  )
+  const flows: Flow[] = new Array(groups.length)
+  for (let i = 0; i < groups.length; i++) {
+    flows[i] = toFlow(
+      `F${i + 1}`,
+      groups[i],
+      (point, file) => fileNames.get(point)?.[file] ?? '?',
+      presence
+    )
+    // Each point's state is let go once its Flow is made: correlation is the peak of memory.
+    groups[i] = []
+  }
+  pointFlows.length = 0
   attachIpsets(evidence)
   const incident: Incident = { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
   correlate(incident, evidence, { whatIf: options.whatIf, clock: options.clock, sightings: wanted })
