@@ -10,7 +10,7 @@
  * --runs N         timed runs per tool, median reported (default 3)
  * --tshark-runs N  tshark runs (default: 3, or 1 when one run takes over 10 s)
  * --only a,b       measure only these entries (names as printed: cat, tcpdump, tshark, ...;
- *                  timeline and evaluate are steps of their own)
+ *                  timeline, evaluate, memory and phases are steps of their own)
  * --profile        also profile the Verdict decode once (node --cpu-prof) and print the hottest
  *                  functions with their source file:line
  *
@@ -153,7 +153,9 @@ const wantEvaluate = !only || only.includes('evaluate')
 // The memory step analyses captures of few long conversations and of many short ones (peak RSS
 // against packets and conversations); `--only memory` runs it alone.
 const wantMemory = !only || only.includes('memory')
-const STEPS = ['timeline', 'evaluate', 'memory']
+// Where analyze's time goes on the same capture, phase by phase; `--only phases` runs it alone.
+const wantPhases = !only || only.includes('phases')
+const STEPS = ['timeline', 'evaluate', 'memory', 'phases']
 if (only && selected.length !== only.filter((n) => !STEPS.includes(n)).length) {
   fail(
     `--only: unknown name among ${only.join(', ')}; known: ${[...MEASUREMENTS.map((m) => m.name), ...STEPS].join(', ')}`
@@ -174,6 +176,7 @@ if (only && selected.length === 0) {
   if (wantTimeline) runTimelineStep()
   if (wantEvaluate) await runEvaluateStep()
   if (wantMemory) await runMemoryStep()
+  if (wantPhases) await runPhasesStep(ensureCapture({ sizeMB, seed }).file)
   process.exit(0)
 }
 
@@ -387,6 +390,7 @@ const out = {
   timeline: wantTimeline ? runTimelineStep() : undefined,
   evaluate: wantEvaluate ? await runEvaluateStep() : undefined,
   memory: wantMemory ? await runMemoryStep() : undefined,
+  phases: wantPhases ? await runPhasesStep(capture.file) : undefined,
   totalSeconds: round(totalSeconds, 1)
 }
 // A partial run (--only) must not overwrite the full comparison.
@@ -417,11 +421,26 @@ async function runEvaluateStep() {
 }
 
 /**
+ * Runs bench/analyze-phases.ts (bundled) on the capture: the time of each phase of analyze
+ * (decode, track, merge, flows, correlate, JSON), so a miss of the analyze target shows where.
+ */
+async function runPhasesStep(file) {
+  console.log('')
+  await bundle('bench/analyze-phases.ts', 'analyze-phases.mjs')
+  return runJsonStep(
+    join(DATA_DIR, 'analyze-phases.mjs'),
+    'bench/analyze-phases.ts',
+    [file],
+    ['--expose-gc']
+  )
+}
+
+/**
  * Runs a bench script with --json: echoes its report lines, and returns the JSON its last line
  * holds (or the error when it failed).
  */
-function runJsonStep(script, name) {
-  const r = spawnSync(process.execPath, [script, '--json'], {
+function runJsonStep(script, name, extra = [], nodeFlags = []) {
+  const r = spawnSync(process.execPath, [...nodeFlags, script, ...extra, '--json'], {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit']
