@@ -17,8 +17,3 @@ export function u16le(b: Uint8Array, o: number): number {
 export function u32le(b: Uint8Array, o: number): number {
   return b[o + 3] * 0x1000000 + ((b[o + 2] << 16) | (b[o + 1] << 8) | b[o])
 }
-
-/** 32-bit unsigned at `o` in the given byte order (a capture file's own, say). */
-export function u32in(b: Uint8Array, o: number, little: boolean): number {
-  return little ? u32le(b, o) : u32(b, o)
-}

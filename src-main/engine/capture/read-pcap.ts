@@ -1,5 +1,5 @@
 import { problem, type Problem } from '../../shared/problem'
-import { u32in } from './bytes'
+import { u32, u32le } from './bytes'
 import type { CaptureInterface, RecordFormat } from './capture-types'
 import type { FrameDecoder } from './frame-decoder'
 
@@ -40,6 +40,7 @@ export function createPcapFormat(
   let little = true
   let nano = false
   let oversnap = 0
+  const r32 = (b: Uint8Array, o: number): number => (little ? u32le(b, o) : u32(b, o))
   const r16 = (b: Uint8Array, o: number): number =>
     little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]
 
@@ -48,7 +49,7 @@ export function createPcapFormat(
     headerLen: () => (state.iface ? 16 : 24),
     recordLen(b, off) {
       if (!state.iface) return 24
-      const caplen = u32in(b, off + 8, little)
+      const caplen = r32(b, off + 8)
       if (caplen > MAX_CAPLEN) {
         return `record claims ${caplen} captured bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is corrupt from here`
       }
@@ -58,11 +59,11 @@ export function createPcapFormat(
       if (!state.iface) {
         const le = (b[0 + off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
         little = le === PCAP_MAGICS.usec || le === PCAP_MAGICS.nsec
-        const magic = u32in(b, off, little)
+        const magic = r32(b, off)
         nano = magic === PCAP_MAGICS.nsec
         state.version = `${r16(b, off + 4)}.${r16(b, off + 6)}`
-        const snaplen = u32in(b, off + 16, little)
-        const field = u32in(b, off + 20, little)
+        const snaplen = r32(b, off + 16)
+        const field = r32(b, off + 20)
         // draft-ietf-opsawg-pcap §4: the low 16 bits are the link type; bit 26 (F) says
         // the top four bits give the FCS length in 16-bit units.
         const iface: CaptureInterface = {
@@ -76,30 +77,23 @@ export function createPcapFormat(
         state.iface = iface
         return
       }
-      record(
-        b,
-        off,
-        u32in(b, off, little),
-        u32in(b, off + 4, little),
-        len - 16,
-        u32in(b, off + 12, little),
-        at
-      )
+      record(b, off, r32(b, off), r32(b, off + 4), len - 16, r32(b, off + 12), at)
     },
     parseRun(b, off, end, at) {
       const iface = state.iface
       if (!iface) return off
       const start = off
       while (end - off >= 16) {
-        // The decoder's own run takes every record it can; this loop the one it stops at.
+        // A decoder with a run of its own takes every record it can; this loop takes the one it
+        // stops at, and every record for a decoder without one.
         if (decoder.pcapRun) {
           off = decoder.pcapRun(iface, b, off, end, little, nano, MAX_CAPLEN)
           if (end - off < 16) break
         }
-        const sec = u32in(b, off, little)
-        const frac = u32in(b, off + 4, little)
-        const caplen = u32in(b, off + 8, little)
-        const wireLen = u32in(b, off + 12, little)
+        const sec = r32(b, off)
+        const frac = r32(b, off + 4)
+        const caplen = r32(b, off + 8)
+        const wireLen = r32(b, off + 12)
         // A corrupt length or a record cut by the chunk's end takes the general path.
         if (caplen > MAX_CAPLEN || end - off - 16 < caplen) break
         record(b, off, sec, frac, caplen, wireLen, at + (off - start))
