@@ -7,7 +7,7 @@ import {
   readCaptureBytes
 } from '../../../../src-main/engine/capture/read-capture'
 import { InputError } from '../../../../src-main/engine/capture/input-error'
-import { buildPcap, tcpFrame } from '../../../support/build-capture'
+import { buildPcap, tcpFrame, udpFrame, type Frame } from '../../../support/build-capture'
 import { CORPUS } from '../../../support/run'
 
 /** The view's numbers that mean something for a packet, by what it carries. */
@@ -117,6 +117,72 @@ describe('PacketView TCP options', () => {
     const scratch = new PacketView()
     viewFromPacket(scratch, packets[0])
     expect(seen).toEqual(numbers(scratch))
+  })
+})
+
+describe('PacketView from classic pcap records', () => {
+  const frames = (frac: (i: number) => number): Frame[] =>
+    [
+      tcpFrame({ seq: 0xfffffff0, ack: 0x80000001, flags: 0x12 }),
+      udpFrame({ src: '10.0.0.3', dst: '10.0.0.4', sport: 53, dport: 5353, id: 9, payload: 40 }),
+      tcpFrame({ vlan: [100, 200], payload: 300, flags: 0x18 }),
+      tcpFrame({ payload: 1000, flags: 0x10 })
+    ].map((data, i) => ({ sec: 1700000000 + i, frac: frac(i), data }))
+  const fcs = (f: Frame): Frame => {
+    const data = new Uint8Array(f.data.length + 4)
+    data.set(f.data)
+    data.set([0xde, 0xad, 0xbe, 0xef], f.data.length)
+    return { ...f, data }
+  }
+  const us = (i: number): number => i * 250000
+  const cases: [string, Uint8Array][] = [
+    ['little-endian microseconds', buildPcap(frames(us))],
+    ['big-endian microseconds', buildPcap(frames(us), { little: false })],
+    [
+      'little-endian nanoseconds',
+      buildPcap(
+        frames((i) => i * 250000001),
+        { nano: true }
+      )
+    ],
+    [
+      'big-endian nanoseconds',
+      buildPcap(
+        frames((i) => i * 250000001),
+        { nano: true, little: false }
+      )
+    ],
+    [
+      'frames with a 4-byte FCS',
+      buildPcap(frames(us).map(fcs), { linkField: 1 | (1 << 26) | (2 << 28) })
+    ],
+    ['records longer than the snaplen', buildPcap(frames(us), { snaplen: 100 })],
+    ['a timestamp fraction out of range', buildPcap(frames((i) => (i === 1 ? 1500000 : i)))],
+    ['a record cut by the end of the file', buildPcap(frames(us)).subarray(0, -30)]
+  ]
+
+  it.each(cases)('reads %s as the full decoder does, in chunks of any size', (_, bytes) => {
+    const full = readCaptureBytes('r.pcap', bytes)
+    const fcsLen = full.summary.interfaces[0].fcsLen ?? 0
+    const scratch = new PacketView()
+    const expected = full.packets.map((p) => {
+      viewFromPacket(scratch, p)
+      return numbers(scratch)
+    })
+    for (const chunk of [bytes.length, 1000, 7]) {
+      const seen: Record<string, unknown>[] = []
+      const reader = createCaptureViewReader('r.pcap', (v) => {
+        if (!v.full) {
+          expect(v.packet(), `frame ${v.n}`).toEqual(full.packets[v.n - 1])
+          // The frame's bytes stop before a trailing FCS.
+          expect(v.end - v.off, `frame ${v.n}`).toBe(v.caplen - (v.caplen === v.len ? fcsLen : 0))
+        }
+        seen.push(numbers(v))
+      })
+      for (let i = 0; i < bytes.length; i += chunk) reader.push(bytes.subarray(i, i + chunk))
+      expect(reader.end(), `${chunk}-byte chunks`).toEqual(full.summary)
+      expect(seen, `${chunk}-byte chunks`).toEqual(expected)
+    }
   })
 })
 
