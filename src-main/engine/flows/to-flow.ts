@@ -24,19 +24,41 @@ export function toFlow(
   const primary = group[0]
   const outcomes = group.map(pointOutcome)
   const ports = primary.proto === 'tcp' || primary.proto === 'udp'
-  // Built key by key, in the order the report writes them: every flow shares a few shapes.
-  const flow = { id, proto: primary.proto, src: primary.a.ip } as Flow
-  if (ports) flow.sport = primary.a.port
-  flow.dst = primary.b.ip
-  if (ports) flow.dport = primary.b.port
   const first = minBy(group, (f) => f.firstUs)
-  flow.first = formatTimestamp(first.firstSec, first.firstNsec, first.firstDigits)
   const last = maxBy(group, (f) => f.lastUs)
-  flow.last = formatTimestamp(last.lastSec, last.lastNsec, last.lastDigits)
-  flow.outcome = combine(group, outcomes)
-  flow.packets = maxOf(group, (f) => f.packets)
-  flow.bytes = maxOf(group, (f) => f.bytes)
-  flow.seenAt = pointsOf(group)
+  // Every key a flow may have, in the order the report writes them, made at once: one shape
+  // and one allocation for every flow. A key without a value holds undefined, which JSON leaves
+  // out; the facts below fill their keys in place.
+  const flow: Flow = {
+    id,
+    proto: primary.proto,
+    src: primary.a.ip,
+    sport: ports ? primary.a.port : undefined,
+    dst: primary.b.ip,
+    dport: ports ? primary.b.port : undefined,
+    first: timeText(first.firstSec, first.firstNsec, first.firstDigits),
+    last: timeText(last.lastSec, last.lastNsec, last.lastDigits),
+    outcome: combine(group, outcomes),
+    packets: maxOf(group, (f) => f.packets),
+    bytes: maxOf(group, (f) => f.bytes),
+    seenAt: pointsOf(group),
+    missingAt: undefined,
+    history: undefined,
+    synRetransmits: undefined,
+    synRetransmitOffsets: undefined,
+    handshakeRttSec: undefined,
+    synAckRetransmits: undefined,
+    synAckRetransmitOffsets: undefined,
+    rst: undefined,
+    partial: undefined,
+    data: undefined,
+    requests: undefined,
+    replies: undefined,
+    icmp: undefined,
+    keyPackets: undefined,
+    nat: undefined,
+    finding: undefined
+  }
   const silent = silentPoints(group, presence)
   if (silent.length > 0) flow.missingAt = silent
   if (primary.history) flow.history = primary.history
@@ -176,15 +198,14 @@ function buildKeyPackets(
     for (const what of KINDS) {
       const s = firstSighting(f, what)
       if (!s) continue
-      const kp: KeyPacket = {
+      out.push({
         what,
         time: sightingTime(s),
         len: s.len,
         seenAt: [f.point],
-        frames: [`${f.point}:${files(f.point, s.file)}#${s.frame}`]
-      }
-      if (silent.length > 0) kp.missingAt = [...silent]
-      out.push(kp)
+        frames: [frameRef(f.point, files(f.point, s.file), s.frame)],
+        missingAt: silent.length > 0 ? [...silent] : undefined
+      })
     }
     return out
   }
@@ -212,7 +233,10 @@ function buildKeyPackets(
       time: sightingTime(earliest),
       len: earliest.len,
       seenAt,
-      frames: holders.map((f, i) => `${f.point}:${files(f.point, found[i].file)}#${found[i].frame}`)
+      frames: holders.map((f, i) =>
+        frameRef(f.point, files(f.point, found[i].file), found[i].frame)
+      ),
+      missingAt: undefined
     }
     const missing = points.filter((p) => !seenAt.includes(p))
     missing.push(...silent)
@@ -220,6 +244,24 @@ function buildKeyPackets(
     out.push(kp)
   }
   return out
+}
+
+/** The text before the frame number of a frame reference, per point and file: made once. */
+const framePrefixes = new Map<string, Map<string, string>>()
+
+/** Returns `POINT:FILE#FRAME`, the reference to one frame of one capture. */
+function frameRef(point: string, file: string, frame: number): string {
+  let byFile = framePrefixes.get(point)
+  if (!byFile) {
+    if (framePrefixes.size > 256) framePrefixes.clear()
+    framePrefixes.set(point, (byFile = new Map()))
+  }
+  let prefix = byFile.get(file)
+  if (prefix === undefined) {
+    if (byFile.size > 256) byFile.clear()
+    byFile.set(file, (prefix = `${point}:${file}#`))
+  }
+  return prefix + frame
 }
 
 /** Returns the flow's first sighting of a kind. */
@@ -276,11 +318,32 @@ function translation(group: PointFlow[]): Flow['nat'] {
 }
 
 function stamp(s: Stamp): string {
-  return formatTimestamp(s.sec, s.nsec, s.digits)
+  return timeText(s.sec, s.nsec, s.digits)
 }
 
 function sightingTime(s: Sighting): string {
-  return formatTimestamp(s.sec, s.nsec, s.digits)
+  return timeText(s.sec, s.nsec, s.digits)
+}
+
+/**
+ * The last two times written, and their text: a flow's first packet is its SYN, its last often
+ * its FIN, so most key packets' times were just written for the flow itself.
+ */
+const recentTimes = { sec: [NaN, NaN], nsec: [0, 0], digits: [0, 0], text: ['', ''], next: 0 }
+
+/** formatTimestamp, giving back the same text for a time just written. */
+function timeText(sec: number, nsec: number, digits: number): string {
+  const r = recentTimes
+  for (let i = 0; i < 2; i++)
+    if (r.sec[i] === sec && r.nsec[i] === nsec && r.digits[i] === digits) return r.text[i]
+  const text = formatTimestamp(sec, nsec, digits)
+  const i = r.next
+  r.sec[i] = sec
+  r.nsec[i] = nsec
+  r.digits[i] = digits
+  r.text[i] = text
+  r.next = 1 - i
+  return text
 }
 
 function minBy<T>(xs: T[], key: (x: T) => number): T {
