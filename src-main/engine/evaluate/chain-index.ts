@@ -16,18 +16,26 @@ import type { Match, Rule } from '../rulesets/model'
 import { interfaceMatches, type MatchContext } from './match-rule'
 import { complement, intersect, merge, prefixRange, slot, type Intervals } from './intervals'
 
-/** One range field of the index: elementary intervals and their rows of candidate bits. */
+/**
+ * One range field of the index: elementary intervals and their rows of candidate bits, kept by
+ * columns: word w of every row side by side, so that the first words, which most packets read
+ * alone, sit together in a few lines of memory.
+ */
 export interface RangeDim {
   starts: Float64Array
-  /** Row k (from k × words): the rules whose conditions on this field can hold in interval k. */
-  bits: Int32Array
-  /** The row for a packet without a value here (IPv6 addresses, no ports). */
-  none: Int32Array
   /**
-   * By the ruleset's elementary interval of this field (field-slots.ts), where its row starts in
-   * `bits`; without it (too large to keep), the row is searched for in `starts`.
+   * Word w of row k at w × stride + k: the rules whose conditions on this field can hold in
+   * interval k. Row `starts.length` is the row for a packet without a value here (IPv6
+   * addresses, no ports).
    */
-  offsets?: Int32Array
+  bits: Int32Array
+  /** starts.length + 1: the distance between one word of a row and the next. */
+  stride: number
+  /**
+   * By the ruleset's elementary interval of this field (field-slots.ts), the chain's interval
+   * holding it; without it (too large to keep), the interval is searched for in `starts`.
+   */
+  offsets: Int32Array | undefined
 }
 
 /** The rows of one combination of protocol, conntrack state and interfaces. */
@@ -213,24 +221,23 @@ function buildDim(
   for (const s of sets) for (const [lo, hi] of s?.set ?? []) points.add(lo).add(hi + 1)
   const max = which < 2 ? ADDRESS_MAX : PORT_MAX
   const starts = Float64Array.from([...points].filter((p) => p <= max).sort((x, y) => x - y))
-  if (starts.length * words > MAX_WORDS_PER_DIM) return undefined
-  const bits = new Int32Array(starts.length * words)
-  const none = new Int32Array(words)
+  const n = starts.length
+  const stride = n + 1
+  if (stride * words > MAX_WORDS_PER_DIM) return undefined
+  const bits = new Int32Array(stride * words)
   sets.forEach((s, i) => {
-    const w = i >>> 5
+    const column = (i >>> 5) * stride
     const bit = 1 << (i & 31)
     if (!s) {
-      // Unconstrained here: a candidate in every row.
-      none[w] |= bit
-      for (let k = 0; k < starts.length; k++) bits[k * words + w] |= bit
+      // Unconstrained here: a candidate in every row, the `none` row included.
+      for (let k = 0; k <= n; k++) bits[column + k] |= bit
       return
     }
-    if (s.none) none[w] |= bit
+    if (s.none) bits[column + n] |= bit
     for (const [lo, hi] of s.set)
-      for (let k = slot(starts, lo); k < starts.length && starts[k] <= hi; k++)
-        bits[k * words + w] |= bit
+      for (let k = slot(starts, lo); k < n && starts[k] <= hi; k++) bits[column + k] |= bit
   })
-  return { starts, bits, none }
+  return { starts, bits, stride, offsets: undefined }
 }
 
 /** The candidate and exact rows of one combination of keyed values. */

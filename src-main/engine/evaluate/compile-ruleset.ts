@@ -67,33 +67,42 @@ const INDEX_MAX_RULES = 32 << 16
 /** Combinations of protocol, conntrack state and interfaces numbered before the numbers start over. */
 const MAX_COMBOS = 1 << 14
 
+/**
+ * A rule ready for the walk. Every field is present from the start (one object shape), and the
+ * walk reads the action's facts from here, not from the action (whose shape varies by kind).
+ */
 interface CompiledRule {
   /** The rule's full test: compiled on first use in a classified chain. */
   test: RuleTest
   /** The closures the test calls for the conditions it does not write out. */
   fallbacks: Fallback[]
   /** In a classified chain, what the classifier leaves to test (none: the rule holds). */
-  residual?: CompiledTest<RuleTest>
+  residual: CompiledTest<RuleTest> | undefined
   by: DecidedBy
   decisive: boolean
   /** Marks set before the verdict, and every mark the rule may set (cleared when it may have). */
-  marks?: SetMark[]
-  sets?: SetMark[]
+  marks: SetMark[] | undefined
+  sets: SetMark[] | undefined
   action: Action
+  kind: Action['kind']
+  /** reject: how; dnat: the target as written; other: whether it ends the walk. */
+  rejectWith: string | undefined
+  dnatTo: string | undefined
+  terminal: boolean
   /** jump/goto: the target chain, null when the table has none of that name. */
-  target?: CompiledChain | null
-  dnat?: { addr?: Cidr; port?: number }
+  target: CompiledChain | null | undefined
+  dnat: { addr?: Cidr; port?: number } | undefined
 }
 
 interface CompiledChain {
   table: Table
   chain: Chain
   rules: CompiledRule[]
-  index?: ChainIndex
+  index: ChainIndex | undefined
   /** A chain walked in full: its rules' tests as one function, and the closures it calls. */
-  run?: ChainTest
+  run: ChainTest | undefined
   fallbacks: Fallback[]
-  policyBy?: DecidedBy
+  policyBy: DecidedBy | undefined
 }
 
 /** One hook of a path: its base chains, lowest priority first, with what the walk asks of each. */
@@ -115,9 +124,19 @@ interface Compiled {
   /** The classifiers and their range fields, cut once for the whole ruleset. */
   indexes: ChainIndex[]
   fields: (Field | undefined)[]
-  /** Numbers of the packets' combinations (input interface, output interface, then by state and protocol). */
-  combos: Map<string | undefined, Map<string | undefined, Int32Array>>
+  /**
+   * Numbers of the packets' combinations: by pair of interfaces (input, output), met in this
+   * order, then by state and protocol.
+   */
+  pairs: InterfacePair[]
   comboCount: number
+}
+
+/** A pair of interfaces a packet came in and goes out by, and its combinations' numbers. */
+interface InterfacePair {
+  iif: string | undefined
+  oif: string | undefined
+  numbers: Int32Array
 }
 
 const cache = new WeakMap<Ruleset, Compiled>()
@@ -146,7 +165,16 @@ function compile(ruleset: Ruleset): Compiled {
     // The traced walk takes the first chain of a name.
     for (const chain of table.chains) if (!names.has(chain.name)) names.set(chain.name, chain)
     byTable.set(table, names)
-    for (const chain of table.chains) chains.set(chain, { table, chain, rules: [], fallbacks: [] })
+    for (const chain of table.chains)
+      chains.set(chain, {
+        table,
+        chain,
+        rules: [],
+        index: undefined,
+        run: undefined,
+        fallbacks: [],
+        policyBy: undefined
+      })
   }
   for (const cc of chains.values()) {
     const { table, chain } = cc
@@ -203,7 +231,7 @@ function compile(ruleset: Ruleset): Compiled {
     paths: { input: path('input'), forward: path('forward'), output: path('output') },
     indexes,
     fields: buildFields(indexes),
-    combos: new Map(),
+    pairs: [],
     comboCount: 0
   }
 }
@@ -211,9 +239,10 @@ function compile(ruleset: Ruleset): Compiled {
 function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
   const a = rule.action
   const sets = [...(rule.marks ?? []), ...(a.kind === 'set-mark' ? [a] : [])]
-  const out: CompiledRule = {
+  return {
     test: NOT_COMPILED,
     fallbacks: [],
+    residual: undefined,
     by: Object.freeze({
       kind: 'rule',
       table: table.name,
@@ -222,12 +251,16 @@ function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
       rule: rule.text
     }),
     decisive: decisive(a),
-    action: a
+    marks: rule.marks?.length ? rule.marks : undefined,
+    sets: sets.length ? sets : undefined,
+    action: a,
+    kind: a.kind,
+    rejectWith: a.kind === 'reject' ? a.with : undefined,
+    dnatTo: a.kind === 'dnat' && a.to ? a.to : undefined,
+    terminal: a.kind === 'other' && a.terminal,
+    target: undefined,
+    dnat: a.kind === 'dnat' && a.to ? dnatDestination(a.to) : undefined
   }
-  if (rule.marks?.length) out.marks = rule.marks
-  if (sets.length) out.sets = sets
-  if (a.kind === 'dnat' && a.to) out.dnat = dnatDestination(a.to)
-  return out
 }
 
 const NOT_COMPILED: RuleTest = () => {
@@ -265,10 +298,8 @@ interface State extends FastPacket {
   dstIdx: number
   /** The ruleset's range fields, and the elementary intervals of the packet's values in them. */
   fields: (Field | undefined)[]
-  srcSlot: number
-  dstSlot: number
-  sportSlot: number
-  dportSlot: number
+  /** By field, the packet's elementary interval in it, once a chain has asked (-1 before). */
+  slots: Int32Array
   /** The number of the packet's protocol, conntrack state and interfaces (comboNumber). */
   combo: number
   uncertain: boolean
@@ -313,10 +344,7 @@ const STATE: State = {
   srcIdx: -1,
   dstIdx: -1,
   fields: [],
-  srcSlot: 0,
-  dstSlot: 0,
-  sportSlot: 0,
-  dportSlot: 0,
+  slots: new Int32Array(4),
   combo: 0,
   uncertain: false,
   verdict: 'accept',
@@ -336,17 +364,28 @@ const VERDICT = 2
  */
 export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
   const c = compiled(ruleset)
-  const ct: CtState = options.ct ?? packet.impliedCt
+  // Each field read once: packets come in many shapes (the optional fields each has or lacks),
+  // and a field read from objects of many shapes is looked up each time.
   const path = options.path
+  const ct: CtState = options.ct ?? packet.impliedCt
+  const iif = path === 'output' ? undefined : options.iif
+  const oif = path === 'input' ? undefined : options.oif
+  const src = packet.src
+  const dst = packet.dst
+  const sport = packet.sport
+  const dport = packet.dport
+  const srcIdx = addressValue(src)
+  const dstIdx = addressValue(dst)
+  const proto = protoNumber(packet.proto)
   // One context and state, reset for each decision (decide does not nest): no garbage per packet.
   const ctx = CTX
   ctx.ct = ct
-  ctx.iif = path === 'output' ? undefined : options.iif
-  ctx.oif = path === 'input' ? undefined : options.oif
-  ctx.src = packet.src
-  ctx.dst = packet.dst
-  ctx.sport = packet.sport
-  ctx.dport = packet.dport
+  ctx.iif = iif
+  ctx.oif = oif
+  ctx.src = src
+  ctx.dst = dst
+  ctx.sport = sport
+  ctx.dport = dport
   ctx.ipsets = ruleset.ipsets
   ctx.dnatted = undefined
   ctx.snatted = undefined
@@ -359,24 +398,21 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   ctx.local = options.local
   const s = STATE
   s.p = packet
-  s.src4 = packet.src.version === 4 ? packet.src.words[0] >>> 0 : -1
-  s.dst4 = packet.dst.version === 4 ? packet.dst.words[0] >>> 0 : -1
-  s.srcIdx = addressValue(packet.src)
-  s.dstIdx = addressValue(packet.dst)
-  s.sport = packet.sport ?? -1
-  s.dport = packet.dport ?? -1
-  s.proto = protoNumber(packet.proto)
+  s.src4 = srcIdx === -1 ? -1 : src.words[0] >>> 0
+  s.dst4 = dstIdx === -1 ? -1 : dst.words[0] >>> 0
+  s.srcIdx = srcIdx
+  s.dstIdx = dstIdx
+  s.sport = sport ?? -1
+  s.dport = dport ?? -1
+  s.proto = proto
   s.flags = packet.tcpFlags ?? -1
   s.icmpType = packet.icmpType ?? -1
   s.icmpCode = packet.icmpCode ?? -1
   s.fields = c.fields
   if (c.indexes.length) {
-    s.combo = comboNumber(c, s.proto, ct, ctx.iif, ctx.oif)
-    const f = c.fields
-    s.srcSlot = placed(f[0], s.srcIdx)
-    s.dstSlot = placed(f[1], s.dstIdx)
-    s.sportSlot = placed(f[2], s.sport)
-    s.dportSlot = placed(f[3], s.dport)
+    s.combo = comboNumber(c, proto, ct, iif, oif)
+    const slots = s.slots
+    slots[0] = slots[1] = slots[2] = slots[3] = -1
   }
   s.uncertain = false
   s.verdict = 'accept'
@@ -386,7 +422,7 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   let finalAccept: DecidedBy | undefined
   const hooks = (
     path === 'input' ? c.paths.input : path === 'forward' ? c.paths.forward : c.paths.output
-  )[s.src4 >= 0 ? 0 : 1]
+  )[srcIdx === -1 ? 1 : 0]
   for (let h = 0; h < hooks.length; h++) {
     const hook = hooks[h]
     if (hook.forward && ctx.ttl !== undefined) {
@@ -452,7 +488,6 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
  */
 function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: number): number {
   const rules = cc.rules
-  const words = index.words
   const row = keyedRow(index, s.combo, s.proto, s.ctx)
   if (row.first === row.end) return NEXT
   const cand = row.candidates
@@ -467,12 +502,17 @@ function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: nu
   const r1 = rowsOf(d1, s.dstIdx)
   const r2 = rowsOf(d2, s.sport)
   const r3 = rowsOf(d3, s.dport)
-  const o0 = offsetOf(d0, words, s.srcIdx, s.srcSlot)
-  const o1 = offsetOf(d1, words, s.dstIdx, s.dstSlot)
-  const o2 = offsetOf(d2, words, s.sport, s.sportSlot)
-  const o3 = offsetOf(d3, words, s.dport, s.dportSlot)
-  for (let w = row.first; w < row.end; w++) {
-    let bits = cand[w] & r0[o0 + w] & r1[o1 + w] & r2[o2 + w] & r3[o3 + w]
+  // Each field's row: word w at its interval's place plus w × the field's stride (0: every rule).
+  const t0 = strideOf(d0, s.srcIdx)
+  const t1 = strideOf(d1, s.dstIdx)
+  const t2 = strideOf(d2, s.sport)
+  const t3 = strideOf(d3, s.dport)
+  let o0 = placeOf(s, d0, 0, s.srcIdx) + row.first * t0
+  let o1 = placeOf(s, d1, 1, s.dstIdx) + row.first * t1
+  let o2 = placeOf(s, d2, 2, s.sport) + row.first * t2
+  let o3 = placeOf(s, d3, 3, s.dport) + row.first * t3
+  for (let w = row.first; w < row.end; w++, o0 += t0, o1 += t1, o2 += t2, o3 += t3) {
+    let bits = cand[w] & r0[o0] & r1[o1] & r2[o2] & r3[o3]
     if (bits === 0) continue
     const decided = exact[w]
     do {
@@ -495,34 +535,33 @@ function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: nu
 }
 
 /** Every rule a candidate (a field not indexed, or a value the classifier cannot place). */
-const ALL = new Int32Array(INDEX_MAX_RULES >>> 5).fill(-1)
+const ALL = Int32Array.of(-1)
 /** No rule decided by the classifier. */
 const NONE = new Int32Array(INDEX_MAX_RULES >>> 5)
 
 /** A range field's rows for a packet's value: -1 no value (the `none` row), -2 not indexed. */
 function rowsOf(d: RangeDim | undefined, v: number): Int32Array {
-  if (!d || v === -2) return ALL
-  return v === -1 ? d.none : d.bits
+  return !d || v === -2 ? ALL : d.bits
 }
 
-/** Where the row for value v, in the ruleset's elementary interval g, starts in a field's rows. */
-function offsetOf(d: RangeDim | undefined, words: number, v: number, g: number): number {
-  if (!d || v < 0) return 0
+/** The distance from one word of a field's row to the next (0 for ALL, one word for all). */
+function strideOf(d: RangeDim | undefined, v: number): number {
+  return !d || v === -2 ? 0 : d.stride
+}
+
+/**
+ * Which row of a field holds the packet's value v: its interval in the chain, found from the
+ * packet's interval in the ruleset's field (searched for once per decision, when first asked).
+ */
+function placeOf(s: State, d: RangeDim | undefined, which: number, v: number): number {
+  if (!d || v === -2) return 0
+  if (v === -1) return d.starts.length
   const offsets = d.offsets
-  return offsets !== undefined ? offsets[g] : slot(d.starts, v) * words
-}
-
-/** The rewritten destination's elementary intervals (only classified rulesets read them). */
-function placeDestination(s: State): void {
-  const f = s.fields
-  if (!f.length) return
-  s.dstSlot = placed(f[1], s.dstIdx)
-  s.dportSlot = placed(f[3], s.dport)
-}
-
-/** A value's elementary interval in a field (0 where no chain reads it, or no value). */
-function placed(f: Field | undefined, v: number): number {
-  return f !== undefined && v >= 0 ? fieldSlot(f, v) : 0
+  if (offsets === undefined) return slot(d.starts, v)
+  const slots = s.slots
+  let g = slots[which]
+  if (g < 0) g = slots[which] = fieldSlot(s.fields[which]!, v)
+  return offsets[g]
 }
 
 /** An IPv4 address as a number; -1 for IPv6; -2 (not indexed) for a word stored signed. */
@@ -555,15 +594,24 @@ function comboNumber(
   iif: string | undefined,
   oif: string | undefined
 ): number {
-  let byOif = c.combos.get(iif)
-  if (!byOif) {
-    byOif = new Map()
-    c.combos.set(iif, byOif)
+  // A host has few interfaces: the pairs met are compared in turn (names compare by reference
+  // first), the pair found moved one place forward so that the common ones come first.
+  const pairs = c.pairs
+  let numbers: Int32Array | undefined
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]
+    if (pair.iif === iif && pair.oif === oif) {
+      numbers = pair.numbers
+      if (i > 0) {
+        pairs[i] = pairs[i - 1]
+        pairs[i - 1] = pair
+      }
+      break
+    }
   }
-  let numbers = byOif.get(oif)
   if (!numbers) {
     numbers = new Int32Array(8 * 64)
-    byOif.set(oif, numbers)
+    pairs.push({ iif, oif, numbers })
   }
   // The protocol numbers a packet has (6, 17, 1, 58) are below 64.
   const at = CT_NUMBER[ct] * 64 + proto
@@ -582,7 +630,7 @@ function restartCombos(
   iif: string | undefined,
   oif: string | undefined
 ): number {
-  c.combos.clear()
+  c.pairs = []
   c.comboCount = 0
   for (const index of c.indexes) index.rows = []
   return comboNumber(c, proto, ct, iif, oif)
@@ -598,16 +646,16 @@ function applyRule(s: State, r: CompiledRule, m: number, depth: number): number 
     return NEXT
   }
   if (r.marks) for (const x of r.marks) setMark(ctx, x)
-  const a = r.action
-  switch (a.kind) {
+  const kind = r.kind
+  switch (kind) {
     case 'accept':
     case 'drop':
-      s.verdict = a.kind
+      s.verdict = kind
       s.by = r.by
       return VERDICT
     case 'reject':
       s.verdict = 'reject'
-      s.rejectWith = a.with
+      s.rejectWith = r.rejectWith
       s.by = r.by
       return VERDICT
     case 'return':
@@ -620,33 +668,35 @@ function applyRule(s: State, r: CompiledRule, m: number, depth: number): number 
       }
       const out = runChain(s, r.target, depth + 1)
       if (out === VERDICT) return VERDICT
-      return a.kind === 'goto' ? RETURN : NEXT
+      return kind === 'goto' ? RETURN : NEXT
     }
     case 'dnat':
     case 'snat':
     case 'masquerade':
     case 'redirect':
-      if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
+      if (kind === 'dnat' || kind === 'redirect') ctx.dnatted = true
       else ctx.snatted = true
-      if (a.kind === 'dnat' && a.to) {
-        const to = r.dnat!.addr
+      if (r.dnat) {
+        const to = r.dnat.addr
         if (to) {
           ctx.dst = to
           s.dst4 = to.version === 4 ? to.words[0] >>> 0 : -1
           s.dstIdx = addressValue(to)
         }
-        if (r.dnat!.port !== undefined) s.dport = ctx.dport = r.dnat!.port
-        placeDestination(s)
-        s.dnatTo = a.to
+        if (r.dnat.port !== undefined) s.dport = ctx.dport = r.dnat.port
+        // The rewritten destination is placed again when a chain asks.
+        s.slots[1] = -1
+        s.slots[3] = -1
+        s.dnatTo = r.dnatTo
       }
       s.verdict = 'accept'
       s.by = r.by
       return VERDICT
     case 'set-mark':
-      setMark(ctx, a)
+      if (r.action.kind === 'set-mark') setMark(ctx, r.action)
       return NEXT
     case 'other':
-      if (a.terminal) s.uncertain = true
+      if (r.terminal) s.uncertain = true
       return NEXT
     default:
       return NEXT

@@ -13,60 +13,80 @@ export interface Field {
   /** By value >>> shift: the elementary interval holding the first value with those top bits. */
   lut: Int32Array
   shift: number
+  /**
+   * Buckets of the lut holding more than FINE_MIN intervals, cut again by the next 8 bits: at
+   * fineAt[h] in `fine`, the interval holding the first value of each of the 256 parts, and one
+   * past (the next bucket's first).
+   */
+  fineAt: Int32Array
+  fine: Int32Array
 }
 
-/** Source, destination, source port, destination port. */
-const SHIFTS = [16, 16, 0, 0]
-/** Chains with at most this many intervals in a field search them themselves. */
-const LOCAL_MAX = 512
+/**
+ * Source, destination, source port, destination port: the bits of the value that choose a bucket
+ * of the lut are those above `shift` (16 of an address, 8 of a port: small tables, soon cached).
+ */
+const SHIFTS = [16, 16, 8, 8]
+const TOP_BITS = [16, 16, 8, 8]
+/** Buckets with more intervals than this are cut again (a few halvings are left at most). */
+const FINE_MIN = 4
 /** The most row offsets kept for one field over all chains (64 MB); past it, chains search. */
 const MAX_OFFSETS = 1 << 24
 
 /**
  * Returns the four fields of the classified chains (undefined where no chain needs one), and
- * gives each large chain field its row offsets by the ruleset's elementary interval (while the
- * budget lasts).
+ * gives each chain its row offsets by the ruleset's elementary interval (while the budget lasts,
+ * the chains with the most intervals first), so that a packet's value is searched for once.
  */
 export function buildFields(indexes: ChainIndex[]): (Field | undefined)[] {
   if (!indexes.length) return []
   return SHIFTS.map((shift, which) => {
-    // A chain with few intervals searches its own (a few lines of memory); the others share.
-    const large = indexes.filter((x) => (x.dims[which]?.starts.length ?? 0) > LOCAL_MAX)
-    if (!large.length) return undefined
+    const dims = indexes
+      .map((x) => x.dims[which])
+      .filter((d) => d !== undefined)
+      .sort((x, y) => y.starts.length - x.starts.length)
+    if (!dims.length) return undefined
     const points = new Set<number>([0])
-    for (const index of large) for (const x of index.dims[which]!.starts) points.add(x)
+    for (const d of dims) for (const x of d.starts) points.add(x)
     const starts = Float64Array.from([...points].sort((x, y) => x - y))
     let kept = 0
-    for (const index of large) {
+    for (const d of dims) {
       if (kept + starts.length > MAX_OFFSETS) break
       kept += starts.length
-      const d = index.dims[which]!
-      d.offsets = offsets(starts, d.starts, index.words)
+      d.offsets = offsets(starts, d.starts)
     }
-    return { starts, lut: table(starts, shift), shift }
+    const lut = table(starts, shift, TOP_BITS[which])
+    return { starts, lut, shift, ...fineTables(starts, lut, shift) }
   })
 }
 
 /** The elementary interval of a field holding v (an address or a port). */
 export function fieldSlot(f: Field, v: number): number {
   const h = v >>> f.shift
-  return lastAtOrBelow(f.starts, v, f.lut[h], f.lut[h + 1])
+  let from = f.lut[h]
+  let to = f.lut[h + 1]
+  if (to - from > FINE_MIN) {
+    const k = f.fineAt[h] + ((v >>> (f.shift - 8)) & 255)
+    from = f.fine[k]
+    to = f.fine[k + 1]
+  }
+  return lastAtOrBelow(f.starts, v, from, to)
 }
 
-/** By each of the ruleset's elementary intervals, the chain's interval holding it, times words. */
-function offsets(all: Float64Array, mine: Float64Array, words: number): Int32Array {
+/** By each of the ruleset's elementary intervals, the chain's interval holding it. */
+function offsets(all: Float64Array, mine: Float64Array): Int32Array {
   const out = new Int32Array(all.length)
   let k = 0
   for (let g = 0; g < all.length; g++) {
     while (k + 1 < mine.length && mine[k + 1] <= all[g]) k++
-    out[g] = k * words
+    out[g] = k
   }
   return out
 }
 
-/** lut[h]: the interval holding h << shift, for every 16-bit h and one past. */
-function table(starts: Float64Array, shift: number): Int32Array {
-  const lut = new Int32Array((1 << 16) + 1)
+/** lut[h]: the interval holding h << shift, for every h of `top` bits and one past. */
+function table(starts: Float64Array, shift: number, top: number): Int32Array {
+  const lut = new Int32Array((1 << top) + 1)
   let k = 0
   for (let h = 0; h < lut.length; h++) {
     const x = h * 2 ** shift
@@ -74,4 +94,27 @@ function table(starts: Float64Array, shift: number): Int32Array {
     lut[h] = k
   }
   return lut
+}
+
+/** The crowded buckets of a lut cut by the next 8 bits (none where the lut is exact). */
+function fineTables(
+  starts: Float64Array,
+  lut: Int32Array,
+  shift: number
+): { fineAt: Int32Array; fine: Int32Array } {
+  const crowded: number[] = []
+  if (shift >= 8)
+    for (let h = 0; h < 1 << 16; h++) if (lut[h + 1] - lut[h] > FINE_MIN) crowded.push(h)
+  const fineAt = new Int32Array(crowded.length ? 1 << 16 : 0)
+  const fine = new Int32Array(crowded.length * 257)
+  crowded.forEach((h, i) => {
+    fineAt[h] = i * 257
+    let k = lut[h]
+    for (let j = 0; j <= 256; j++) {
+      const x = h * 2 ** shift + j * 2 ** (shift - 8)
+      while (k + 1 < starts.length && starts[k + 1] <= x) k++
+      fine[i * 257 + j] = k
+    }
+  })
+  return { fineAt, fine }
 }

@@ -255,7 +255,6 @@ function isInert(rule: Rule): boolean {
 function checkChain(rules: Rule[], cases: ReturnType<typeof packetsFor>): string | undefined {
   const { index, residual } = buildChainIndex(rules, isInert)
   const fields = buildFields([index])
-  const words = index.words
   for (const { packet, options } of cases) {
     const ctx: MatchContext = {
       ct: options.ct ?? packet.impliedCt,
@@ -282,18 +281,19 @@ function checkChain(rules: Rule[], cases: ReturnType<typeof packetsFor>): string
     const rowsOf = values.map((v, which) => {
       const d = index.dims[which]
       if (!d) return undefined
-      if (v < 0) return { bits: d.none, at: 0 }
-      const at = slot(d.starts, v) * words
+      if (v < 0) return { bits: d.bits, at: d.starts.length, stride: d.stride }
+      const at = slot(d.starts, v)
       const f = fields[which]
       if (d.offsets && f && d.offsets[fieldSlot(f, v)] !== at)
         throw new Error('field offsets disagree')
-      return { bits: d.bits, at }
+      return { bits: d.bits, at, stride: d.stride }
     })
     for (let i = 0; i < rules.length; i++) {
       const w = i >>> 5
       const bit = 1 << (i & 31)
       const candidate =
-        (row.candidates[w] & bit) !== 0 && rowsOf.every((x) => !x || (x.bits[x.at + w] & bit) !== 0)
+        (row.candidates[w] & bit) !== 0 &&
+        rowsOf.every((x) => !x || (x.bits[x.at + w * x.stride] & bit) !== 0)
       const m = matchRule(rules[i].matches, packet, ctx)
       const what = `rule ${i} (${rules[i].text}) on ${JSON.stringify({ packet, options })}`
       if (!candidate) {
