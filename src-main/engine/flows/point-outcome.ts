@@ -1,5 +1,5 @@
 import type { Outcome } from '../../shared/incident'
-import type { PointFlow } from './point-flow'
+import type { DirectionData, PointFlow } from './point-flow'
 import type { Segment } from './segment-ring'
 
 /** A segment sent this many times (two retransmissions) and never acknowledged is stuck. */
@@ -49,20 +49,23 @@ export function isEstablished(f: PointFlow): boolean {
 
 /** Returns the never-acknowledged segment sent most often, when it was retransmitted enough to be stuck. */
 export function stuckSegment(f: PointFlow): (Segment & { fromOpener: boolean }) | undefined {
-  let best: (Segment & { fromOpener: boolean }) | undefined
-  for (const [dir, fromOpener] of [
-    [f.dataA, true],
-    [f.dataB, false]
-  ] as const) {
-    if (!dir) continue
-    const out = dir.outstanding
-    for (let i = 0; i < out.length; i++) {
-      const sends = out.sendsAt(i)
-      if (sends >= STUCK_SENDS && out.seqAt(i) >= dir.acked && (!best || sends > best.sends))
-        best = { ...out.get(i), fromOpener }
-    }
+  const fromA = f.dataA && stuckIn(f.dataA)
+  const fromB = f.dataB && stuckIn(f.dataB)
+  const best =
+    fromB !== undefined && (fromA === undefined || fromB.sends > fromA.sends) ? fromB : fromA
+  return best && { ...best, fromOpener: best === fromA }
+}
+
+/** The never-acknowledged segment of one direction sent most often, when sent STUCK_SENDS times or more. */
+function stuckIn(dir: DirectionData): Segment | undefined {
+  let at = -1
+  const out = dir.outstanding
+  for (let i = 0; i < out.length; i++) {
+    const sends = out.sendsAt(i)
+    if (sends >= STUCK_SENDS && out.seqAt(i) >= dir.acked && (at < 0 || sends > out.sendsAt(at)))
+      at = i
   }
-  return best
+  return at < 0 ? undefined : out.get(at)
 }
 
 /** Destination unreachable (ICMP type 3 except frag-needed, ICMPv6 type 1) or time exceeded. */

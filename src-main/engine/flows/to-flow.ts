@@ -161,8 +161,11 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
   const a = f.dataA
   const b = f.dataB
   if (!a && !b) return undefined
+  const retransmits = (a?.retransmits ?? 0) + (b?.retransmits ?? 0)
+  // Most conversations are healthy: nothing to say, nothing to make.
+  if (retransmits === 0 && !stuck && !group.some((g) => g.pathMtu !== undefined)) return undefined
   const health: DataHealth = {
-    retransmits: (a?.retransmits ?? 0) + (b?.retransmits ?? 0),
+    retransmits,
     maxAckedPayload: Math.max(a?.maxAckedPayload ?? 0, b?.maxAckedPayload ?? 0)
   }
   if (stuck) {
@@ -179,7 +182,6 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
     if (g.pathMtu !== undefined)
       pathMtu = pathMtu === undefined ? g.pathMtu : Math.min(pathMtu, g.pathMtu)
   if (pathMtu !== undefined) health.pathMtu = pathMtu
-  if (health.retransmits === 0 && !stuck && health.pathMtu === undefined) return undefined
   return health
 }
 
