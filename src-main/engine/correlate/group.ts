@@ -26,6 +26,12 @@ const WORDS: Record<Outcome, [string, string]> = {
 const SCAN_PORTS = 20
 /** Commands a group's fix lists at most; the rest are counted. */
 const MAX_FIX_LINES = 20
+/**
+ * Orders titles as English text whatever the machine's locale (the same findings get the same
+ * ids everywhere); one collator for every comparison, where localeCompare makes one each call.
+ */
+const byTitle = new Intl.Collator('en-US').compare
+
 /** Missing facts a group lists at most; the rest are counted. */
 const MAX_MISSING = 20
 
@@ -58,9 +64,7 @@ export function groupDrafts(drafts: Draft[]): Finding[] {
   for (const list of sweeps.values()) findings.push(merge(list, true))
   findings.sort(
     (a, b) =>
-      b.flows.length - a.flows.length ||
-      b.confidence - a.confidence ||
-      a.title.localeCompare(b.title)
+      b.flows.length - a.flows.length || b.confidence - a.confidence || byTitle(a.title, b.title)
   )
   findings.forEach((f, i) => (f.id = `N${i + 1}`))
   return findings
