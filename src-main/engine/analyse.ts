@@ -143,7 +143,9 @@ export async function analyse(
     for (const f of seen) pointFlows.push(f)
   }
 
-  const groups = mergePoints(pointFlows).sort((x, y) => x[0].firstUs - y[0].firstUs)
+  const groups = mergePoints(pointFlows)
+  // One point's conversations come sorted by first packet already.
+  if (byPoint.size > 1) groups.sort((x, y) => x[0].firstUs - y[0].firstUs)
   const flows: Flow[] = new Array(groups.length)
   for (let i = 0; i < groups.length; i++) {
     flows[i] = toFlow(
