@@ -66,6 +66,8 @@ const INDEX_MIN_RULES = 48
 const INDEX_MAX_RULES = 32 << 16
 /** Combinations of protocol, conntrack state and interfaces numbered before the numbers start over. */
 const MAX_COMBOS = 1 << 14
+/** Pairs of interfaces kept before the numbers start over (each packet searches them in turn). */
+const MAX_PAIRS = 64
 
 /**
  * A rule ready for the walk. Every field is present from the start (one object shape), and the
@@ -610,6 +612,7 @@ function comboNumber(
     }
   }
   if (!numbers) {
+    if (pairs.length >= MAX_PAIRS) return restartCombos(c, proto, ct, iif, oif)
     numbers = new Int32Array(8 * 64)
     pairs.push({ iif, oif, numbers })
   }

@@ -5,7 +5,7 @@
  * chain finds its row by that place alone.
  */
 import type { ChainIndex } from './chain-index'
-import { lastAtOrBelow } from './intervals'
+import { fineCuts, searchBucket, type FineCuts } from './intervals'
 
 /** One range field over a ruleset's classified chains. */
 export interface Field {
@@ -13,13 +13,8 @@ export interface Field {
   /** By value >>> shift: the elementary interval holding the first value with those top bits. */
   lut: Int32Array
   shift: number
-  /**
-   * Buckets of the lut holding more than FINE_MIN intervals, cut again by the next 8 bits: at
-   * fineAt[h] in `fine`, the interval holding the first value of each of the 256 parts, and one
-   * past (the next bucket's first).
-   */
-  fineAt: Int32Array
-  fine: Int32Array
+  /** The lut's crowded buckets cut again. */
+  fine: FineCuts
 }
 
 /**
@@ -28,8 +23,6 @@ export interface Field {
  */
 const SHIFTS = [16, 16, 8, 8]
 const TOP_BITS = [16, 16, 8, 8]
-/** Buckets with more intervals than this are cut again (a few halvings are left at most). */
-const FINE_MIN = 4
 /** The most row offsets kept for one field over all chains (64 MB); past it, chains search. */
 const MAX_OFFSETS = 1 << 24
 
@@ -56,21 +49,13 @@ export function buildFields(indexes: ChainIndex[]): (Field | undefined)[] {
       d.offsets = offsets(starts, d.starts)
     }
     const lut = table(starts, shift, TOP_BITS[which])
-    return { starts, lut, shift, ...fineTables(starts, lut, shift) }
+    return { starts, lut, shift, fine: fineCuts(starts, lut, 0, shift) }
   })
 }
 
 /** The elementary interval of a field holding v (an address or a port). */
 export function fieldSlot(f: Field, v: number): number {
-  const h = v >>> f.shift
-  let from = f.lut[h]
-  let to = f.lut[h + 1]
-  if (to - from > FINE_MIN) {
-    const k = f.fineAt[h] + ((v >>> (f.shift - 8)) & 255)
-    from = f.fine[k]
-    to = f.fine[k + 1]
-  }
-  return lastAtOrBelow(f.starts, v, from, to)
+  return searchBucket(f.starts, f.lut, f.fine, v >>> f.shift, v, v)
 }
 
 /** By each of the ruleset's elementary intervals, the chain's interval holding it. */
@@ -94,27 +79,4 @@ function table(starts: Float64Array, shift: number, top: number): Int32Array {
     lut[h] = k
   }
   return lut
-}
-
-/** The crowded buckets of a lut cut by the next 8 bits (none where the lut is exact). */
-function fineTables(
-  starts: Float64Array,
-  lut: Int32Array,
-  shift: number
-): { fineAt: Int32Array; fine: Int32Array } {
-  const crowded: number[] = []
-  if (shift >= 8)
-    for (let h = 0; h < 1 << 16; h++) if (lut[h + 1] - lut[h] > FINE_MIN) crowded.push(h)
-  const fineAt = new Int32Array(crowded.length ? 1 << 16 : 0)
-  const fine = new Int32Array(crowded.length * 257)
-  crowded.forEach((h, i) => {
-    fineAt[h] = i * 257
-    let k = lut[h]
-    for (let j = 0; j <= 256; j++) {
-      const x = h * 2 ** shift + j * 2 ** (shift - 8)
-      while (k + 1 < starts.length && starts[k + 1] <= x) k++
-      fine[i * 257 + j] = k
-    }
-  })
-  return { fineAt, fine }
 }

@@ -68,19 +68,21 @@ export function inIntervals(ranges: [number, number][]): (n: number) => boolean 
 
 /**
  * A table narrowing the search in sorted starts: the value line from starts[1] cut into equal
- * buckets (a power of two wide), each giving the index of the start at or below its first value.
+ * buckets (a power of two wide), each giving the index of the start at or below its first value;
+ * crowded buckets cut again (fineCuts).
  */
 interface Buckets {
   lut: Int32Array
   base: number
   /** 1 / the bucket width. */
   scale: number
+  fine: FineCuts
 }
 
 /** Returns the bucket table of sorted starts (empty for a few starts: searched by halves alone). */
 function buckets(starts: Float64Array): Buckets {
   const n = starts.length
-  if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0 }
+  if (n < 16) return { lut: new Int32Array(0), base: 0, scale: 0, fine: fineCuts(starts, [], 0, 0) }
   const base = starts[1]
   const span = starts[n - 1] - base + 1
   const count = Math.min(1 << 16, 2 ** Math.ceil(Math.log2(n * 2)))
@@ -93,7 +95,7 @@ function buckets(starts: Float64Array): Buckets {
     while (j + 1 < n && starts[j + 1] <= x) j++
     lut[k] = j
   }
-  return { lut, base, scale: 1 / 2 ** shift }
+  return { lut, base, scale: 1 / 2 ** shift, fine: fineCuts(starts, lut, base, shift) }
 }
 
 /** slot(starts, x) through the bucket table (x at least 0, below 2^32). */
@@ -103,7 +105,70 @@ function bucketSlot(starts: Float64Array, t: Buckets, x: number): number {
   if (x < t.base) return 0
   const i = Math.floor((x - t.base) * t.scale)
   if (i >= lut.length - 1) return starts.length - 1
-  return lastAtOrBelow(starts, x, lut[i], lut[i + 1])
+  return searchBucket(starts, lut, t.fine, i, x - t.base, x)
+}
+
+/** Buckets holding more starts than this are cut again into 256 parts. */
+const FINE_MIN = 4
+
+/**
+ * The crowded buckets of a bucket table cut into 256 equal parts: from at[i] in `cuts`, the
+ * index of the start at or below each part's first value, and one past (the next bucket's).
+ */
+export interface FineCuts {
+  at: Int32Array
+  cuts: Int32Array
+  /** 1 / the part width. */
+  scale: number
+}
+
+/**
+ * Cuts the crowded buckets of lut (bucket i from base + i × 2^shift) into parts; buckets less
+ * than 256 wide are left as they are.
+ */
+export function fineCuts(
+  starts: Float64Array,
+  lut: ArrayLike<number>,
+  base: number,
+  shift: number
+): FineCuts {
+  const crowded: number[] = []
+  if (shift >= 8)
+    for (let i = 0; i + 1 < lut.length; i++) if (lut[i + 1] - lut[i] > FINE_MIN) crowded.push(i)
+  const at = new Int32Array(crowded.length ? lut.length : 0)
+  const cuts = new Int32Array(crowded.length * 257)
+  crowded.forEach((i, c) => {
+    at[i] = c * 257
+    let k = lut[i]
+    for (let j = 0; j <= 256; j++) {
+      const x = base + i * 2 ** shift + j * 2 ** (shift - 8)
+      while (k + 1 < starts.length && starts[k + 1] <= x) k++
+      cuts[c * 257 + j] = k
+    }
+  })
+  return { at, cuts, scale: 1 / 2 ** (shift - 8) }
+}
+
+/**
+ * The last start at or below x in bucket i of lut (d: x less the table's base), through the
+ * bucket's finer cuts when it has them.
+ */
+export function searchBucket(
+  starts: Float64Array,
+  lut: Int32Array,
+  fine: FineCuts,
+  i: number,
+  d: number,
+  x: number
+): number {
+  let from = lut[i]
+  let to = lut[i + 1]
+  if (to - from > FINE_MIN && fine.at.length !== 0) {
+    const k = fine.at[i] + (Math.floor(d * fine.scale) & 255)
+    from = fine.cuts[k]
+    to = fine.cuts[k + 1]
+  }
+  return lastAtOrBelow(starts, x, from, to)
 }
 
 /** The elementary interval holding x: the last start at or below it (starts[0] at or below x). */
