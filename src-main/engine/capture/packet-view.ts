@@ -167,9 +167,9 @@ export function newPacket(
  *
  * Link, IP and transport are read in this one function, in the order the
  * layers come, with no call per layer: this runs for nearly every packet of a
- * capture. Multi-byte fields are read through the DataView, which V8 compiles
- * to one bounds check and one load per field (byte by byte, every byte is
- * checked); every read lies before `end`, so none can throw.
+ * capture. Multi-byte fields are read through the DataView: V8 compiles each
+ * read to one bounds check and one load, where reading byte by byte checks
+ * every byte. Every read lies before `end`, so none can throw.
  */
 export function decodeViewFrame(
   v: PacketView,
