@@ -52,12 +52,8 @@ export async function analyse(
 ): Promise<Incident> {
   const inputs: InputInfo[] = []
   const evidence = createEvidence()
-  const opened: {
-    file: SourceFile
-    info: InputInfo
-    it: AsyncIterator<Uint8Array>
-    head: Uint8Array
-  }[] = []
+  const opened: OpenCapture[] = []
+  let held = 0
   for (const file of files) {
     const info: InputInfo = {
       path: file.path,
@@ -85,7 +81,14 @@ export async function analyse(
     if (detected.kind === 'capture') {
       info.point = file.point ?? file.host ?? baseName(file.path)
       if (file.host !== undefined) hostOf(evidence, file.host).points.push(info.point)
-      opened.push({ file, info, it, head })
+      const capture: OpenCapture = { file, info, it, head, firstUs: firstPacketUs(file, head) }
+      // Rotated captures come by the hundred: past a few, a file is opened again when read.
+      if (++held > MAX_HELD_OPEN) {
+        await it.return?.()
+        capture.it = undefined
+        capture.head = undefined
+      }
+      opened.push(capture)
       continue
     }
     if (head.length === 0 || detected.kind === 'unknown') {
@@ -164,11 +167,33 @@ export async function analyse(
   return incident
 }
 
+/** Capture files kept open from detection to reading; the others are opened again when read. */
+const MAX_HELD_OPEN = 16
+/** Bytes of a capture's first chunk decoded to find its first packet's time. */
+const FIRST_PACKET_BYTES = 1 << 18
+
+/** A capture file to read: its iterator and first chunk while still open, and its first time. */
 interface OpenCapture {
   file: SourceFile
   info: InputInfo
-  it: AsyncIterator<Uint8Array>
-  head: Uint8Array
+  it?: AsyncIterator<Uint8Array>
+  head?: Uint8Array
+  /** The first packet's time (µs), or -Infinity when the first chunk does not show one. */
+  firstUs: number
+}
+
+/** Returns the time of the first packet in a capture's first chunk, or -Infinity. */
+function firstPacketUs(file: SourceFile, head: Uint8Array): number {
+  let first = -Infinity
+  try {
+    const reader = createCaptureReader(file.path, (p) => {
+      if (first === -Infinity) first = p.timeUs
+    })
+    reader.push(head.subarray(0, FIRST_PACKET_BYTES))
+  } catch {
+    // Reading it properly will say what is wrong.
+  }
+  return first
 }
 
 interface Queued {
@@ -198,8 +223,9 @@ async function readPoint(
     tracker.add(v, 0, digits)
     if (wanted.size > 0) record(v.packet())
   }
-  const streams = list.map((o, index) => {
+  const open = (o: OpenCapture, index: number) => {
     const queue: Queued[] = []
+    const it = o.it ?? o.file.read()[Symbol.asyncIterator]()
     let bytesRead = 0
     const reader =
       list.length === 1
@@ -221,7 +247,7 @@ async function readPoint(
             let chunk: Uint8Array | undefined = this.pending
             this.pending = undefined
             if (!chunk) {
-              const r = await o.it.next()
+              const r = await it.next()
               if (r.done) {
                 this.finish(reader.end())
                 return
@@ -234,7 +260,7 @@ async function readPoint(
           } catch (e) {
             o.info.errors.push(message(o.file.path, e))
             this.done = true
-            await o.it.return?.()
+            await it.return?.()
           }
         }
       },
@@ -245,7 +271,7 @@ async function readPoint(
         for (const p of summary.problems) o.info.warnings.push(`${p.at}: ${p.message}`)
       }
     }
-  })
+  }
   const feed = (q: Queued, index: number): void => {
     if (q.p.link.nflog) {
       onNflog(q.p, list[index].file)
@@ -263,8 +289,8 @@ async function readPoint(
     const times = k !== undefined ? wanted.get(k) : undefined
     if (times && times.length < 64) times.push(p.sec + p.nsec / 1e9)
   }
-  if (streams.length === 1) {
-    const s = streams[0]
+  if (list.length === 1) {
+    const s = open(list[0], 0)
     for (;;) {
       await s.fill()
       if (s.pos >= s.queue.length) break
@@ -272,19 +298,83 @@ async function readPoint(
     }
     return
   }
+  // Several files: always the earliest waiting packet next (the first file listed on a tie).
+  // A file is opened only once its first packet is due, so rotated captures, one after another
+  // in time, are read one or two at a time however many there are.
+  type Stream = ReturnType<typeof open>
+  const before = (x: Stream, y: Stream): boolean => {
+    const tx = x.queue[x.pos].p.timeUs
+    const ty = y.queue[y.pos].p.timeUs
+    return tx < ty || (tx === ty && x.index < y.index)
+  }
+  const waiting = new MinHeap<Stream>(before)
+  const due = list
+    .map((o, index) => ({ o, index }))
+    .sort((x, y) => x.o.firstUs - y.o.firstUs || x.index - y.index)
+  let next = 0
   for (;;) {
-    for (const s of streams) await s.fill()
-    let best: (typeof streams)[number] | undefined
-    for (const s of streams) {
-      if (
-        s.pos < s.queue.length &&
-        (!best || s.queue[s.pos].p.timeUs < best.queue[best.pos].p.timeUs)
-      )
-        best = s
+    while (
+      next < due.length &&
+      (waiting.size === 0 ||
+        due[next].o.firstUs <= waiting.peek().queue[waiting.peek().pos].p.timeUs)
+    ) {
+      const s = open(due[next].o, due[next].index)
+      next++
+      await s.fill()
+      if (s.pos < s.queue.length) waiting.push(s)
     }
-    if (!best) break
-    feed(best.queue[best.pos], best.index)
-    best.pos++
+    if (waiting.size === 0) break
+    const s = waiting.pop()
+    feed(s.queue[s.pos], s.index)
+    s.pos++
+    if (s.pos >= s.queue.length) await s.fill()
+    if (s.pos < s.queue.length) waiting.push(s)
+  }
+}
+
+/** A binary min-heap under `before`. */
+class MinHeap<T> {
+  private items: T[] = []
+  constructor(private readonly before: (x: T, y: T) => boolean) {}
+
+  get size(): number {
+    return this.items.length
+  }
+
+  peek(): T {
+    return this.items[0]
+  }
+
+  push(x: T): void {
+    const a = this.items
+    let i = a.push(x) - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.before(a[i], a[parent])) break
+      ;[a[i], a[parent]] = [a[parent], a[i]]
+      i = parent
+    }
+  }
+
+  pop(): T {
+    const a = this.items
+    const top = a[0]
+    const last = a.pop()!
+    if (a.length > 0) {
+      a[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < a.length && this.before(a[l], a[m])) m = l
+        if (r < a.length && this.before(a[r], a[m])) m = r
+        if (m === i) break
+        ;[a[i], a[m]] = [a[m], a[i]]
+        i = m
+      }
+    }
+    return top
   }
 }
 
