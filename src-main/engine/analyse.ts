@@ -227,10 +227,17 @@ async function readPoint(
     const queue: Queued[] = []
     const it = o.it ?? o.file.read()[Symbol.asyncIterator]()
     let bytesRead = 0
+    const order = new TimeOrder()
     const reader =
       list.length === 1
-        ? createCaptureViewReader(o.file.path, (v, iface) => feedView(v, iface.tsDigits))
-        : createCaptureReader(o.file.path, (p, iface) => queue.push({ p, digits: iface.tsDigits }))
+        ? createCaptureViewReader(o.file.path, (v, iface) => {
+            order.see(v.timeUs, v.n)
+            feedView(v, iface.tsDigits)
+          })
+        : createCaptureReader(o.file.path, (p, iface) => {
+            order.see(p.timeUs, p.n)
+            queue.push({ p, digits: iface.tsDigits })
+          })
     return {
       o,
       index,
@@ -269,6 +276,8 @@ async function readPoint(
         o.info.format = summary.gzip ? `${summary.format}.gz` : summary.format
         o.info.records = summary.packets
         for (const p of summary.problems) o.info.warnings.push(`${p.at}: ${p.message}`)
+        const disorder = order.warning(o.file.path)
+        if (disorder) o.info.warnings.push(disorder)
       }
     }
   }
@@ -330,6 +339,50 @@ async function readPoint(
     if (s.pos >= s.queue.length) await s.fill()
     if (s.pos < s.queue.length) waiting.push(s)
   }
+}
+
+/** A packet earlier than one before it in its file by more than this is out of time order. */
+const BACKWARD_SLACK_US = 1_000_000
+
+/**
+ * Watches a file's packets go forward in time. Captures on several interfaces (`-i any`) swap
+ * neighbours by microseconds; a file joined end to end (`mergecap -a`, `cat`) or a clock
+ * stepped back mid-capture goes back by seconds or hours, and conversations read across the
+ * step come out split or misjudged: that is worth a warning.
+ */
+class TimeOrder {
+  private latestUs = -Infinity
+  private behind = 0
+  private firstFrame = 0
+  private mostUs = 0
+
+  see(timeUs: number, frame: number): void {
+    // Time 0 is no time: what a pcapng simple packet block carries.
+    if (timeUs === 0) return
+    if (timeUs >= this.latestUs) {
+      this.latestUs = timeUs
+      return
+    }
+    const back = this.latestUs - timeUs
+    if (back <= BACKWARD_SLACK_US) return
+    if (this.behind++ === 0) this.firstFrame = frame
+    if (back > this.mostUs) this.mostUs = back
+  }
+
+  warning(path: string): string | undefined {
+    if (this.behind === 0) return undefined
+    return (
+      `${path}: ${this.behind} packet${this.behind === 1 ? ' is' : 's are'} earlier than one before ` +
+      `${this.behind === 1 ? 'it' : 'them'} (by up to ${formatSeconds(this.mostUs / 1e6)}, first at frame ${this.firstFrame}): ` +
+      'the file is not in time order (joined end to end, as by mergecap -a?) or its clock ' +
+      'stepped back; conversations across that point may be split or misjudged'
+    )
+  }
+}
+
+/** Returns seconds as text with a sensible precision ("2.5 s", "3600 s"). */
+function formatSeconds(s: number): string {
+  return `${s >= 100 ? Math.round(s) : Number(s.toPrecision(3))} s`
 }
 
 /** A binary min-heap under `before`. */
