@@ -41,7 +41,11 @@ export async function runAnalyze(args: string[]): Promise<number> {
   try {
     await writeOutput(chunks, parsed.out)
   } catch (e) {
-    process.stderr.write(`verdict analyze: cannot write ${parsed.out}: ${(e as Error).message}\n`)
+    // A reader that stopped early (`| head`) is not a failure.
+    if (!parsed.out && (e as NodeJS.ErrnoException).code === 'EPIPE') return 0
+    process.stderr.write(
+      `verdict analyze: cannot write ${parsed.out ?? 'to standard output'}: ${(e as Error).message}\n`
+    )
     return 1
   }
   const readable = incident.inputs.some((i) => i.errors.length === 0 && i.kind !== 'unknown')

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Incident } from '../../../src-main/shared/incident'
-import { CLI, CORPUS, verdict } from '../../support/run'
+import { CLI, CORPUS, run, verdict } from '../../support/run'
 
 const pcap = (name: string) => resolve(CORPUS, 'pcaps', name)
 const reason = existsSync(CLI) ? undefined : 'the command line is not built (npm run build:cli)'
@@ -54,6 +54,17 @@ describe.skipIf(reason !== undefined)('verdict packets', () => {
 })
 
 describe.skipIf(reason !== undefined)('verdict analyze', () => {
+  it('stops quietly, with status 0, when its reader stops early (| head)', async () => {
+    // The corpus's Incident is far more than a pipe holds, so the write fails once head is gone.
+    const { code, stdout, stderr } = await run('bash', [
+      '-c',
+      `set -o pipefail; "${process.execPath}" "${CLI}" analyze "${resolve(CORPUS, 'pcaps')}" | head -n 1`
+    ])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toBe('{\n')
+  })
+
   it('reads an incident folder: one subfolder per host, loose files belong to no host', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'verdict-incident-'))
     mkdirSync(join(dir, 'client'))
