@@ -50,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stopped early (`verdict packets F | head`) has all it wanted: stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e
+  process.exit(0)
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

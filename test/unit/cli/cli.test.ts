@@ -19,6 +19,18 @@ describe.skipIf(reason !== undefined)('verdict packets', () => {
     ])
   })
 
+  it('stops quietly, with status 0, when its reader stops early (| head)', async () => {
+    for (const format of ['text', 'jsonl']) {
+      const { code, stdout, stderr } = await run('bash', [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${CLI}" packets --format ${format} "${pcap('tcpdump_afs.pcap')}" | head -n 1`
+      ])
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      expect(stdout.split('\n')).toHaveLength(2)
+    }
+  })
+
   it('prints nanosecond timestamps at the file precision in jsonl', async () => {
     const { stdout } = await verdict([
       'packets',
