@@ -28,9 +28,12 @@ const SCAN_PORTS = 20
 const MAX_FIX_LINES = 20
 /**
  * Orders titles as English text whatever the machine's locale (the same findings get the same
- * ids everywhere); one collator for every comparison, where localeCompare makes one each call.
+ * ids everywhere): one collator for every comparison, where localeCompare makes one each call,
+ * made when first needed (making one takes milliseconds, which every command would pay).
  */
-const byTitle = new Intl.Collator('en-US').compare
+let titleOrder: Intl.Collator | undefined
+const byTitle = (a: string, b: string): number =>
+  (titleOrder ??= new Intl.Collator('en-US')).compare(a, b)
 
 /** Missing facts a group lists at most; the rest are counted. */
 const MAX_MISSING = 20
