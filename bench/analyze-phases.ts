@@ -20,7 +20,7 @@ import type { PointFlow } from '../src-main/engine/flows/point-flow'
 import { toFlow } from '../src-main/engine/flows/to-flow'
 import { createPointTracker } from '../src-main/engine/flows/track-point'
 import { incidentJsonChunks } from '../src-main/engine/report/to-json'
-import { readChunks } from '../src-main/node/read-chunks'
+import { readCaptureChunks } from '../src-main/node/read-chunks'
 import { INCIDENT_SCHEMA, type Incident } from '../src-main/shared/incident'
 
 const { values: args, positionals } = parseArgs({
@@ -54,7 +54,7 @@ async function timed<T>(phase: Phase, fn: () => T | Promise<T>): Promise<T> {
 /** Reads the capture, handing every decoded packet to `sink`. */
 async function read(sink: (v: PacketView, digits: number) => void): Promise<void> {
   const reader = createCaptureViewReader(file, (v, iface) => sink(v, iface.tsDigits))
-  for await (const chunk of readChunks(file)) reader.push(chunk)
+  for await (const chunk of readCaptureChunks(file)) reader.push(chunk)
   reader.end()
 }
 

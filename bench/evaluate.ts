@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util'
 import { createCaptureViewReader } from '../src-main/engine/capture/read-capture'
 import type { PacketView } from '../src-main/engine/capture/packet-view'
 import { decide } from '../src-main/engine/evaluate/compile-ruleset'
-import { readChunks } from '../src-main/node/read-chunks'
+import { readCaptureChunks } from '../src-main/node/read-chunks'
 import { walkNetfilter } from '../src-main/engine/evaluate/walk-netfilter'
 import type { Ruleset } from '../src-main/engine/rulesets/model'
 import { readIptablesSave } from '../src-main/engine/rulesets/read-iptables-save'
@@ -88,7 +88,7 @@ async function decodeCostHere(file: string): Promise<DecodeCost> {
     const c0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     const reader = createCaptureViewReader(file, sink)
-    for await (const chunk of readChunks(file)) reader.push(chunk)
+    for await (const chunk of readCaptureChunks(file)) reader.push(chunk)
     reader.end()
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9)
     const c = process.cpuUsage(c0)

@@ -10,7 +10,7 @@
  * same names as the generator's marker (bench/make-capture.mjs) so the runner can compare them.
  */
 import { createCaptureViewReader } from '../src-main/engine/capture/read-capture'
-import { readChunks } from '../src-main/node/read-chunks'
+import { readCaptureChunks } from '../src-main/node/read-chunks'
 import {
   L4_ICMP,
   L4_ICMPV6,
@@ -217,7 +217,7 @@ function foldIcmp(v: PacketView): number {
 const t0 = performance.now()
 const reader = createCaptureViewReader(file, sink)
 // The command line's own reading path: 1 MiB reads into one reused buffer.
-for await (const chunk of readChunks(file)) reader.push(chunk)
+for await (const chunk of readCaptureChunks(file)) reader.push(chunk)
 const summary = reader.end()
 const seconds = (performance.now() - t0) / 1000
 

@@ -3,7 +3,7 @@ import { InputError } from '../engine/capture/input-error'
 import { toPacketRecord } from '../engine/capture/packet-record'
 import { formatPacketLine } from '../engine/capture/format-packet-line'
 import type { CaptureSummary } from '../engine/capture/capture-types'
-import { readChunks } from '../node/read-chunks'
+import { readCaptureChunks } from '../node/read-chunks'
 import { createOutput } from './output'
 
 /** `verdict packets FILE [--format text|jsonl]`: returns the exit status. */
@@ -29,7 +29,7 @@ export async function runPackets(args: string[]): Promise<number> {
     out.write(format === 'jsonl' ? JSON.stringify(record) + '\n' : formatPacketLine(record) + '\n')
   })
   try {
-    for await (const chunk of readChunks(file)) {
+    for await (const chunk of readCaptureChunks(file)) {
       reader.push(chunk)
       if (out.pending()) await out.flush()
     }

@@ -2,7 +2,7 @@ import { INCIDENT_SCHEMA, type Flow, type Incident, type InputInfo } from '../sh
 import { InputError } from './capture/input-error'
 import type { Packet } from './capture/packet'
 import type { PacketView } from './capture/packet-view'
-import { createCaptureReader, createCaptureViewReader } from './capture/read-capture'
+import { createCaptureReader, createCaptureViewReader, readyFor } from './capture/read-capture'
 import { createDeduper } from './flows/dedupe'
 import { mergePoints } from './flows/merge-points'
 import type { PointFlow } from './flows/point-flow'
@@ -79,6 +79,7 @@ export async function analyse(
     info.kind = detected.kind
     info.format = detected.format
     if (detected.kind === 'capture') {
+      await readyFor(head)
       info.point = file.point ?? file.host ?? baseName(file.path)
       if (file.host !== undefined) hostOf(evidence, file.host).points.push(info.point)
       const capture: OpenCapture = { file, info, it, head, firstUs: firstPacketUs(file, head) }

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { readyFor } from '../engine/capture/read-capture'
 import { readAhead } from './read-ahead'
 
 /** Bytes per read: large enough that per-read overhead vanishes, small enough to stay in cache. */
@@ -48,6 +49,19 @@ export async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
     }
   } finally {
     closeSync(fd)
+  }
+}
+
+/**
+ * Yields a capture file's chunks as readChunks does, the capture readers made ready for its
+ * format (a gzip capture's decompressor loaded) before the first one.
+ */
+export async function* readCaptureChunks(path: string): AsyncGenerator<Uint8Array> {
+  let first = true
+  for await (const chunk of readChunks(path)) {
+    if (first) await readyFor(chunk)
+    first = false
+    yield chunk
   }
 }
 

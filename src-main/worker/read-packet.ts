@@ -1,4 +1,4 @@
-import { readChunks } from '../node/read-chunks'
+import { readCaptureChunks } from '../node/read-chunks'
 import { createCaptureReader } from '../engine/capture/read-capture'
 import { formatPacketLine } from '../engine/capture/format-packet-line'
 import { formatTimestamp, toPacketRecord } from '../engine/capture/packet-record'
@@ -19,7 +19,7 @@ export async function readPacket(path: string, frame: number): Promise<Result<Pa
     if (p.n === frame) found = { p, digits: iface.tsDigits }
   })
   try {
-    for await (const chunk of readChunks(path)) {
+    for await (const chunk of readCaptureChunks(path)) {
       reader.push(chunk)
       if (found) break
     }

@@ -1,4 +1,4 @@
-import { Gunzip } from 'fflate'
+import type { Gunzip } from 'fflate/browser'
 import { problem, type Problem } from '../../shared/problem'
 import type {
   CaptureReader,
@@ -20,8 +20,28 @@ import { createPcapngFormat, isPcapngMagic, type PcapngState } from './read-pcap
 
 /** Returns true when the first bytes look like a capture Verdict reads (pcap, pcapng, or gzip of either). */
 export function looksLikeCapture(head: Uint8Array): boolean {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true
+  if (isGzip(head)) return true
   return head.length >= 4 && (isPcapMagic(head) || isPcapngMagic(head))
+}
+
+/** Returns true when the first bytes are gzip's. */
+function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
+}
+
+/**
+ * The gzip decompressor, loaded when first needed: building its tables costs a process about
+ * 15 ms at start, which reading a plain capture (most of them) need not pay. The build without
+ * worker threads: the readers inflate synchronously, on the caller's thread.
+ */
+let GunzipClass: typeof Gunzip | undefined
+
+/**
+ * Makes the readers ready for a capture whose first bytes are `head`: loads the gzip
+ * decompressor when it is gzip. Readers are synchronous, so a caller awaits this first.
+ */
+export async function readyFor(head: Uint8Array): Promise<void> {
+  if (isGzip(head)) GunzipClass ??= (await import('fflate/browser')).Gunzip
 }
 
 /**
@@ -68,9 +88,10 @@ function createReader(source: string, decoder: FrameDecoder, options: ReadOption
 
   const start = (): void => {
     started = true
-    if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    if (isGzip(raw)) {
+      if (!GunzipClass) throw new Error(`${source}: a gzip capture read before readyFor()`)
       gzip = true
-      gunzip = new Gunzip((data) => feed(data))
+      gunzip = new GunzipClass((data) => feed(data))
     }
   }
 

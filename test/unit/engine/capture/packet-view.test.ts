@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { PacketView, viewFromPacket } from '../../../../src-main/engine/capture/packet-view'
 import {
   createCaptureViewReader,
-  readCaptureBytes
+  readCaptureBytes,
+  readyFor
 } from '../../../../src-main/engine/capture/read-capture'
 import { InputError } from '../../../../src-main/engine/capture/input-error'
 import { buildPcap, tcpFrame, udpFrame, type Frame } from '../../../support/build-capture'
@@ -50,6 +51,9 @@ function numbers(v: PacketView): Record<string, unknown> {
 }
 
 describe('PacketView', () => {
+  // The corpus holds gzip captures too.
+  beforeAll(() => readyFor(Uint8Array.of(0x1f, 0x8b)))
+
   const dir = resolve(CORPUS, 'pcaps')
   const names = readdirSync(dir).filter((n) => /\.(pcap|pcapng|cap)(\.gz)?$/.test(n))
 

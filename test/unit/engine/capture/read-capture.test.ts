@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { InputError } from '../../../../src-main/engine/capture/input-error'
 import {
   createCaptureReader,
-  readCaptureBytes
+  readCaptureBytes,
+  readyFor
 } from '../../../../src-main/engine/capture/read-capture'
 import { buildPcap, buildPcapng, tcpFrame } from '../../../support/build-capture'
 import { CORPUS } from '../../../support/run'
@@ -14,7 +15,20 @@ import { CORPUS } from '../../../support/run'
 const corpus = (name: string): Uint8Array => readFileSync(resolve(CORPUS, 'pcaps', name))
 const three = buildPcap([1, 2, 3].map((sec) => ({ sec, frac: 0, data: tcpFrame({ seq: sec }) })))
 
+describe('gzip, loaded when a capture needs it', () => {
+  // First in the file: this test file's modules are its own, so nothing has loaded gzip yet.
+  it('is loaded by readyFor the first bytes of a gzip capture, and only then', async () => {
+    const gz = corpus('zeek_tls-fragmented-handshake.pcap.gz')
+    await readyFor(three)
+    expect(() => readCaptureBytes('early.gz', gz)).toThrow(/a gzip capture read before readyFor/)
+    await readyFor(gz.subarray(0, 2))
+    expect(readCaptureBytes('ready.gz', gz).summary.packets).toBe(416)
+  })
+})
+
 describe('capture detection and gzip', () => {
+  beforeAll(() => readyFor(Uint8Array.of(0x1f, 0x8b)))
+
   it('detects gzip by content and reads it like the plain file', () => {
     const gz = corpus('zeek_tls-fragmented-handshake.pcap.gz')
     const plain = readCaptureBytes('plain', gunzipSync(gz))
@@ -46,6 +60,8 @@ describe('capture detection and gzip', () => {
 })
 
 describe('chunk ownership', () => {
+  beforeAll(() => readyFor(Uint8Array.of(0x1f, 0x8b)))
+
   it.each([
     ['tcpdump_ssh.pcap', 1],
     ['tcpdump_ssh.pcap', 3],
