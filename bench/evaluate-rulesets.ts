@@ -8,7 +8,7 @@
  * services on 203.0.113.0/24 (DNATed to the zones), the firewall at 10.255.0.1.
  */
 import type { CtState } from '../src-main/engine/rulesets/model'
-import type { PacketSpec } from '../src-main/engine/evaluate/packet-spec'
+import { packetSpec, type PacketSpec } from '../src-main/engine/evaluate/packet-spec'
 import type { WalkOptions } from '../src-main/engine/evaluate/walk-netfilter'
 // The kernel lab's seeded generator (mulberry32): the same sequence everywhere.
 import { rng, type Rng } from '../test/lab/random-rulesets'
@@ -335,32 +335,44 @@ export function packetStream(seed: number): () => BenchPacket {
     const pk = r.next()
     const proto: PacketSpec['proto'] = pk < 0.6 ? 'tcp' : pk < 0.9 ? 'udp' : 'icmp'
     const ct = r.pick(CT)
-    const packet: PacketSpec = {
+    let sport: number | undefined
+    let dport: number | undefined
+    let tcpFlags: number | undefined
+    let icmpType: number | undefined
+    let icmpCode: number | undefined
+    if (proto === 'icmp') {
+      icmpType = r.pick([8, 0, 3, 11])
+      icmpCode = icmpType === 3 ? r.pick([1, 3, 13]) : 0
+    } else {
+      sport = r.int(1024, 65535)
+      dport = r.chance(0.75) ? r.pick(PORTS) + (r.chance(0.1) ? r.int(1, 150) : 0) : r.int(1, 65535)
+      if (proto === 'tcp') tcpFlags = ct === 'new' ? 0x02 : r.pick([0x10, 0x18, 0x11, 0x14])
+    }
+    const ttl = r.chance(0.3) ? r.int(1, 128) : undefined
+    // Built as the command line's packet parser builds them: every field present.
+    const packet = packetSpec({
       proto,
       src: { version: 4, words: [src], bits: 32 },
       dst: { version: 4, words: [dst], bits: 32 },
       srcText: str4(src),
       dstText: str4(dst),
-      impliedCt: ct
-    }
-    if (proto === 'icmp') {
-      packet.icmpType = r.pick([8, 0, 3, 11])
-      packet.icmpCode = packet.icmpType === 3 ? r.pick([1, 3, 13]) : 0
-    } else {
-      packet.sport = r.int(1024, 65535)
-      packet.dport = r.chance(0.75)
-        ? r.pick(PORTS) + (r.chance(0.1) ? r.int(1, 150) : 0)
-        : r.int(1, 65535)
-      if (proto === 'tcp') packet.tcpFlags = ct === 'new' ? 0x02 : r.pick([0x10, 0x18, 0x11, 0x14])
-    }
-    if (r.chance(0.3)) packet.ttl = r.int(1, 128)
-    const options: WalkOptions = { path, ct }
+      sport,
+      dport,
+      tcpFlags,
+      icmpType,
+      icmpCode,
+      impliedCt: ct,
+      ttl
+    })
+    let iif: string | undefined
+    let oif: string | undefined
     if (path === 'forward') {
       const out = r.chance(0.7)
-      options.iif = out ? 'eth1' : 'eth0'
-      options.oif = out ? 'eth0' : 'eth1'
-    } else if (path === 'input') options.iif = r.pick(['eth0', 'eth1', 'eth1', 'lo'])
-    else options.oif = r.pick(['eth0', 'eth1'])
+      iif = out ? 'eth1' : 'eth0'
+      oif = out ? 'eth0' : 'eth1'
+    } else if (path === 'input') iif = r.pick(['eth0', 'eth1', 'eth1', 'lo'])
+    else oif = r.pick(['eth0', 'eth1'])
+    const options: WalkOptions = { path, ct, iif, oif, stateful: undefined, local: undefined }
     return { packet, options }
   }
 }

@@ -38,6 +38,42 @@ export interface PacketSpec {
   physOut?: string | null
 }
 
+/** The fields every packet has; the rest are optional. */
+type PacketEssentials = Pick<
+  PacketSpec,
+  'proto' | 'src' | 'dst' | 'srcText' | 'dstText' | 'impliedCt'
+>
+
+/**
+ * Returns a packet with every field present, undefined where the packet has none: every packet
+ * one shape, so the evaluator reads its fields from a known place instead of looking each up
+ * among many shapes (a quarter of the compiled decision's time on the evaluator bench).
+ */
+export function packetSpec(fields: PacketEssentials & Partial<PacketSpec>): PacketSpec {
+  return {
+    proto: fields.proto,
+    src: fields.src,
+    dst: fields.dst,
+    srcText: fields.srcText,
+    dstText: fields.dstText,
+    sport: fields.sport,
+    dport: fields.dport,
+    tcpFlags: fields.tcpFlags,
+    icmpType: fields.icmpType,
+    icmpCode: fields.icmpCode,
+    impliedCt: fields.impliedCt,
+    len: fields.len,
+    ttl: fields.ttl,
+    mark: fields.mark,
+    ctMark: fields.ctMark,
+    uid: fields.uid,
+    gid: fields.gid,
+    srcMac: fields.srcMac,
+    physIn: fields.physIn,
+    physOut: fields.physOut
+  }
+}
+
 /** The facts a SPEC may add after WHAT as `key=value` words. */
 const FACT_KEYS: Record<
   string,
@@ -98,14 +134,14 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
     .filter((w) => w !== '')
   const firstFact = words.findIndex((w) => w.includes('='))
   const what = (firstFact < 0 ? words : words.slice(0, firstFact)).join(' ')
-  const p: PacketSpec = {
+  const p = packetSpec({
     proto,
     src: src.addr,
     dst: dst.addr,
     srcText: src.text,
     dstText: dst.text,
     impliedCt: 'new'
-  }
+  })
   if (src.addr.version !== dst.addr.version)
     return 'source and destination are of different address families'
   if (proto === 'tcp' || proto === 'udp') {
