@@ -85,6 +85,9 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
     )
     await c.sysctl('net.ipv4.tcp_syn_retries', 2)
     await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
+    // The table's 512 filling connections take ephemeral ports: keep them clear of SPORT and the
+    // ports after it, which the test's own connections bind (a collision fails them at once).
+    await c.sysctl('net.ipv4.ip_local_port_range', `${SPORT + 100} 60999`)
     const rules = lab.file('rules.v4')
     writeFileSync(
       rules,
