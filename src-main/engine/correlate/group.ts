@@ -97,28 +97,28 @@ function merge(list: Draft[], sweep = false): Finding {
   const targets = [...new Set(list.map((d) => endpointText(d.flow.dst, d.flow.dport)))]
   const to =
     (sweep ? `from ${first.flow.src} to ` : 'to ') +
-    (targets.length === 1 ? targets[0] : `${targets.length} destinations`)
+    (targets.length === 1 ? targets[0] : `${grouped(targets.length)} destinations`)
   const evidence = pickEvidence(list)
   const finding: Finding = {
     id: '',
     flows: list.map((d) => d.flow.id),
     outcome: first.flow.outcome,
-    title: `${n} ${n === 1 ? words[0] : words[1]} ${to}: ${causeWords(first)}`,
+    title: `${grouped(n)} ${n === 1 ? words[0] : words[1]} ${to}: ${causeWords(first)}`,
     cause: first.cause,
     confidence: list.reduce((min, d) => Math.min(min, d.confidence), Infinity),
     evidence,
     explanation:
       n === 1
         ? first.explanation
-        : `${first.explanation} The same holds for ${n - 1} other flow${n === 2 ? '' : 's'}.`
+        : `${first.explanation} The same holds for ${grouped(n - 1)} other flow${n === 2 ? '' : 's'}.`
   }
   const scan = portScan(list)
   if (scan) {
     // A scan turned away is the firewall (or the host) at work: opening every port is no fix.
     const hosts = new Set(list.map((d) => d.flow.dst))
-    const on = hosts.size === 1 ? first.flow.dst : `${hosts.size} hosts`
-    finding.title = `${n} ${words[1]} from a port scan by ${scan.source} (${scan.ports} ports on ${on}): ${causeWords(first)}`
-    finding.explanation = `${scan.source} tried ${scan.ports} ports on ${on}, each ending the same way (${words[1]}): a port scan. ${first.explanation} Turning a scan away is the firewall or the host doing its job, so no fix is proposed; if one of these ports should be open, its own flow shows the rule to change.`
+    const on = hosts.size === 1 ? first.flow.dst : `${grouped(hosts.size)} hosts`
+    finding.title = `${grouped(n)} ${words[1]} from a port scan by ${scan.source} (${grouped(scan.ports)} ports on ${on}): ${causeWords(first)}`
+    finding.explanation = `${scan.source} tried ${grouped(scan.ports)} ports on ${on}, each ending the same way (${words[1]}): a port scan. ${first.explanation} Turning a scan away is the firewall or the host doing its job, so no fix is proposed; if one of these ports should be open, its own flow shows the rule to change.`
   } else {
     const fix = mergeFixes(list.map((d) => d.fix))
     if (fix) finding.fix = fix
@@ -130,6 +130,11 @@ function merge(list: Draft[], sweep = false): Finding {
     list.find((d) => d.alignment)?.alignment ??
     "none needed: no log line is among this finding's evidence (capture times only)"
   return finding
+}
+
+/** Returns a count with its thousands grouped by commas (300,000), the same on every machine. */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
 /** The cause in a few words: the host, where in its snapshot, and the rule as written. */
@@ -197,7 +202,7 @@ function mergeMissing(list: Draft[]): string[] {
     if (out.length === MAX_MISSING) break
     out.push(m)
   }
-  if (all.size > out.length) out.push(`and ${all.size - out.length} more like these`)
+  if (all.size > out.length) out.push(`and ${grouped(all.size - out.length)} more like these`)
   return out
 }
 
