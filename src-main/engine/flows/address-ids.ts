@@ -20,6 +20,14 @@ export class AddressIds {
   private v6Ids = new Int32Array(256)
   private v4Count = 0
   private v6Count = 0
+  /**
+   * The last two IPv4 addresses numbered and their ids: a run of one conversation's packets asks
+   * for the same two, either way round, again and again.
+   */
+  private recentA = 0
+  private recentIdA = -1
+  private recentB = 0
+  private recentIdB = -1
 
   /** Returns the id of a text address. */
   ofText(text: string): number {
@@ -34,6 +42,17 @@ export class AddressIds {
 
   /** Returns the id of the IPv4 address `a` (big-endian int32). */
   v4(a: number): number {
+    if (a === this.recentA && this.recentIdA >= 0) return this.recentIdA
+    if (a === this.recentB && this.recentIdB >= 0) return this.recentIdB
+    const id = this.v4Lookup(a)
+    this.recentB = this.recentA
+    this.recentIdB = this.recentIdA
+    this.recentA = a
+    this.recentIdA = id
+    return id
+  }
+
+  private v4Lookup(a: number): number {
     let slot = hash1(a) & this.v4Mask
     for (;;) {
       const id = this.v4Ids[slot]

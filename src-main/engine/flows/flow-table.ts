@@ -40,6 +40,14 @@ export function createFlowTable(): FlowTable {
   let keys = new Int32Array((mask + 1) * 4).fill(-1)
   let flows: (PointFlow | undefined)[] = new Array(mask + 1).fill(undefined)
   let used = 0
+  // The last key asked for, normalised (lower id, then port, first), and its slot: packets come
+  // in runs of one conversation, so the next question is most often the same. Only grow() moves
+  // a key to another slot.
+  let lo = 0
+  let hi = 0
+  let ports = 0
+  let tail = -1
+  let lastSlot = -1
 
   /** Returns the slot of the key: where it is, or the empty slot where it would go. */
   const find = (lo: number, hi: number, ports: number, tail: number): number => {
@@ -65,6 +73,7 @@ export function createFlowTable(): FlowTable {
       keys.set(oldKeys.subarray(k, k + 4), slot * 4)
       flows[slot] = oldFlows[i]
     }
+    lastSlot = -1
   }
   /** Returns the slot for two endpoints, lower id (then port) first. */
   const slotOf = (
@@ -75,10 +84,17 @@ export function createFlowTable(): FlowTable {
     portY: number,
     id: number
   ): number => {
-    const tail = (PROTO_CODE[proto] << 16) | id
-    return idX < idY || (idX === idY && portX <= portY)
-      ? find(idX, idY, (portX << 16) | portY, tail)
-      : find(idY, idX, (portY << 16) | portX, tail)
+    const t = (PROTO_CODE[proto] << 16) | id
+    const xLow = idX < idY || (idX === idY && portX <= portY)
+    const l = xLow ? idX : idY
+    const h = xLow ? idY : idX
+    const p = xLow ? (portX << 16) | portY : (portY << 16) | portX
+    if (lastSlot >= 0 && t === tail && l === lo && h === hi && p === ports) return lastSlot
+    lo = l
+    hi = h
+    ports = p
+    tail = t
+    return (lastSlot = find(l, h, p, t))
   }
 
   return {
@@ -89,12 +105,11 @@ export function createFlowTable(): FlowTable {
       const slot = slotOf(proto, idX, portX, idY, portY, id)
       const old = flows[slot]
       if (old === undefined) {
-        const tail = (PROTO_CODE[proto] << 16) | id
-        const xLow = idX < idY || (idX === idY && portX <= portY)
+        // slotOf left the key it was asked for, normalised.
         const k = slot * 4
-        keys[k] = xLow ? idX : idY
-        keys[k + 1] = xLow ? idY : idX
-        keys[k + 2] = xLow ? (portX << 16) | portY : (portY << 16) | portX
+        keys[k] = lo
+        keys[k + 1] = hi
+        keys[k + 2] = ports
         keys[k + 3] = tail
         if (++used * 2 > mask) {
           flows[slot] = flow

@@ -86,51 +86,13 @@ export function createPointTracker(point: string): PointTracker {
     }
   }
 
-  // Packets come in runs of one conversation (a burst of data, its acknowledgements): the last
-  // conversation looked up, and the last addresses numbered, answer again without a search.
-  const last = {
-    proto: '' as Proto | '',
-    lo: -1,
-    hi: -1,
-    ports: 0,
-    id: 0,
-    flow: undefined as PointFlow | undefined
-  }
-  const remember = (
-    proto: Proto,
-    idX: number,
-    portX: number,
-    idY: number,
-    portY: number,
-    id: number,
-    flow: PointFlow | undefined
-  ): void => {
-    const xLow = idX < idY || (idX === idY && portX <= portY)
-    last.proto = proto
-    last.lo = xLow ? idX : idY
-    last.hi = xLow ? idY : idX
-    last.ports = xLow ? portX * 65536 + portY : portY * 65536 + portX
-    last.id = id
-    last.flow = flow
-  }
   const ctx: TrackContext = {
     point,
     ids,
-    lookup(proto, idX, portX, idY, portY, id) {
-      if (last.proto === proto && last.id === id) {
-        if (last.lo === idX && last.hi === idY && last.ports === portX * 65536 + portY)
-          return last.flow
-        if (last.lo === idY && last.hi === idX && last.ports === portY * 65536 + portX)
-          return last.flow
-      }
-      const flow = current.get(proto, idX, portX, idY, portY, id)
-      remember(proto, idX, portX, idY, portY, id, flow)
-      return flow
-    },
+    lookup: (proto, idX, portX, idY, portY, id) => current.get(proto, idX, portX, idY, portY, id),
     replace(flow, idX, portX, idY, portY, id) {
       const old = current.set(flow.proto, idX, portX, idY, portY, id, flow)
       if (old !== flow) opened.push(flow)
-      remember(flow.proto, idX, portX, idY, portY, id, flow)
     },
     open
   }
@@ -141,41 +103,13 @@ export function createPointTracker(point: string): PointTracker {
     if (p.ipVersion === 4) return ids.v4(src ? p.src4 : p.dst4)
     return ids.v6(p.b, p.ipOff + (src ? 8 : 24))
   }
-  /** The last IPv4 address pair numbered, and the ids: a run of packets asks again and again. */
-  const pair = { a: 0, b: 0, idA: -1, idB: -1 }
-
   const add = (p: PacketView, file: number, digits: number): void => {
     const l4 = p.l4
     if (p.ipVersion === 0 || l4 === 0) return
-    let srcId = -1
-    let dstId = -1
-    if (l4 !== L4_TCP && l4 !== L4_UDP) {
-      // ICMP: echo numbers its own addresses; an error is filed under the packet it quotes.
-    } else if (p.ipVersion === 4 && p.ipOff >= 0) {
-      const s4 = p.src4
-      const d4 = p.dst4
-      if (pair.idA >= 0 && s4 === pair.a && d4 === pair.b) {
-        srcId = pair.idA
-        dstId = pair.idB
-      } else if (pair.idA >= 0 && s4 === pair.b && d4 === pair.a) {
-        srcId = pair.idB
-        dstId = pair.idA
-      } else {
-        srcId = ids.v4(s4)
-        dstId = ids.v4(d4)
-        pair.a = s4
-        pair.b = d4
-        pair.idA = srcId
-        pair.idB = dstId
-      }
-    } else {
-      srcId = addressId(p, true)
-      dstId = addressId(p, false)
-    }
     if (l4 === L4_TCP) {
-      trackTcp(ctx, p, srcId, dstId, file, digits)
+      trackTcp(ctx, p, addressId(p, true), addressId(p, false), file, digits)
     } else if (l4 === L4_UDP) {
-      trackDatagram(p, srcId, dstId, digits)
+      trackDatagram(p, addressId(p, true), addressId(p, false), digits)
     } else {
       const errors = l4 === L4_ICMP ? ICMP_ERRORS : ICMPV6_ERRORS
       if (errors.has(p.icmpType)) attachIcmpError(ctx, p, file, digits)
