@@ -43,24 +43,26 @@ export function groupDrafts(drafts: Draft[]): Finding[] {
   // One source failing the same way on many destinations (a scan, a sweep, a host whose every
   // attempt out dies) is one story: one finding, not one per address and port. This gathers
   // causes placed by destination only (nothing listens, unknown); a rule's cause has its line.
+  const keys = drafts.map(groupKey)
+  const sources = drafts.map((d) => (d.cause.file === undefined ? sourceKey(d) : undefined))
   const targets = new Map<string, Set<string>>()
-  for (const d of drafts) {
-    if (d.cause.file !== undefined) continue
-    const source = sourceKey(d)
+  for (let i = 0; i < drafts.length; i++) {
+    const source = sources[i]
+    if (source === undefined) continue
     const seen = targets.get(source)
-    if (seen) seen.add(groupKey(d))
-    else targets.set(source, new Set([groupKey(d)]))
+    if (seen) seen.add(keys[i])
+    else targets.set(source, new Set([keys[i]]))
   }
   const groups = new Map<string, Draft[]>()
   const sweeps = new Map<string, Draft[]>()
-  for (const d of drafts) {
-    const source = d.cause.file === undefined ? sourceKey(d) : undefined
+  for (let i = 0; i < drafts.length; i++) {
+    const source = sources[i]
     const sweep = source !== undefined && targets.get(source)!.size >= SCAN_PORTS
     const into = sweep ? sweeps : groups
-    const key = sweep ? source : groupKey(d)
+    const key = sweep ? source : keys[i]
     const list = into.get(key)
-    if (list) list.push(d)
-    else into.set(key, [d])
+    if (list) list.push(drafts[i])
+    else into.set(key, [drafts[i]])
   }
   const findings: Finding[] = []
   for (const list of groups.values()) findings.push(merge(list))
