@@ -41,8 +41,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
   try {
     await writeOutput(chunks, parsed.out)
   } catch (e) {
-    // A reader that stopped early (`| head`) is not a failure.
-    if (!parsed.out && (e as NodeJS.ErrnoException).code === 'EPIPE') return 0
+    // A reader that stopped early (`| head`) ends the process quietly in verdict.ts.
     process.stderr.write(
       `verdict analyze: cannot write ${parsed.out ?? 'to standard output'}: ${(e as Error).message}\n`
     )
