@@ -36,8 +36,8 @@ export function toFlow(
     sport: ports ? primary.a.port : undefined,
     dst: primary.b.ip,
     dport: ports ? primary.b.port : undefined,
-    first: timeText(first.firstSec, first.firstNsec, first.firstDigits),
-    last: timeText(last.lastSec, last.lastNsec, last.lastDigits),
+    first: formatTimestamp(first.firstSec, first.firstNsec, first.firstDigits),
+    last: formatTimestamp(last.lastSec, last.lastNsec, last.lastDigits),
     outcome: combine(group, outcomes),
     packets: maxOf(group, (f) => f.packets),
     bytes: maxOf(group, (f) => f.bytes),
@@ -320,32 +320,11 @@ function translation(group: PointFlow[]): Flow['nat'] {
 }
 
 function stamp(s: Stamp): string {
-  return timeText(s.sec, s.nsec, s.digits)
+  return formatTimestamp(s.sec, s.nsec, s.digits)
 }
 
 function sightingTime(s: Sighting): string {
-  return timeText(s.sec, s.nsec, s.digits)
-}
-
-/**
- * The last two times written, and their text: a flow's first packet is its SYN, its last often
- * its FIN, so most key packets' times were just written for the flow itself.
- */
-const recentTimes = { sec: [NaN, NaN], nsec: [0, 0], digits: [0, 0], text: ['', ''], next: 0 }
-
-/** formatTimestamp, giving back the same text for a time just written. */
-function timeText(sec: number, nsec: number, digits: number): string {
-  const r = recentTimes
-  for (let i = 0; i < 2; i++)
-    if (r.sec[i] === sec && r.nsec[i] === nsec && r.digits[i] === digits) return r.text[i]
-  const text = formatTimestamp(sec, nsec, digits)
-  const i = r.next
-  r.sec[i] = sec
-  r.nsec[i] = nsec
-  r.digits[i] = digits
-  r.text[i] = text
-  r.next = 1 - i
-  return text
+  return formatTimestamp(s.sec, s.nsec, s.digits)
 }
 
 function minBy<T>(xs: T[], key: (x: T) => number): T {
