@@ -9,9 +9,10 @@ import type { Flow } from '../../shared/incident'
 import { normalizeAddress } from '../hostfacts/address'
 import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
-import { walkNetfilter } from '../evaluate/walk-netfilter'
+import { decide } from '../evaluate/compile-ruleset'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { hostAddresses, type EvidenceSet, type HostEvidence } from './evidence'
+import { perHost } from './host-memo'
 
 /** The hosts a flow crossed, each with the interfaces its packets used there. */
 export interface FlowRoles {
@@ -99,35 +100,26 @@ export function ownsAddress(h: HostEvidence, addr: string): boolean {
   return loggedOwn(h).has(want)
 }
 
-/** The addresses a host's own log shows it receiving for itself or sending, kept per log size. */
-function loggedOwn(h: HostEvidence): Set<string> {
-  const known = loggedCache.get(h)
-  if (known && known.count === h.logs.length) return known.set
-  const set = new Set<string>()
-  for (const e of h.logs) {
-    if (!e.packet) continue
-    if (e.packet.out === '') set.add(normalizeAddress(e.packet.dst))
-    if (e.packet.in === '') set.add(normalizeAddress(e.packet.src))
+/** The addresses a host's own log shows it receiving for itself or sending. */
+const loggedOwn = perHost(
+  (h) => h.logs.length,
+  (h) => {
+    const set = new Set<string>()
+    for (const e of h.logs) {
+      if (!e.packet) continue
+      if (e.packet.out === '') set.add(normalizeAddress(e.packet.dst))
+      if (e.packet.in === '') set.add(normalizeAddress(e.packet.src))
+    }
+    return set
   }
-  loggedCache.set(h, { count: h.logs.length, set })
-  return set
-}
-
-const loggedCache = new WeakMap<HostEvidence, { count: number; set: Set<string> }>()
+)
 
 /** Returns whether a host that owns neither end sits between them. */
 function forwardsBetween(h: HostEvidence, flow: Flow, ends: FlowEnds): boolean {
   if (ownsAddress(h, ends.src) || ownsAddress(h, ends.farDst)) return false
   if (ownsAddress(h, ends.dst)) return true // the flow was addressed to it and translated onwards
   if (h.points.some((p) => flow.seenAt.includes(p))) return true
-  const logged = h.logs.some(
-    (e) =>
-      e.packet !== undefined &&
-      e.packet.in !== '' &&
-      e.packet.out !== '' &&
-      sameEnds(e.packet.src, e.packet.dst, ends)
-  )
-  if (logged) return true
+  if (loggedForwarding(h, ends)) return true
   return (
     interfaceToward(h, ends.src) !== undefined &&
     interfaceToward(h, ends.farDst) !== undefined &&
@@ -135,13 +127,40 @@ function forwardsBetween(h: HostEvidence, flow: Flow, ends: FlowEnds): boolean {
   )
 }
 
-function sameEnds(src: string, dst: string, ends: FlowEnds): boolean {
-  const s = normalizeAddress(src)
-  const d = normalizeAddress(dst)
+/**
+ * Returns whether the host's log shows it forwarding a packet between the flow's ends (either
+ * way, before or after NAT).
+ */
+function loggedForwarding(h: HostEvidence, ends: FlowEnds): boolean {
+  const pairs = forwardedPairs(h)
+  if (pairs.size === 0) return false
   const a = [normalizeAddress(ends.src), normalizeAddress(ends.farSrc)]
   const b = [normalizeAddress(ends.dst), normalizeAddress(ends.farDst)]
-  return (a.includes(s) && b.includes(d)) || (a.includes(d) && b.includes(s))
+  return a.some((x) => b.some((y) => pairs.has(pairKey(x, y))))
 }
+
+/**
+ * The address pairs of the packets a host's log shows it forwarding (IN= and OUT= both set),
+ * each pair in both orders: one pass over the log, not one per flow.
+ */
+const forwardedPairs = perHost(
+  (h) => h.logs.length,
+  (h) => {
+    const set = new Set<string>()
+    for (const e of h.logs) {
+      const p = e.packet
+      if (!p || p.in === '' || p.out === '') continue
+      const s = normalizeAddress(p.src)
+      const d = normalizeAddress(p.dst)
+      set.add(pairKey(s, d))
+      set.add(pairKey(d, s))
+    }
+    return set
+  }
+)
+
+/** A map key for an ordered pair of normalised addresses. */
+const pairKey = (x: string, y: string): string => `${x} ${y}`
 
 /**
  * Returns the interface a host reaches an address through: the one with a
@@ -188,9 +207,11 @@ function dnatTarget(
     `${flow.proto} ${ep(ends.src, ends.sport)} > ${ep(ends.dst, ends.dport)}${what}`
   )
   if (typeof packet === 'string') return undefined
+  // Only the DNAT target is wanted: the compiled evaluator gives it without a trace.
+  const iif = interfaceToward(h, ends.src)
   for (const r of h.rulesets) {
-    const w = walkNetfilter(r.value, packet, { path: 'input', iif: interfaceToward(h, ends.src) })
-    const to = w.dnatTo ? natTarget(w.dnatTo) : undefined
+    const dnatTo = decide(r.value, packet, { path: 'input', iif }).dnatTo
+    const to = dnatTo ? natTarget(dnatTo) : undefined
     if (to) return to
   }
   return undefined

@@ -10,11 +10,12 @@ import { formatTimestamp } from '../capture/packet-record'
 import { loggedProto } from '../align/packet-keys'
 import { normalizeAddress } from '../hostfacts/address'
 import type { LoggedPacket } from '../logs/log-event'
-import type { Cidr } from '../rulesets/model'
+import type { Cidr, Rule } from '../rulesets/model'
 import type { HostEvidence } from './evidence'
+import { perHost } from './host-memo'
 import { natTarget } from './host-roles'
 import type { FlowLog, LoggedRole, PlacedEvent } from './log-match'
-import { walkLogged } from './logged-walk'
+import { loggedVerdict } from './logged-walk'
 
 /** A log prefix that says the packet was refused. */
 export const DROP_PREFIX = /drop|reject|block|deny|denied|refuse/i
@@ -71,8 +72,7 @@ export function loggedFlows(
   for (const list of groups.values())
     for (const { side, events } of list) {
       const first = events[0]
-      const walked = walkLogged(first.host, first.event.packet!, first.event.prefix ?? '')
-      const verdict = walked.walk?.result
+      const verdict = loggedVerdict(first.host, first.event.packet!, first.event.prefix ?? '')
       const refused = verdict !== undefined && verdict.verdict !== 'accept'
       if (!refused && !DROP_PREFIX.test(first.event.prefix ?? '')) continue
       const outcome = outcomeOf(side, refused ? verdict.rejectWith : undefined)
@@ -148,31 +148,54 @@ function dnatOrigin(
   host: HostEvidence,
   p: LoggedPacket
 ): { dst: string; dport?: number } | undefined {
-  for (const r of host.rulesets)
-    for (const t of r.value.tables)
-      for (const c of t.chains)
-        for (const rule of c.rules) {
-          const to =
-            rule.action.kind === 'dnat' && rule.action.to ? natTarget(rule.action.to) : undefined
-          if (!to || to.addr !== normalizeAddress(p.dst)) continue
-          if (to.port !== undefined && to.port !== p.dport) continue
-          let dst: string | undefined
-          let dport = p.dport
-          for (const m of rule.matches) {
-            if (m.kind === 'daddr' && !m.negate && m.cidrs.length === 1)
-              dst = hostAddress(m.cidrs[0])
-            if (
-              m.kind === 'dport' &&
-              !m.negate &&
-              m.ranges.length === 1 &&
-              m.ranges[0][0] === m.ranges[0][1]
-            )
-              dport = m.ranges[0][0]
-          }
-          if (dst) return { dst, dport }
-        }
+  const rules = dnatRules(host)
+  if (rules.length === 0) return undefined
+  const dst = normalizeAddress(p.dst)
+  for (const { to, rule } of rules) {
+    if (to.addr !== dst) continue
+    if (to.port !== undefined && to.port !== p.dport) continue
+    let asked: string | undefined
+    let dport = p.dport
+    for (const m of rule.matches) {
+      if (m.kind === 'daddr' && !m.negate && m.cidrs.length === 1) asked = hostAddress(m.cidrs[0])
+      if (
+        m.kind === 'dport' &&
+        !m.negate &&
+        m.ranges.length === 1 &&
+        m.ranges[0][0] === m.ranges[0][1]
+      )
+        dport = m.ranges[0][0]
+    }
+    if (asked) return { dst: asked, dport }
+  }
   return undefined
 }
+
+/** A DNAT rule of a host's snapshots and its target's first address and port. */
+interface DnatRule {
+  to: { addr: string; port?: number }
+  rule: Rule
+}
+
+/**
+ * The host's DNAT rules in snapshot order, found once per host: each logged packet then looks
+ * at these alone, not at every rule.
+ */
+const dnatRules = perHost(
+  (h) => h.rulesets.length,
+  (h) => {
+    const rules: DnatRule[] = []
+    for (const r of h.rulesets)
+      for (const t of r.value.tables)
+        for (const c of t.chains)
+          for (const rule of c.rules) {
+            const a = rule.action
+            const to = a.kind === 'dnat' && a.to ? natTarget(a.to) : undefined
+            if (to) rules.push({ to, rule })
+          }
+    return rules
+  }
+)
 
 /** Returns a single-address prefix as address text, or undefined for a wider one. */
 function hostAddress(c: Cidr): string | undefined {

@@ -5,10 +5,12 @@
  * then decided is the one that dropped it.
  */
 
-import type { PathKind } from '../evaluate/walk-netfilter'
+import { decide } from '../evaluate/compile-ruleset'
+import type { PathKind, WalkResult } from '../evaluate/walk-netfilter'
 import type { LoggedPacket } from '../logs/log-event'
 import type { CtState, Rule, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
+import { perHost } from './host-memo'
 import { endpointText, simPacket, type Hop, type SimPacket, type Walk, walkHop } from './simulate'
 
 /** Where a log line's prefix sits in a snapshot, and what the walk of its packet decided. */
@@ -80,14 +82,30 @@ function loggedFacts(p: LoggedPacket): string {
 /** Returns the log rule named by a prefix in a host's snapshots, first match in file order. */
 export function findLogRule(host: HostEvidence, prefix: string): LoggedWalk['logRule'] | undefined {
   const want = prefix.trim()
-  for (const ruleset of host.rulesets)
-    for (const table of ruleset.value.tables)
-      for (const chain of table.chains)
-        for (const rule of chain.rules)
-          if (want !== '' && logPrefix(rule)?.trim() === want)
-            return { ruleset, table: table.name, chain: chain.name, rule }
-  return undefined
+  return want === '' ? undefined : logRules(host).get(want)
 }
+
+type LogRule = NonNullable<LoggedWalk['logRule']>
+
+/**
+ * A host's log rules by trimmed prefix, the first in file order for each, gathered once per
+ * host: a log of many lines looks each prefix up, not every rule.
+ */
+const logRules = perHost(
+  (h) => h.rulesets.length,
+  (h) => {
+    const rules = new Map<string, LogRule>()
+    for (const ruleset of h.rulesets)
+      for (const table of ruleset.value.tables)
+        for (const chain of table.chains)
+          for (const rule of chain.rules) {
+            const prefix = logPrefix(rule)?.trim()
+            if (prefix && !rules.has(prefix))
+              rules.set(prefix, { ruleset, table: table.name, chain: chain.name, rule })
+          }
+    return rules
+  }
+)
 
 /** Walks a logged packet through its host's snapshots. */
 export function walkLogged(
@@ -107,6 +125,31 @@ export function walkLogged(
     w.result.trace.some((s) => s.matched && s.line === logRule.rule.source.line)
   const walk = walks.find(passes) ?? walks.find((w) => w.result.verdict !== 'accept') ?? walks[0]
   return { walk, logRule, passedLogRule: walk !== undefined && passes(walk) }
+}
+
+/**
+ * Returns the verdict (and reject type) of the walk walkLogged would choose for a logged packet,
+ * or undefined when it makes no walk. A host with one snapshot has one walk to choose, and only
+ * its verdict is asked: the compiled evaluator gives it without building a trace (a snapshot with
+ * no chain on the packet's hooks accepts there, as walkLogged's missing walk counts). With
+ * several snapshots the choice depends on which walk passes the log rule: they are walked.
+ */
+export function loggedVerdict(
+  host: HostEvidence,
+  p: LoggedPacket,
+  prefix: string
+): Pick<WalkResult, 'verdict' | 'rejectWith'> | undefined {
+  if (host.rulesets.length !== 1) return walkLogged(host, p, prefix).walk?.result
+  const sim = loggedSim(p)
+  if (!sim) return undefined
+  const hop = loggedHop(host, p)
+  return decide(host.rulesets[0].value, sim.packet, {
+    path: hop.path,
+    ct: sim.ct,
+    iif: hop.iif,
+    oif: hop.oif,
+    stateful: 'unknown'
+  })
 }
 
 /** The log prefix a rule writes: its LOG target's, or the log statement beside its verdict. */
