@@ -4,7 +4,8 @@
  * lines, host facts.
  */
 
-import type { Cause, CauseKind, Evidence, Flow } from '../../shared/incident'
+import type { Cause, CauseKind, Evidence, Flow, TraceStepView } from '../../shared/incident'
+import { walkNetfilter } from '../evaluate/walk-netfilter'
 import { baseName } from './names'
 import type { FlowLog } from './log-match'
 import type { Walk } from './simulate'
@@ -85,10 +86,15 @@ export function packetEvidence(flow: Flow): Evidence[] {
   return out
 }
 
-/** Returns the evidence item of one walk. */
+/**
+ * Returns the evidence item of one walk. Its trace is left to be made when the item is kept
+ * (withTraces): a flow's draft keeps its walks' evidence, but a finding shows only its first
+ * flow's, and a 10,000-rule snapshot gives traces of thousands of steps. Copying each for every
+ * flow of a large log made most of correlation's time and memory.
+ */
 export function walkEvidence(w: Walk, weight: Evidence['weight'] = 'predicts'): Evidence {
   const r = w.result
-  return {
+  const e: Evidence = {
     kind: 'simulation',
     weight: r.uncertain ? 'suggests' : weight,
     text: `${w.sim.what} walked through ${w.hop.host.name || 'the'} ${baseName(w.ruleset.file)} (${w.hop.path}, ct ${r.ct}): ${r.verdict}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${r.decidedBy ? ` by ${decision(w)}` : ''}${r.uncertain ? ` — uncertain: ${r.uncertainWhy.join('; ')}` : ''}`,
@@ -98,10 +104,40 @@ export function walkEvidence(w: Walk, weight: Evidence['weight'] = 'predicts'): 
     path: w.hop.path,
     ct: r.ct,
     verdict: r.verdict,
-    trace: r.trace.map((s) => ({ ...s })),
+    trace: NOT_TRACED,
     uncertain: r.uncertain,
     uncertainWhy: r.uncertainWhy.length ? r.uncertainWhy : undefined
   }
+  // What it takes to walk the packet again, and no more: holding the walk would hold its trace.
+  const { ruleset, sim, hop, stateful } = w
+  untraced.set(
+    e,
+    () =>
+      walkNetfilter(ruleset.value, sim.packet, {
+        path: hop.path,
+        ct: sim.ct,
+        iif: hop.iif,
+        oif: hop.oif,
+        stateful
+      }).trace
+  )
+  return e
+}
+
+/** The trace of simulation evidence whose trace is not made yet. */
+const NOT_TRACED: TraceStepView[] = []
+/** How to walk again the packet of each simulation item whose trace is not made yet. */
+const untraced = new WeakMap<Evidence, () => TraceStepView[]>()
+
+/** Returns the evidence with the traces of its simulation items made (the walks are pure). */
+export function withTraces(evidence: Evidence[]): Evidence[] {
+  for (const e of evidence) {
+    const walk = untraced.get(e)
+    if (walk === undefined || e.kind !== 'simulation') continue
+    e.trace = walk().map((s) => ({ ...s }))
+    untraced.delete(e)
+  }
+  return evidence
 }
 
 /** Returns the deciding rule or policy of a walk, in words. */

@@ -7,6 +7,7 @@
 
 import type { Evidence, Finding, Outcome } from '../../shared/incident'
 import type { Draft } from './decide'
+import { withTraces } from './evidence-items'
 import { endpointText } from './simulate'
 
 const WORDS: Record<Outcome, [string, string]> = {
@@ -100,7 +101,7 @@ function merge(list: Draft[], sweep = false): Finding {
   const to =
     (sweep ? `from ${first.flow.src} to ` : 'to ') +
     (targets.length === 1 ? targets[0] : `${grouped(targets.length)} destinations`)
-  const evidence = pickEvidence(list)
+  const evidence = withTraces(pickEvidence(list))
   const finding: Finding = {
     id: '',
     flows: list.map((d) => d.flow.id),

@@ -36,6 +36,8 @@ export interface Walk {
   hop: Hop
   ruleset: FromFile<Ruleset>
   sim: SimPacket
+  /** How stateful matches were taken (with the above, all it takes to walk it again). */
+  stateful: StatefulMode
   result: WalkResult
 }
 
@@ -199,7 +201,7 @@ export function walkHop(hop: Hop, sim: SimPacket, stateful: StatefulMode = 'unkn
     })
     // A snapshot with no base chain on these hooks for this family has nothing to say.
     if (result.trace.length === 0) continue
-    out.push({ hop, ruleset, sim, result })
+    out.push({ hop, ruleset, sim, stateful, result })
   }
   return out
 }
