@@ -16,6 +16,11 @@ export interface ClockHints {
   year?: number
   /** Minutes east of UTC of the log's wall clock. */
   utcOffsetMin?: number
+  /**
+   * When the analysis runs (epoch seconds; default: now). A wall clock without a year, none
+   * given and no capture to take it from, is read as the last time each month came by then.
+   */
+  today?: number
 }
 
 /** A log's alignment and the function that applies it. */
@@ -42,12 +47,17 @@ export function alignClock(
   captureTime?: number
 ): Aligned {
   const base = baseOf(events)
-  const year =
-    hints.year ??
-    (captureTime !== undefined ? new Date(captureTime * 1000).getUTCFullYear() : undefined)
+  // With no year given nor captures to take it from, a log's lines lie in the year before today.
+  const today = hints.today ?? Date.now() / 1000
+  const year = hints.year ?? new Date((captureTime ?? today) * 1000).getUTCFullYear()
+  const yearAssumed =
+    hints.year === undefined &&
+    captureTime === undefined &&
+    events.some((e) => e.time.wall !== undefined && e.time.wall.year === undefined)
   // A log without years read beside captures from early January: its December lines are last year's.
-  const yearOf = (month: number): number | undefined =>
-    hints.year ?? (captureTime !== undefined ? yearNear(month, captureTime) : undefined)
+  const yearOf = (month: number): number =>
+    hints.year ??
+    (captureTime !== undefined ? yearNear(month, captureTime) : yearUpTo(month, today))
   const raw = (t: LogTime): number | undefined =>
     rawSeconds(t, base, t.wall ? yearOf(t.wall.month) : year)
   const offsets: number[] = []
@@ -104,6 +114,9 @@ export function alignClock(
   }
   if (base === 'wall') {
     const given = hints.utcOffsetMin
+    // Without a year from anywhere, which year is read is said with it.
+    const lastYear =
+      "each month's last before this analysis; no year given nor a capture to take it from"
     const shift = -(given ?? 0) * 60
     return {
       alignment: {
@@ -112,8 +125,10 @@ export function alignClock(
         offsetSec: shift,
         text:
           given === undefined
-            ? `wall clock without a zone, taken as UTC${year !== undefined ? ` in ${year}` : ''} (no logged packet found in a capture to learn the offset)`
-            : `wall clock at UTC${formatZone(given)}${year !== undefined ? ` in ${year}` : ''}, as given`
+            ? yearAssumed
+              ? `wall clock without a zone or year, taken as UTC in ${year} (${lastYear}, nor to learn the offset from)`
+              : `wall clock without a zone, taken as UTC in ${year} (no logged packet found in a capture to learn the offset)`
+            : `wall clock at UTC${formatZone(given)} in ${year}, as given${yearAssumed ? ` (the year: ${lastYear})` : ''}`
       },
       timeOf: (t) => {
         const r = raw(t)
@@ -133,6 +148,13 @@ export function yearNear(month: number, time: number): number {
   const y = d.getUTCFullYear()
   const diff = month - (d.getUTCMonth() + 1)
   return diff > 6 ? y - 1 : diff < -6 ? y + 1 : y
+}
+
+/** Returns the year a month last came in by a time (a log read later is not from the future). */
+export function yearUpTo(month: number, time: number): number {
+  const d = new Date(time * 1000)
+  const y = d.getUTCFullYear()
+  return month > d.getUTCMonth() + 1 ? y - 1 : y
 }
 
 /** Returns the clock a log's events use: the first event that says decides. */

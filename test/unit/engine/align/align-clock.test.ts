@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { alignClock, densest, yearNear } from '../../../../src-main/engine/align/align-clock'
+import {
+  alignClock,
+  densest,
+  yearNear,
+  yearUpTo
+} from '../../../../src-main/engine/align/align-clock'
 import type { LogEvent } from '../../../../src-main/engine/logs/log-event'
 
 const packet = { in: 's0', out: '', src: '10.0.0.1', dst: '10.0.0.2', proto: 'TCP', len: 60, id: 1 }
@@ -62,5 +67,30 @@ describe('alignClock', () => {
     expect(yearNear(12, jan)).toBe(2026)
     expect(yearNear(1, jan)).toBe(2027)
     expect(yearNear(1, Date.parse('2026-12-31T23:00:00Z') / 1000)).toBe(2027)
+  })
+
+  it('with no year given nor captures, reads each month as its last before the analysis, and says so', () => {
+    const at = (month: number, day: number): LogEvent => ({
+      kind: 'packet',
+      file: 's.log',
+      line: 1,
+      text: '',
+      time: { wall: { month, day, hour: 0, minute: 0, second: 1, micros: 0 } },
+      packet
+    })
+    const today = Date.parse('2027-01-02T12:00:00Z') / 1000
+    expect(yearUpTo(12, today)).toBe(2026)
+    expect(yearUpTo(1, today)).toBe(2027)
+    const log = [at(12, 31), at(1, 1)]
+    const a = alignClock('s.log', log, () => [], { today })
+    expect(a.alignment.method).toBe('assumed')
+    // December is last year's, January this year's: the lines stay a day apart.
+    expect(a.timeOf(log[0].time)).toBe(Date.parse('2026-12-31T00:00:01Z') / 1000)
+    expect(a.timeOf(log[1].time)).toBe(Date.parse('2027-01-01T00:00:01Z') / 1000)
+    expect(a.alignment.text).toContain('without a zone or year, taken as UTC in 2027')
+    // A year given, or captures to take it from, is not an assumption.
+    const given = alignClock('s.log', log, () => [], { today, year: 2020 })
+    expect(given.timeOf(log[1].time)).toBe(Date.parse('2020-01-01T00:00:01Z') / 1000)
+    expect(given.alignment.text).not.toContain('or year')
   })
 })
