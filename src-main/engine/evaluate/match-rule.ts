@@ -88,7 +88,7 @@ export function matchRule(matches: Match[], p: PacketSpec, ctx: MatchContext): M
           : `${describe(m)}${HINT[m.kind] ?? ''}`
       continue
     }
-    if (!r) return { matched: false, failed: `needs ${describe(m)}` }
+    if (!r) return { matched: false, failed: needs(m) }
   }
   // A condition that could not be decided while the rest matched: the walk goes on as if the rule
   // did not match, and the verdict is marked uncertain because it may have been this rule's.
@@ -321,6 +321,18 @@ export function isLoopback(a: Cidr): boolean {
   if (a.version === 4) return a.words[0] >>> 24 === 127
   return a.words[0] === 0 && a.words[1] === 0 && a.words[2] === 0 && a.words[3] === 1
 }
+
+/**
+ * Returns "needs CONDITION", the words of a failed condition: a traced walk gives them for every
+ * rule it passes, and a condition's words depend on the condition alone, so each is made once.
+ */
+function needs(m: Match): string {
+  let text = needsText.get(m)
+  if (text === undefined) needsText.set(m, (text = `needs ${describe(m)}`))
+  return text
+}
+
+const needsText = new WeakMap<Match, string>()
 
 function describe(m: Match): string {
   switch (m.kind) {
