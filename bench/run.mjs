@@ -10,7 +10,7 @@
  * --runs N         timed runs per tool, median reported (default 3)
  * --tshark-runs N  tshark runs (default: 3, or 1 when one run takes over 10 s)
  * --only a,b       measure only these entries (names as printed: cat, tcpdump, tshark, ...;
- *                  timeline, evaluate, memory and phases are steps of their own)
+ *                  timeline, evaluate, memory, phases and logs are steps of their own)
  * --profile        also profile the Verdict decode once (node --cpu-prof) and print the hottest
  *                  functions with their source file:line
  *
@@ -53,6 +53,11 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 const DECODE_TARGETS = { maxVsTcpdump: 1.0, minVsTshark: 20, maxRssMB: 300 }
 /** The targets `verdict analyze` (decode + every conversation + the Incident JSON) is held to. */
 const ANALYZE_TARGETS = { maxVsTcpdump: 1.5, minVsTshark: 20, maxRssMB: 500 }
+/** Drop-log lines of the logs step's two incidents: the second four times the first. */
+const LOG_LINES = [50_000, 200_000]
+/** Time the logs step's larger incident may take, in multiples of the smaller's per line. */
+const LOG_SCALING_TARGET = 1.25
+
 /** Where the analyze measurement writes its Incident. */
 const ANALYZE_OUT = join(DATA_DIR, 'analyze.json')
 /** tshark's conversation count from this run, for checking Verdict's. */
@@ -155,7 +160,10 @@ const wantEvaluate = !only || only.includes('evaluate')
 const wantMemory = !only || only.includes('memory')
 // Where analyze's time goes on the same capture, phase by phase; `--only phases` runs it alone.
 const wantPhases = !only || only.includes('phases')
-const STEPS = ['timeline', 'evaluate', 'memory', 'phases']
+// Drop logs beside a 10,000-rule snapshot and no capture, at two sizes: time and memory against
+// lines, which must grow no faster than the lines do; `--only logs` runs it alone.
+const wantLogs = !only || only.includes('logs')
+const STEPS = ['timeline', 'evaluate', 'memory', 'phases', 'logs']
 if (only && selected.length !== only.filter((n) => !STEPS.includes(n)).length) {
   fail(
     `--only: unknown name among ${only.join(', ')}; known: ${[...MEASUREMENTS.map((m) => m.name), ...STEPS].join(', ')}`
@@ -177,6 +185,7 @@ if (only && selected.length === 0) {
   if (wantEvaluate) await runEvaluateStep()
   if (wantMemory) await runMemoryStep()
   if (wantPhases) await runPhasesStep(ensureCapture({ sizeMB, seed }).file)
+  if (wantLogs) await runLogsStep()
   process.exit(0)
 }
 
@@ -391,6 +400,7 @@ const out = {
   evaluate: wantEvaluate ? await runEvaluateStep() : undefined,
   memory: wantMemory ? await runMemoryStep() : undefined,
   phases: wantPhases ? await runPhasesStep(capture.file) : undefined,
+  logs: wantLogs ? await runLogsStep() : undefined,
   totalSeconds: round(totalSeconds, 1)
 }
 // A partial run (--only) must not overwrite the full comparison.
@@ -502,6 +512,70 @@ async function runMemoryStep() {
     )
   }
   return { rows, perPackets, perConversations }
+}
+
+/**
+ * `verdict analyze` on incident folders of drop logs beside a 10,000-rule iptables snapshot and
+ * no capture (bench/log-incident.ts), at LOG_LINES lines: wall time, lines/s and peak RSS, with
+ * `grep -c` counting the same log's packets as the floor of reading it. Correlating a log walks
+ * each logged conversation through the snapshot, so time must follow lines: four times the
+ * lines may take at most LOG_SCALING_TARGET × four times as long (a scan of every line or rule
+ * per line shows here).
+ */
+async function runLogsStep() {
+  console.log('')
+  console.log('Logs: verdict analyze on drop logs beside a 10,000-rule snapshot, no capture')
+  spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'ignore' })
+  await bundle('bench/log-incident.ts', 'log-incident.mjs')
+  const rows = []
+  for (const lines of LOG_LINES) {
+    const dir = join(DATA_DIR, `logs-${lines}`)
+    rmSync(dir, { recursive: true, force: true })
+    const made = spawnSync(
+      process.execPath,
+      [join(DATA_DIR, 'log-incident.mjs'), dir, String(lines), '--seed', String(seed)],
+      { cwd: ROOT, encoding: 'utf8' }
+    )
+    if (made.status !== 0) return { error: `bench/log-incident.ts exited with ${made.status}` }
+    const log = join(dir, 'fw', 'kern.log')
+    const grep = await timeCommand(['grep', '-c', 'SRC=', log], false)
+    const out = join(DATA_DIR, 'logs-analyze.json')
+    const r = await timeCommand(
+      [process.execPath, 'out/cli/verdict.mjs', 'analyze', dir, '--out', out],
+      false
+    )
+    const incident = JSON.parse(readFileSync(out, 'utf8'))
+    rmSync(dir, { recursive: true, force: true })
+    const row = {
+      lines,
+      conversations: incident.flows.length,
+      findings: incident.findings.length,
+      seconds: round(r.seconds, 3),
+      linesPerSecond: Math.round(lines / r.seconds),
+      peakRssMB: r.rssKB === undefined ? null : round((r.rssKB * 1024) / MB, 1),
+      grepSeconds: round(grep.seconds, 3),
+      vsGrep: round(r.seconds / grep.seconds, 1)
+    }
+    rows.push(row)
+    console.log(
+      `  ${fmtInt(lines).padStart(7)} lines, ${fmtInt(row.conversations).padStart(6)} conversations, ` +
+        `${row.findings} findings: ${row.seconds.toFixed(2)} s (${fmtInt(row.linesPerSecond)} lines/s), ` +
+        `peak RSS ${row.peakRssMB ?? 'n/a'} MB; grep -c ${row.grepSeconds.toFixed(3)} s (${row.vsGrep}×)`
+    )
+  }
+  const [small, large] = rows
+  const growth = large.lines / small.lines
+  const scaling = large.seconds / small.seconds / growth
+  const pass = scaling <= LOG_SCALING_TARGET
+  console.log(
+    `  ${pass ? 'PASS' : 'MISS'}  ${growth}× the lines: ${(large.seconds / small.seconds).toFixed(2)}× the time, ` +
+      `${scaling.toFixed(2)}× linear   target ≤ ${LOG_SCALING_TARGET}×`
+  )
+  if (small.peakRssMB && large.peakRssMB)
+    console.log(
+      `        ${growth}× the lines: ${(large.peakRssMB / small.peakRssMB).toFixed(2)}× the memory`
+    )
+  return { rows, scaling: round(scaling, 3), target: LOG_SCALING_TARGET }
 }
 
 /** Bundles a TypeScript bench entry the way build:cli bundles the CLI (plus a source map). */
