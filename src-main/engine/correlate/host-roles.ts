@@ -9,10 +9,10 @@ import type { Flow } from '../../shared/incident'
 import { normalizeAddress } from '../hostfacts/address'
 import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
-import { decide } from '../evaluate/compile-ruleset'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { hostAddresses, type EvidenceSet, type HostEvidence } from './evidence'
 import { perHost } from './host-memo'
+import { quickVerdict } from './quick-verdict'
 
 /** The hosts a flow crossed, each with the interfaces its packets used there. */
 export interface FlowRoles {
@@ -207,10 +207,9 @@ function dnatTarget(
     `${flow.proto} ${ep(ends.src, ends.sport)} > ${ep(ends.dst, ends.dport)}${what}`
   )
   if (typeof packet === 'string') return undefined
-  // Only the DNAT target is wanted: the compiled evaluator gives it without a trace.
   const iif = interfaceToward(h, ends.src)
   for (const r of h.rulesets) {
-    const dnatTo = decide(r.value, packet, { path: 'input', iif }).dnatTo
+    const dnatTo = quickVerdict(r.value, packet, { path: 'input', iif }).dnatTo
     const to = dnatTo ? natTarget(dnatTo) : undefined
     if (to) return to
   }

@@ -5,12 +5,12 @@
  * then decided is the one that dropped it.
  */
 
-import { decide } from '../evaluate/compile-ruleset'
 import type { PathKind, WalkResult } from '../evaluate/walk-netfilter'
 import type { LoggedPacket } from '../logs/log-event'
 import type { CtState, Rule, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
 import { perHost } from './host-memo'
+import { quickVerdict } from './quick-verdict'
 import { endpointText, simPacket, type Hop, type SimPacket, type Walk, walkHop } from './simulate'
 
 /** Where a log line's prefix sits in a snapshot, and what the walk of its packet decided. */
@@ -130,9 +130,9 @@ export function walkLogged(
 /**
  * Returns the verdict (and reject type) of the walk walkLogged would choose for a logged packet,
  * or undefined when it makes no walk. A host with one snapshot has one walk to choose, and only
- * its verdict is asked: the compiled evaluator gives it without building a trace (a snapshot with
- * no chain on the packet's hooks accepts there, as walkLogged's missing walk counts). With
- * several snapshots the choice depends on which walk passes the log rule: they are walked.
+ * its verdict is asked (quickVerdict; a snapshot with no chain on the packet's hooks accepts
+ * there, as walkLogged's missing walk counts). With several snapshots the choice depends on which
+ * walk passes the log rule: they are walked.
  */
 export function loggedVerdict(
   host: HostEvidence,
@@ -143,7 +143,7 @@ export function loggedVerdict(
   const sim = loggedSim(p)
   if (!sim) return undefined
   const hop = loggedHop(host, p)
-  return decide(host.rulesets[0].value, sim.packet, {
+  return quickVerdict(host.rulesets[0].value, sim.packet, {
     path: hop.path,
     ct: sim.ct,
     iif: hop.iif,
