@@ -62,6 +62,12 @@ export type Decision = Pick<
 const CHAIN_FUNCTION_MAX_RULES = 256
 /** Chains with at least this many rules get a classifier. */
 const INDEX_MIN_RULES = 48
+/**
+ * A classified chain's first rules are tested in turn, by one function, before the classifier
+ * is asked about the rest: a packet a rule among them decides (most packets, where the common
+ * cases come first) reads none of the classifier's tables. A multiple of 32 (a word of rows).
+ */
+const HEAD_RULES = 32
 /** Chains with more rules than this are walked in full (the classifier's rows are this wide). */
 const INDEX_MAX_RULES = 32 << 16
 /** Combinations of protocol, conntrack state and interfaces numbered before the numbers start over. */
@@ -101,6 +107,9 @@ interface CompiledChain {
   chain: Chain
   rules: CompiledRule[]
   index: ChainIndex | undefined
+  /** A classified chain's first rules (HEAD_RULES) as one function, and the closures it calls. */
+  head: ChainTest | undefined
+  headFallbacks: Fallback[]
   /** A chain walked in full: its rules' tests as one function, and the closures it calls. */
   run: ChainTest | undefined
   fallbacks: Fallback[]
@@ -173,6 +182,8 @@ function compile(ruleset: Ruleset): Compiled {
         chain,
         rules: [],
         index: undefined,
+        head: undefined,
+        headFallbacks: [],
         run: undefined,
         fallbacks: [],
         policyBy: undefined
@@ -201,6 +212,11 @@ function compile(ruleset: Ruleset): Compiled {
       const { index, residual } = buildChainIndex(chain.rules, isInert)
       cc.index = index
       indexes.push(index)
+      const head = tests.chain(
+        chain.rules.slice(0, HEAD_RULES).map((r) => (isInert(r) ? undefined : r.matches))
+      )
+      cc.head = head.test
+      cc.headFallbacks = head.fallbacks
       cc.rules.forEach((r, i) => {
         r.test = testOnFirstUse(r, chain.rules[i].matches)
         if (residual[i].length) r.residual = tests.rule(residual[i])
@@ -298,11 +314,14 @@ interface State extends FastPacket {
   /** The classifier's address values (addressValue). */
   srcIdx: number
   dstIdx: number
-  /** The ruleset's range fields, and the elementary intervals of the packet's values in them. */
-  fields: (Field | undefined)[]
+  /** The ruleset decided, compiled. */
+  c: Compiled
   /** By field, the packet's elementary interval in it, once a chain has asked (-1 before). */
   slots: Int32Array
-  /** The number of the packet's protocol, conntrack state and interfaces (comboNumber). */
+  /**
+   * The number of the packet's protocol, conntrack state and interfaces (comboNumber), once a
+   * classifier has asked (-1 before): a packet a chain's head decides needs none.
+   */
   combo: number
   uncertain: boolean
   verdict: 'accept' | 'drop' | 'reject'
@@ -345,9 +364,9 @@ const STATE: State = {
   icmpCode: -1,
   srcIdx: -1,
   dstIdx: -1,
-  fields: [],
+  c: undefined as unknown as Compiled,
   slots: new Int32Array(4),
-  combo: 0,
+  combo: -1,
   uncertain: false,
   verdict: 'accept',
   rejectWith: undefined,
@@ -410,12 +429,10 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   s.flags = packet.tcpFlags ?? -1
   s.icmpType = packet.icmpType ?? -1
   s.icmpCode = packet.icmpCode ?? -1
-  s.fields = c.fields
-  if (c.indexes.length) {
-    s.combo = comboNumber(c, proto, ct, iif, oif)
-    const slots = s.slots
-    slots[0] = slots[1] = slots[2] = slots[3] = -1
-  }
+  s.c = c
+  s.combo = -1
+  const slots = s.slots
+  slots[0] = slots[1] = slots[2] = slots[3] = -1
   s.uncertain = false
   s.verdict = 'accept'
   s.rejectWith = undefined
@@ -462,18 +479,13 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
   }
   const rules = cc.rules
   const run = cc.run
-  if (run) {
-    for (let from = 0; ;) {
-      const k = run(s, cc.fallbacks, from)
-      if (k < 0) return NEXT
-      const i = k >> 1
-      const out = applyRule(s, rules[i], k & 1 ? UNKNOWN : YES, depth)
-      if (out !== NEXT) return out
-      from = i + 1
-    }
-  }
+  if (run) return runFunction(s, rules, run, cc.fallbacks, depth)
   const index = cc.index
-  if (index) return runClassified(s, cc, index, depth)
+  if (index) {
+    const head = runFunction(s, rules, cc.head!, cc.headFallbacks, depth)
+    if (head !== NEXT || rules.length <= HEAD_RULES) return head
+    return runClassified(s, cc, index, depth)
+  }
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]
     const m = r.test(s, r.fallbacks)
@@ -484,14 +496,35 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
   return NEXT
 }
 
+/** Rules tested by one function (a chain's, or a classified chain's head): from the first on. */
+function runFunction(
+  s: State,
+  rules: CompiledRule[],
+  run: ChainTest,
+  fallbacks: Fallback[],
+  depth: number
+): number {
+  for (let from = 0; ;) {
+    const k = run(s, fallbacks, from)
+    if (k < 0) return NEXT
+    const i = k >> 1
+    const out = applyRule(s, rules[i], k & 1 ? UNKNOWN : YES, depth)
+    if (out !== NEXT) return out
+    from = i + 1
+  }
+}
+
 /**
- * A classified chain: the candidates a word (32 rules) at a time, lowest first; a candidate the
- * classifier decides is tested for its residual conditions only, any other in full.
+ * A classified chain past its head: the candidates a word (32 rules) at a time, lowest first; a
+ * candidate the classifier decides is tested for its residual conditions only, any other in full.
  */
 function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: number): number {
   const rules = cc.rules
-  const row = keyedRow(index, s.combo, s.proto, s.ctx)
-  if (row.first === row.end) return NEXT
+  const ctx = s.ctx
+  if (s.combo < 0) s.combo = comboNumber(s.c, s.proto, ctx.ct, ctx.iif, ctx.oif)
+  const row = keyedRow(index, s.combo, s.proto, ctx)
+  const first = Math.max(row.first, HEAD_RULES >>> 5)
+  if (first >= row.end) return NEXT
   const cand = row.candidates
   // The address rows decide only for IPv4 addresses read as numbers.
   const exact = s.srcIdx >= 0 && s.dstIdx >= 0 ? row.exact : NONE
@@ -509,11 +542,11 @@ function runClassified(s: State, cc: CompiledChain, index: ChainIndex, depth: nu
   const t1 = strideOf(d1, s.dstIdx)
   const t2 = strideOf(d2, s.sport)
   const t3 = strideOf(d3, s.dport)
-  let o0 = placeOf(s, d0, 0, s.srcIdx) + row.first * t0
-  let o1 = placeOf(s, d1, 1, s.dstIdx) + row.first * t1
-  let o2 = placeOf(s, d2, 2, s.sport) + row.first * t2
-  let o3 = placeOf(s, d3, 3, s.dport) + row.first * t3
-  for (let w = row.first; w < row.end; w++, o0 += t0, o1 += t1, o2 += t2, o3 += t3) {
+  let o0 = placeOf(s, d0, 0, s.srcIdx) + first * t0
+  let o1 = placeOf(s, d1, 1, s.dstIdx) + first * t1
+  let o2 = placeOf(s, d2, 2, s.sport) + first * t2
+  let o3 = placeOf(s, d3, 3, s.dport) + first * t3
+  for (let w = first; w < row.end; w++, o0 += t0, o1 += t1, o2 += t2, o3 += t3) {
     let bits = cand[w] & r0[o0] & r1[o1] & r2[o2] & r3[o3]
     if (bits === 0) continue
     const decided = exact[w]
@@ -562,7 +595,7 @@ function placeOf(s: State, d: RangeDim | undefined, which: number, v: number): n
   if (offsets === undefined) return slot(d.starts, v)
   const slots = s.slots
   let g = slots[which]
-  if (g < 0) g = slots[which] = fieldSlot(s.fields[which]!, v)
+  if (g < 0) g = slots[which] = fieldSlot(s.c.fields[which]!, v)
   return offsets[g]
 }
 

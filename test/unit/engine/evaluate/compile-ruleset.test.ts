@@ -332,6 +332,98 @@ COMMIT
     expect(compare(rs, 9, 3000)).toBeUndefined()
   })
 
+  it("across a classified chain's head and the classifier after it (rules 31, 32, 33; marks, jumps and DNAT in the head)", () => {
+    // Chains of 80 rules: the first 32 are tested in turn, the rest through the classifier; what
+    // the head did (a mark set, a jump returning, a DNAT) must hold for the rules after it.
+    const pad = (chain: string, from: number, to: number): string[] =>
+      Array.from({ length: to - from }, (_, i) => `-A ${chain} -s 198.51.${from + i}.0/24 -j DROP`)
+    const forward = [
+      '-A FORWARD -p udp --dport 53 -j MARK --set-mark 0x1',
+      '-A FORWARD -p tcp --dport 22 -j sub',
+      '-A FORWARD -p tcp --dport 23 -j sub',
+      ...pad('FORWARD', 3, 31),
+      '-A FORWARD -p tcp --dport 31 -j ACCEPT',
+      '-A FORWARD -p tcp --dport 32 -j REJECT --reject-with tcp-reset',
+      '-A FORWARD -p tcp --dport 33 -j DROP',
+      '-A FORWARD -m mark --mark 0x1 -j REJECT',
+      '-A FORWARD -d 10.0.1.5 -p tcp --dport 80 -j ACCEPT',
+      '-A FORWARD -p tcp --dport 22 -j DROP',
+      ...pad('FORWARD', 37, 79),
+      '-A FORWARD -p tcp -j ACCEPT'
+    ]
+    const prerouting = [
+      ...Array.from(
+        { length: 20 },
+        (_, i) =>
+          `-A PREROUTING -d 203.0.113.${i + 1}/32 -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.${i + 1}:80`
+      ),
+      ...Array.from(
+        { length: 40 },
+        (_, i) =>
+          `-A PREROUTING -d 203.0.113.${i + 100}/32 -p tcp --dport 443 -j DNAT --to-destination 10.0.2.${i + 1}`
+      )
+    ]
+    const rs = readIptablesSave(
+      'head.rules',
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ...prerouting,
+        'COMMIT',
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD DROP [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':sub - [0:0]',
+        '-A sub -p tcp --dport 23 -j ACCEPT',
+        '-A sub -j RETURN',
+        ...forward,
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    expect(rs.tables[1].chains.find((c) => c.name === 'FORWARD')!.rules.length).toBe(80)
+    const packet = (proto: 'tcp' | 'udp', dst: number, dport: number): PacketSpec => ({
+      proto,
+      src: { version: 4, words: [0x0a000002], bits: 32 },
+      dst: { version: 4, words: [dst], bits: 32 },
+      srcText: 's',
+      dstText: 'd',
+      sport: 40000,
+      dport,
+      tcpFlags: proto === 'tcp' ? 2 : undefined,
+      impliedCt: 'new'
+    })
+    // The deciding rule: chain and index, or undefined for the policy.
+    const cases: [PacketSpec, string, number | undefined][] = [
+      [packet('tcp', 0x0a000009, 31), 'FORWARD', 31],
+      [packet('tcp', 0x0a000009, 32), 'FORWARD', 32],
+      [packet('tcp', 0x0a000009, 33), 'FORWARD', 33],
+      // The jump returns, and a rule after the head decides.
+      [packet('tcp', 0x0a000009, 22), 'FORWARD', 36],
+      [packet('tcp', 0x0a000009, 23), 'sub', 0],
+      // The mark set in the head, read past it.
+      [packet('udp', 0x0a000009, 53), 'FORWARD', 34],
+      // DNATed in the nat chain's head and past it, then met past the filter chain's head.
+      [packet('tcp', 0xcb007105, 8080), 'FORWARD', 35],
+      [packet('tcp', 0xcb007164, 443), 'FORWARD', 79],
+      [packet('udp', 0x0a000009, 54), 'FORWARD', undefined]
+    ]
+    const options: WalkOptions = { path: 'forward', iif: 'eth0', oif: 'eth1' }
+    for (const [p, chain, at] of cases) {
+      const got = outcome(decide(rs, p, options))
+      expect(got).toEqual(outcome(walkNetfilter(rs, p, options)))
+      const rules = rs.tables[1].chains.find((c) => c.name === chain)!.rules
+      expect([p.dport, got.decidedBy?.kind, got.decidedBy?.chain, got.decidedBy?.line]).toEqual([
+        p.dport,
+        at === undefined ? 'policy' : 'rule',
+        chain,
+        at === undefined ? got.decidedBy?.line : rules[at].source.line
+      ])
+    }
+    expect(compare(rs, 5, 3000)).toBeUndefined()
+  })
+
   it('on every ruleset of the corpus (iptables and nft, 2,000 packets each)', () => {
     let rulesets = 0
     for (const sub of ['iptables', 'nft']) {
