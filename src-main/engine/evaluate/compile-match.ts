@@ -85,13 +85,21 @@ function sortedMatches(matches: Match[]): Match[] {
 
 /** A condition the generated test calls: compileMatch's closure on the packet's state. */
 function fallback(m: Match): Fallback {
+  const yes = 'negate' in m && m.negate ? NO : YES
+  const no = yes === YES ? NO : YES
   if (m.kind === 'saddr' || m.kind === 'daddr') {
     const inList = cidrMembership(m.cidrs)
-    const yes = m.negate ? NO : YES
-    const no = m.negate ? YES : NO
     return m.kind === 'saddr'
       ? (s) => (inList(s.ctx.src) ? yes : no)
       : (s) => (inList(s.ctx.dst) ? yes : no)
+  }
+  if (m.kind === 'sport' || m.kind === 'dport') {
+    // The packet's state holds the ports as numbers, -1 for none: the condition fails, and holds
+    // negated (matchOne negates its "no").
+    const inRanges = rangeList(m.ranges)
+    return m.kind === 'sport'
+      ? (s) => (s.sport >= 0 && inRanges(s.sport) ? yes : no)
+      : (s) => (s.dport >= 0 && inRanges(s.dport) ? yes : no)
   }
   const t = compileMatch(m)
   return (s) => t(s.p, s.ctx)
@@ -189,7 +197,15 @@ function compileMatch(m: Match): Test {
   }
 }
 
-/** Whether a port or number is in any of the ranges, as a closure. */
+/** Lists of more ranges than this are tested through a bitmap of the numbers 0-65535 (8 kB). */
+const BITMAP_MIN_RANGES = 16
+/** Tests of long lists already made, per list (the rules naming one nft set share its list). */
+const bitmapTests = new WeakMap<[number, number][], (n: number) => boolean>()
+
+/**
+ * Whether a port or number is in any of the ranges, as a closure: a few ranges compared in turn,
+ * more searched for, a long list (a port set) read from a bitmap, one read per test.
+ */
 function rangeList(ranges: [number, number][]): (n: number) => boolean {
   if (ranges.length <= 4) {
     const flat = ranges.flat()
@@ -198,7 +214,19 @@ function rangeList(ranges: [number, number][]): (n: number) => boolean {
       return false
     }
   }
-  return inIntervals(ranges)
+  if (ranges.length <= BITMAP_MIN_RANGES) return inIntervals(ranges)
+  const known = bitmapTests.get(ranges)
+  if (known) return known
+  const bits = new Int32Array(65536 >>> 5)
+  for (const [lo, hi] of ranges)
+    for (let n = Math.max(0, Math.ceil(lo)); n <= Math.min(65535, hi); n++)
+      bits[n >>> 5] |= 1 << (n & 31)
+  // A number the bitmap does not cover (no port: ports are 0-65535) is searched for.
+  const search = inIntervals(ranges)
+  const test = (n: number): boolean =>
+    n === (n & 0xffff) ? (bits[n >>> 5] & (1 << (n & 31))) !== 0 : search(n)
+  bitmapTests.set(ranges, test)
+  return test
 }
 
 /** An address condition's IPv4 prefixes as merged ranges. */

@@ -147,16 +147,20 @@ function ruleTestLines(
       }
       case 'iif':
       case 'oif': {
-        const wild = m.names.some((n) => n.endsWith('+') || n.endsWith('*'))
-        const onlyLo = m.names.every((n) => n === 'lo')
-        if (wild || onlyLo) {
+        // An unknown interface is undecided, except for a condition on lo alone (the fallback
+        // looks at the addresses); a name ending in + or * matches the names it begins.
+        if (m.names.every((n) => n === 'lo')) {
           tri(call(m))
           break
         }
         const name = m.kind === 'iif' ? 's.ctx.iif' : 's.ctx.oif'
+        const one = (n: string): string =>
+          n.endsWith('+') || n.endsWith('*')
+            ? `${name}.startsWith(${JSON.stringify(n.slice(0, -1))})`
+            : `${name} === ${JSON.stringify(n)}`
         lines.push('if (' + name + ' === undefined) u = 1')
         lines.push(
-          `else if (${neg ? '' : '!'}(${m.names.map((n) => `${name} === ${JSON.stringify(n)}`).join(' || ') || 'false'})) ${fail}`
+          `else if (${neg ? '' : '!'}(${m.names.map(one).join(' || ') || 'false'})) ${fail}`
         )
         break
       }

@@ -424,6 +424,48 @@ COMMIT
     expect(compare(rs, 5, 3000)).toBeUndefined()
   })
 
+  it('on port sets of more than 16 ranges (a bitmap) and interface names ending in * (3,000 packets)', () => {
+    const r = rng(11)
+    const ports = (): string => {
+      const set = new Set<string>()
+      while (set.size < 24) {
+        const p = r.int(0, 65500)
+        set.add(r.chance(0.6) ? String(p) : `${p}-${p + r.int(1, 30)}`)
+      }
+      if (r.chance(0.5)) set.add('65535')
+      if (r.chance(0.5)) set.add('0-3')
+      return `{ ${[...set].join(', ')} }`
+    }
+    const lines = Array.from({ length: 60 }, () => {
+      const parts: string[] = []
+      if (r.chance(0.4))
+        parts.push(`iifname ${r.chance(0.3) ? '!= ' : ''}{ "eth*", "wg${r.int(0, 2)}", "lo" }`)
+      if (r.chance(0.3)) parts.push(`oifname ${r.chance(0.3) ? '!= ' : ''}"br-*"`)
+      const proto = r.pick(['tcp', 'udp'])
+      parts.push(`${proto} ${r.pick(['sport', 'dport'])} ${r.chance(0.3) ? '!= ' : ''}${ports()}`)
+      parts.push(r.pick(['accept', 'drop', 'reject', 'counter']))
+      return `\t\t${parts.join(' ')}`
+    })
+    const text = [
+      'table inet t {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority filter; policy drop;',
+      ...lines.slice(0, 20),
+      '\t}',
+      '\tchain forward {',
+      '\t\ttype filter hook forward priority filter; policy accept;',
+      ...lines,
+      '\t}',
+      '}',
+      ''
+    ].join('\n')
+    const rs = readNft('ports.nft', text)
+    const matches = rs.tables[0].chains.flatMap((c) => c.rules.flatMap((x) => x.matches))
+    expect(matches.some((m) => m.kind === 'dport' && m.negate && m.ranges.length > 16)).toBe(true)
+    expect(matches.some((m) => m.kind === 'iif' && m.names.includes('eth*'))).toBe(true)
+    expect(compare(rs, 11, 3000)).toBeUndefined()
+  })
+
   it('on every ruleset of the corpus (iptables and nft, 2,000 packets each)', () => {
     let rulesets = 0
     for (const sub of ['iptables', 'nft']) {
