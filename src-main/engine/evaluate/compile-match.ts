@@ -4,7 +4,7 @@
  * that last applied, and the closures those functions call for the conditions they do not write
  * out, each answering as matchOne does: NO, YES, or UNKNOWN when it cannot be decided.
  */
-import type { Match } from '../rulesets/model'
+import type { Cidr, Match } from '../rulesets/model'
 import { compareAddress } from '../rulesets/parse-address'
 import {
   chainTestSource,
@@ -229,8 +229,16 @@ function rangeList(ranges: [number, number][]): (n: number) => boolean {
   return test
 }
 
-/** An address condition's IPv4 prefixes as merged ranges. */
+/** Merged ranges already made, per list of prefixes (the rules naming one nft set share it). */
+const mergedRanges = new WeakMap<Cidr[], [number, number][]>()
+
+/** An address condition's IPv4 prefixes as merged ranges (made once per list). */
 function v4Ranges(m: Match): [number, number][] | undefined {
   if (m.kind !== 'saddr' && m.kind !== 'daddr') return undefined
-  return merge(m.cidrs.filter((c) => c.version === 4).map(prefixRange))
+  let ranges = mergedRanges.get(m.cidrs)
+  if (!ranges) {
+    ranges = merge(m.cidrs.filter((c) => c.version === 4).map(prefixRange))
+    mergedRanges.set(m.cidrs, ranges)
+  }
+  return ranges
 }
