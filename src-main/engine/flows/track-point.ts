@@ -236,7 +236,7 @@ export function sight(
   seq: number | undefined
 ): void {
   if (flow.sightings.length >= MAX_SIGHTINGS) return
-  flow.sightings.push({
+  flow.sightings = appended(flow.sightings, {
     what,
     timeUs: p.timeUs,
     sec: p.sec,
@@ -249,6 +249,19 @@ export function sight(
     ipId: p.ipVersion === 4 ? p.ipId : undefined,
     seq
   })
+}
+
+/**
+ * Returns the list with the item added: the list itself, or a new list of just the item when the
+ * list was empty. Most conversations keep one SYN and one sighting; a first push would give the
+ * empty list room for 17 items, about 150 bytes per list per conversation.
+ */
+export function appended<T>(list: T[], item: T): T[] {
+  if (list.length > 0) {
+    list.push(item)
+    return list
+  }
+  return [item]
 }
 
 /** Returns the order-independent key of a conversation between two endpoints. */

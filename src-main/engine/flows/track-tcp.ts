@@ -3,7 +3,7 @@ import type { PacketView } from '../capture/packet-view'
 import type { DirectionData, PointFlow } from './point-flow'
 import type { TrackContext } from './track-context'
 import { SegmentRing } from './segment-ring'
-import { count, segmentKind, sight, viewIpLength } from './track-point'
+import { appended, count, segmentKind, sight, viewIpLength } from './track-point'
 
 /** Unacknowledged segments remembered per direction; older ones are forgotten. */
 const MAX_OUTSTANDING = 256
@@ -68,7 +68,7 @@ export function trackTcp(
       if (fromA) {
         flow.isn ??= tcp.seq
         if (p.ipVersion === 4) flow.firstIpId ??= p.ipId
-        if (flow.synUs.length < MAX_SYNS) flow.synUs.push(p.timeUs)
+        if (flow.synUs.length < MAX_SYNS) flow.synUs = appended(flow.synUs, p.timeUs)
         if (flow.synUs.length > 1) mark(flow, true, T)
         sight(flow, 'syn', p, file, digits, tcp.seq)
       }
@@ -78,7 +78,7 @@ export function trackTcp(
     case 'syn-ack':
       mark(flow, fromA, H)
       if (!fromA) {
-        if (flow.synAckUs.length < MAX_SYNS) flow.synAckUs.push(p.timeUs)
+        if (flow.synAckUs.length < MAX_SYNS) flow.synAckUs = appended(flow.synAckUs, p.timeUs)
         flow.synAckSeq ??= tcp.seq
         if (flow.synAckUs.length > 1) mark(flow, false, T)
         sight(flow, 'syn-ack', p, file, digits, tcp.seq)
