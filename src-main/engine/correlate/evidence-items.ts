@@ -124,8 +124,8 @@ export function walkEvidence(w: Walk, weight: Evidence['weight'] = 'predicts'): 
   return e
 }
 
-/** The trace of simulation evidence whose trace is not made yet. */
-const NOT_TRACED: TraceStepView[] = []
+/** The trace of simulation evidence whose trace is not made yet (shared, so frozen). */
+const NOT_TRACED = Object.freeze([]) as unknown as TraceStepView[]
 /** How to walk again the packet of each simulation item whose trace is not made yet. */
 const untraced = new WeakMap<Evidence, () => TraceStepView[]>()
 
