@@ -14,7 +14,6 @@ import type {
   Chain,
   Cidr,
   CtState,
-  Hook,
   Match,
   Rule,
   Ruleset,
@@ -116,22 +115,30 @@ interface CompiledChain {
   policyBy: DecidedBy | undefined
 }
 
-/** One hook of a path: its base chains, lowest priority first, with what the walk asks of each. */
-interface HookPlan {
-  forward: boolean
-  chains: {
-    cc: CompiledChain
-    /** NAT chains see a connection's first packet only. */
-    nat: boolean
-    /** The filter chain on the path's own hook: its accept is the one named. */
-    main: boolean
-    policyDrop: boolean
-  }[]
+/**
+ * The base chains a packet of one path and IP version meets, every hook's in turn, lowest
+ * priority first, with what the walk asks of each: one flat list, read in one loop.
+ */
+interface PathPlan {
+  chains: PlannedChain[]
+  /** Where the forward hook starts in the list (the TTL is lowered there); -1 without one. */
+  ttlAt: number
+}
+
+interface PlannedChain {
+  cc: CompiledChain
+  /** NAT chains see a connection's first packet only. */
+  nat: boolean
+  /** The filter chain on the path's own hook: its accept is the one named. */
+  main: boolean
+  policyDrop: boolean
+  /** No rule that can change the walk (none, or only log and counter rules): its policy only. */
+  inert: boolean
 }
 
 interface Compiled {
-  /** By path, then IP version (index 0: IPv4, 1: IPv6): the hooks the packet crosses. */
-  paths: Record<PathKind, HookPlan[][]>
+  /** By path, then IP version (index 0: IPv4, 1: IPv6): the base chains the packet meets. */
+  paths: Record<PathKind, PathPlan[]>
   /** The classifiers and their range fields, cut once for the whole ruleset. */
   indexes: ChainIndex[]
   fields: (Field | undefined)[]
@@ -232,19 +239,25 @@ function compile(ruleset: Ruleset): Compiled {
         r.fallbacks = t.fallbacks
       })
   }
-  const hookChains = (kind: PathKind, hook: Hook, version: 4 | 6): HookPlan => ({
-    forward: hook === 'forward',
-    chains: baseChains(ruleset, hook, version).map(({ chain }) => ({
-      cc: chains.get(chain)!,
-      nat: chain.base!.type === 'nat',
-      main: isMainChain(chain, kind),
-      policyDrop: chain.base!.policy === 'drop'
-    }))
-  })
-  const path = (kind: PathKind) => [
-    HOOKS[kind].map((h) => hookChains(kind, h, 4)),
-    HOOKS[kind].map((h) => hookChains(kind, h, 6))
-  ]
+  const plan = (kind: PathKind, version: 4 | 6): PathPlan => {
+    const planned: PlannedChain[] = []
+    let ttlAt = -1
+    for (const hook of HOOKS[kind]) {
+      if (hook === 'forward') ttlAt = planned.length
+      for (const { chain } of baseChains(ruleset, hook, version)) {
+        const cc = chains.get(chain)!
+        planned.push({
+          cc,
+          nat: chain.base!.type === 'nat',
+          main: isMainChain(chain, kind),
+          policyDrop: chain.base!.policy === 'drop',
+          inert: chain.rules.every(isInert)
+        })
+      }
+    }
+    return { chains: planned, ttlAt }
+  }
+  const path = (kind: PathKind) => [plan(kind, 4), plan(kind, 6)]
   return {
     paths: { input: path('input'), forward: path('forward'), output: path('output') },
     indexes,
@@ -439,30 +452,34 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   s.by = undefined
   s.dnatTo = undefined
   let finalAccept: DecidedBy | undefined
-  const hooks = (
+  const plan = (
     path === 'input' ? c.paths.input : path === 'forward' ? c.paths.forward : c.paths.output
   )[srcIdx === -1 ? 1 : 0]
-  for (let h = 0; h < hooks.length; h++) {
-    const hook = hooks[h]
-    if (hook.forward && ctx.ttl !== undefined) {
-      if (ctx.ttl <= 1) s.uncertain = true
-      ctx.ttl = Math.max(0, ctx.ttl - 1)
+  const chains = plan.chains
+  const ttlAt = plan.ttlAt
+  for (let i = 0; i < chains.length; i++) {
+    if (i === ttlAt) lowerTtl(s)
+    const { cc, nat, main, policyDrop, inert } = chains[i]
+    if (nat && ct !== 'new') continue
+    if (!inert && runChain(s, cc, 0) === VERDICT) {
+      if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)
+      if (main || !finalAccept) finalAccept = s.by
+      continue
     }
-    const chains = hook.chains
-    for (let i = 0; i < chains.length; i++) {
-      const { cc, nat, main, policyDrop } = chains[i]
-      if (nat && ct !== 'new') continue
-      const out = runChain(s, cc, 0)
-      if (out === VERDICT) {
-        if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)
-        if (main || !finalAccept) finalAccept = s.by
-        continue
-      }
-      if (policyDrop) return decision(s, 'drop', cc.policyBy)
-      if (main || !finalAccept) finalAccept = cc.policyBy
-    }
+    if (policyDrop) return decision(s, 'drop', cc.policyBy)
+    if (main || !finalAccept) finalAccept = cc.policyBy
   }
+  if (ttlAt === chains.length) lowerTtl(s)
   return decision(s, 'accept', finalAccept)
+}
+
+/** Routing a forwarded packet lowers its TTL (hop limit) before the forward hook. */
+function lowerTtl(s: State): void {
+  const ctx = s.ctx
+  const ttl = ctx.ttl
+  if (ttl === undefined) return
+  if (ttl <= 1) s.uncertain = true
+  ctx.ttl = Math.max(0, ttl - 1)
 }
 
 function decision(s: State, verdict: Decision['verdict'], by: DecidedBy | undefined): Decision {

@@ -466,6 +466,44 @@ COMMIT
     expect(compare(rs, 11, 3000)).toBeUndefined()
   })
 
+  it('across hooks whose chains hold only log and counter rules, and the TTL lowered between hooks (2,000 packets each)', () => {
+    const chain = (name: string, spec: string, body: string[]): string[] => [
+      `\tchain ${name} {`,
+      `\t\t${spec}`,
+      ...body.map((l) => `\t\t${l}`),
+      '\t}'
+    ]
+    const inert = ['counter', 'log prefix "x: "', 'ip ttl 0 log']
+    const ttl = ['ip ttl 0 drop', 'ip ttl 1 reject', 'ip ttl 63 accept']
+    const variants: string[][][] = [
+      // Only a prerouting chain: a forwarded packet's TTL is lowered after every chain.
+      [chain('pre', 'type filter hook prerouting priority filter; policy accept;', inert)],
+      [chain('pre', 'type filter hook prerouting priority filter; policy drop;', inert)],
+      // No forward chain: the TTL is lowered before the postrouting chains.
+      [
+        chain('pre', 'type nat hook prerouting priority dstnat; policy accept;', inert),
+        chain('post', 'type filter hook postrouting priority filter; policy accept;', ttl)
+      ],
+      [
+        chain('pre', 'type filter hook prerouting priority filter; policy accept;', ttl),
+        chain('fwd', 'type filter hook forward priority filter; policy drop;', inert),
+        chain('fwd2', 'type filter hook forward priority 10; policy accept;', ttl),
+        chain('in', 'type filter hook input priority filter; policy accept;', []),
+        chain('out', 'type filter hook output priority filter; policy drop;', inert),
+        chain('post', 'type nat hook postrouting priority srcnat; policy accept;', inert)
+      ],
+      [
+        chain('in', 'type filter hook input priority filter; policy drop;', inert),
+        chain('in2', 'type filter hook input priority 10; policy accept;', ['ip ttl 64 accept']),
+        chain('fwd', 'type filter hook forward priority filter; policy accept;', [])
+      ]
+    ]
+    variants.forEach((chains, i) => {
+      const rs = readNft('hooks.nft', ['table ip t {', ...chains.flat(), '}', ''].join('\n'))
+      expect(compare(rs, 20 + i, 2000), `variant ${i}`).toBeUndefined()
+    })
+  })
+
   it('on every ruleset of the corpus (iptables and nft, 2,000 packets each)', () => {
     let rulesets = 0
     for (const sub of ['iptables', 'nft']) {
