@@ -127,8 +127,6 @@ interface PathPlan {
 
 interface PlannedChain {
   cc: CompiledChain
-  /** NAT chains see a connection's first packet only. */
-  nat: boolean
   /** The filter chain on the path's own hook: its accept is the one named. */
   main: boolean
   policyDrop: boolean
@@ -137,7 +135,10 @@ interface PlannedChain {
 }
 
 interface Compiled {
-  /** By path, then IP version (index 0: IPv4, 1: IPv6): the base chains the packet meets. */
+  /**
+   * By path, then IP version and conntrack state (index 0: IPv4 and new, 1: IPv4 and not new, 2
+   * and 3 the same for IPv6): the base chains the packet meets (NAT chains for new ones only).
+   */
   paths: Record<PathKind, PathPlan[]>
   /** The classifiers and their range fields, cut once for the whole ruleset. */
   indexes: ChainIndex[]
@@ -239,16 +240,16 @@ function compile(ruleset: Ruleset): Compiled {
         r.fallbacks = t.fallbacks
       })
   }
-  const plan = (kind: PathKind, version: 4 | 6): PathPlan => {
+  const plan = (kind: PathKind, version: 4 | 6, isNew: boolean): PathPlan => {
     const planned: PlannedChain[] = []
     let ttlAt = -1
     for (const hook of HOOKS[kind]) {
       if (hook === 'forward') ttlAt = planned.length
       for (const { chain } of baseChains(ruleset, hook, version)) {
-        const cc = chains.get(chain)!
+        // NAT chains see a connection's first packet only.
+        if (chain.base!.type === 'nat' && !isNew) continue
         planned.push({
-          cc,
-          nat: chain.base!.type === 'nat',
+          cc: chains.get(chain)!,
           main: isMainChain(chain, kind),
           policyDrop: chain.base!.policy === 'drop',
           inert: chain.rules.every(isInert)
@@ -257,7 +258,12 @@ function compile(ruleset: Ruleset): Compiled {
     }
     return { chains: planned, ttlAt }
   }
-  const path = (kind: PathKind) => [plan(kind, 4), plan(kind, 6)]
+  const path = (kind: PathKind) => [
+    plan(kind, 4, true),
+    plan(kind, 4, false),
+    plan(kind, 6, true),
+    plan(kind, 6, false)
+  ]
   return {
     paths: { input: path('input'), forward: path('forward'), output: path('output') },
     indexes,
@@ -454,13 +460,12 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   let finalAccept: DecidedBy | undefined
   const plan = (
     path === 'input' ? c.paths.input : path === 'forward' ? c.paths.forward : c.paths.output
-  )[srcIdx === -1 ? 1 : 0]
+  )[(srcIdx === -1 ? 2 : 0) + (ct === 'new' ? 0 : 1)]
   const chains = plan.chains
   const ttlAt = plan.ttlAt
   for (let i = 0; i < chains.length; i++) {
     if (i === ttlAt) lowerTtl(s)
-    const { cc, nat, main, policyDrop, inert } = chains[i]
-    if (nat && ct !== 'new') continue
+    const { cc, main, policyDrop, inert } = chains[i]
     if (!inert && runChain(s, cc, 0) === VERDICT) {
       if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)
       if (main || !finalAccept) finalAccept = s.by
