@@ -32,7 +32,7 @@ import {
 } from './compile-match'
 import type { Fallback, FastPacket } from './compile-rule-source'
 import { buildFields, fieldSlot, type Field } from './field-slots'
-import { slot } from './intervals'
+import { inIntervals, merge, prefixRange, slot } from './intervals'
 import type { MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
 import {
@@ -106,6 +106,8 @@ interface CompiledChain {
   chain: Chain
   rules: CompiledRule[]
   index: ChainIndex | undefined
+  /** Whether a packet may meet a rule of the chain (chainGuard); undefined: no test. */
+  guard: ((s: State) => boolean) | undefined
   /** A classified chain's first rules (HEAD_RULES) as one function, and the closures it calls. */
   head: ChainTest | undefined
   headFallbacks: Fallback[]
@@ -190,6 +192,7 @@ function compile(ruleset: Ruleset): Compiled {
         chain,
         rules: [],
         index: undefined,
+        guard: undefined,
         head: undefined,
         headFallbacks: [],
         run: undefined,
@@ -215,6 +218,7 @@ function compile(ruleset: Ruleset): Compiled {
         line: chain.policySource?.line,
         rule: chain.policySource?.text.trim()
       })
+    cc.guard = chainGuard(chain.rules)
     const n = chain.rules.length
     if (n >= INDEX_MIN_RULES && n <= INDEX_MAX_RULES) {
       const { index, residual } = buildChainIndex(chain.rules, isInert)
@@ -310,6 +314,71 @@ const NOT_COMPILED: RuleTest = () => {
  */
 function isInert(rule: Rule): boolean {
   return !decisive(rule.action) && rule.action.kind !== 'set-mark' && !rule.marks?.length
+}
+
+/** Chains with fewer rules that can change the walk than this are not given a guard. */
+const GUARD_MIN_RULES = 8
+const NO_PORT = -1
+
+/**
+ * A test that a packet may meet a rule of the chain, made when every rule that can change the
+ * walk names the protocol, a port or an address (not negated): the union of what they name, per
+ * condition. A packet outside it fails each of those rules (a condition that fails makes the rule
+ * fail, whatever the others), so the chain leaves the walk as it is. Addresses are tested for
+ * IPv4 packets only. Undefined when no condition leaves a packet out.
+ */
+function chainGuard(rules: Rule[]): ((s: State) => boolean) | undefined {
+  const active = rules.filter((r) => !isInert(r))
+  if (active.length < GUARD_MIN_RULES) return undefined
+  /** Per rule, the first condition of the kind (not negated), or undefined when one has none. */
+  const named = <K extends Match['kind']>(kind: K): Extract<Match, { kind: K }>[] | undefined => {
+    const found: Extract<Match, { kind: K }>[] = []
+    for (const r of active) {
+      const m = r.matches.find((x) => x.kind === kind && !('negate' in x && x.negate))
+      if (!m) return undefined
+      found.push(m as Extract<Match, { kind: K }>)
+    }
+    return found
+  }
+  /** The union of ranges as a test, or undefined when it holds every number from 0 to max. */
+  const union = (ranges: [number, number][], max: number) => {
+    const merged = merge(ranges)
+    const all = merged.length === 1 && merged[0][0] <= 0 && merged[0][1] >= max
+    return all ? undefined : inIntervals(merged)
+  }
+  const addresses = (kind: 'saddr' | 'daddr') => {
+    const ms = named(kind)
+    if (!ms) return undefined
+    const v4 = ms.flatMap((m) => m.cidrs.filter((c) => c.version === 4).map(prefixRange))
+    return union(v4, 0xffffffff)
+  }
+  const ports = (kind: 'sport' | 'dport') => {
+    const ms = named(kind)
+    return (
+      ms &&
+      union(
+        ms.flatMap((m) => m.ranges),
+        65535
+      )
+    )
+  }
+  const protoList = named('proto')
+  const protos = protoList && new Set(protoList.flatMap((m) => m.protos))
+  const proto =
+    protos && [6, 17, 1, 58].some((n) => !protos.has(n))
+      ? Uint8Array.from({ length: 256 }, (_, n) => (protos.has(n) ? 1 : 0))
+      : undefined
+  const src = addresses('saddr')
+  const dst = addresses('daddr')
+  const sport = ports('sport')
+  const dport = ports('dport')
+  if (!proto && !src && !dst && !sport && !dport) return undefined
+  return (s) =>
+    (proto === undefined || proto[s.proto] === 1) &&
+    (src === undefined || s.src4 < 0 || src(s.src4)) &&
+    (dst === undefined || s.dst4 < 0 || dst(s.dst4)) &&
+    (sport === undefined || (s.sport !== NO_PORT && sport(s.sport))) &&
+    (dport === undefined || (s.dport !== NO_PORT && dport(s.dport)))
 }
 
 /**
@@ -499,6 +568,8 @@ function runChain(s: State, cc: CompiledChain, depth: number): number {
     s.uncertain = true
     return NEXT
   }
+  const guard = cc.guard
+  if (guard !== undefined && !guard(s)) return NEXT
   const rules = cc.rules
   const run = cc.run
   if (run) return runFunction(s, rules, run, cc.fallbacks, depth)
