@@ -111,7 +111,8 @@ function readWord(p: LoggedPacket, phase: Phase, word: string): void {
     else if (word === 'MF') p.mf = true
     else if (word === 'CE') p.ce = true
   } else if (p.proto === 'TCP' && TCP_FLAGS.has(word)) {
-    p.flags = [...(p.flags ?? []), word]
+    if (p.flags) p.flags.push(word)
+    else p.flags = [word]
   }
   if (word === 'TRUNCATED' || word.startsWith('INCOMPLETE')) p.truncated = true
 }
@@ -142,21 +143,35 @@ function readText(
   return 'done'
 }
 
+/** Where a numeric field goes: its property, and whether the kernel writes it in hex. */
+interface Slot {
+  name: string
+  hex: boolean
+}
+
+/** The slots of every numeric field, by phase: made once, not per field of every line. */
+const IP_SLOTS = slots({ ...DECIMAL, LEN: 'len', ID: 'id', SEQ: 'seq' }, HEX)
+const L4_SLOTS = slots(
+  { ...DECIMAL, ...L4_DECIMAL, LEN: 'udpLen', ID: 'icmpId', SEQ: 'seq' },
+  { ...HEX, ...L4_HEX }
+)
+const ICMP_SEQ: Slot = { name: 'icmpSeq', hex: false }
+
+function slots(
+  decimal: Record<string, keyof LoggedPacket>,
+  hex: Record<string, keyof LoggedPacket>
+): Map<string, Slot> {
+  const out = new Map<string, Slot>()
+  for (const [key, name] of Object.entries(decimal)) out.set(key, { name, hex: false })
+  for (const [key, name] of Object.entries(hex)) out.set(key, { name, hex: true })
+  return out
+}
+
 /** Where a numeric field goes: LEN, ID and SEQ mean different things before and after PROTO=. */
-function numberSlot(
-  p: LoggedPacket,
-  phase: Phase,
-  key: string
-): { name: string; hex: boolean } | undefined {
-  const icmp = p.proto === 'ICMP' || p.proto === 'ICMPv6'
-  if (key === 'LEN') return { name: phase === 'ip' ? 'len' : 'udpLen', hex: false }
-  if (key === 'ID') return { name: phase === 'ip' ? 'id' : 'icmpId', hex: false }
-  if (key === 'SEQ') return { name: icmp ? 'icmpSeq' : 'seq', hex: false }
-  if (key in HEX) return { name: HEX[key], hex: true }
-  if (key in DECIMAL) return { name: DECIMAL[key], hex: false }
-  if (phase === 'l4' && key in L4_DECIMAL) return { name: L4_DECIMAL[key], hex: false }
-  if (phase === 'l4' && key in L4_HEX) return { name: L4_HEX[key], hex: true }
-  return undefined
+function numberSlot(p: LoggedPacket, phase: Phase, key: string): Slot | undefined {
+  if (phase === 'ip') return IP_SLOTS.get(key)
+  if (key === 'SEQ' && (p.proto === 'ICMP' || p.proto === 'ICMPv6')) return ICMP_SEQ
+  return L4_SLOTS.get(key)
 }
 
 function readDecimal(value: string): number | undefined {

@@ -56,8 +56,8 @@ function toToken(word: string): NetfilterToken {
   const eq = word.indexOf('=')
   if (eq > 0) return { kind: 'field', key: word.slice(0, eq), value: word.slice(eq + 1) }
   // The kernel writes fragment offsets and IPv6 fragment ids with a colon: FRAG:1480, ID:0000abcd.
-  const colon = /^(FRAG|ID):(.*)$/.exec(word)
-  if (colon) return { kind: 'field', key: `${colon[1]}:`, value: colon[2] }
+  if (word.startsWith('FRAG:')) return { kind: 'field', key: 'FRAG:', value: word.slice(5) }
+  if (word.startsWith('ID:')) return { kind: 'field', key: 'ID:', value: word.slice(3) }
   return { kind: 'word', word }
 }
 

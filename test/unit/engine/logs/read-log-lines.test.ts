@@ -31,6 +31,15 @@ describe('bad netfilter lines become problems; the rest of the file is kept', ()
     expect(r.problems[0].raw).toContain(bad.slice(0, 20))
   })
 
+  it('keeps no field named like a built-in property (constructor=, toString=)', () => {
+    const odd = LOG.replace('TTL=64', 'TTL=64 constructor=7').replace('URGP=0', 'URGP=0 toString=5')
+    const r = readLog('fw.log', `Nov 21 10:00:00 fw kernel: DROP: ${odd}\n`)
+    expect(r.problems).toEqual([])
+    const packet = r.events[0].packet!
+    expect(Object.keys(packet).filter((k) => !/^[a-z][A-Za-z]*$/.test(k))).toEqual([])
+    expect(packet).toMatchObject({ ttl: 64, sport: 40000, dport: 22, urgp: 0 })
+  })
+
   it('never throws on garbage and counts every line', () => {
     const r = readLog('x', '\u0000\u0001garbage\n{"MESSAGE": \n[[[[\n<999>\n\n')
     expect(r.events.length + r.problems.length + r.ignored).toBe(4)
