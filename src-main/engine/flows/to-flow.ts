@@ -72,7 +72,7 @@ export function toFlow(
     const { type, code, mtu, from, sender, quoted } = withIcmp.icmp
     const icmp = { type, code, ...(mtu !== undefined ? { mtu } : {}), from, sender, quoted }
     const sighting = withIcmp.sightings.find((s) => s.what === 'icmp')
-    flow.icmp = { ...icmp, time: sighting ? sightingTime(sighting) : flow.first }
+    flow.icmp = { ...icmp, time: sighting ? stamp(sighting) : flow.first }
   }
   const keyPackets = buildKeyPackets(group, files, silent)
   if (keyPackets.length > 0) flow.keyPackets = keyPackets
@@ -202,7 +202,7 @@ function buildKeyPackets(
       if (!s) continue
       out.push({
         what,
-        time: sightingTime(s),
+        time: stamp(s),
         len: s.len,
         seenAt: [f.point],
         frames: [frameRef(f.point, files(f.point, s.file), s.frame)],
@@ -232,7 +232,7 @@ function buildKeyPackets(
     const seenAt = pointsOf(holders)
     const kp: KeyPacket = {
       what,
-      time: sightingTime(earliest),
+      time: stamp(earliest),
       len: earliest.len,
       seenAt,
       frames: holders.map((f, i) =>
@@ -320,11 +320,8 @@ function translation(group: PointFlow[]): Flow['nat'] {
   return nat
 }
 
+/** Returns a time as the capture gave it (a Stamp, or a Sighting's own) as ISO text. */
 function stamp(s: Stamp): string {
-  return formatTimestamp(s.sec, s.nsec, s.digits)
-}
-
-function sightingTime(s: Sighting): string {
   return formatTimestamp(s.sec, s.nsec, s.digits)
 }
 
