@@ -8,7 +8,7 @@ import type { Cause, CauseKind, Evidence, Flow, TraceStepView } from '../../shar
 import { walkNetfilter } from '../evaluate/walk-netfilter'
 import { baseName } from './names'
 import type { FlowLog } from './log-match'
-import type { Walk } from './simulate'
+import { hopOptions, type Walk } from './simulate'
 
 /** Returns the packet and ICMP evidence a flow's own captures give. */
 export function packetEvidence(flow: Flow): Evidence[] {
@@ -109,18 +109,10 @@ export function walkEvidence(w: Walk, weight: Evidence['weight'] = 'predicts'): 
     uncertainWhy: r.uncertainWhy.length ? r.uncertainWhy : undefined
   }
   // What it takes to walk the packet again, and no more: holding the walk would hold its trace.
-  const { ruleset, sim, hop, stateful } = w
-  untraced.set(
-    e,
-    () =>
-      walkNetfilter(ruleset.value, sim.packet, {
-        path: hop.path,
-        ct: sim.ct,
-        iif: hop.iif,
-        oif: hop.oif,
-        stateful
-      }).trace
-  )
+  const ruleset = w.ruleset.value
+  const packet = w.sim.packet
+  const options = hopOptions(w.hop, w.sim, w.stateful)
+  untraced.set(e, () => walkNetfilter(ruleset, packet, options).trace)
   return e
 }
 

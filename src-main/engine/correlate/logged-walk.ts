@@ -11,7 +11,15 @@ import type { CtState, Rule, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
-import { endpointText, simPacket, type Hop, type SimPacket, type Walk, walkHop } from './simulate'
+import {
+  endpointText,
+  hopOptions,
+  simPacket,
+  type Hop,
+  type SimPacket,
+  type Walk,
+  walkHop
+} from './simulate'
 
 /** Where a log line's prefix sits in a snapshot, and what the walk of its packet decided. */
 export interface LoggedWalk {
@@ -142,14 +150,7 @@ export function loggedVerdict(
   if (host.rulesets.length !== 1) return walkLogged(host, p, prefix).walk?.result
   const sim = loggedSim(p)
   if (!sim) return undefined
-  const hop = loggedHop(host, p)
-  return quickVerdict(host.rulesets[0].value, sim.packet, {
-    path: hop.path,
-    ct: sim.ct,
-    iif: hop.iif,
-    oif: hop.oif,
-    stateful: 'unknown'
-  })
+  return quickVerdict(host.rulesets[0].value, sim.packet, hopOptions(loggedHop(host, p), sim))
 }
 
 /** The log prefix a rule writes: its LOG target's, or the log statement beside its verdict. */

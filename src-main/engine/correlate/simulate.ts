@@ -6,7 +6,12 @@
 
 import type { Flow } from '../../shared/incident'
 import { parsePacketSpec, type PacketSpec } from '../evaluate/packet-spec'
-import { walkNetfilter, type PathKind, type WalkResult } from '../evaluate/walk-netfilter'
+import {
+  walkNetfilter,
+  type PathKind,
+  type WalkOptions,
+  type WalkResult
+} from '../evaluate/walk-netfilter'
 import type { CtState, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
 import { interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
@@ -188,17 +193,21 @@ function lengthOf(flow: Flow, what: 'syn' | 'syn-ack'): string {
   return len === undefined ? '' : ` len=${len}`
 }
 
+/** Returns the options of a walk of the packet at one hop. */
+export function hopOptions(
+  hop: Hop,
+  sim: SimPacket,
+  stateful: StatefulMode = 'unknown'
+): WalkOptions {
+  return { path: hop.path, ct: sim.ct, iif: hop.iif, oif: hop.oif, stateful }
+}
+
 /** Returns every applicable snapshot's walk of the packet at one hop, in file order. */
 export function walkHop(hop: Hop, sim: SimPacket, stateful: StatefulMode = 'unknown'): Walk[] {
   const out: Walk[] = []
+  const options = hopOptions(hop, sim, stateful)
   for (const ruleset of hop.host.rulesets) {
-    const result = walkNetfilter(ruleset.value, sim.packet, {
-      path: hop.path,
-      ct: sim.ct,
-      iif: hop.iif,
-      oif: hop.oif,
-      stateful
-    })
+    const result = walkNetfilter(ruleset.value, sim.packet, options)
     // A snapshot with no base chain on these hooks for this family has nothing to say.
     if (result.trace.length === 0) continue
     out.push({ hop, ruleset, sim, stateful, result })
