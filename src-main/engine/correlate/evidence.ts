@@ -12,6 +12,7 @@ import type { SysctlSnapshot } from '../hostfacts/read-sysctl'
 import { normalizeAddress } from '../hostfacts/address'
 import type { LogEvent } from '../logs/log-event'
 import type { IpSet, Ruleset } from '../rulesets/model'
+import { perHost } from './host-memo'
 
 /** A snapshot and the file it came from. */
 export interface FromFile<T> {
@@ -72,21 +73,15 @@ export function hostOf(ev: EvidenceSet, name: string | undefined): HostEvidence 
 }
 
 /** Returns the addresses a host's `ip addr` snapshot gives it, normalised, with their interface. */
-export function hostAddresses(h: HostEvidence): Map<string, string> {
-  const known = addressCache.get(h)
-  if (known && known.from === h.ipAddr) return known.map
-  const out = new Map<string, string>()
-  for (const i of h.ipAddr?.value.interfaces ?? [])
-    for (const a of i.addresses) out.set(normalizeAddress(a.address), i.name)
-  addressCache.set(h, { from: h.ipAddr, map: out })
-  return out
-}
-
-/** Each host's address map, kept until its `ip addr` snapshot changes. */
-const addressCache = new WeakMap<
-  HostEvidence,
-  { from: HostEvidence['ipAddr']; map: Map<string, string> }
->()
+export const hostAddresses: (h: HostEvidence) => Map<string, string> = perHost(
+  (h) => h.ipAddr,
+  (h) => {
+    const out = new Map<string, string>()
+    for (const i of h.ipAddr?.value.interfaces ?? [])
+      for (const a of i.addresses) out.set(normalizeAddress(a.address), i.name)
+    return out
+  }
+)
 
 /** Hands each host its ipsets: an iptables ruleset reads `-m set` names from the same host's `ipset save`. */
 export function attachIpsets(ev: EvidenceSet): void {

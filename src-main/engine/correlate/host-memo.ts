@@ -2,20 +2,21 @@ import type { HostEvidence } from './evidence'
 
 /**
  * Returns `build` memoised per host: what a host's evidence gives, computed once and again only
- * when the list it comes from (`size`: its logs, its snapshots) has grown. Correlation asks the
- * same question of a host for every flow and every log line; each answer is one pass.
+ * when what it comes from has changed (`basis`: the size of its logs or snapshots, which only
+ * grow; its `ip addr` snapshot). Correlation asks the same question of a host for every flow and
+ * every log line; each answer is one pass.
  */
 export function perHost<T>(
-  size: (h: HostEvidence) => number,
+  basis: (h: HostEvidence) => unknown,
   build: (h: HostEvidence) => T
 ): (h: HostEvidence) => T {
-  const cache = new WeakMap<HostEvidence, { size: number; value: T }>()
+  const cache = new WeakMap<HostEvidence, { basis: unknown; value: T }>()
   return (h) => {
-    const n = size(h)
+    const now = basis(h)
     const known = cache.get(h)
-    if (known && known.size === n) return known.value
+    if (known && known.basis === now) return known.value
     const value = build(h)
-    cache.set(h, { size: n, value })
+    cache.set(h, { basis: now, value })
     return value
   }
 }
