@@ -58,6 +58,9 @@ const LOG_LINES = [50_000, 200_000]
 /** Time the logs step's larger incident may take, in multiples of the smaller's per line. */
 const LOG_SCALING_TARGET = 1.25
 
+/** Whether this run has built the command line (out/cli/verdict.mjs) already. */
+let cliBuilt = false
+
 /** Where the analyze measurement writes its Incident. */
 const ANALYZE_OUT = join(DATA_DIR, 'analyze.json')
 /** tshark's conversation count from this run, for checking Verdict's. */
@@ -113,7 +116,7 @@ const MEASUREMENTS = [
   {
     name: 'verdict analyze',
     label: 'verdict analyze FILE --out bench/data/analyze.json (every conversation, Incident JSON)',
-    prepare: () => spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'inherit' }),
+    prepare: () => buildCli(),
     command: (f) => [process.execPath, 'out/cli/verdict.mjs', 'analyze', f, '--out', ANALYZE_OUT],
     check: checkAnalyze,
     verdict: true,
@@ -471,7 +474,7 @@ function runJsonStep(script, name, extra = [], nodeFlags = []) {
 async function runMemoryStep() {
   console.log('')
   console.log('Memory: verdict analyze peak RSS against packets and conversations')
-  spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'ignore' })
+  buildCli()
   const shapes = [
     { flows: 200, segments: 2500 },
     { flows: 200, segments: 12500 },
@@ -525,7 +528,7 @@ async function runMemoryStep() {
 async function runLogsStep() {
   console.log('')
   console.log('Logs: verdict analyze on drop logs beside a 10,000-rule snapshot, no capture')
-  spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, stdio: 'ignore' })
+  buildCli()
   await bundle('bench/log-incident.ts', 'log-incident.mjs')
   const rows = []
   for (const lines of LOG_LINES) {
@@ -576,6 +579,17 @@ async function runLogsStep() {
       `        ${growth}× the lines: ${(large.peakRssMB / small.peakRssMB).toFixed(2)}× the memory`
     )
   return { rows, scaling: round(scaling, 3), target: LOG_SCALING_TARGET }
+}
+
+/** Builds the command line the analyze measurements run, once per bench run. */
+function buildCli() {
+  if (cliBuilt) return
+  const r = spawnSync('npm', ['run', 'build:cli'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  if (r.status !== 0) fail(`npm run build:cli exited with ${r.status}`)
+  cliBuilt = true
 }
 
 /** Bundles a TypeScript bench entry the way build:cli bundles the CLI (plus a source map). */
