@@ -1,7 +1,15 @@
 import type { CtState } from '../rulesets/model'
 import { parseCidr, parseMac } from '../rulesets/parse-address'
 import { ICMP_NAMES, ICMPV6_NAMES } from '../rulesets/protocols'
+import { NFT_ICMP, NFT_ICMPV6, own } from '../rulesets/read-nft-names'
 import type { Cidr } from '../rulesets/model'
+
+/**
+ * ICMPv6 types conntrack leaves untracked (nf_conntrack_proto_icmpv6.c, noct_valid_new):
+ * multicast listener query, report and done (130-132), router and neighbour solicitations and
+ * advertisements (133-136), and MLDv2 reports (143). A rule on `ct state new` never sees them.
+ */
+const ICMPV6_UNTRACKED = new Set([130, 131, 132, 133, 134, 135, 136, 143])
 
 /** A packet to walk through a ruleset: typed by hand or taken from a capture. */
 export interface PacketSpec {
@@ -171,7 +179,11 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
   } else if (proto === 'icmp' || proto === 'icmpv6') {
     const v6 = proto === 'icmpv6'
     const words = (what || 'echo-request').split(/\s+/)
-    const named = (v6 ? ICMPV6_NAMES : ICMP_NAMES)[words[0]]
+    // iptables' names, or nft's where they differ (nd-neighbor-solicit, mld-listener-query ...).
+    const nftType = own(v6 ? NFT_ICMPV6 : NFT_ICMP, words[0])
+    const named =
+      own(v6 ? ICMPV6_NAMES : ICMP_NAMES, words[0]) ??
+      (nftType === undefined ? undefined : ([nftType] as [number, number?]))
     const numeric = /^(\d+)(?:\/(\d+))?$/.exec(words[0])
     const t =
       named ??
@@ -181,7 +193,6 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
     if (!t) return `ICMP type '${words[0]}' not understood`
     p.icmpType = t[0]
     p.icmpCode = t[1] ?? 0
-    const echoRequest = v6 ? 128 : 8
     const echoReply = v6 ? 129 : 0
     const errors = v6 ? [1, 2, 3, 4] : [3, 4, 5, 11, 12]
     p.impliedCt =
@@ -189,8 +200,8 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
         ? 'established'
         : errors.includes(p.icmpType)
           ? 'related'
-          : p.icmpType === echoRequest
-            ? 'new'
+          : v6 && ICMPV6_UNTRACKED.has(p.icmpType)
+            ? 'untracked'
             : 'new'
   }
   if (firstFact >= 0) {

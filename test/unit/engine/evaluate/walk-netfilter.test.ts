@@ -144,6 +144,19 @@ describe('walking a packet through iptables', () => {
       icmpCode: 4,
       impliedCt: 'related'
     })
+    // Neighbour discovery and multicast listener messages: untracked (the kernel lab checks it),
+    // named as iptables or nft names them.
+    for (const what of ['neighbor-solicitation', 'nd-neighbor-solicit', 'nd-router-advert', '143'])
+      expect(parsePacketSpec(`icmpv6 fd00::1 > fd00::2 ${what}`)).toMatchObject({
+        impliedCt: 'untracked'
+      })
+    expect(parsePacketSpec('icmpv6 fd00::1 > fd00::2 echo-request')).toMatchObject({
+      icmpType: 128,
+      impliedCt: 'new'
+    })
+    expect(parsePacketSpec('icmp 10.0.0.1 > 10.0.0.2 constructor')).toBe(
+      "ICMP type 'constructor' not understood"
+    )
     expect(parsePacketSpec('udp 10.0.0.1 > 10.0.0.2:53')).toBe(
       'udp needs ports: SRC:PORT > DST:PORT'
     )
