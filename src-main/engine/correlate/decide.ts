@@ -13,7 +13,14 @@ import { isListening } from '../hostfacts/read-ss'
 import type { CtState, Match } from '../rulesets/model'
 import { sysctlFact, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
-import { acceptFix, conntrackMaxFix, mssClampFix, type Allow, type FixSite } from './fix'
+import {
+  acceptFix,
+  conntrackMaxFix,
+  masqueradeFix,
+  mssClampFix,
+  type Allow,
+  type FixSite
+} from './fix'
 import { icmpErrorPath } from './fate'
 import { firewalldLogCause } from './firewalld-log'
 import {
@@ -555,9 +562,14 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
       }
   }
   const server = roles.server
+  // "No route back" needs the server's routing table: its addresses alone do not show a default
+  // route. A server that answered (its SYN-ACK seen anywhere) had a route back, whatever a
+  // snapshot says.
+  const answered = flow.outcome === 'one-way' || flow.keyPackets?.some((k) => k.what === 'syn-ack')
   if (
     server &&
-    (server.ipAddr || server.routes.length) &&
+    server.routes.length > 0 &&
+    !answered &&
     roles.routers.length > 0 &&
     isPrivate(e.farSrc)
   ) {
@@ -570,13 +582,19 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
       const out = interfaceToward(router, e.farDst)
       return {
         flow,
-        cause: { kind: 'nat', host: router.name, system: 'iptables', verdict: 'no source NAT' },
+        cause: {
+          kind: 'nat',
+          host: router.name,
+          // The router's firewall when a snapshot of it was read; no system is guessed.
+          system: router.rulesets[0]?.value.system,
+          verdict: 'no source NAT'
+        },
         evidence: [
           {
             kind: 'host',
             weight: 'predicts',
             text: `${server.name} has no route back to ${e.farSrc} (a private address): its replies cannot return unless ${router.name} translates the source`,
-            file: server.routes[0]?.file ?? server.ipAddr?.file
+            file: server.routes[0].file
           },
           ...(serverSawSyn
             ? [
@@ -591,7 +609,7 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
         ],
         confidence: 0.7,
         explanation: `${router.name} forwards ${e.src}'s packets to ${e.dst} without translating the private source address, and ${server.name} has no route back to it: a missing MASQUERADE/SNAT.`,
-        fix: `${v6 ? 'ip6tables' : 'iptables'} -t nat -A POSTROUTING -s ${sourceNetwork(router, e.src)}${out ? ` -o ${out}` : ''} -j MASQUERADE`
+        fix: masqueradeFix(router.rulesets[0]?.value, v6, sourceNetwork(router, e.src), out)
       }
     }
   }

@@ -112,3 +112,29 @@ export function conntrackMaxFix(max?: number): string {
 export function mssClampFix(v6: boolean): string {
   return `${v6 ? 'ip6tables' : 'iptables'} -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`
 }
+
+/**
+ * The command that masquerades a source network leaving by `out`, in the router's own firewall:
+ * nft into its existing nat postrouting chain (or a new one), iptables otherwise.
+ */
+export function masqueradeFix(
+  ruleset: Ruleset | undefined,
+  v6: boolean,
+  network: string,
+  out: string | undefined
+): string {
+  if (ruleset?.system !== 'nftables')
+    return `${v6 ? 'ip6tables' : 'iptables'} -t nat -A POSTROUTING -s ${network}${out ? ` -o ${out}` : ''} -j MASQUERADE`
+  const match = `${v6 ? 'ip6' : 'ip'} saddr ${network}${out ? ` oifname "${out}"` : ''} masquerade`
+  for (const t of ruleset.tables) {
+    if (t.family !== 'inet' && t.family !== (v6 ? 'ip6' : 'ip')) continue
+    const c = t.chains.find((x) => x.base?.type === 'nat' && x.base.hook === 'postrouting')
+    if (c) return `nft add rule ${t.family} ${t.name} ${c.name} ${match}`
+  }
+  const family = v6 ? 'ip6' : 'ip'
+  return [
+    `nft add table ${family} nat`,
+    `nft 'add chain ${family} nat postrouting { type nat hook postrouting priority srcnat; }'`,
+    `nft add rule ${family} nat postrouting ${match}`
+  ].join('; ')
+}

@@ -219,7 +219,64 @@ describe('NAT and forwarding', () => {
     })
     const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
     expect(f.cause).toMatchObject({ kind: 'nat', host: 'router' })
+    // No snapshot of the router's firewall was read: no system is claimed for it.
+    expect(f.cause.system).toBeUndefined()
+    expect(f.evidence[0]).toMatchObject({ file: 'server/ip-route.txt' })
     expect(f.fix).toBe('iptables -t nat -A POSTROUTING -s 10.88.1.0/24 -o r1 -j MASQUERADE')
+  })
+
+  it("gives the fix in nft's dialect, into the router's own nat chain", () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', {
+      'ip-addr.txt': routerAddr(),
+      'ruleset.nft': [
+        'table ip natting {',
+        '\tchain post {',
+        '\t\ttype nat hook postrouting priority srcnat; policy accept;',
+        '\t}',
+        '}'
+      ].join('\n')
+    })
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'ip-route.txt': '203.0.113.0/24 dev s0 proto kernel scope link src 203.0.113.5\n'
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'nat', host: 'router', system: 'nftables' })
+    expect(f.fix).toBe('nft add rule ip natting post ip saddr 10.88.1.0/24 oifname "r1" masquerade')
+  })
+
+  it('does not claim a missing route back from the addresses alone, nor when the server answered', () => {
+    const setup = (serverFiles: Record<string, string>): EvidenceSet => {
+      const ev = createEvidence()
+      load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+      load(ev, 'router', { 'ip-addr.txt': routerAddr() })
+      load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), ...serverFiles })
+      return ev
+    }
+    // The addresses show no default route, but no routing table was read to say there is none.
+    const noRoutes = findingFor(
+      run(setup({}), [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]),
+      'F1'
+    )!
+    expect(noRoutes.cause.kind).toBe('unknown')
+    // A server whose SYN-ACK was seen had a route back, whatever its snapshot says.
+    const route = { 'ip-route.txt': '203.0.113.0/24 dev s0 proto kernel scope link\n' }
+    const answered = findingFor(
+      run(setup(route), [
+        flow({
+          id: 'F1',
+          outcome: 'one-way',
+          dport: 443,
+          keyPackets: [
+            { what: 'syn-ack', time: T0, len: 60, seenAt: ['server'], frames: ['server:s.pcap#2'] }
+          ]
+        })
+      ]),
+      'F1'
+    )!
+    expect(answered.cause.kind).not.toBe('nat')
   })
 })
 
