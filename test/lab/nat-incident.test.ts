@@ -61,7 +61,8 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
   /** Connects once from `sport`, capturing at every host, and writes the incident folder. */
   async function incident(
     name: string,
-    sport: number
+    sport: number,
+    to: { host: string; port: number; nflog?: number } = { host: NET.server, port: PORT }
   ): Promise<{ dir: string; inc: Incident; connected: boolean }> {
     const dir = lab.file(name)
     for (const h of ['client', 'router', 'server']) mkdirSync(join(dir, h), { recursive: true })
@@ -71,12 +72,15 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
         [c, { file: `${name}/client/c0.pcap`, ifaces: ['c0'] }],
         [r, { file: `${name}/router/r0.pcap`, ifaces: ['r0'] }],
         [r, { file: `${name}/router/r1.pcap`, ifaces: ['r1'] }],
-        [s, { file: `${name}/server/s0.pcap`, ifaces: ['s0'] }]
+        [s, { file: `${name}/server/s0.pcap`, ifaces: ['s0'] }],
+        ...(to.nflog === undefined
+          ? []
+          : [[r, { file: `${name}/router/nflog.pcap`, ifaces: [`nflog:${to.nflog}`] }] as const])
       ],
       () =>
         scriptedClient(c, {
-          host: NET.server,
-          port: PORT,
+          host: to.host,
+          port: to.port,
           localPort: sport,
           steps: [{ send: 1, await: 1 }],
           timeoutMs: 4_000
@@ -135,5 +139,72 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     await r.must(tool, args)
     const again = await incident('forwarding-on', 43004)
     expect(again.connected).toBe(true)
+  })
+
+  it('a port forward whose forward accept names the address before translation', async () => {
+    const GROUP = 7
+    const rules = lab.file('port-forward.rules')
+    writeFileSync(
+      rules,
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':INPUT ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        `-A PREROUTING -d ${NET.routerIn}/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${NET.server}:${PORT}`,
+        'COMMIT',
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD DROP [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        // The mistake: the accept names the address the client calls, which the forward chain,
+        // past the DNAT, never sees.
+        `-A FORWARD -d ${NET.routerIn}/32 -p tcp -m tcp --dport 8080 -j ACCEPT`,
+        `-A FORWARD -j NFLOG --nflog-prefix FWD-DROP --nflog-group ${GROUP}`,
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    await r.must('iptables-restore', [rules])
+    const to = { host: NET.routerIn, port: 8080, nflog: GROUP }
+    const first = await incident('port-forward', 43005, to)
+    expect(first.connected).toBe(false)
+    const flow = caseFlow(first.inc, {
+      name: 'port forward',
+      proto: 'tcp',
+      sport: 43005,
+      outcome: '',
+      cause: ''
+    })
+    expect([flow.outcome, flow.dst, flow.dport]).toEqual(['syn-timeout', NET.routerIn, 8080])
+    const finding = findingOf(first.inc, flow)!
+    expect(finding.cause).toMatchObject({
+      kind: 'nat',
+      host: 'router',
+      table: 'filter',
+      chain: 'FORWARD',
+      rule: expect.stringMatching(/^:FORWARD DROP/)
+    })
+    expect(finding.evidence.some((e) => e.kind === 'log' && e.weight === 'proves')).toBe(true)
+    // The walk starts from the packet as it arrived: the DNAT rule matches, as it did in the
+    // kernel, before the forward chain drops the translated packet.
+    const walk = finding.evidence.find((e) => e.kind === 'simulation')!
+    expect(walk.packet).toMatch(new RegExp(`^tcp ${NET.client}:43005 > ${NET.routerIn}:8080 S`))
+    expect(walk.trace?.find((t) => t.rule?.includes('-j DNAT'))?.matched).toBe(true)
+    expect(finding.explanation).toContain(
+      `accepts ${NET.routerIn}:8080, the destination before translation`
+    )
+    expect(finding.fix).toBe(
+      `iptables -I FORWARD 3 -p tcp -d ${NET.server} --dport ${PORT} -j ACCEPT`
+    )
+    const [tool, ...args] = finding.fix!.split(/\s+/)
+    await r.must(tool, args)
+    const again = await incident('port-forwarded', 43006, to)
+    expect(again.connected).toBe(true)
+    await r.must('iptables', ['-t', 'nat', '-F'])
+    await r.must('iptables', ['-F'])
+    await r.must('iptables', ['-P', 'FORWARD', 'ACCEPT'])
   })
 })

@@ -10,7 +10,8 @@ import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/inc
 import { FAILED_ORDER } from '../../shared/outcomes'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening } from '../hostfacts/read-ss'
-import type { CtState, Match } from '../rulesets/model'
+import type { CtState, Match, Rule } from '../rulesets/model'
+import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { sysctlFact, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
@@ -30,10 +31,18 @@ import {
   firewalldFixText,
   type FirewalldWalk
 } from './firewalld-walk'
-import { flowEnds, flowRoles, interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
+import {
+  flowEnds,
+  flowRoles,
+  interfaceToward,
+  natTarget,
+  type FlowEnds,
+  type FlowRoles
+} from './host-roles'
+import type { LoggedPacket } from '../logs/log-event'
 import type { FlowLog, PlacedEvent } from './log-match'
 import { DROP_PREFIX, notAConversation } from './logged-flows'
-import { walkLogged } from './logged-walk'
+import { loggedPath, walkLogged } from './logged-walk'
 import { baseName } from './names'
 import { answersWith } from './reject-answer'
 import {
@@ -91,6 +100,23 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   return draft
 }
 
+/**
+ * A packet logged after its host's DNAT, as it arrived: the destination the opener called, and
+ * forwarded, the TTL before routing lowered it.
+ */
+function asArrived(p: LoggedPacket, ends: FlowEnds): LoggedPacket {
+  const forwarded = loggedPath(p) === 'forward'
+  const raise = (ttl: number | undefined): number | undefined =>
+    forwarded && ttl !== undefined ? ttl + 1 : ttl
+  return {
+    ...p,
+    dst: ends.dst,
+    dport: p.dport === undefined ? undefined : (ends.dport ?? p.dport),
+    ttl: raise(p.ttl),
+    hopLimit: raise(p.hopLimit)
+  }
+}
+
 /** A logged drop of one of the flow's packets: the strongest evidence there is. */
 function fromLogs(
   flow: Flow,
@@ -112,7 +138,18 @@ function fromLogs(
       const prefix = e.prefix ?? ''
       const fw = firewalldLogged(flow, l, seen)
       if (fw) return fw
-      const lw = walkLogged(l.placed.host, e.packet!, prefix)
+      // Logged past a router's DNAT: the packet already carries the translated destination (and,
+      // forwarded, a TTL already lowered). It is walked as it arrived, so that the walk passes
+      // the nat rule that translated it, as the kernel did; as logged when that walk does not
+      // reach the log rule.
+      const ends = roles.ends
+      const translated =
+        ends.farDst !== ends.dst &&
+        normalizeAddress(e.packet!.dst) === normalizeAddress(ends.farDst)
+      const arrived = translated ? asArrived(e.packet!, ends) : e.packet!
+      let lw = walkLogged(l.placed.host, arrived, prefix)
+      if (arrived !== e.packet && !lw.passedLogRule)
+        lw = walkLogged(l.placed.host, e.packet!, prefix)
       // The snapshot logs this prefix only for a conntrack state the packet alone does not show
       // (INVALID after a flush): walk it again in that state.
       if (!lw.passedLogRule && lw.logRule) {
@@ -134,11 +171,6 @@ function fromLogs(
       if (blocked && w) {
         evidence.push(walkEvidence(w))
         let kind = classify(w, l.role === 'icmp' ? 'icmp' : l.role)
-        // Logged past a router's DNAT: the packet already carries the translated destination.
-        const e = roles.ends
-        const translated =
-          e.farDst !== e.dst &&
-          normalizeAddress(l.placed.event.packet!.dst) === normalizeAddress(e.farDst)
         if (translated && w.hop.path === 'forward' && (kind === 'rule' || kind === 'policy'))
           kind = 'nat'
         const cause = walkCause(w, kind)
@@ -348,10 +380,16 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
       proto: flow.proto,
       icmp: e.src.includes(':') ? 'packet-too-big' : 'frag-needed'
     })
-  // Past a router's DNAT, its filter chains see the translated destination.
+  // Past a router's DNAT, its filter chains see the translated destination: the one this walk's
+  // nat rule wrote when it made one, else the one the ends know.
+  const to = w.result.dnatTo ? natTarget(w.result.dnatTo) : undefined
+  const after = to !== undefined && w.result.trace.at(-1)?.hook !== 'prerouting'
   const far = w.hop.role === 'server' || kind === 'nat'
-  const allow: Allow = { proto: flow.proto, dport: far ? e.farDport : e.dport }
-  if (w.hop.role !== 'server') allow.dst = far ? e.farDst : e.dst
+  const allow: Allow = {
+    proto: flow.proto,
+    dport: after ? (to.port ?? e.dport) : far ? e.farDport : e.dport
+  }
+  if (w.hop.role !== 'server') allow.dst = after ? to.addr : far ? e.farDst : e.dst
   if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
   return acceptFix(site, allow)
 }
@@ -415,13 +453,44 @@ function explain(
       return `The ICMP "fragmentation needed" that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
     case 'egress':
       return `${where}its own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
-    case 'nat':
-      return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).`
+    case 'nat': {
+      const stale = preNatAccept(w, e)
+      return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${stale.text.replace(/^\[\d+:\d+\]\s*/, '')}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
+    }
     case 'policy':
       return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it. ${proof} ${by}.`
     default:
       return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}. ${proof} ${by}.`
   }
+}
+
+/**
+ * An accept in the chain that decided a translated packet's fate written for the destination
+ * before translation (the classic DNAT mistake): it names the called address, and the port when
+ * it names one, and so never matches what the chain sees.
+ */
+function preNatAccept(w: Walk, e: FlowEnds): Rule | undefined {
+  const d = w.result.decidedBy
+  if (!d || e.farDst === e.dst) return undefined
+  const chain = w.ruleset.value.tables
+    .find((t) => t.name === d.table)
+    ?.chains.find((c) => c.name === d.chain)
+  const called = parseCidr(e.dst)
+  if (!chain || !called) return undefined
+  return chain.rules.find(
+    (r) =>
+      r.action.kind === 'accept' &&
+      r.matches.some(
+        (m) => m.kind === 'daddr' && !m.negate && m.cidrs.some((c) => inCidr(called, c))
+      ) &&
+      r.matches.every(
+        (m) =>
+          m.kind !== 'dport' ||
+          (e.dport !== undefined &&
+            !m.negate &&
+            m.ranges.some(([lo, hi]) => e.dport! >= lo && e.dport! <= hi))
+      )
+  )
 }
 
 function capital(text: string): string {
