@@ -8,10 +8,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Incident } from '../../src-main/shared/incident'
+import type { Flow, Incident } from '../../src-main/shared/incident'
 import { caseFlow, findingOf } from '../support/incident-cases'
 import { analyze } from './flow-checks'
-import { capturing } from './lab-capture'
+import { capturing, type CaptureOptions } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
 import { Lab, type Host } from './lab-host'
 import { scriptedClient, services } from './lab-traffic'
@@ -24,6 +24,10 @@ const NET = {
   server: '198.51.100.2'
 }
 const PORT = 8000
+
+/** The TCP conversation from the client's `sport` in the incident. */
+const tcpFlow = (inc: Incident, name: string, sport: number): Flow =>
+  caseFlow(inc, { name, proto: 'tcp', sport, outcome: '', cause: '' })
 
 describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents', () => {
   let lab: Lab
@@ -66,25 +70,22 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
   ): Promise<{ dir: string; inc: Incident; connected: boolean }> {
     const dir = lab.file(name)
     for (const h of ['client', 'router', 'server']) mkdirSync(join(dir, h), { recursive: true })
-    const { result } = await capturing(
-      lab,
-      [
-        [c, { file: `${name}/client/c0.pcap`, ifaces: ['c0'] }],
-        [r, { file: `${name}/router/r0.pcap`, ifaces: ['r0'] }],
-        [r, { file: `${name}/router/r1.pcap`, ifaces: ['r1'] }],
-        [s, { file: `${name}/server/s0.pcap`, ifaces: ['s0'] }],
-        ...(to.nflog === undefined
-          ? []
-          : [[r, { file: `${name}/router/nflog.pcap`, ifaces: [`nflog:${to.nflog}`] }] as const])
-      ],
-      () =>
-        scriptedClient(c, {
-          host: to.host,
-          port: to.port,
-          localPort: sport,
-          steps: [{ send: 1, await: 1 }],
-          timeoutMs: 4_000
-        })
+    const captures: Array<[Host, CaptureOptions]> = [
+      [c, { file: `${name}/client/c0.pcap`, ifaces: ['c0'] }],
+      [r, { file: `${name}/router/r0.pcap`, ifaces: ['r0'] }],
+      [r, { file: `${name}/router/r1.pcap`, ifaces: ['r1'] }],
+      [s, { file: `${name}/server/s0.pcap`, ifaces: ['s0'] }]
+    ]
+    if (to.nflog !== undefined)
+      captures.push([r, { file: `${name}/router/nflog.pcap`, ifaces: [`nflog:${to.nflog}`] }])
+    const { result } = await capturing(lab, captures, () =>
+      scriptedClient(c, {
+        host: to.host,
+        port: to.port,
+        localPort: sport,
+        steps: [{ send: 1, await: 1 }],
+        timeoutMs: 4_000
+      })
     )
     for (const [h, host] of [
       [c, 'client'],
@@ -102,13 +103,7 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
   it('a private source forwarded without MASQUERADE: the router, and its fix', async () => {
     const first = await incident('no-masquerade', 43001)
     expect(first.connected).toBe(false)
-    const flow = caseFlow(first.inc, {
-      name: 'no masquerade',
-      proto: 'tcp',
-      sport: 43001,
-      outcome: '',
-      cause: ''
-    })
+    const flow = tcpFlow(first.inc, 'no masquerade', 43001)
     expect(flow.outcome).toBe('syn-timeout')
     const finding = findingOf(first.inc, flow)!
     expect(finding.cause).toMatchObject({ kind: 'nat', host: 'router' })
@@ -125,13 +120,7 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     await s.ip('route', 'add', '10.89.1.0/24', 'via', NET.routerOut)
     const first = await incident('forwarding-off', 43003)
     expect(first.connected).toBe(false)
-    const flow = caseFlow(first.inc, {
-      name: 'forwarding off',
-      proto: 'tcp',
-      sport: 43003,
-      outcome: '',
-      cause: ''
-    })
+    const flow = tcpFlow(first.inc, 'forwarding off', 43003)
     const finding = findingOf(first.inc, flow)!
     expect(finding.cause).toMatchObject({ kind: 'nat', host: 'router', system: 'sysctl' })
     expect(finding.fix).toBe('sysctl -w net.ipv4.ip_forward=1')
@@ -171,13 +160,7 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     const to = { host: NET.routerIn, port: 8080, nflog: GROUP }
     const first = await incident('port-forward', 43005, to)
     expect(first.connected).toBe(false)
-    const flow = caseFlow(first.inc, {
-      name: 'port forward',
-      proto: 'tcp',
-      sport: 43005,
-      outcome: '',
-      cause: ''
-    })
+    const flow = tcpFlow(first.inc, 'port forward', 43005)
     expect([flow.outcome, flow.dst, flow.dport]).toEqual(['syn-timeout', NET.routerIn, 8080])
     const finding = findingOf(first.inc, flow)!
     expect(finding.cause).toMatchObject({
