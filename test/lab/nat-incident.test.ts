@@ -190,4 +190,36 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     await r.must('iptables', ['-F'])
     await r.must('iptables', ['-P', 'FORWARD', 'ACCEPT'])
   })
+
+  it('a forward chain without a rule for established connections: a fix for both ways', async () => {
+    await s.ip('route', 'replace', '10.89.1.0/24', 'via', NET.routerOut)
+    await r.must('iptables', ['-P', 'FORWARD', 'DROP'])
+    await r.must('iptables', ['-A', 'FORWARD', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT'])
+    const first = await incident('stateless-forward', 43007)
+    expect(first.connected).toBe(false)
+    const finding = findingOf(first.inc, tcpFlow(first.inc, 'stateless forward', 43007))!
+    expect(finding.cause).toMatchObject({ kind: 'policy', host: 'router', chain: 'FORWARD' })
+    const commands = finding.fix!.split('; ')
+    expect(commands).toEqual([
+      `iptables -A FORWARD -p tcp -d ${NET.server} --dport ${PORT} -j ACCEPT`,
+      'iptables -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'
+    ])
+    // The kernel agrees that accepting the SYN alone is not enough, and that both are.
+    const connect = (localPort: number) =>
+      scriptedClient(c, {
+        host: NET.server,
+        port: PORT,
+        localPort,
+        steps: [{ send: 1, await: 1 }],
+        timeoutMs: 3_000
+      })
+    const [tool, ...args] = commands[0].split(/\s+/)
+    await r.must(tool, args)
+    expect((await connect(43008)).connected).toBe(false)
+    const [tool2, ...args2] = commands[1].split(/\s+/)
+    await r.must(tool2, args2)
+    expect((await connect(43009)).connected).toBe(true)
+    await r.must('iptables', ['-F'])
+    await r.must('iptables', ['-P', 'FORWARD', 'ACCEPT'])
+  })
 })

@@ -97,7 +97,26 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
     unknown(flow, ctx, roles, seen)
   if (roles.how.some((h) => h.startsWith('assumed')))
     draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })
+  repliesToo(draft, roles)
   return draft
+}
+
+/**
+ * An accept for the opening packet fixes nothing when the same ruleset drops the replies too (a
+ * chain without a rule for established connections): the fix then accepts those as well. The
+ * accept goes in first, at the place worked out on the snapshot as it is; the return-path
+ * accept, at the top of its chain, after it.
+ */
+function repliesToo(draft: Draft, roles: FlowRoles): void {
+  const c = draft.cause
+  if (!draft.fix || c.file === undefined || !['rule', 'policy', 'nat'].includes(c.kind)) return
+  const flow = draft.flow
+  const back = walkPath(returnHops(roles), (h) => replyPacket(flow, h)).blocked
+  if (!back || back.result.uncertain || back.ruleset.file !== c.file) return
+  const more = fixFor(flow, 'return-path', back)
+  if (!more || draft.fix.includes(more)) return
+  draft.fix = `${draft.fix}; ${more}`
+  draft.explanation += ` Its replies would be dropped too, by ${decision(back)}: nothing there accepts established connections, so the fix accepts them as well.`
 }
 
 /**

@@ -24,17 +24,59 @@ interface Change {
   sysctl?: { key: string; value: string }
 }
 
-/** Applies a change to copies of the snapshots and compares every flow's simulated fate. */
+/**
+ * The commands of a change: one, or several joined by `; ` as Verdict's own fixes are (a `;`
+ * inside an nft command, as in `{ type nat hook postrouting priority srcnat; }`, is not followed
+ * by a command's name).
+ */
+export function splitCommands(text: string): string[] {
+  return text
+    .split(/;\s+(?=(?:[\w.-]+:\s+)?(?:iptables|ip6tables|nft|sysctl)\s)/)
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
+}
+
+/**
+ * Applies a change (its commands in order) to copies of the snapshots and compares every flow's
+ * simulated fate.
+ */
 export function runWhatIf(
   text: string,
   incident: Incident,
   ev: EvidenceSet,
   ctx: DecideContext
 ): WhatIf {
-  const parsed = parseChange(text)
-  if (typeof parsed === 'string')
-    return { change: text, resolves: [], changes: [], problems: [parsed] }
+  const parsed: Change[] = []
+  for (const command of splitCommands(text)) {
+    const change = parseChange(command)
+    if (typeof change === 'string')
+      return { change: text, resolves: [], changes: [], problems: [change] }
+    // A host named before the first command is the host of those that name none.
+    change.host ??= parsed[0]?.host
+    parsed.push(change)
+  }
+  if (parsed.length === 0)
+    return { change: text, resolves: [], changes: [], problems: ['no command given'] }
   const problems: string[] = []
+  let changed = ev
+  for (const change of parsed) changed = applyChange(change, changed, problems)
+  const findingOf = new Map(incident.findings.flatMap((f) => f.flows.map((id) => [id, f] as const)))
+  const result: WhatIf = { change: text, resolves: [], changes: [] }
+  for (const flow of incident.flows) {
+    const before = simulatedFate(flow, ev)
+    const after = simulatedFate(flow, changed)
+    if (before === after) continue
+    const finding = findingOf.get(flow.id)
+    if (finding && after === 'accept') result.resolves.push(flow.id)
+    else result.changes.push({ flow: flow.id, before, after })
+  }
+  void ctx
+  if (problems.length) result.problems = problems
+  return result
+}
+
+/** Returns the evidence with one change applied to copies of what it touches. */
+function applyChange(parsed: Change, ev: EvidenceSet, problems: string[]): EvidenceSet {
   const changed: EvidenceSet = { hosts: new Map() }
   let touched = 0
   for (const [name, h] of ev.hosts) {
@@ -70,19 +112,7 @@ export function runWhatIf(
     problems.push(
       `no loaded snapshot${parsed.host ? ` of ${parsed.host}` : ''} has what the change names`
     )
-  const findingOf = new Map(incident.findings.flatMap((f) => f.flows.map((id) => [id, f] as const)))
-  const result: WhatIf = { change: text, resolves: [], changes: [] }
-  for (const flow of incident.flows) {
-    const before = simulatedFate(flow, ev)
-    const after = simulatedFate(flow, changed)
-    if (before === after) continue
-    const finding = findingOf.get(flow.id)
-    if (finding && after === 'accept') result.resolves.push(flow.id)
-    else result.changes.push({ flow: flow.id, before, after })
-  }
-  void ctx
-  if (problems.length) result.problems = problems
-  return result
+  return changed
 }
 
 function applySysctl(facts: SysctlFacts, key: string, value: string): void {

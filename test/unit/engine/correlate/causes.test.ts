@@ -280,6 +280,51 @@ describe('NAT and forwarding', () => {
   })
 })
 
+describe('a router without a rule for established connections', () => {
+  // Forwarding in both directions through one stateless chain: accepting the SYN alone leaves
+  // the SYN-ACK to the policy.
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', {
+      'ip-addr.txt': routerAddr(),
+      'iptables.txt': [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD DROP [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        '-A FORWARD -p tcp -m tcp --dport 80 -j ACCEPT',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    return ev
+  }
+  const failed = (): Flow => flow({ id: 'F1', outcome: 'syn-timeout', dport: 8000 })
+
+  it('gives a fix that also accepts the replies, and says why', () => {
+    const f = findingFor(run(setup(), [failed()]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'policy', host: 'router', chain: 'FORWARD' })
+    expect(f.fix).toBe(
+      'iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 8000 -j ACCEPT; ' +
+        'iptables -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'
+    )
+    expect(f.explanation).toContain('Its replies would be dropped too')
+  })
+
+  it('what-if applies a fix of several commands in order; the first alone resolves nothing', () => {
+    const fix = findingFor(run(setup(), [failed()]), 'F1')!.fix!
+    const [accept] = fix.split('; ')
+    const inc = run(setup(), [failed()], { whatIf: [`router: ${fix}`, `router: ${accept}`] })
+    expect(inc.whatIf?.map((w) => [w.resolves, w.problems])).toEqual([
+      [['F1'], undefined],
+      [[], undefined]
+    ])
+    expect(inc.whatIf?.[1].changes[0].after).toMatch(/^the SYN-ACK: drop at router/)
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()
