@@ -9,7 +9,7 @@
 import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
 import { FAILED_ORDER } from '../../shared/outcomes'
 import { normalizeAddress } from '../hostfacts/address'
-import { isListening } from '../hostfacts/read-ss'
+import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { CtState, Match, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { sysctlFact, type EvidenceSet } from './evidence'
@@ -744,12 +744,20 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
   const facts: Evidence[] = []
   let confidence = 0.7
   let listening: boolean | undefined
+  // The service may be running, bound to another address (127.0.0.1 only, another interface's).
+  let elsewhere: Listener[] = []
   if (server?.ss && port !== undefined) {
-    listening = isListening(server.ss.value.listeners, proto, e.farDst, port)
+    const listeners = server.ss.value.listeners
+    listening = isListening(listeners, proto, e.farDst, port)
+    if (!listening)
+      elsewhere = listeners.filter(
+        (l) =>
+          l.proto === proto && l.port === port && (l.state === 'LISTEN' || l.state === 'UNCONN')
+      )
     facts.push({
       kind: 'host',
       weight: listening ? 'suggests' : 'predicts',
-      text: `${server.name}'s socket list ${listening ? 'shows' : 'shows nothing'} listening on ${proto} ${endpointText(e.farDst, port)}`,
+      text: `${server.name}'s socket list ${listening ? 'shows' : 'shows nothing'} listening on ${proto} ${endpointText(e.farDst, port)}${elsewhere.length > 0 ? `; ${boundElsewhere(elsewhere)} only (line ${elsewhere[0].line})` : ''}`,
       file: server.ss.file
     })
     confidence = listening ? 0.3 : 0.9
@@ -777,7 +785,11 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
     cause: { kind: 'no-listener', host: server?.name },
     evidence: [...facts, ...seen],
     confidence: rulesKnown ? confidence : Math.min(confidence, 0.45),
-    explanation: `${server ? `Host ${server.name}` : flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself${rulesKnown ? ' and no rule rejects it' : ''}: nothing listens on ${endpointText(e.farDst, port)}${rulesKnown ? '' : ', unless a REJECT rule answers for it (its ruleset was not loaded)'}. Start the service, or point the client at the right port.`
+    explanation: `${server ? `Host ${server.name}` : flow.dst} answered the ${flow.proto === 'udp' ? 'datagram with port unreachable' : 'SYN with a reset'} itself${rulesKnown ? ' and no rule rejects it' : ''}: nothing listens on ${endpointText(e.farDst, port)}${rulesKnown ? '' : ', unless a REJECT rule answers for it (its ruleset was not loaded)'}. ${
+      elsewhere.length > 0
+        ? `The service runs, but ${boundElsewhere(elsewhere)} only: bind it to ${e.farDst} (or to every address) in its configuration, or point the client at the address it listens on.`
+        : 'Start the service, or point the client at the right port.'
+    }`
   }
   if (!rulesKnown)
     draft.missing = [
@@ -786,7 +798,12 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
   return draft
 }
 
-/** Returns whether a flow is not a request and its answer: broadcast, multicast, DHCP. */
+/** "python3 listens on 127.0.0.1:5432": the sockets bound to other addresses than the one called. */
+function boundElsewhere(listeners: Listener[]): string {
+  const who = listeners[0].process ?? 'a process'
+  const where = [...new Set(listeners.map((l) => endpointText(l.address, l.port)))]
+  return `${who} listens on ${where.join(' and ')}`
+}
 
 /** The port type a confined domain may bind (httpd_t → http_port_t), for `semanage port -a`. */
 function selinuxPortType(scontext?: string): string {

@@ -383,6 +383,29 @@ describe('no listener', () => {
     expect(f.missing).toBeUndefined()
   })
 
+  it('names the address a running service is bound to instead of telling to start it', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables-save.txt': '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n',
+      'ss.txt': [
+        'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess',
+        'tcp   LISTEN 0      50         127.0.0.1:81        0.0.0.0:*    users:(("python3",pid=15791,fd=3))',
+        'tcp   LISTEN 0      50             [::1]:81           [::]:*    users:(("python3",pid=15791,fd=4))',
+        ''
+      ].join('\n')
+    })
+    const f = findingFor(run(ev, [rst()]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'no-listener', host: 'server' })
+    expect(f.evidence[0].text).toBe(
+      "server's socket list shows nothing listening on tcp 203.0.113.5:81; python3 listens on 127.0.0.1:81 and [::1]:81 only (line 2)"
+    )
+    expect(f.explanation).toContain(
+      'The service runs, but python3 listens on 127.0.0.1:81 and [::1]:81 only: bind it to 203.0.113.5'
+    )
+    expect(f.explanation).not.toContain('Start the service')
+  })
+
   it('without the host ruleset, cannot rule out a REJECT and says so', () => {
     const ev = createEvidence()
     load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
