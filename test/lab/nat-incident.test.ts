@@ -199,7 +199,7 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     expect(first.connected).toBe(false)
     const finding = findingOf(first.inc, tcpFlow(first.inc, 'stateless forward', 43007))!
     expect(finding.cause).toMatchObject({ kind: 'policy', host: 'router', chain: 'FORWARD' })
-    const commands = finding.fix!.split('; ')
+    const commands = finding.fix!.split('\n')
     expect(commands).toEqual([
       `iptables -A FORWARD -p tcp -d ${NET.server} --dport ${PORT} -j ACCEPT`,
       'iptables -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'

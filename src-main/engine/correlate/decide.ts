@@ -115,7 +115,7 @@ function repliesToo(draft: Draft, roles: FlowRoles): void {
   if (!back || back.result.uncertain || back.ruleset.file !== c.file) return
   const more = fixFor(flow, 'return-path', back)
   if (!more || draft.fix.includes(more)) return
-  draft.fix = `${draft.fix}; ${more}`
+  draft.fix = `${draft.fix}\n${more}`
   draft.explanation += ` Its replies would be dropped too, by ${decision(back)}: nothing there accepts established connections, so the fix accepts them as well.`
 }
 

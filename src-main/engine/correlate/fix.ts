@@ -136,5 +136,5 @@ export function masqueradeFix(
     `nft add table ${family} nat`,
     `nft 'add chain ${family} nat postrouting { type nat hook postrouting priority srcnat; }'`,
     `nft add rule ${family} nat postrouting ${match}`
-  ].join('; ')
+  ].join('\n')
 }

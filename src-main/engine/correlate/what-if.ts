@@ -25,13 +25,13 @@ interface Change {
 }
 
 /**
- * The commands of a change: one, or several joined by `; ` as Verdict's own fixes are (a `;`
- * inside an nft command, as in `{ type nat hook postrouting priority srcnat; }`, is not followed
- * by a command's name).
+ * The commands of a change: one, or several on lines of their own as Verdict's fixes give them
+ * (or joined by `; ` on one line; a `;` inside an nft command, as in `{ type nat hook
+ * postrouting priority srcnat; }`, is not followed by a command's name).
  */
 export function splitCommands(text: string): string[] {
   return text
-    .split(/;\s+(?=(?:[\w.-]+:\s+)?(?:iptables|ip6tables|nft|sysctl)\s)/)
+    .split(/\n|;\s+(?=(?:[\w.-]+:\s+)?(?:iptables|ip6tables|nft|sysctl)\s)/)
     .map((c) => c.trim())
     .filter((c) => c !== '')
 }

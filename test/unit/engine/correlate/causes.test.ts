@@ -307,7 +307,7 @@ describe('a router without a rule for established connections', () => {
     const f = findingFor(run(setup(), [failed()]), 'F1')!
     expect(f.cause).toMatchObject({ kind: 'policy', host: 'router', chain: 'FORWARD' })
     expect(f.fix).toBe(
-      'iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 8000 -j ACCEPT; ' +
+      'iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 8000 -j ACCEPT\n' +
         'iptables -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'
     )
     expect(f.explanation).toContain('Its replies would be dropped too')
@@ -315,9 +315,12 @@ describe('a router without a rule for established connections', () => {
 
   it('what-if applies a fix of several commands in order; the first alone resolves nothing', () => {
     const fix = findingFor(run(setup(), [failed()]), 'F1')!.fix!
-    const [accept] = fix.split('; ')
-    const inc = run(setup(), [failed()], { whatIf: [`router: ${fix}`, `router: ${accept}`] })
+    const [accept] = fix.split('\n')
+    // As the fix gives them (one per line), as typed on one line, and the first alone.
+    const whatIf = [`router: ${fix}`, `router: ${fix.replace('\n', '; ')}`, `router: ${accept}`]
+    const inc = run(setup(), [failed()], { whatIf })
     expect(inc.whatIf?.map((w) => [w.resolves, w.problems])).toEqual([
+      [['F1'], undefined],
       [['F1'], undefined],
       [[], undefined]
     ])
