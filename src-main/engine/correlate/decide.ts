@@ -87,7 +87,9 @@ const FAILED: ReadonlySet<Outcome> = new Set(FAILED_ORDER.filter((o) => o !== 'i
 export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const wrapped = tcpWrappers(flow, ctx)
   if (wrapped) return wrapped
-  if (!FAILED.has(flow.outcome) || notAConversation(flow)) return undefined
+  if (notAConversation(flow)) return undefined
+  if (flow.outcome === 'answered') return answeredThenDropped(flow, ctx)
+  if (!FAILED.has(flow.outcome)) return undefined
   const roles = flowRoles(flow, ctx.ev)
   const seen = packetEvidence(flow)
   const draft =
@@ -98,6 +100,33 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   if (roles.how.some((h) => h.startsWith('assumed')))
     draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })
   repliesToo(draft, roles)
+  return draft
+}
+
+/**
+ * An exchange answered on the wire whose answers the client's own input chain then drops (a
+ * stateless host firewall: no rule for established connections): the capture, taken before
+ * netfilter, shows the answer; the application never gets it. Only with the client's snapshot,
+ * and only when its walk of the answer is certain.
+ */
+function answeredThenDropped(flow: Flow, ctx: DecideContext): Draft | undefined {
+  const roles = flowRoles(flow, ctx.ev)
+  const client = roles.client
+  if (!client || client.rulesets.length === 0) return undefined
+  const hop = returnHops(roles).at(-1)
+  if (hop?.host !== client) return undefined
+  const back = walkPath([hop], (h) => replyPacket(flow, h)).blocked
+  if (!back || back.result.uncertain) return undefined
+  const kind = classify(back, 'reply')
+  const draft = simulated(flow, back, kind, walkCause(back, kind), roles, packetEvidence(flow), 0.8)
+  const captured = flow.seenAt.filter((p) => client.points.includes(p))
+  if (captured.length > 0)
+    draft.evidence.splice(1, 0, {
+      kind: 'packet',
+      weight: 'suggests',
+      text: `the answers were captured at ${captured.join(', ')}: they reached ${client.name || 'the client'}'s interface, and a capture sees packets before the input chain does`
+    })
+  draft.explanation = `The exchange looks answered on the wire, but the answers never reach the application. ${draft.explanation}`
   return draft
 }
 

@@ -324,7 +324,42 @@ describe('a router without a rule for established connections', () => {
       [['F1'], undefined],
       [[], undefined]
     ])
-    expect(inc.whatIf?.[1].changes[0].after).toMatch(/^the SYN-ACK: drop at router/)
+    expect(inc.whatIf?.[2].changes[0].after).toMatch(/^the SYN-ACK: drop at router/)
+  })
+})
+
+describe('answers dropped by the client itself', () => {
+  const client = (rules: string[]): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', {
+      'ip-addr.txt': ipAddr('c0', '10.88.1.2/24'),
+      'iptables.txt': ['*filter', ':INPUT DROP [0:0]', ...rules, 'COMMIT', ''].join('\n')
+    })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    return ev
+  }
+  const dns = (): Flow =>
+    flow({ id: 'F1', proto: 'udp', outcome: 'answered', dport: 53, synRetransmits: undefined })
+
+  it("an answered exchange whose answers the client's input chain drops is a finding", () => {
+    const ev = client(['-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT'])
+    // The client's capture point (as analyse names it from the client's capture).
+    hostOf(ev, 'client').points.push('client')
+    const f = findingFor(run(ev, [dns()]), 'F1')!
+    expect(f.evidence[0]).toMatchObject({ kind: 'simulation', verdict: 'drop', path: 'input' })
+    expect(f.outcome).toBe('answered')
+    expect(f.cause).toMatchObject({ kind: 'return-path', host: 'client', chain: 'INPUT' })
+    expect(f.evidence[1].text).toMatch(/^the answers were captured at client: they reached/)
+    expect(f.explanation).toMatch(/^The exchange looks answered on the wire/)
+    expect(f.fix).toBe('iptables -I INPUT 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT')
+  })
+
+  it('is no finding when the client accepts established connections, or its rules are unknown', () => {
+    const stateful = client(['-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'])
+    expect(run(stateful, [dns()]).findings).toEqual([])
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    expect(run(ev, [dns()]).findings).toEqual([])
   })
 })
 
