@@ -1,12 +1,15 @@
 import type { Finding, Incident, InputInfo } from '../../shared/incident'
-import { causeWhere, percent } from './describe-evidence'
+import { causeWhere, evidenceSource, percent } from './describe-evidence'
 import { describeFlow } from './describe-flow'
 import { listFlows } from './report-view'
 import { failedByOutcome, summarise } from './summary'
 
+/** Evidence items a finding shows in the summary. */
+const EVIDENCE_LINES = 4
+
 /**
  * Returns the terminal summary: the inputs with their problems, the counts,
- * each finding's title, cause rule and fix, then one line per failed
+ * each finding's title, cause, rule, explanation, strongest evidence and fix, then one line per failed
  * conversation grouped by outcome.
  */
 export function toText(incident: Incident): string {
@@ -45,6 +48,15 @@ function findingLines(f: Finding): string[] {
     `  cause: ${f.cause.kind}${causeWhere(f.cause) ? ' (' + causeWhere(f.cause) + ')' : ''}, confidence ${percent(f.confidence)}, flows ${listFlows(f.flows, ' ')}`
   )
   if (f.cause.rule !== undefined) out.push(`  rule:  ${f.cause.rule}`)
+  if (f.explanation) out.push(`  why:   ${f.explanation}`)
+  // The strongest evidence first, as the finding orders it; a few lines, the rest counted.
+  const shown = f.evidence.slice(0, EVIDENCE_LINES)
+  for (const e of shown) {
+    const from = evidenceSource(e)
+    out.push(`  ${e.weight.padEnd(8)} ${e.text}${from ? ` [${from}]` : ''}`)
+  }
+  if (f.evidence.length > shown.length)
+    out.push(`  … ${f.evidence.length - shown.length} more evidence item(s) in the JSON`)
   if (f.fix !== undefined)
     out.push(...f.fix.split('\n').map((l, i) => (i ? '         ' : '  fix:   ') + l))
   for (const m of f.missing ?? []) out.push(`  missing: ${m}`)

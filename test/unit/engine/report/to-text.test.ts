@@ -23,7 +23,16 @@ describe('the terminal summary', () => {
       '  cause: rule (iptables on server, table filter, chain INPUT, incident/server/rules.v4 line 7, verdict DROP), confidence 97%, flows F1 F2'
     )
     expect(lines[at + 2]).toBe(`  rule:  ${DROP_RULE}`)
-    expect(lines[at + 3]).toBe(
+    expect(lines[at + 3]).toMatch(/^ {2}why: {3}\S/)
+    // The strongest evidence, with where it comes from; the rest counted.
+    expect(lines.slice(at + 4, at + 9)).toEqual([
+      '  proves   kernel logged the SYN dropped (prefix, addresses, ports and IP ID match) [incident/server/kern.log:77]',
+      '  proves   kernel logged the retransmitted SYN dropped [incident/server/kern.log:78]',
+      '  suggests the SYN reached the server point and was never answered [client:eth0.pcap#12, server:eth0.pcap#40]',
+      '  predicts the SYN walked through the snapshot is dropped by rule 7 [incident/server/rules.v4 (server)]',
+      '  … 1 more evidence item(s) in the JSON'
+    ])
+    expect(lines[at + 9]).toBe(
       '  fix:   iptables -I INPUT 7 -p tcp -s 10.0.0.1 --dport 8080 -j ACCEPT'
     )
     // A fix of two commands keeps both, aligned.
