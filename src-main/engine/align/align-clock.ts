@@ -83,7 +83,7 @@ export function alignClock(
         offsetSec: round6(offset),
         matches: learnt.count,
         spreadSec: round6(learnt.spread),
-        text: `learnt from ${learnt.count} packet${learnt.count === 1 ? '' : 's'} both logged and captured (of ${matched} logged packets seen in captures): ${describeOffset(base, offset)}, spread ${formatSec(learnt.spread)}`
+        text: `learnt from ${learnt.count} capture time${learnt.count === 1 ? '' : 's'} of the ${matched} logged packet${matched === 1 ? '' : 's'} also captured (each point that captured one counts): ${describeOffset(base, offset)}, spread ${formatSec(learnt.spread)}`
       },
       timeOf: (t) => {
         const r = raw(t)
