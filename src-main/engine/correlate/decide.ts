@@ -19,8 +19,10 @@ import {
   conntrackMaxFix,
   masqueradeFix,
   mssClampFix,
+  sourceSet,
   type Allow,
-  type FixSite
+  type FixSite,
+  type SourceSet
 } from './fix'
 import { icmpErrorPath } from './fate'
 import { firewalldLogCause } from './firewalld-log'
@@ -439,7 +441,44 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   }
   if (w.hop.role !== 'server') allow.dst = after ? to.addr : far ? e.farDst : e.dst
   if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
+  // A rule that drops by source: the source taken out of its set, or an accept for it alone,
+  // rather than an accept that lets every source the rule names through.
+  const rule = kind === 'rule' ? decidingRule(w) : undefined
+  if (rule) {
+    const set = sourceSet(site, rule, w.sim.packet.srcText)
+    if (set) return set.fix
+    // (A prefix of length 0 only says which family: nft's `meta nfproto ipv4`.)
+    const bySource = rule.matches.some(
+      (m) =>
+        (m.kind === 'saddr-range' && !m.negate) ||
+        (m.kind === 'saddr' && !m.negate && m.cidrs.every((c) => c.bits > 0))
+    )
+    if (bySource) allow.src = w.sim.packet.srcText
+  }
   return acceptFix(site, allow)
+}
+
+/** The rule that decided a walk, as the snapshot holds it. */
+function decidingRule(w: Walk): Rule | undefined {
+  const d = w.result.decidedBy
+  if (d?.kind !== 'rule') return undefined
+  for (const t of w.ruleset.value.tables) {
+    if (t.name !== d.table) continue
+    const rule = t.chains
+      .find((c) => c.name === d.chain)
+      ?.rules.find((r) => r.source.line === d.line)
+    if (rule) return rule
+  }
+  return undefined
+}
+
+/** The set holding the source by which the deciding rule dropped the walked packet. */
+function setOfSource(w: Walk): SourceSet | undefined {
+  const d = w.result.decidedBy
+  const rule = decidingRule(w)
+  if (!d || !rule) return undefined
+  const site = { ruleset: w.ruleset.value, table: d.table, chain: d.chain, line: d.line }
+  return sourceSet(site, rule, w.sim.packet.srcText)
 }
 
 /**
@@ -507,8 +546,13 @@ function explain(
     }
     case 'policy':
       return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it. ${proof} ${by}.`
-    default:
-      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}. ${proof} ${by}.`
+    default: {
+      const set = kind === 'rule' ? setOfSource(w) : undefined
+      const listed = set
+        ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.`
+        : ''
+      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed} ${proof} ${by}.`
+    }
   }
 }
 

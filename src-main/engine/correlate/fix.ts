@@ -6,7 +6,9 @@
  */
 
 import type { Flow } from '../../shared/incident'
-import type { Rule, Ruleset, Table } from '../rulesets/model'
+import { formatIpv6 } from '../capture/format-address'
+import type { Cidr, Rule, Ruleset, Table } from '../rulesets/model'
+import { inCidr, parseCidr } from '../rulesets/parse-address'
 
 /** Where the accept goes: the table, chain and line of the deciding rule (absent for a policy). */
 export interface FixSite {
@@ -137,4 +139,67 @@ export function masqueradeFix(
     `nft 'add chain ${family} nat postrouting { type nat hook postrouting priority srcnat; }'`,
     `nft add rule ${family} nat postrouting ${match}`
   ].join('\n')
+}
+
+/** The set a rule matches the packet's source against, the element holding it, and its removal. */
+export interface SourceSet {
+  /** As the ruleset names it: `@blocklist` (nft) or `blocklist` (ipset). */
+  label: string
+  /** The element (an address or a prefix) that holds the source. */
+  element: string
+  /** The command that takes the element out of the set. */
+  fix: string
+}
+
+/**
+ * When the rule that decided drops by the packet's source held in a set (nft `saddr @name`,
+ * iptables `-m set --match-set NAME src`), the set and the element holding the source: taking
+ * that element out is the fix for this source alone, where an accept before the rule would let
+ * every source of the set through.
+ */
+export function sourceSet(site: FixSite, rule: Rule, src: string): SourceSet | undefined {
+  const addr = parseCidr(src)
+  if (!addr) return undefined
+  /** The most specific prefix among `cidrs` holding the source. */
+  const holding = (cidrs: Cidr[]): Cidr | undefined =>
+    cidrs
+      .filter((c) => c.version === addr.version && inCidr(addr, c))
+      .sort((x, y) => y.bits - x.bits)[0]
+  if (site.ruleset.system === 'nftables') {
+    const named = /\bsaddr\s+@([\w.-]+)/.exec(rule.text)
+    const match = rule.matches.find((m) => m.kind === 'saddr' && !m.negate)
+    const element = match?.kind === 'saddr' ? holding(match.cidrs) : undefined
+    const table = site.ruleset.tables.find(
+      (t) => t.name === site.table && t.chains.some((c) => c.name === site.chain)
+    )
+    if (!named || !element || !table) return undefined
+    const text = prefixText(element, src)
+    return {
+      label: `@${named[1]}`,
+      element: text,
+      fix: `nft delete element ${table.family} ${table.name} ${named[1]} { ${text} }`
+    }
+  }
+  const match = rule.matches.find((m) => m.kind === 'ipset' && !m.negate && m.dirs[0] === 'src')
+  if (match?.kind !== 'ipset' || match.dirs.length !== 1) return undefined
+  const set = site.ruleset.ipsets?.get(match.name)
+  if (!set || set.dims.length !== 1) return undefined
+  const element = holding(set.members.flatMap((m) => m.cidrs))
+  if (!element) return undefined
+  const text = prefixText(element, src)
+  return { label: match.name, element: text, fix: `ipset del ${match.name} ${text}` }
+}
+
+/** A set element as written: the source itself when the element is that one address. */
+function prefixText(c: Cidr, src: string): string {
+  const full = c.version === 4 ? 32 : 128
+  if (c.bits === full) return src
+  if (c.version === 4) {
+    const w = c.words[0]
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}/${c.bits}`
+  }
+  const bytes = new Uint8Array(16)
+  const view = new DataView(bytes.buffer)
+  c.words.forEach((w, i) => view.setUint32(i * 4, w >>> 0))
+  return `${formatIpv6(bytes, 0)}/${c.bits}`
 }

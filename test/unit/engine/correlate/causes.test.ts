@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { correlate } from '../../../../src-main/engine/correlate/correlate'
 import {
+  attachIpsets,
   createEvidence,
   hostOf,
   type EvidenceSet
@@ -360,6 +361,58 @@ describe('answers dropped by the client itself', () => {
     const ev = createEvidence()
     load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
     expect(run(ev, [dns()]).findings).toEqual([])
+  })
+})
+
+describe('a rule that drops by source', () => {
+  const server = (files: Record<string, string>): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), ...files })
+    attachIpsets(ev)
+    return ev
+  }
+  const ssh = (src = '10.88.1.2'): Flow =>
+    flow({ id: 'F1', outcome: 'syn-timeout', dport: 22, src })
+  const nft = [
+    'table inet fw {',
+    '\tset blocklist {',
+    '\t\ttype ipv4_addr',
+    '\t\tflags interval',
+    '\t\telements = { 10.88.1.2, 198.51.100.0/24 }',
+    '\t}',
+    '\tchain input {',
+    '\t\ttype filter hook input priority filter; policy accept;',
+    '\t\tip saddr @blocklist drop',
+    '\t}',
+    '}',
+    ''
+  ].join('\n')
+
+  it('takes the source out of the nft set instead of opening the port to the whole set', () => {
+    const f = findingFor(run(server({ 'ruleset.nft': nft }), [ssh()]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'server', chain: 'input' })
+    expect(f.fix).toBe('nft delete element inet fw blocklist { 10.88.1.2 }')
+    expect(f.explanation).toContain('10.88.1.2 is in @blocklist, the set the rule matches')
+    // A source inside a prefix element: the element that holds it.
+    const g = findingFor(run(server({ 'ruleset.nft': nft }), [ssh('198.51.100.7')]), 'F1')!
+    expect(g.fix).toBe('nft delete element inet fw blocklist { 198.51.100.0/24 }')
+    expect(g.explanation).toContain('198.51.100.7 is in @blocklist (as 198.51.100.0/24)')
+  })
+
+  it('takes it out of the ipset; a plain source prefix gets an accept for that source alone', () => {
+    const ipt = (rule: string): string =>
+      ['*filter', ':INPUT ACCEPT [0:0]', rule, 'COMMIT', ''].join('\n')
+    const withSet = server({
+      'ipset.txt':
+        'create bad hash:net family inet hashsize 1024 maxelem 65536\nadd bad 10.88.0.0/16\n',
+      'iptables.txt': ipt('-A INPUT -m set --match-set bad src -j DROP')
+    })
+    expect(findingFor(run(withSet, [ssh()]), 'F1')!.fix).toBe('ipset del bad 10.88.0.0/16')
+    const prefix = server({ 'iptables.txt': ipt('-A INPUT -s 10.88.0.0/16 -j DROP') })
+    expect(findingFor(run(prefix, [ssh()]), 'F1')!.fix).toBe(
+      'iptables -I INPUT 1 -p tcp -s 10.88.1.2 --dport 22 -j ACCEPT'
+    )
   })
 })
 
