@@ -156,9 +156,14 @@ export interface Flow {
   data?: DataHealth
   keyPackets?: KeyPacket[]
   nat?: NatSeen
-  /** Echo requests and replies (ICMP echo flows). */
+  /** Echo requests and replies (ICMP echo flows); solicitations and advertisements (neighbour discovery). */
   requests?: number
   replies?: number
+  /**
+   * An IPv6 neighbour discovery nobody answered: src solicited dst's link-layer address
+   * (RFC 4861) and no advertisement came back, so nothing src sent to dst left it.
+   */
+  neighbourDiscovery?: boolean
   /** The id of the finding that explains this flow's failure. */
   finding?: string
 }

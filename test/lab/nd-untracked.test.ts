@@ -10,7 +10,11 @@ import { decide } from '../../src-main/engine/evaluate/compile-ruleset'
 import { parsePacketSpec } from '../../src-main/engine/evaluate/packet-spec'
 import { walkNetfilter } from '../../src-main/engine/evaluate/walk-netfilter'
 import { readNft } from '../../src-main/engine/rulesets/read-nft'
-import { labSkipReason } from './lab-checks'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { analyze } from './flow-checks'
+import { capturing } from './lab-capture'
+import { labSkipReason, requireCli } from './lab-checks'
 import { Lab, type Host } from './lab-host'
 
 const reason = labSkipReason('neighbour discovery')
@@ -38,6 +42,7 @@ describe.skipIf(reason !== undefined)('kernel lab: IPv6 neighbour discovery', ()
   let y: Host
 
   beforeAll(async () => {
+    requireCli()
     lab = new Lab()
     x = await lab.host('ndx', { ipv6: true })
     y = await lab.host('ndy', { ipv6: true })
@@ -105,4 +110,41 @@ describe.skipIf(reason !== undefined)('kernel lab: IPv6 neighbour discovery', ()
     if (typeof echo === 'string') throw new Error(echo)
     expect(walkNetfilter(ruleset, echo, options).verdict).toBe('accept')
   }, 30_000)
+
+  it('analyze reports the unanswered discovery, and its fix lets the host be reached', async () => {
+    await forgetNeighbours()
+    const dir = lab.file('nd-incident')
+    for (const h of ['client', 'server']) mkdirSync(join(dir, h), { recursive: true })
+    const { result: ping } = await capturing(
+      lab,
+      [[x, { file: 'nd-incident/client/x0.pcap', ifaces: ['x0'] }]],
+      () => x.exec('ping', ['-6', '-c', '1', '-W', '4', Y])
+    )
+    expect(ping.code).not.toBe(0)
+    writeFileSync(join(dir, 'client', 'ip-addr.txt'), await x.must('ip', ['addr']))
+    writeFileSync(join(dir, 'server', 'ip-addr.txt'), await y.must('ip', ['addr']))
+    writeFileSync(join(dir, 'server', 'ruleset.nft'), await y.must('nft', ['list', 'ruleset']))
+    const inc = await analyze([dir])
+    const flow = inc.flows.find((f) => f.neighbourDiscovery)!
+    // What the wire showed: the kernel's solicitations (it tries three times), none answered.
+    expect(flow).toMatchObject({
+      proto: 'icmpv6',
+      src: X,
+      dst: Y,
+      outcome: 'unanswered',
+      replies: 0
+    })
+    expect(flow.requests).toBeGreaterThanOrEqual(1)
+    // No echo request ever left: the host never learnt where to send it.
+    expect(inc.flows.some((f) => f.proto === 'icmpv6' && !f.neighbourDiscovery)).toBe(false)
+    const finding = inc.findings.find((f) => f.flows.includes(flow.id))!
+    expect(finding.title).toMatch(/^1 unanswered neighbour discovery of fd73::10: /)
+    expect(finding.cause).toMatchObject({ kind: 'policy', host: 'server', chain: 'input' })
+    expect(finding.fix).toBe(
+      'nft add rule inet filter input icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept'
+    )
+    await y.must('nft', [finding.fix!.replace(/^nft /, '')])
+    await forgetNeighbours()
+    expect((await x.exec('ping', ['-6', '-c', '1', '-W', '2', Y])).code).toBe(0)
+  }, 60_000)
 })

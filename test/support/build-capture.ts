@@ -2,6 +2,7 @@
  * Writes small pcap and pcapng files in memory, in either byte order, so the
  * readers can be tested on every variant of the container with the same packets.
  */
+import { parseIpv6 } from '../../src-main/engine/rulesets/parse-address'
 
 /** One record to write: when, how long on the wire, and the captured bytes. */
 export interface Frame {
@@ -261,4 +262,41 @@ function be32(v: number): number[] {
 }
 function addr(s: string): number[] {
   return s.split('.').map(Number)
+}
+
+/**
+ * An Ethernet frame carrying an ICMPv6 message: `type`, `code`, then `body` (for neighbour
+ * discovery, 4 reserved or flag bytes and the target address: see ndBody). The checksum is left
+ * zero, as Verdict does not check it.
+ */
+export function icmpv6Frame(o: {
+  src: string
+  dst: string
+  type: number
+  code?: number
+  body: number[]
+}): Uint8Array {
+  const icmp = [o.type, o.code ?? 0, 0, 0, ...o.body]
+  const ip = [0x60, 0, 0, 0, ...be16(icmp.length), 58, 255]
+  return Uint8Array.from([
+    ...new Array(6).fill(2),
+    ...new Array(6).fill(4),
+    0x86,
+    0xdd,
+    ...ip,
+    ...addr6(o.src),
+    ...addr6(o.dst),
+    ...icmp
+  ])
+}
+
+/** A neighbour solicitation's or advertisement's body (RFC 4861 §4.3, §4.4): flags, target. */
+export function ndBody(target: string, flags = 0): number[] {
+  return [flags, 0, 0, 0, ...addr6(target)]
+}
+
+function addr6(s: string): number[] {
+  const words = parseIpv6(s)
+  if (!words) throw new Error(`not an IPv6 address: ${s}`)
+  return words.flatMap(be32)
 }

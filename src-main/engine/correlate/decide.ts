@@ -440,7 +440,8 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     dport: after ? (to.port ?? e.dport) : far ? e.farDport : e.dport
   }
   if (w.hop.role !== 'server') allow.dst = after ? to.addr : far ? e.farDst : e.dst
-  if (flow.proto === 'icmp' || flow.proto === 'icmpv6') allow.icmp = 'echo-request'
+  if (flow.proto === 'icmp' || flow.proto === 'icmpv6')
+    allow.icmp = flow.neighbourDiscovery ? 'neighbour-discovery' : 'echo-request'
   // A rule that drops by source: the source taken out of its set, or an accept for it alone,
   // rather than an accept that lets every source the rule names through.
   const rule = kind === 'rule' ? decidingRule(w) : undefined

@@ -76,11 +76,19 @@ export function packetEvidence(flow: Flow): Evidence[] {
       text: `a ${d.stuckPayload}-byte segment${d.stuckDf ? ' with DF' : ''} from the ${d.stuckFrom === 'initiator' ? 'opener' : 'responder'} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while segments up to ${d.maxAckedPayload} bytes got through${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP` : '; no frag-needed / packet-too-big seen'}`
     })
   }
-  if (flow.proto !== 'tcp' && flow.outcome === 'unanswered')
+  const seenAt = flow.seenAt.length ? ` (seen at ${flow.seenAt.join(', ')})` : ''
+  if (flow.neighbourDiscovery)
     out.push({
       kind: 'packet',
       weight: 'suggests',
-      text: `${flow.proto === 'udp' ? 'datagrams' : 'echo requests'} from ${flow.src} to ${to} got no answer${flow.seenAt.length ? ` (seen at ${flow.seenAt.join(', ')})` : ''}`,
+      text: `${flow.requests ?? 0} neighbour solicitation(s) from ${flow.src} for ${flow.dst} got no advertisement${seenAt}: ${flow.src} never learnt ${flow.dst}'s link-layer address, so nothing it had for ${flow.dst} was sent`,
+      time: flow.first
+    })
+  else if (flow.proto !== 'tcp' && flow.outcome === 'unanswered')
+    out.push({
+      kind: 'packet',
+      weight: 'suggests',
+      text: `${flow.proto === 'udp' ? 'datagrams' : 'echo requests'} from ${flow.src} to ${to} got no answer${seenAt}`,
       time: flow.first
     })
   return out

@@ -27,7 +27,7 @@ export interface Allow {
   dst?: string
   dport?: number
   /** ICMP type (and code) by name: 'frag-needed', 'packet-too-big', 'echo-request'. */
-  icmp?: 'frag-needed' | 'packet-too-big' | 'echo-request' | 'echo-reply'
+  icmp?: 'frag-needed' | 'packet-too-big' | 'echo-request' | 'echo-reply' | 'neighbour-discovery'
   /** Accept by conntrack state instead (the return-path fix). */
   ctEstablished?: boolean
 }
@@ -62,7 +62,9 @@ function iptablesMatch(a: Allow, v6: boolean): string {
     if (v6) {
       parts.push('-p ipv6-icmp')
       if (a.icmp)
-        parts.push(`--icmpv6-type ${a.icmp === 'frag-needed' ? 'packet-too-big' : a.icmp}`)
+        parts.push(
+          `--icmpv6-type ${a.icmp === 'frag-needed' ? 'packet-too-big' : a.icmp === 'neighbour-discovery' ? 'neighbour-solicitation' : a.icmp}`
+        )
     } else {
       parts.push('-p icmp')
       if (a.icmp)
@@ -97,6 +99,8 @@ function nftMatch(a: Allow, family: string): string {
     parts.push(
       v6 ? 'icmpv6 type packet-too-big' : 'icmp type destination-unreachable icmp code frag-needed'
     )
+  else if (a.icmp === 'neighbour-discovery')
+    parts.push('icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }')
   else if (a.icmp) parts.push(`${v6 ? 'icmpv6' : 'icmp'} type ${a.icmp}`)
   else if (a.proto === 'tcp' || a.proto === 'udp')
     parts.push(a.dport !== undefined ? `${a.proto} dport ${a.dport}` : `meta l4proto ${a.proto}`)

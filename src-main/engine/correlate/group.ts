@@ -23,6 +23,11 @@ const WORDS: Record<Outcome, [string, string]> = {
   unanswered: ['unanswered exchange', 'unanswered exchanges']
 }
 
+const ND_WORDS: [string, string] = [
+  'unanswered neighbour discovery',
+  'unanswered neighbour discoveries'
+]
+
 /** One source refused on at least this many ports of the same cause is a port scan. */
 const SCAN_PORTS = 20
 /** Commands a group's fix lists at most; the rest are counted. */
@@ -96,11 +101,15 @@ function sourceKey(d: Draft): string {
 function merge(list: Draft[], sweep = false): Finding {
   const first = list[0]
   const n = list.length
-  const words = WORDS[first.flow.outcome]
+  // Neighbour discoveries nobody answered are of an address, not exchanges with it.
+  const discovery = list.every((d) => d.flow.neighbourDiscovery)
+  const words = discovery ? ND_WORDS : WORDS[first.flow.outcome]
   const targets = [...new Set(list.map((d) => endpointText(d.flow.dst, d.flow.dport)))]
   const to =
-    (sweep ? `from ${first.flow.src} to ` : 'to ') +
-    (targets.length === 1 ? targets[0] : `${grouped(targets.length)} destinations`)
+    (sweep ? `from ${first.flow.src} ${discovery ? 'of' : 'to'} ` : discovery ? 'of ' : 'to ') +
+    (targets.length === 1
+      ? targets[0]
+      : `${grouped(targets.length)} ${discovery ? 'addresses' : 'destinations'}`)
   const evidence = withTraces(pickEvidence(list))
   const finding: Finding = {
     id: '',

@@ -144,7 +144,9 @@ export function openingPacket(flow: Flow, hop: Hop): SimPacket | undefined {
     case 'icmp':
       return simPacket(`icmp ${src} > ${dst} echo-request`, 'the echo request')
     case 'icmpv6':
-      return simPacket(`icmpv6 ${src} > ${dst} echo-request`, 'the echo request')
+      return flow.neighbourDiscovery
+        ? simPacket(`icmpv6 ${src} > ${dst} nd-neighbor-solicit`, 'the neighbour solicitation')
+        : simPacket(`icmpv6 ${src} > ${dst} echo-request`, 'the echo request')
   }
 }
 
@@ -180,7 +182,9 @@ export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
     case 'icmp':
       return simPacket(`icmp ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
     case 'icmpv6':
-      return simPacket(`icmpv6 ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
+      return flow.neighbourDiscovery
+        ? simPacket(`icmpv6 ${src} > ${dst} nd-neighbor-advert`, 'the neighbour advertisement')
+        : simPacket(`icmpv6 ${src} > ${dst} echo-reply`, 'the echo reply', 'established')
   }
 }
 

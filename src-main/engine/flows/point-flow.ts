@@ -108,6 +108,11 @@ export interface PointFlow {
   fromA: number
   fromB: number
   echoId?: number
+  /**
+   * An IPv6 neighbour discovery for b's address from a: solicitations from a (fromA), the
+   * target's advertisements back (fromB).
+   */
+  neighbour?: boolean
   /** First packet's identity, for matching across NAT. */
   firstIpId?: number
   firstLen?: number

@@ -54,6 +54,7 @@ export function toFlow(
     data: undefined,
     requests: undefined,
     replies: undefined,
+    neighbourDiscovery: undefined,
     icmp: undefined,
     keyPackets: undefined,
     nat: undefined,
@@ -63,9 +64,10 @@ export function toFlow(
   if (silent.length > 0) flow.missingAt = silent
   if (primary.history) flow.history = primary.history
   if (primary.proto === 'tcp') addTcpFacts(flow, group)
-  else if (primary.echoId !== undefined) {
+  else if (primary.echoId !== undefined || primary.neighbour) {
     flow.requests = maxOf(group, (f) => f.fromA)
     flow.replies = maxOf(group, (f) => f.fromB)
+    if (primary.neighbour) flow.neighbourDiscovery = true
   }
   const withIcmp = group.find((f) => f.icmp)
   if (withIcmp?.icmp) {

@@ -81,6 +81,7 @@ export function createPointTracker(point: string): PointTracker {
       fromA: 0,
       fromB: 0,
       echoId: undefined,
+      neighbour: undefined,
       firstIpId: undefined,
       firstLen: undefined
     }
@@ -113,9 +114,14 @@ export function createPointTracker(point: string): PointTracker {
     } else {
       const errors = l4 === L4_ICMP ? ICMP_ERRORS : ICMPV6_ERRORS
       if (errors.has(p.icmpType)) attachIcmpError(ctx, p, file, digits)
+      else if (l4 !== L4_ICMP && (p.icmpType === 135 || p.icmpType === 136))
+        trackNeighbour(p, addressId(p, true), addressId(p, false), digits)
       else trackEcho(p, addressId(p, true), addressId(p, false), digits)
     }
   }
+
+  /** Neighbour discoveries by soliciting address and target, the current one of each pair. */
+  const discoveries = new Map<string, PointFlow>()
 
   return {
     add,
@@ -124,8 +130,44 @@ export function createPointTracker(point: string): PointTracker {
       add(scratch, file, digits)
     },
     finish() {
-      return byFirstPacket(opened)
+      // Neighbour discovery that worked is the link doing its job, in every IPv6 capture: only
+      // the solicitations nobody answered are conversations to report.
+      return byFirstPacket(opened.filter((f) => !f.neighbour || f.fromB === 0))
     }
+  }
+
+  /**
+   * A neighbour solicitation (RFC 4861) opens or continues the discovery of its target by its
+   * source; an advertisement for that target sent back to the source answers it. Duplicate
+   * address detection (from the unspecified address) and unsolicited advertisements (to all
+   * nodes) belong to no discovery.
+   */
+  function trackNeighbour(p: PacketView, srcId: number, dstId: number, digits: number): void {
+    const target = p.full?.l4?.kind === 'icmpv6' ? p.full.l4.target : undefined
+    if (target === undefined) return
+    const solicit = p.icmpType === 135
+    const asker = ids.texts[solicit ? srcId : dstId]
+    if (asker === '::' || /^ff/i.test(asker)) return
+    const targetId = ids.ofText(target)
+    const key = `${solicit ? srcId : dstId}>${targetId}`
+    let flow = discoveries.get(key)
+    if (!solicit) {
+      if (!flow) return
+      count(flow, p, digits)
+      flow.fromB++
+      if (flow.fromB === 1) flow.history += 'a'
+      return
+    }
+    if (!flow || p.timeUs - flow.lastUs > DATAGRAM_IDLE_US) {
+      flow = open('icmpv6', { ip: asker, port: 0 }, { ip: target, port: 0 }, true, p, digits)
+      flow.neighbour = true
+      flow.firstIpId = undefined
+      discoveries.set(key, flow)
+      opened.push(flow)
+    }
+    count(flow, p, digits)
+    flow.fromA++
+    if (flow.history.length < 16) flow.history += 'N'
   }
 
   function trackDatagram(udp: PacketView, srcId: number, dstId: number, digits: number): void {

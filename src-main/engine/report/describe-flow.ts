@@ -38,6 +38,8 @@ export function flowFacts(f: Flow): string[] {
     facts.push(
       `${lost.what} seen at ${lost.seenAt.join(', ')}, missing at ${lost.missingAt!.join(', ')}`
     )
+  if (f.neighbourDiscovery)
+    facts.push(`${f.requests ?? 0} neighbour solicitation(s), no advertisement`)
   if (f.nat) facts.push(`translated: ${f.nat.from} became ${f.nat.to}`)
   if (f.loggedAt && f.seenAt.length === 0)
     facts.push(`logged at ${f.loggedAt.join(', ')}; no capture saw it`)
