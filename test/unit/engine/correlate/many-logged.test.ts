@@ -147,6 +147,8 @@ describe('a drop log of many lines and its snapshot, no capture', () => {
     for (const f of inc.findings) {
       expect(f.cause).toMatchObject({ kind: 'policy', table: 'filter', verdict: 'drop' })
       expect(f.evidence.filter((e) => e.kind === 'log').length).toBeGreaterThan(1)
+      // Only logs recorded these conversations: no captured packet is claimed.
+      expect(f.evidence.filter((e) => e.kind === 'packet')).toEqual([])
     }
   })
 
