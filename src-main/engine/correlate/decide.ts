@@ -280,7 +280,7 @@ function fromWalks(
   if (opening) {
     const fwd = walkPath(fwdHops, (h) => openingPacket(flow, h))
     // A limit the walk could not decide: under it the packet passes, over it something drops it.
-    if (fwd.blocked?.result.uncertain) {
+    if (fwd.blocked?.result.uncertain || fwd.walks.some((w) => w.result.uncertain)) {
       const limited = rateLimit(flow, ctx, fwdHops, seen)
       if (limited) return limited
     }
@@ -651,16 +651,19 @@ function rateLimit(
   const over = walkPath(hops, (h) => openingPacket(flow, h), 'miss')
   if (under.blocked || !over.blocked) return undefined
   const w = over.blocked
-  const limiter = under.walks
+  const isLimit = (rule: string | undefined): boolean =>
+    /limit|recent|connlimit|quota|meter|ct count/.test(rule ?? '')
+  // The limit that lets the packet through under it (an accept), or, written for traffic over
+  // its limit, the rule that drops it over it.
+  const accepting = under.walks
     .flatMap((x) => x.result.trace.map((s) => ({ x, s })))
-    .find(
-      ({ x, s }) =>
-        s.matched &&
-        x.hop === w.hop &&
-        /limit|recent|connlimit|quota|meter|ct count/.test(s.rule ?? '')
-    )
+    .find(({ x, s }) => s.matched && x.hop === w.hop && isLimit(s.rule))
+  const dropping = w.result.trace.findLast((s) => s.matched && s.kind === 'rule')
+  const limiter =
+    accepting ?? (dropping && isLimit(dropping.rule) ? { x: w, s: dropping } : undefined)
   if (!limiter) return undefined
   const e = hops[0]?.ends ?? flowEnds(flow)
+  const limit = limiter.s.rule?.replace(/^\[\d+:\d+\]\s*/, '')
   const sameService = ctx.flows.filter(
     (f) => f.dst === flow.dst && f.dport === flow.dport && f.proto === flow.proto
   )
@@ -686,8 +689,11 @@ function rateLimit(
       ...seen
     ],
     confidence: ok > 0 ? 0.7 : 0.5,
-    explanation:
-      `${w.hop.host.name ? `Host ${w.hop.host.name}` : 'The host'} accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limiter.s.rule}\`); over it, ${decision(w)} ${w.result.verdict}s it. ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
+    explanation: `${w.hop.host.name ? `Host ${w.hop.host.name}` : 'The host'} ${
+      accepting
+        ? `accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limit}\`); over it, ${decision(w)} ${w.result.verdict}s it.`
+        : `${w.result.verdict}s ${w.sim.what} to ${endpointText(e.dst, e.dport)} once traffic is over the limit of \`${limit}\`.`
+    } ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
     fix: limitFix(limiter.x, limiter.s)
   }
 }
@@ -1181,8 +1187,12 @@ function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | unde
   const twice = (t: string): string =>
     t
       .replace(
-        /(--limit|--hashlimit-upto|--hashlimit|rate)\s+(over\s+)?(\d+)\//g,
+        /(--limit|--hashlimit-upto|--hashlimit-above|--hashlimit|rate)\s+(over\s+)?(\d+)\//g,
         (_m, k: string, o: string | undefined, n: string) => `${k} ${o ?? ''}${Number(n) * 2}/`
+      )
+      .replace(
+        /(--connlimit-above|--connlimit-upto|--hitcount|count over|count)\s+(\d+)(?![\d/])/g,
+        (_m, k: string, n: string) => `${k} ${Number(n) * 2}`
       )
       .replace(
         /(--limit-burst|--hashlimit-burst|burst)\s+(\d+)/g,

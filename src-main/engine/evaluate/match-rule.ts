@@ -182,10 +182,15 @@ export function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 
       return p.srcMac === undefined ? 'unknown' : apply(m.macs.includes(p.srcMac))
     case 'physdev':
       return physdevMatches(m, p)
-    case 'stateful':
+    case 'stateful': {
       // A limit, quota or recent list cannot be read from a snapshot, unless the caller asks what
-      // happens under the limit ('match') or over it ('miss').
-      return ctx.stateful === 'match' ? true : ctx.stateful === 'miss' ? false : 'unknown'
+      // happens under the limit ('match') or over it ('miss'). A match written for traffic over
+      // its limit (`--hashlimit-above`, `--connlimit-above`, recent's `--hitcount`, nft `limit
+      // rate over`, `ct count over`, `quota over`) holds over it, and not under it.
+      if (ctx.stateful !== 'match' && ctx.stateful !== 'miss') return 'unknown'
+      const over = OVER.test(m.text) !== m.text.startsWith('!')
+      return (ctx.stateful === 'miss') === over
+    }
     case 'unmodelled':
       return 'unknown'
   }
@@ -332,11 +337,15 @@ function needs(m: Match): string {
   return text
 }
 
+/** A stateful match that holds over its limit, not under it. */
+const OVER = /(?:--hashlimit-above|--connlimit-above|--hitcount|\bover)\b/
+
 const needsText = new WeakMap<Match, string>()
 
 function describe(m: Match): string {
   switch (m.kind) {
     case 'stateful':
+      return `${m.name}: ${m.text} (depends on the rate or state at the time)`
     case 'unmodelled':
       return `${m.name}: ${m.text} (not modelled)`
     case 'ipset':

@@ -453,7 +453,12 @@ function parseRule(
         const words = [opt]
         while (i < args.length && !args[i].startsWith('-') && args[i] !== '!') words.push(take()!)
         const text = `${negate ? '! ' : ''}${words.join(' ')}`
-        if (STATEFUL.has(module)) matches.push({ kind: 'stateful', name: module, text })
+        // A stateful module's options make one condition (`--hashlimit-above 1/sec
+        // --hashlimit-burst 2 ...`): the limit and its parameters hold or fail together.
+        const last = matches.at(-1)
+        if (STATEFUL.has(module) && last?.kind === 'stateful' && last.name === module)
+          last.text += ` ${text}`
+        else if (STATEFUL.has(module)) matches.push({ kind: 'stateful', name: module, text })
         else matches.push({ kind: 'unmodelled', name: module || opt, text })
       }
     }

@@ -416,6 +416,54 @@ describe('a rule that drops by source', () => {
   })
 })
 
+describe('limits written for traffic over them', () => {
+  // Some connections to the service got through, the rest did not: the limit's drop (or reject)
+  // holds over it, and not under it.
+  const server = (rule: string): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables.txt': [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        rule,
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    return ev
+  }
+  const flows = (failed: Partial<Flow>): Flow[] => [
+    flow({ id: 'F1', outcome: 'established', dport: 7000, sport: 40001 }),
+    flow({ id: 'F2', outcome: 'syn-timeout', dport: 7000, sport: 40002, ...failed })
+  ]
+
+  it('a hashlimit above its rate drops the SYNs over it; the fix doubles it', () => {
+    const rule =
+      '-A INPUT -p tcp -m tcp --dport 7000 -m hashlimit --hashlimit-above 1/sec --hashlimit-burst 2 --hashlimit-mode srcip --hashlimit-name h -j DROP'
+    const f = findingFor(run(server(rule), flows({})), 'F2')!
+    expect(f.cause).toMatchObject({ kind: 'rate-limit', line: 4, chain: 'INPUT' })
+    expect(f.explanation).toContain('drops the SYN to 203.0.113.5:7000 once traffic is over')
+    expect(f.fix).toBe(
+      'iptables -R INPUT 2 -p tcp -m tcp --dport 7000 -m hashlimit --hashlimit-above 2/sec --hashlimit-burst 4 --hashlimit-mode srcip --hashlimit-name h -j DROP'
+    )
+  })
+
+  it('a connlimit above its count refuses the connections over it', () => {
+    const rule =
+      '-A INPUT -p tcp -m tcp --dport 7000 -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset'
+    const refused = {
+      outcome: 'refused-rst' as const,
+      synRetransmits: 0,
+      rst: { time: T0, by: 'responder' as const, ttl: 64, win: 0, answeredSyn: true }
+    }
+    const f = findingFor(run(server(rule), flows(refused)), 'F2')!
+    expect(f.cause).toMatchObject({ kind: 'rate-limit', line: 4, verdict: 'reject with tcp-reset' })
+    expect(f.fix).toContain('--connlimit-above 4 ')
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()

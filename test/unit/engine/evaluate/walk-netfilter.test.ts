@@ -131,6 +131,34 @@ describe('walking a packet through iptables', () => {
     })
   })
 
+  it('takes a limit written for traffic over it as holding over it, its options as one condition', () => {
+    const rs = readIptablesSave(
+      'rules',
+      [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        '-A INPUT -p tcp -m hashlimit --hashlimit-above 1/sec --hashlimit-burst 2 --hashlimit-name h -j DROP',
+        '-A INPUT -p tcp -m limit --limit 1/sec --limit-burst 2 -j REJECT',
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    const stateful = rs.tables[0].chains[0].rules.map((r) =>
+      r.matches.filter((m) => m.kind === 'stateful')
+    )
+    expect(stateful.map((l) => l.length)).toEqual([1, 1])
+    const p = parsePacketSpec('tcp 1.2.3.4:5000 > 10.0.0.1:22') as PacketSpec
+    const at = (stateful: 'match' | 'miss' | 'unknown') =>
+      walkNetfilter(rs, p, { path: 'input', stateful })
+    // Under every limit: the hashlimit-above rule does not hold, the limit rule does.
+    expect(at('match')).toMatchObject({ verdict: 'reject', decidedBy: { line: 4 } })
+    // Over every limit: the hashlimit-above rule holds.
+    expect(at('miss')).toMatchObject({ verdict: 'drop', decidedBy: { line: 3 } })
+    expect(at('unknown').uncertainWhy[0]).toBe(
+      'line 3: hashlimit: --hashlimit-above 1/sec --hashlimit-burst 2 --hashlimit-name h (depends on the rate or state at the time)'
+    )
+  })
+
   it('parses packet specs as the command line takes them', () => {
     expect(parsePacketSpec('tcp [fd00::1]:5555 > [fd00::2]:22 S.')).toMatchObject({
       proto: 'tcp',
