@@ -37,15 +37,15 @@ export function acceptFix(site: FixSite, allow: Allow): string | undefined {
   const table = site.ruleset.tables.find((t) => t.name === site.table)
   const chain = table?.chains.find((c) => c.name === site.chain)
   if (!table || !chain) return undefined
-  // Before the deciding rule; for a policy, before any log rules that end the chain (a catch-all
-  // LOG before the policy would otherwise log every packet the fix accepts as dropped).
+  // Before the deciding rule, and before the log rules just in front of it (a LOG that records
+  // the drop would otherwise log every packet the fix accepts as dropped); for a policy, before
+  // the log rules that end the chain.
   let index =
-    site.line === undefined ? -1 : chain.rules.findIndex((r) => r.source.line === site.line)
-  if (site.line === undefined) {
-    let tail = chain.rules.length
-    while (tail > 0 && chain.rules[tail - 1].action.kind === 'log') tail--
-    if (tail < chain.rules.length) index = tail
-  }
+    site.line === undefined
+      ? chain.rules.length
+      : chain.rules.findIndex((r) => r.source.line === site.line)
+  if (index >= 0) while (index > 0 && chain.rules[index - 1].action.kind === 'log') index--
+  if (index === chain.rules.length) index = -1
   if (site.ruleset.system === 'nftables')
     return nftFix(table, site.chain, chain.rules, index, allow)
   const tool =

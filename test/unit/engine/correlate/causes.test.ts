@@ -464,6 +464,27 @@ describe('limits written for traffic over them', () => {
   })
 })
 
+describe('an accept for a logged drop', () => {
+  it('goes before the LOG that records the drop, so accepted packets are not logged as dropped', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables.txt': [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-A INPUT -p tcp -m tcp --dport 5432 -j LOG --log-prefix "PG-DENY: "',
+        '-A INPUT -p tcp -m tcp --dport 5432 -j DROP',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 5432 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', line: 5 })
+    expect(f.fix).toBe('iptables -I INPUT 2 -p tcp --dport 5432 -j ACCEPT')
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()
