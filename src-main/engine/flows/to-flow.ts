@@ -22,6 +22,7 @@ export function toFlow(
   presence: PointPresence[] = []
 ): Flow {
   const primary = group[0]
+  if (primary.proto !== 'tcp') orient(group)
   const outcomes = group.map(pointOutcome)
   const ports = primary.proto === 'tcp' || primary.proto === 'udp'
   const first = minBy(group, (f) => f.firstUs)
@@ -38,7 +39,7 @@ export function toFlow(
     dport: ports ? primary.b.port : undefined,
     first: formatTimestamp(first.firstSec, first.firstNsec, first.firstDigits),
     last: formatTimestamp(last.lastSec, last.lastNsec, last.lastDigits),
-    outcome: combine(group, outcomes),
+    outcome: combine(group, outcomes, presence),
     packets: maxOf(group, (f) => f.packets),
     bytes: maxOf(group, (f) => f.bytes),
     seenAt: pointsOf(group),
@@ -83,8 +84,32 @@ export function toFlow(
   return flow
 }
 
-function combine(group: PointFlow[], outcomes: Outcome[]): Outcome {
+/**
+ * Turns the datagram conversations of a group the first point's way round: a point that saw
+ * only the answers (the other way of an asymmetric route) took their sender for the opener.
+ */
+function orient(group: PointFlow[]): void {
+  const p = group[0]
+  for (const f of group) {
+    if (f === p || !sameEnds(f.a, p.b) || !sameEnds(f.b, p.a)) continue
+    ;[f.a, f.b] = [f.b, f.a]
+    ;[f.fromA, f.fromB] = [f.fromB, f.fromA]
+    f.openerKnown = false
+  }
+}
+
+function sameEnds(x: PointFlow['a'], y: PointFlow['a']): boolean {
+  return x.ip === y.ip && x.port === y.port
+}
+
+function combine(group: PointFlow[], outcomes: Outcome[], presence: PointPresence[]): Outcome {
   if (group[0].proto !== 'tcp') {
+    // Answers seen on the way that never reached the opener's own point were lost in between:
+    // what the opener got is what counts.
+    const p = group[0]
+    const atOpener = presence.find((x) => x.point === p.point)?.owned.has(p.a.ip)
+    if (atOpener && p.fromA > 0 && p.fromB === 0 && outcomes[0] !== 'icmp-unreachable')
+      return 'unanswered'
     if (outcomes.includes('answered')) return 'answered'
     if (outcomes.includes('icmp-unreachable')) return 'icmp-unreachable'
     return 'unanswered'

@@ -20,6 +20,51 @@ function lookup(client: string, sport: number, sec: number, id: number): Frame[]
 }
 
 describe('conversations seen at several points', () => {
+  it('answers that never reached the opener are unanswered, whoever else saw them; no NAT', async () => {
+    // Asymmetric routing: the questions go one way, the answers another, where they are lost.
+    const ask = (sec: number): Frame => ({
+      sec,
+      frac: 0,
+      data: udpFrame({
+        src: '10.0.0.1',
+        dst: '8.8.8.8',
+        sport: 1111,
+        dport: 53,
+        id: sec,
+        payload: 39
+      })
+    })
+    const answer = (sec: number): Frame => ({
+      sec,
+      frac: 20_000,
+      data: udpFrame({
+        src: '8.8.8.8',
+        dst: '10.0.0.1',
+        sport: 53,
+        dport: 1111,
+        id: 900 + sec,
+        payload: 71
+      })
+    })
+    const secs = [100, 101, 102]
+    const { flows } = await analyse([
+      memorySource('client.pcap', buildPcap(secs.map(ask)), { point: 'client' }),
+      memorySource('server.pcap', buildPcap(secs.flatMap((t) => [ask(t), answer(t)])), {
+        point: 'server'
+      }),
+      memorySource('back.pcap', buildPcap(secs.map(answer)), { point: 'back' })
+    ])
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      src: '10.0.0.1',
+      sport: 1111,
+      outcome: 'unanswered',
+      seenAt: ['client', 'server', 'back']
+    })
+    // The point that saw only the answers saw the same conversation the other way round.
+    expect(flows[0].nat).toBeUndefined()
+  })
+
   it('keeps two conversations apart that only share a first IP ID and length', async () => {
     // Two hosts' questions a second apart happen to carry the same IP ID and length.
     const frames = [...lookup('10.0.0.1', 1111, 100, 7), ...lookup('10.0.0.2', 2222, 101, 7)]
