@@ -416,6 +416,12 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     )
   }
   if (kind === 'ct-invalid') {
+    // Asymmetric routing: this host never saw the opening packet, only what came back. No
+    // conntrack setting helps; the replies are accepted by address, before the INVALID rule.
+    if (sawOnlyReplies(flow, w)) {
+      const p = w.sim.packet
+      return acceptFix(site, { proto: flow.proto, src: p.srcText, sport: p.sport, dst: p.dstText })
+    }
     // Conntrack that does not pick up connections it lost (tcp_loose off) makes every later
     // segment invalid; otherwise out-of-window segments are the usual reason.
     const loose = w.hop.host.sysctl
@@ -457,6 +463,23 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     if (bySource) allow.src = w.sim.packet.srcText
   }
   return acceptFix(site, allow)
+}
+
+/**
+ * Whether the host whose walk this is captured the conversation's replies but never its SYN,
+ * which other points saw: the opening packet took another way (asymmetric routing).
+ */
+function sawOnlyReplies(flow: Flow, w: Walk): boolean {
+  const points = w.hop.host.points
+  const syn = flow.keyPackets?.find((k) => k.what === 'syn')
+  return (
+    flow.proto === 'tcp' &&
+    points.length > 0 &&
+    syn !== undefined &&
+    syn.seenAt.length > 0 &&
+    !syn.seenAt.some((p) => points.includes(p)) &&
+    flow.seenAt.some((p) => points.includes(p))
+  )
 }
 
 /** The rule that decided a walk, as the snapshot holds it. */
@@ -535,8 +558,12 @@ function explain(
   switch (kind) {
     case 'return-path':
       return `${capital(w.sim.what)} from ${to} back to ${flow.src} is dropped by ${on} ${w.hop.path} chain: it has no rule accepting established connections, so replies fall to ${by}. ${proof} ${by}.`
-    case 'ct-invalid':
-      return `Conntrack marks ${w.sim.what} invalid and ${on} ${by} drops invalid packets (often asymmetric routing or a state the host never saw open). ${proof} ${by}.`
+    case 'ct-invalid': {
+      const syn = flow.keyPackets?.find((k) => k.what === 'syn')
+      return sawOnlyReplies(flow, w)
+        ? `${w.hop.host.name || 'The host'} never saw the SYN (it went another way: seen at ${syn!.seenAt.join(', ')}), only what came back: with asymmetric routing its conntrack has no connection for ${w.sim.what}, marks it invalid, and ${by} drops it. ${proof} ${by}. Route both directions through the same firewall, or accept the replies by address before the INVALID rule, as the fix does.`
+        : `Conntrack marks ${w.sim.what} invalid and ${on} ${by} drops invalid packets (often asymmetric routing or a state the host never saw open). ${proof} ${by}.`
+    }
     case 'pmtud-blackhole':
       return `The ICMP "fragmentation needed" that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
     case 'egress':

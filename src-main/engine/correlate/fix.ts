@@ -26,6 +26,8 @@ export interface Allow {
   src?: string
   dst?: string
   dport?: number
+  /** The source port (an answer accepted by address). */
+  sport?: number
   /** ICMP type (and code) by name: 'frag-needed', 'packet-too-big', 'echo-request'. */
   icmp?: 'frag-needed' | 'packet-too-big' | 'echo-request' | 'echo-reply' | 'neighbour-discovery'
   /** Accept by conntrack state instead (the return-path fix). */
@@ -73,6 +75,8 @@ function iptablesMatch(a: Allow, v6: boolean): string {
   } else parts.push(`-p ${a.proto}`)
   if (a.src) parts.push(`-s ${a.src}`)
   if (a.dst) parts.push(`-d ${a.dst}`)
+  if (a.sport !== undefined && (a.proto === 'tcp' || a.proto === 'udp') && !a.icmp)
+    parts.push(`--sport ${a.sport}`)
   if (a.dport !== undefined && (a.proto === 'tcp' || a.proto === 'udp') && !a.icmp)
     parts.push(`--dport ${a.dport}`)
   return parts.join(' ')
@@ -102,6 +106,8 @@ function nftMatch(a: Allow, family: string): string {
   else if (a.icmp === 'neighbour-discovery')
     parts.push('icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }')
   else if (a.icmp) parts.push(`${v6 ? 'icmpv6' : 'icmp'} type ${a.icmp}`)
+  else if ((a.proto === 'tcp' || a.proto === 'udp') && a.sport !== undefined)
+    parts.push(`${a.proto} sport ${a.sport}`)
   else if (a.proto === 'tcp' || a.proto === 'udp')
     parts.push(a.dport !== undefined ? `${a.proto} dport ${a.dport}` : `meta l4proto ${a.proto}`)
   else parts.push(`meta l4proto ${a.proto === 'icmpv6' ? 'ipv6-icmp' : 'icmp'}`)

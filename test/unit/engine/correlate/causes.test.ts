@@ -485,6 +485,79 @@ describe('an accept for a logged drop', () => {
   })
 })
 
+describe('asymmetric routing', () => {
+  // Requests go client → rtra → server, replies server → rtrb → client: rtrb, which captured
+  // the replies and never the SYN, marks the SYN-ACK invalid and drops it (as the kernel logged).
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '10.88.2.10/24') })
+    load(ev, 'rtrb', {
+      'ip-addr.txt': [
+        '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000',
+        '    inet 127.0.0.1/8 scope host lo',
+        '2: lan1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+        '    inet 10.88.1.3/24 scope global lan1',
+        '3: lan2@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+        '    inet 10.88.2.3/24 scope global lan2',
+        ''
+      ].join('\n'),
+      'iptables.txt': [
+        '*filter',
+        ':FORWARD DROP [0:0]',
+        '-A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix "FWD-INVALID "',
+        '-A FORWARD -m conntrack --ctstate INVALID -j DROP',
+        '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-A FORWARD -i lan1 -j ACCEPT',
+        'COMMIT',
+        ''
+      ].join('\n'),
+      'dmesg.txt':
+        '[  100.004000] FWD-INVALID IN=lan2 OUT=lan1 SRC=10.88.2.10 DST=10.88.1.2 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=0 DF PROTO=TCP SPT=8080 DPT=40000 WINDOW=65160 RES=0x00 ACK SYN URGP=0\n'
+    })
+    for (const h of ['client', 'server', 'rtrb']) hostOf(ev, h).points.push(h)
+    return ev
+  }
+  const oneWay = flow({
+    id: 'F1',
+    outcome: 'one-way',
+    dst: '10.88.2.10',
+    dport: 8080,
+    seenAt: ['client', 'server', 'rtrb'],
+    synAckRetransmits: 2,
+    keyPackets: [
+      {
+        what: 'syn',
+        time: T0,
+        len: 60,
+        seenAt: ['client', 'server'],
+        missingAt: ['rtrb'],
+        frames: []
+      },
+      {
+        what: 'syn-ack',
+        time: T0,
+        len: 60,
+        seenAt: ['server', 'rtrb'],
+        missingAt: ['client'],
+        frames: []
+      }
+    ]
+  })
+
+  it('accepts the replies by address before the INVALID rule: no conntrack setting helps', () => {
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const f = findingFor(run(setup(), [oneWay], { clock: { bootTime: boot } }), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'ct-invalid', host: 'rtrb', line: 4 })
+    expect(f.explanation).toMatch(
+      /^rtrb never saw the SYN \(it went another way: seen at client, server\)/
+    )
+    expect(f.fix).toBe(
+      'iptables -I FORWARD 1 -p tcp -s 10.88.2.10 -d 10.88.1.2 --sport 8080 -j ACCEPT'
+    )
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()
