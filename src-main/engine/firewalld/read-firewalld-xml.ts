@@ -24,6 +24,8 @@ export type FirewalldDefinition =
   | { kind: 'ipset'; ipset: FirewalldIpSet }
   | { kind: 'icmptype'; icmptype: IcmpTypeDef }
   | { kind: 'helper' }
+  /** lockdown-whitelist.xml: which local programs may change firewalld; nothing about packets. */
+  | { kind: 'lockdown' }
 
 /**
  * Returns the zone, policy, service, ipset or icmptype a firewalld XML root
@@ -50,6 +52,8 @@ export function readFirewalldXml(
       return { kind: 'icmptype', icmptype: readIcmpType(root, name, ctx) }
     case 'helper':
       return { kind: 'helper' }
+    case 'whitelist':
+      return { kind: 'lockdown' }
     default:
       problems.push(
         problem(file, `line ${root.line}`, `<${root.name}> is not a firewalld definition`)

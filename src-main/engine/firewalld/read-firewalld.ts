@@ -57,7 +57,7 @@ export function readFirewalld(files: FirewalldFile[]): FirewalldConfig {
         f.path,
         problems
       )
-      if (!def || def.kind === 'helper') continue
+      if (!def || def.kind === 'helper' || def.kind === 'lockdown') continue
       if (def.kind === 'zone') {
         const existing = combined ? config.zones.get(combined) : undefined
         if (existing) combineZone(existing, def.zone)

@@ -45,17 +45,22 @@ const FIREWALLD_ELEMENTS = [
   'option',
   'entry',
   'module',
-  'include'
+  'include',
+  // lockdown-whitelist.xml
+  'whitelist',
+  'command',
+  'selinux',
+  'user'
 ]
 
 /**
  * Firewalld XML: after the prolog (declaration, comments, doctype) the root
- * is a zone, service, policy, ipset or icmptype, and no element anywhere is
- * outside firewalld's vocabulary.
+ * is a zone, service, policy, ipset, icmptype, helper or lockdown whitelist, and no element
+ * anywhere is outside firewalld's vocabulary.
  */
 function firewalldXml(): RegExp {
   const prolog = String.raw`^\uFEFF?\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*`
-  const root = String.raw`<(zone|service|policy|ipset|icmptype)(\s[^>]*)?\/?>`
+  const root = String.raw`<(zone|service|policy|ipset|icmptype|helper|whitelist)(\s[^>]*)?\/?>`
   const stranger = String.raw`(?![\s\S]*<(?![\/!?])(?!(${FIREWALLD_ELEMENTS.join('|')})[\s\/>])[A-Za-z_])`
   return new RegExp(prolog + root + stranger)
 }

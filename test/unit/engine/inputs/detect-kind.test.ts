@@ -41,8 +41,8 @@ describe('detecting firewalld configuration', () => {
   const fixtures = resolve(ROOT, 'test/fixtures/firewalld')
   const corpus = resolve(CORPUS, 'firewalld')
 
-  it('knows zone, service, policy, ipset and icmptype XML by its root element', () => {
-    const xml = readdirSync(corpus).filter((n) => n.endsWith('.xml') && !n.includes('helpers'))
+  it('knows zone, service, policy, ipset, icmptype, helper and lockdown XML by its root', () => {
+    const xml = readdirSync(corpus).filter((n) => n.endsWith('.xml'))
     expect(xml.length).toBeGreaterThan(30)
     for (const name of xml)
       expect([name, kindOf(readFileSync(resolve(corpus, name), 'utf8'))]).toEqual([
@@ -55,6 +55,17 @@ describe('detecting firewalld configuration', () => {
       ).format
     ).toBe('firewalld')
     expect(kindOf('\uFEFF<zone target="DROP"/>\n').format).toBe('firewalld')
+    // lockdown-whitelist.xml as firewalld writes it: configuration, not a stranger.
+    const lockdown = [
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<whitelist>',
+      '  <command name="/usr/bin/python3 /usr/bin/firewall-config"/>',
+      '  <selinux context="system_u:system_r:NetworkManager_t:s0"/>',
+      '  <user id="0"/>',
+      '</whitelist>',
+      ''
+    ].join('\n')
+    expect(kindOf(lockdown)).toEqual({ kind: 'ruleset', format: 'firewalld' })
     expect(kindOf(readFileSync(resolve(fixtures, 'bad-zone.xml'), 'utf8')).format).toBe('firewalld')
   })
 
