@@ -462,7 +462,39 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     )
     if (bySource) allow.src = w.sim.packet.srcText
   }
+  // The chain lets the service in from other sources only (an ACL): this source is what is
+  // missing from it, not the service.
+  if (allow.src === undefined && sourceAcl(w)) allow.src = w.sim.packet.srcText
   return acceptFix(site, allow)
+}
+
+/**
+ * An accept in the chain that decided, for the walked packet's protocol and destination port,
+ * restricted to sources the packet's is not among: the service is open to a list of sources.
+ */
+function sourceAcl(w: Walk): Rule | undefined {
+  const d = w.result.decidedBy
+  const p = w.sim.packet
+  const src = parseCidr(p.srcText)
+  if (!d || !src || p.dport === undefined) return undefined
+  const proto = p.proto === 'tcp' ? 6 : p.proto === 'udp' ? 17 : undefined
+  const chain = w.ruleset.value.tables
+    .find((t) => t.name === d.table && t.chains.some((c) => c.name === d.chain))
+    ?.chains.find((c) => c.name === d.chain)
+  return chain?.rules.find((r) => {
+    if (r.action.kind !== 'accept') return false
+    let port = false
+    let others = false
+    for (const m of r.matches) {
+      if (m.kind === 'dport' && !m.negate)
+        port = m.ranges.some(([lo, hi]) => p.dport! >= lo && p.dport! <= hi)
+      else if (m.kind === 'saddr' && !m.negate && m.cidrs.every((c) => c.bits > 0))
+        others = !m.cidrs.some((c) => inCidr(src, c))
+      else if (m.kind === 'proto' && !m.negate && proto !== undefined && !m.protos.includes(proto))
+        return false
+    }
+    return port && others
+  })
 }
 
 /**
@@ -573,13 +605,13 @@ function explain(
       return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${stale.text.replace(/^\[\d+:\d+\]\s*/, '')}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
     }
     case 'policy':
-      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it. ${proof} ${by}.`
+      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it.${aclText(flow, w)} ${proof} ${by}.`
     default: {
       const set = kind === 'rule' ? setOfSource(w) : undefined
       const listed = set
         ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.`
         : ''
-      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed} ${proof} ${by}.`
+      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${set ? '' : aclText(flow, w)} ${proof} ${by}.`
     }
   }
 }
@@ -611,6 +643,20 @@ function preNatAccept(w: Walk, e: FlowEnds): Rule | undefined {
             m.ranges.some(([lo, hi]) => e.dport! >= lo && e.dport! <= hi))
       )
   )
+}
+
+/**
+ * " Line 7 accepts the port only from 203.0.113.99; the SYN comes from 203.0.113.5 (10.74.1.2,
+ * translated on the way)": the source ACL that leaves this source out, when there is one.
+ */
+function aclText(flow: Flow, w: Walk): string {
+  const acl = sourceAcl(w)
+  if (!acl) return ''
+  const src = w.sim.packet.srcText
+  const from = acl.matches.find((m) => m.kind === 'saddr')
+  const listed = from?.kind === 'saddr' ? from.cidrs.length : 0
+  const translated = src !== flow.src ? ` (${flow.src}, translated by source NAT on the way)` : ''
+  return ` Line ${acl.source.line} accepts the port only from ${listed === 1 ? 'one source' : `${listed} sources`} (\`${acl.text.replace(/^\[\d+:\d+\]\s*/, '')}\`); ${w.sim.what} comes from ${src}${translated}, which is not among them.`
 }
 
 function capital(text: string): string {

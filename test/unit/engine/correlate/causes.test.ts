@@ -483,6 +483,27 @@ describe('an accept for a logged drop', () => {
     expect(f.cause).toMatchObject({ kind: 'rule', line: 5 })
     expect(f.fix).toBe('iptables -I INPUT 2 -p tcp --dport 5432 -j ACCEPT')
   })
+
+  it('lets in the one source a service ACL leaves out, and says the ACL does', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'iptables.txt': [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        '-A INPUT -s 198.51.100.99/32 -p tcp -m tcp --dport 5432 -j ACCEPT',
+        '-A INPUT -p tcp -m tcp --dport 5432 -j DROP',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 5432 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', line: 4 })
+    expect(f.explanation).toContain(
+      'Line 3 accepts the port only from one source (`-A INPUT -s 198.51.100.99/32 -p tcp -m tcp --dport 5432 -j ACCEPT`); the SYN comes from 10.88.1.2, which is not among them.'
+    )
+    expect(f.fix).toBe('iptables -I INPUT 2 -p tcp -s 10.88.1.2 --dport 5432 -j ACCEPT')
+  })
 })
 
 describe('asymmetric routing', () => {
