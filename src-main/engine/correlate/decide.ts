@@ -102,7 +102,35 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   if (roles.how.some((h) => h.startsWith('assumed')))
     draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })
   repliesToo(draft, roles)
+  errorNeverDelivered(draft, roles)
   return draft
+}
+
+/**
+ * An ICMP error answering the flow that the client's own input chain then drops (a stateless
+ * client: no rule for related packets): the application never learns of it and keeps retrying
+ * until it times out, where it would have failed at once. Said beside the cause, with the
+ * client's rule, as the evidence of a walk.
+ */
+function errorNeverDelivered(draft: Draft, roles: FlowRoles): void {
+  const flow = draft.flow
+  const i = flow.icmp
+  const client = roles.client
+  if (!i || !client || client.rulesets.length === 0) return
+  // Frag-needed and packet-too-big are the PMTUD story, told on its own.
+  if (i.from.includes(':') ? i.type === 2 : i.type === 3 && i.code === 4) return
+  const hop = returnHops(roles).at(-1)
+  if (hop?.host !== client) return
+  const proto = i.from.includes(':') ? 'icmpv6' : 'icmp'
+  const sim = simPacket(
+    `${proto} ${i.from} > ${flow.src} ${i.type}/${i.code}`,
+    `the ICMP error from ${i.from}`,
+    'related'
+  )
+  const w = sim && walkPath([hop], () => sim).blocked
+  if (!w || w.result.uncertain) return
+  draft.evidence.push(walkEvidence(w))
+  draft.explanation += ` ${client.name ? `On ${client.name}, the` : "The client's"} input chain then drops the ICMP error (${decision(w)}): the application never learns of it and keeps retrying until it times out.`
 }
 
 /**

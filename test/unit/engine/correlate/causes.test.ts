@@ -355,6 +355,31 @@ describe('answers dropped by the client itself', () => {
     expect(f.fix).toBe('iptables -I INPUT 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT')
   })
 
+  it('says when the client drops the ICMP error that answered it, beside the cause', () => {
+    const ev = client([])
+    const unreachable = flow({
+      id: 'F1',
+      proto: 'udp',
+      outcome: 'icmp-unreachable',
+      dport: 9999,
+      synRetransmits: undefined,
+      icmp: {
+        type: 3,
+        code: 3,
+        from: '203.0.113.5',
+        sender: 'destination',
+        time: T0,
+        quoted: 'datagram'
+      }
+    })
+    const f = findingFor(run(ev, [unreachable]), 'F1')!
+    expect(f.cause.kind).toBe('no-listener')
+    expect(f.explanation).toContain(
+      'On client, the input chain then drops the ICMP error (the INPUT policy (filter, line 2)): the application never learns of it'
+    )
+    expect(f.evidence.at(-1)).toMatchObject({ kind: 'simulation', ct: 'related', verdict: 'drop' })
+  })
+
   it('is no finding when the client accepts established connections, or its rules are unknown', () => {
     const stateful = client(['-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'])
     expect(run(stateful, [dns()]).findings).toEqual([])
