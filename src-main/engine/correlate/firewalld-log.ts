@@ -9,7 +9,7 @@ import { firewalldLogPrefix } from '../firewalld/chain-names'
 import type { FirewalldConfig } from '../firewalld/model'
 import type { LoggedPacket } from '../logs/log-event'
 import type { FromFile } from './evidence'
-import { firewalldCause, firewalldWalk, type FirewalldWalk } from './firewalld-walk'
+import { firewalldCause, firewalldWalk, loadedChain, type FirewalldWalk } from './firewalld-walk'
 import { FIREWALLD_TABLE } from './firewalld-trace'
 import { firewalldLine, hostFirewalld } from './host-firewalld'
 import { loggedHop, loggedSim } from './logged-walk'
@@ -84,7 +84,7 @@ function locatePrefix(
         kind: 'policy',
         file: w.file,
         line: w.line,
-        chain: parsed.chain,
+        chain: loadedChain(host, parsed.chain),
         rule: line && /target/.test(line) ? line : `target: ${owner.target}`,
         verdict: parsed.action.toLowerCase()
       },

@@ -114,7 +114,7 @@ export function firewalldCause(w: FirewalldWalk, kind?: CauseKind): Cause {
     host: w.hop.host.name || undefined,
     file: w.file,
     table: FIREWALLD_TABLE,
-    chain: v.chain,
+    chain: loadedChain(w.hop.host, v.chain),
     rule: writtenSetting(w.hop.host.firewalldFiles, d),
     verdict: v.rejectWith ? `reject with ${v.rejectWith}` : v.verdict
   }
@@ -154,4 +154,21 @@ export function markAssumedZone(
   }
   if (where.path !== 'output') check('ingress', where.iif)
   if (where.path !== 'input') check('egress', where.oif)
+}
+
+/**
+ * A firewalld chain as the host's own nft snapshot calls it, when one is loaded: firewalld 2
+ * puts a zone's input verdict in `filter_IN_<zone>_to_HOST`, firewalld 1 in `filter_IN_<zone>`.
+ */
+export function loadedChain(host: Hop['host'], chain: string): string {
+  const names = new Set(
+    host.rulesets.flatMap((r) =>
+      r.value.system === 'nftables'
+        ? r.value.tables.flatMap((t) => t.chains.map((c) => c.name))
+        : []
+    )
+  )
+  if (names.size === 0 || names.has(chain)) return chain
+  const older = chain.replace(/_to_HOST$/, '')
+  return names.has(older) ? older : chain
 }

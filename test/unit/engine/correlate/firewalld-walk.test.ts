@@ -90,6 +90,31 @@ describe('firewalld walks of a flow', () => {
     })
   })
 
+  it("names the chain as the host's own nft snapshot calls it (firewalld 1: filter_IN_public)", () => {
+    const ev1 = createEvidence()
+    const old = hostOf(ev1, 'fw1')
+    old.firewalldFiles.push(...fw.firewalldFiles)
+    const info: InputInfo = {
+      path: 'fw1/ruleset.nft',
+      kind: 'ruleset',
+      format: 'nft',
+      records: 0,
+      warnings: [],
+      errors: []
+    }
+    // What firewalld 1.3 lists: the zone's verdict in filter_IN_public, no _to_HOST chain.
+    readTextInput(
+      info,
+      'table inet firewalld {\n\tchain filter_IN_public {\n\t\tlog prefix "filter_IN_public_REJECT: "\n\t\treject with icmpx admin-prohibited\n\t}\n}\n',
+      old
+    )
+    const b = firewalldBlock([hopAt(old)], () => syn('tcp 172.16.0.9:40000 > 10.0.0.1:8080 syn'))
+    expect(firewalldCause(b!).chain).toBe('filter_IN_public')
+    // Without a snapshot, the chain firewalld 2 makes.
+    const w = firewalldBlock([hopAt()], () => syn('tcp 172.16.0.9:40000 > 10.0.0.1:8080 syn'))
+    expect(firewalldCause(w!).chain).toBe('filter_IN_public_to_HOST')
+  })
+
   it('names the line that sets a DROP target as written', () => {
     const w = firewalldWalk(hopAt(fw, 'dmz0'), syn('tcp 172.16.0.9:40000 > 10.0.0.1:22 syn'))!
     expect(firewalldCause(w)).toMatchObject({
