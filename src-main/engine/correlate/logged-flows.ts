@@ -24,6 +24,19 @@ const SAME_CONVERSATION_SEC = 120
 
 const PROTO_NAME: Record<number, Proto> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmpv6' }
 
+/** Whether two logged packets are one: the same addresses, ports, IP ID, length and flags. */
+function samePacket(x: LoggedPacket, y: LoggedPacket): boolean {
+  return (
+    x.src === y.src &&
+    x.dst === y.dst &&
+    x.sport === y.sport &&
+    x.dport === y.dport &&
+    x.id === y.id &&
+    x.len === y.len &&
+    (x.flags ?? []).join() === (y.flags ?? []).join()
+  )
+}
+
 /** A logged packet's conversation: its opener's side and the part it played. */
 interface Side {
   proto: Proto
@@ -64,7 +77,10 @@ export function loggedFlows(
     const list = groups.get(key) ?? []
     const t = timeOf(placed)
     const last = list.at(-1)
-    if (last && t - timeOf(last.events.at(-1)!) <= SAME_CONVERSATION_SEC) last.events.push(placed)
+    const previous = last?.events.at(-1)
+    // The same line twice (a log forwarded to two files, kern.log beside syslog): one packet.
+    if (previous && t === timeOf(previous) && samePacket(p, previous.event.packet!)) continue
+    if (last && t - timeOf(previous!) <= SAME_CONVERSATION_SEC) last.events.push(placed)
     else list.push({ side, events: [placed] })
     groups.set(key, list)
   }

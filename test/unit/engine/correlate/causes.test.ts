@@ -604,6 +604,24 @@ describe('asymmetric routing', () => {
   })
 })
 
+describe('conversations only a log saw', () => {
+  it('takes the same line written twice for one packet, not a retransmission', () => {
+    const line =
+      '[  100.000000] DROP-IN: IN=s0 OUT= SRC=10.88.1.2 DST=203.0.113.5 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=4242 DF PROTO=TCP SPT=39999 DPT=5432 WINDOW=64240 RES=0x00 SYN URGP=0'
+    const retried = line.replace('[  100.000000]', '[  101.010000]').replace('ID=4242', 'ID=4243')
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'kern.log': [line, line, retried, ''].join('\n')
+    })
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const inc = run(ev, [], { clock: { bootTime: boot } })
+    expect(inc.flows).toHaveLength(1)
+    expect(inc.flows[0]).toMatchObject({ sport: 39999, dport: 5432, outcome: 'syn-timeout' })
+    expect(inc.flows[0].synRetransmits).toBe(1)
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()
