@@ -10,7 +10,8 @@ import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
 import { createPointTracker, type PointTracker } from './flows/track-point'
 import { capturedKey, loggedKey } from './align/packet-keys'
-import { attachIpsets, createEvidence, hostOf } from './correlate/evidence'
+import { attachIpsets, createEvidence, hostOf, type EvidenceSet } from './correlate/evidence'
+import { normalizeAddress } from './hostfacts/address'
 import { correlate } from './correlate/correlate'
 import { baseName } from './correlate/names'
 import { detectKind } from './inputs/detect-kind'
@@ -143,7 +144,8 @@ export async function analyse(
     })
     const seen = tracker.finish()
     // What a point covered only tells which points missed a conversation: one point misses none.
-    if (byPoint.size > 1) presence.push(pointPresence(point, seen))
+    if (byPoint.size > 1)
+      presence.push(pointPresence(point, seen, hostAddressesOf(evidence, list[0])))
     for (const f of seen) pointFlows.push(f)
   }
 
@@ -166,6 +168,15 @@ export async function analyse(
   const incident: Incident = { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
   correlate(incident, evidence, { whatIf: options.whatIf, clock: options.clock, sightings: wanted })
   return incident
+}
+
+/** The addresses of the host a capture belongs to, from its `ip addr` (none without one). */
+function hostAddressesOf(evidence: EvidenceSet, o: OpenCapture): Set<string> | undefined {
+  const facts = o.file.host === undefined ? undefined : evidence.hosts.get(o.file.host)?.ipAddr
+  if (!facts) return undefined
+  return new Set(
+    facts.value.interfaces.flatMap((i) => i.addresses.map((a) => normalizeAddress(a.address)))
+  )
 }
 
 /** Capture files kept open from detection to reading; the others are opened again when read. */

@@ -12,7 +12,11 @@ export interface PointPresence {
 }
 
 /** Returns each point's presence, learnt from the conversations it saw. */
-export function pointPresence(point: string, flows: PointFlow[]): PointPresence {
+export function pointPresence(
+  point: string,
+  flows: PointFlow[],
+  hostAddresses?: ReadonlySet<string>
+): PointPresence {
   const counts = new Map<string, number>()
   const pairs = new Set<string>()
   let total = 0
@@ -27,7 +31,13 @@ export function pointPresence(point: string, flows: PointFlow[]): PointPresence 
     lastUs = Math.max(lastUs, f.lastUs)
   }
   const owned = new Set<string>()
-  if (total >= 3) for (const [ip, n] of counts) if (n * 2 >= total) owned.add(ip)
+  if (hostAddresses)
+    // The host's own addresses, from its `ip addr`: a capture of one conversation has both ends
+    // in every packet, and only the snapshot says which end the host is.
+    for (const ip of counts.keys()) {
+      if (hostAddresses.has(ip)) owned.add(ip)
+    }
+  else if (total >= 3) for (const [ip, n] of counts) if (n * 2 >= total) owned.add(ip)
   return { point, firstUs, lastUs, owned, pairs }
 }
 

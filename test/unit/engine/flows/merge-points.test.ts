@@ -65,6 +65,39 @@ describe('conversations seen at several points', () => {
     expect(flows[0].nat).toBeUndefined()
   })
 
+  it("takes a host's own addresses from its ip addr: servers beside each other miss nothing", async () => {
+    // One client asks two servers; each server captured its own conversation only. Both ends
+    // are in every packet of a server's capture: only its ip addr says which is the server.
+    const ask = (server: string, sport: number): Frame[] =>
+      [0, 1, 2].map((i) => ({
+        sec: 100 + i,
+        frac: sport,
+        data: udpFrame({
+          src: '10.0.0.1',
+          dst: server,
+          sport,
+          dport: 53,
+          id: sport + i,
+          payload: 39
+        })
+      }))
+    const ipAddr = (addr: string): Uint8Array =>
+      new TextEncoder().encode(
+        `2: eth0@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n    inet ${addr}/24 scope global eth0\n`
+      )
+    const sources = () => [
+      memorySource('a.pcap', buildPcap(ask('10.0.0.11', 1111)), { point: 'a', host: 'a' }),
+      memorySource('b.pcap', buildPcap(ask('10.0.0.12', 2222)), { point: 'b', host: 'b' }),
+      memorySource('a-ip-addr.txt', ipAddr('10.0.0.11'), { host: 'a' }),
+      memorySource('b-ip-addr.txt', ipAddr('10.0.0.12'), { host: 'b' })
+    ]
+    const known = await analyse(sources())
+    expect(known.flows.map((f) => [f.dst, f.seenAt, f.missingAt])).toEqual([
+      ['10.0.0.11', ['a'], undefined],
+      ['10.0.0.12', ['b'], undefined]
+    ])
+  })
+
   it('keeps two conversations apart that only share a first IP ID and length', async () => {
     // Two hosts' questions a second apart happen to carry the same IP ID and length.
     const frames = [...lookup('10.0.0.1', 1111, 100, 7), ...lookup('10.0.0.2', 2222, 101, 7)]
