@@ -103,7 +103,27 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
     draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })
   repliesToo(draft, roles)
   errorNeverDelivered(draft, roles)
+  resetOnTheWay(draft, roles)
   return draft
+}
+
+/**
+ * A RST in the destination's name that crossed no router (its TTL still a sender's initial 64,
+ * 128 or 255) while routers stand between the two ends: a device on the opener's side sent it,
+ * not the destination. Said as evidence when a router's rule is the cause.
+ */
+function resetOnTheWay(draft: Draft, roles: FlowRoles): void {
+  const r = draft.flow.rst
+  if (!r || r.by !== 'responder' || roles.routers.length === 0) return
+  if (r.ttl !== 64 && r.ttl !== 128 && r.ttl !== 255) return
+  const host = roles.routers.find((h) => h.name === draft.cause.host)
+  if (!host) return
+  draft.evidence.push({
+    kind: 'packet',
+    weight: 'suggests',
+    text: `the RST arrived with TTL ${r.ttl}, a sender's initial value: it crossed no router, so it came from ${host.name || 'the router'} on the way, not from ${draft.flow.dst} behind it`,
+    time: r.time
+  })
 }
 
 /**

@@ -54,7 +54,7 @@ export function packetEvidence(flow: Flow): Evidence[] {
     out.push({
       kind: 'packet',
       weight: 'suggests',
-      text: `RST from the ${r.by === 'responder' ? 'destination' : 'opener'} with TTL ${r.ttl}${r.usualTtl !== undefined ? ` (its other packets: ${r.usualTtl})` : ''}${r.afterSec !== undefined ? `, ${round(r.afterSec * 1000)} ms after the ${r.answeredSyn ? 'SYN' : 'segment'}` : ''}`,
+      text: `RST in the ${r.by === 'responder' ? "destination's" : "opener's"} name with TTL ${r.ttl}${r.usualTtl !== undefined ? ` (its other packets: ${r.usualTtl})` : ''}${r.afterSec !== undefined ? `, ${round(r.afterSec * 1000)} ms after the ${r.answeredSyn ? 'SYN' : 'segment'}` : ''}`,
       time: r.time,
       frames: rst?.frames
     })

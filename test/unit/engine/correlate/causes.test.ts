@@ -622,6 +622,40 @@ describe('conversations only a log saw', () => {
   })
 })
 
+describe("a reset a router sends in the destination's name", () => {
+  it("says the RST crossed no router, beside the router's REJECT rule", () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', {
+      'ip-addr.txt': routerAddr(),
+      'iptables.txt': [
+        '*filter',
+        ':FORWARD ACCEPT [0:0]',
+        '-A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    const refused = (ttl: number): Flow =>
+      flow({
+        id: 'F1',
+        outcome: 'refused-rst',
+        dport: 25,
+        synRetransmits: 0,
+        rst: { time: T0, by: 'responder', ttl, win: 0, answeredSyn: true }
+      })
+    const f = findingFor(run(ev, [refused(64)]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', chain: 'FORWARD' })
+    expect(f.evidence.map((e) => e.text)).toContain(
+      "the RST arrived with TTL 64, a sender's initial value: it crossed no router, so it came from router on the way, not from 203.0.113.5 behind it"
+    )
+    // One hop lower, it could have come from the destination: nothing is said.
+    const g = findingFor(run(ev, [refused(63)]), 'F1')!
+    expect(g.evidence.some((e) => e.text.includes('crossed no router'))).toBe(false)
+  })
+})
+
 describe('unknown', () => {
   it('says what is missing to decide', () => {
     const ev = createEvidence()
