@@ -67,6 +67,15 @@ function routerAddr(): string {
   )
 }
 
+/** Client, router and server as the lab lays them out, each host's files beside its ip addr. */
+function routed(router: Record<string, string>, server: Record<string, string> = {}): EvidenceSet {
+  const ev = createEvidence()
+  load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+  load(ev, 'router', { 'ip-addr.txt': routerAddr(), ...router })
+  load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), ...server })
+  return ev
+}
+
 const T0 = '2026-11-22T03:00:00.000000Z'
 function flow(o: Partial<Flow> & Pick<Flow, 'id' | 'outcome' | 'dport'>): Flow {
   return {
@@ -284,11 +293,8 @@ describe('NAT and forwarding', () => {
 describe('a router without a rule for established connections', () => {
   // Forwarding in both directions through one stateless chain: accepting the SYN alone leaves
   // the SYN-ACK to the policy.
-  const setup = (): EvidenceSet => {
-    const ev = createEvidence()
-    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
-    load(ev, 'router', {
-      'ip-addr.txt': routerAddr(),
+  const setup = (): EvidenceSet =>
+    routed({
       'iptables.txt': [
         '*filter',
         ':INPUT ACCEPT [0:0]',
@@ -299,9 +305,6 @@ describe('a router without a rule for established connections', () => {
         ''
       ].join('\n')
     })
-    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
-    return ev
-  }
   const failed = (): Flow => flow({ id: 'F1', outcome: 'syn-timeout', dport: 8000 })
 
   it('gives a fix that also accepts the replies, and says why', () => {
@@ -624,10 +627,7 @@ describe('conversations only a log saw', () => {
 
 describe("a reset a router sends in the destination's name", () => {
   it("says the RST crossed no router, beside the router's REJECT rule", () => {
-    const ev = createEvidence()
-    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
-    load(ev, 'router', {
-      'ip-addr.txt': routerAddr(),
+    const ev = routed({
       'iptables.txt': [
         '*filter',
         ':FORWARD ACCEPT [0:0]',
@@ -636,7 +636,6 @@ describe("a reset a router sends in the destination's name", () => {
         ''
       ].join('\n')
     })
-    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
     const refused = (ttl: number): Flow =>
       flow({
         id: 'F1',
