@@ -1315,6 +1315,12 @@ function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | unde
         /(--connlimit-above|--connlimit-upto|--hitcount|count over|count)\s+(\d+)(?![\d/])/g,
         (_m, k: string, n: string) => `${k} ${Number(n) * 2}`
       )
+      // The kernel shares a hashlimit table by name and keeps the first rule's settings in it:
+      // the doubled limit needs a table of its own (names are 15 characters at most).
+      .replace(
+        /(--hashlimit-name)\s+(\S+)/g,
+        (_m, k: string, name: string) => `${k} ${name.slice(0, 13)}x2`
+      )
       .replace(
         /(--limit-burst|--hashlimit-burst|burst)\s+(\d+)/g,
         (_m, k: string, n: string) => `${k} ${Number(n) * 2}`

@@ -474,7 +474,7 @@ describe('limits written for traffic over them', () => {
     expect(f.cause).toMatchObject({ kind: 'rate-limit', line: 4, chain: 'INPUT' })
     expect(f.explanation).toContain('drops the SYN to 203.0.113.5:7000 once traffic is over')
     expect(f.fix).toBe(
-      'iptables -R INPUT 2 -p tcp -m tcp --dport 7000 -m hashlimit --hashlimit-above 2/sec --hashlimit-burst 4 --hashlimit-mode srcip --hashlimit-name h -j DROP'
+      'iptables -R INPUT 2 -p tcp -m tcp --dport 7000 -m hashlimit --hashlimit-above 2/sec --hashlimit-burst 4 --hashlimit-mode srcip --hashlimit-name hx2 -j DROP'
     )
   })
 
