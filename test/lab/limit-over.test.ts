@@ -1,9 +1,11 @@
 /**
- * Limits written for traffic over them, with the kernel as oracle: a server whose hashlimit rule
+ * Limits written for traffic over them, with the kernel as oracle. A server whose hashlimit rule
  * drops a source's new connections above 1/min (burst 2). Five connections at once: the kernel
  * lets the burst through and drops the rest (its counter says how many). `verdict analyze` must
  * name that rule as a rate limit for exactly the connections that failed, and its fix (the limit
- * doubled), run on the real server, must let a burst of four from a fresh source through.
+ * doubled), run on the real server, must let a burst of four from a fresh source through. And a
+ * connlimit rule refusing a source's connections above two: the ones over it are refused, named
+ * as a rate limit, and the doubled limit lets four held connections in.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -107,5 +109,83 @@ describe.skipIf(reason !== undefined)('kernel lab: a limit written for traffic o
     // (under the old rule, two would have).
     await s.must('iptables', fix.split(/\s+/).slice(1))
     expect(await burst(45100, 4, NET.fresh)).toEqual([true, true, true, true])
+  }, 60_000)
+})
+
+describe.skipIf(reason !== undefined)('kernel lab: a connection limit', () => {
+  const CONN_PORT = 6000
+  const CONN_RULE =
+    `-A INPUT -p tcp -m tcp --dport ${CONN_PORT} --tcp-flags FIN,SYN,RST,ACK SYN ` +
+    '-m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset'
+  let lab: Lab
+  let c: Host
+  let s: Host
+
+  /** `n` connections held open at once (each waits for more than the server sends). */
+  const held = async (base: number, n: number): Promise<boolean[]> =>
+    (
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          scriptedClient(c, {
+            host: NET.server,
+            port: CONN_PORT,
+            localPort: base + i,
+            steps: [{ send: 1, await: 100 }],
+            timeoutMs: 3_000
+          })
+        )
+      )
+    ).map((r) => r.connected)
+
+  beforeAll(async () => {
+    requireCli()
+    lab = new Lab()
+    c = await lab.host('conn-c')
+    s = await lab.host('conn-s')
+    await lab.link(
+      { host: c, dev: 'c0', v4: `${NET.client}/24` },
+      { host: s, dev: 's0', v4: `${NET.server}/24` }
+    )
+    const rules = lab.file('connlimit.rules')
+    writeFileSync(rules, `*filter\n:INPUT ACCEPT [0:0]\n${CONN_RULE}\nCOMMIT\n`)
+    await s.must('iptables-restore', [rules])
+    await services(s, [
+      {
+        proto: 'tcp',
+        host: '0.0.0.0',
+        port: CONN_PORT,
+        answers: [{ after: 1, send: 1 }],
+        close: 'keep'
+      }
+    ])
+  }, 60_000)
+
+  afterAll(async () => {
+    await lab?.close()
+  })
+
+  it('refuses the connections over the count; Verdict names the limit, and its fix lets four in', async () => {
+    const dir = lab.file('incident')
+    for (const h of ['client', 'server']) mkdirSync(join(dir, h), { recursive: true })
+    const { result: connected } = await capturing(
+      lab,
+      [[c, { file: 'incident/client/c0.pcap', ifaces: ['c0'] }]],
+      () => held(46000, 4)
+    )
+    // The kernel: two held, the others refused by the rule.
+    expect(connected.filter((x) => x)).toHaveLength(2)
+    writeFileSync(join(dir, 'client', 'ip-addr.txt'), await c.must('ip', ['addr']))
+    writeFileSync(join(dir, 'server', 'ip-addr.txt'), await s.must('ip', ['addr']))
+    writeFileSync(join(dir, 'server', 'iptables-save.txt'), await s.must('iptables-save', ['-c']))
+    const inc = await analyze([dir])
+    const refused = inc.flows.filter((f) => f.outcome === 'refused-rst')
+    expect(refused.map((f) => f.sport).sort()).toEqual(
+      connected.flatMap((ok, i) => (ok ? [] : [46000 + i]))
+    )
+    const finding = inc.findings.find((x) => x.flows.includes(refused[0].id))!
+    expect(finding.cause).toMatchObject({ kind: 'rate-limit', verdict: 'reject with tcp-reset' })
+    expect(finding.fix).toContain('--connlimit-above 4 ')
+    await s.must('iptables', finding.fix!.split(/\s+/).slice(1))
+    expect(await held(46100, 4)).toEqual([true, true, true, true])
   }, 60_000)
 })
