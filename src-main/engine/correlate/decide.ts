@@ -10,12 +10,13 @@ import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/inc
 import { FAILED_ORDER } from '../../shared/outcomes'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
-import type { CtState, Match, Rule } from '../rulesets/model'
+import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { sysctlFact, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
+  chainAt,
   conntrackMaxFix,
   masqueradeFix,
   mssClampFix,
@@ -413,7 +414,7 @@ function locatedBy(flow: Flow, w: Walk): Evidence[] {
 
 /** What kind of cause a blocking walk is. */
 function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
-  const rule = ruleAt(w)
+  const rule = decidingRule(w)?.matches
   if (
     rule &&
     rule.some(
@@ -433,13 +434,17 @@ function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
   return w.result.decidedBy?.kind === 'policy' ? 'policy' : 'rule'
 }
 
-function ruleAt(w: Walk): Match[] | undefined {
+/** The chain that decided a walk, as the snapshot holds it. */
+function decidingChain(w: Walk): Chain | undefined {
   const d = w.result.decidedBy
-  if (!d || d.kind !== 'rule') return undefined
-  const chain = w.ruleset.value.tables
-    .find((t) => t.name === d.table)
-    ?.chains.find((c) => c.name === d.chain)
-  return chain?.rules.find((r) => r.source.line === d.line)?.matches
+  return d && chainAt(w.ruleset.value, d.table, d.chain)?.chain
+}
+
+/** The rule that decided a walk, as the snapshot holds it. */
+function decidingRule(w: Walk): Rule | undefined {
+  const d = w.result.decidedBy
+  if (d?.kind !== 'rule') return undefined
+  return decidingChain(w)?.rules.find((r) => r.source.line === d.line)
 }
 
 /** The fix for a blocking walk, in the snapshot's dialect. */
@@ -455,11 +460,8 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   }
   const e = w.hop.ends
   if (kind === 'return-path') {
-    const chain = w.ruleset.value.tables
-      .find((t) => t.name === d.table)
-      ?.chains.find((c) => c.name === d.chain)
     return acceptFix(
-      { ...site, line: chain?.rules[0]?.source.line },
+      { ...site, line: decidingChain(w)?.rules[0]?.source.line },
       { proto: flow.proto, ctEstablished: true }
     )
   }
@@ -521,15 +523,11 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
  * restricted to sources the packet's is not among: the service is open to a list of sources.
  */
 function sourceAcl(w: Walk): Rule | undefined {
-  const d = w.result.decidedBy
   const p = w.sim.packet
   const src = parseCidr(p.srcText)
-  if (!d || !src || p.dport === undefined) return undefined
+  if (!src || p.dport === undefined) return undefined
   const proto = p.proto === 'tcp' ? 6 : p.proto === 'udp' ? 17 : undefined
-  const chain = w.ruleset.value.tables
-    .find((t) => t.name === d.table && t.chains.some((c) => c.name === d.chain))
-    ?.chains.find((c) => c.name === d.chain)
-  return chain?.rules.find((r) => {
+  return decidingChain(w)?.rules.find((r) => {
     if (r.action.kind !== 'accept') return false
     let port = false
     let others = false
@@ -560,20 +558,6 @@ function sawOnlyReplies(flow: Flow, w: Walk): boolean {
     !syn.seenAt.some((p) => points.includes(p)) &&
     flow.seenAt.some((p) => points.includes(p))
   )
-}
-
-/** The rule that decided a walk, as the snapshot holds it. */
-function decidingRule(w: Walk): Rule | undefined {
-  const d = w.result.decidedBy
-  if (d?.kind !== 'rule') return undefined
-  for (const t of w.ruleset.value.tables) {
-    if (t.name !== d.table) continue
-    const rule = t.chains
-      .find((c) => c.name === d.chain)
-      ?.rules.find((r) => r.source.line === d.line)
-    if (rule) return rule
-  }
-  return undefined
 }
 
 /** The set holding the source by which the deciding rule dropped the walked packet. */
@@ -670,11 +654,8 @@ function explain(
  * it names one, and so never matches what the chain sees.
  */
 function preNatAccept(w: Walk, e: FlowEnds): Rule | undefined {
-  const d = w.result.decidedBy
-  if (!d || e.farDst === e.dst) return undefined
-  const chain = w.ruleset.value.tables
-    .find((t) => t.name === d.table)
-    ?.chains.find((c) => c.name === d.chain)
+  if (e.farDst === e.dst) return undefined
+  const chain = decidingChain(w)
   const called = parseCidr(e.dst)
   if (!chain || !called) return undefined
   return chain.rules.find(
@@ -1300,11 +1281,10 @@ function sourceNetwork(router: FlowRoles['routers'][number], addr: string): stri
 function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | undefined {
   const text = step.rule?.replace(/^\[\d+:\d+\]\s*/, '')
   if (!text || step.line === undefined) return undefined
-  const chain = w.ruleset.value.tables
-    .find((t) => t.name === step.table)
-    ?.chains.find((c) => c.name === step.chain)
+  const at = chainAt(w.ruleset.value, step.table, step.chain)
+  const chain = at?.chain
   const index = chain?.rules.findIndex((r) => r.source.line === step.line) ?? -1
-  if (!chain || index < 0) return undefined
+  if (!at || !chain || index < 0) return undefined
   const twice = (t: string): string =>
     t
       .replace(
@@ -1326,7 +1306,7 @@ function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | unde
         (_m, k: string, n: string) => `${k} ${Number(n) * 2}`
       )
   if (w.ruleset.value.system === 'nftables') {
-    const t = w.ruleset.value.tables.find((x) => x.name === step.table)!
+    const t = at.table
     const handle = chain.rules[index].handle
     return handle === undefined
       ? undefined

@@ -7,7 +7,7 @@
 
 import type { Flow } from '../../shared/incident'
 import { formatIpv6 } from '../capture/format-address'
-import type { Cidr, Rule, Ruleset, Table } from '../rulesets/model'
+import type { Chain, Cidr, Rule, Ruleset, Table } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 
 /** Where the accept goes: the table, chain and line of the deciding rule (absent for a policy). */
@@ -34,11 +34,28 @@ export interface Allow {
   ctEstablished?: boolean
 }
 
+/**
+ * The chain named `chain` of the table named `table` that holds one (an nft ruleset may have a
+ * table of that name in each family), with its table.
+ */
+export function chainAt(
+  ruleset: Ruleset,
+  table: string,
+  chain: string
+): { table: Table; chain: Chain } | undefined {
+  for (const t of ruleset.tables) {
+    if (t.name !== table) continue
+    const c = t.chains.find((x) => x.name === chain)
+    if (c) return { table: t, chain: c }
+  }
+  return undefined
+}
+
 /** Returns the command that inserts `allow` where `site` says, in the snapshot's dialect. */
 export function acceptFix(site: FixSite, allow: Allow): string | undefined {
-  const table = site.ruleset.tables.find((t) => t.name === site.table)
-  const chain = table?.chains.find((c) => c.name === site.chain)
-  if (!table || !chain) return undefined
+  const at = chainAt(site.ruleset, site.table, site.chain)
+  if (!at) return undefined
+  const { table, chain } = at
   // Before the deciding rule, and before the log rules just in front of it (a LOG that records
   // the drop would otherwise log every packet the fix accepts as dropped); for a policy, before
   // the log rules that end the chain.
@@ -179,9 +196,7 @@ export function sourceSet(site: FixSite, rule: Rule, src: string): SourceSet | u
     const named = /\bsaddr\s+@([\w.-]+)/.exec(rule.text)
     const match = rule.matches.find((m) => m.kind === 'saddr' && !m.negate)
     const element = match?.kind === 'saddr' ? holding(match.cidrs) : undefined
-    const table = site.ruleset.tables.find(
-      (t) => t.name === site.table && t.chains.some((c) => c.name === site.chain)
-    )
+    const table = chainAt(site.ruleset, site.table, site.chain)?.table
     if (!named || !element || !table) return undefined
     const text = prefixText(element, src)
     return {
