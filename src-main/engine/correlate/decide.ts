@@ -46,7 +46,7 @@ import type { LoggedPacket } from '../logs/log-event'
 import type { FlowLog, PlacedEvent } from './log-match'
 import { DROP_PREFIX, notAConversation } from './logged-flows'
 import { loggedPath, walkLogged } from './logged-walk'
-import { baseName } from './names'
+import { baseName, withoutCounters } from './names'
 import { answersWith } from './reject-answer'
 import {
   endpointText,
@@ -136,12 +136,12 @@ function resetOnTheWay(draft: Draft, roles: FlowRoles): void {
 function errorNeverDelivered(draft: Draft, roles: FlowRoles): void {
   const flow = draft.flow
   const i = flow.icmp
-  const client = roles.client
-  if (!i || !client || client.rulesets.length === 0) return
+  if (!i) return
   // Frag-needed and packet-too-big are the PMTUD story, told on its own.
   if (i.from.includes(':') ? i.type === 2 : i.type === 3 && i.code === 4) return
-  const hop = returnHops(roles).at(-1)
-  if (hop?.host !== client) return
+  const hop = clientInput(roles)
+  if (!hop) return
+  const client = hop.host
   const proto = i.from.includes(':') ? 'icmpv6' : 'icmp'
   const sim = simPacket(
     `${proto} ${i.from} > ${flow.src} ${i.type}/${i.code}`,
@@ -154,6 +154,14 @@ function errorNeverDelivered(draft: Draft, roles: FlowRoles): void {
   draft.explanation += ` ${client.name ? `On ${client.name}, the` : "The client's"} input chain then drops the ICMP error (${decision(w)}): the application never learns of it and keeps retrying until it times out.`
 }
 
+/** The return path's last hop, into the client, when a snapshot of the client's firewall was read. */
+function clientInput(roles: FlowRoles): Hop | undefined {
+  const client = roles.client
+  if (!client || client.rulesets.length === 0) return undefined
+  const hop = returnHops(roles).at(-1)
+  return hop?.host === client ? hop : undefined
+}
+
 /**
  * An exchange answered on the wire whose answers the client's own input chain then drops (a
  * stateless host firewall: no rule for established connections): the capture, taken before
@@ -162,10 +170,9 @@ function errorNeverDelivered(draft: Draft, roles: FlowRoles): void {
  */
 function answeredThenDropped(flow: Flow, ctx: DecideContext): Draft | undefined {
   const roles = flowRoles(flow, ctx.ev)
-  const client = roles.client
-  if (!client || client.rulesets.length === 0) return undefined
-  const hop = returnHops(roles).at(-1)
-  if (hop?.host !== client) return undefined
+  const hop = clientInput(roles)
+  if (!hop) return undefined
+  const client = hop.host
   const back = walkPath([hop], (h) => replyPacket(flow, h)).blocked
   if (!back || back.result.uncertain) return undefined
   const kind = classify(back, 'reply')
@@ -611,7 +618,7 @@ function explain(
 ): string {
   const to = endpointText(e.dst, e.dport)
   // Prose drops iptables-save -c's counters; the cause keeps the rule exactly as written.
-  const rule = cause.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  const rule = withoutCounters(cause.rule)
   const on = w.hop.host.name ? `${w.hop.host.name}'s` : 'the'
   const by = decision(w)
   const where = w.hop.host.name ? `On ${w.hop.host.name}, ` : ''
@@ -634,7 +641,7 @@ function explain(
       return `${where}its own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
     case 'nat': {
       const stale = preNatAccept(w, e)
-      return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${stale.text.replace(/^\[\d+:\d+\]\s*/, '')}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
+      return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${withoutCounters(stale.text)}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
     }
     case 'policy':
       return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it.${aclText(flow, w)} ${proof} ${by}.`
@@ -685,7 +692,7 @@ function aclText(flow: Flow, w: Walk): string {
   const from = acl.matches.find((m) => m.kind === 'saddr')
   const listed = from?.kind === 'saddr' ? from.cidrs.length : 0
   const translated = src !== flow.src ? ` (${flow.src}, translated by source NAT on the way)` : ''
-  return ` Line ${acl.source.line} accepts the port only from ${listed === 1 ? 'one source' : `${listed} sources`} (\`${acl.text.replace(/^\[\d+:\d+\]\s*/, '')}\`); ${w.sim.what} comes from ${src}${translated}, which is not among them.`
+  return ` Line ${acl.source.line} accepts the port only from ${listed === 1 ? 'one source' : `${listed} sources`} (\`${withoutCounters(acl.text)}\`); ${w.sim.what} comes from ${src}${translated}, which is not among them.`
 }
 
 function capital(text: string): string {
@@ -765,7 +772,7 @@ function rateLimit(
     accepting ?? (dropping && isLimit(dropping.rule) ? { x: w, s: dropping } : undefined)
   if (!limiter) return undefined
   const e = hops[0]?.ends ?? flowEnds(flow)
-  const limit = limiter.s.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  const limit = withoutCounters(limiter.s.rule)
   const sameService = ctx.flows.filter(
     (f) => f.dst === flow.dst && f.dport === flow.dport && f.proto === flow.proto
   )
@@ -1124,7 +1131,7 @@ function sizeDrop(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undef
   if (small.blocked) return undefined
   const kind = classify(w, fromOpener ? 'opening' : 'reply') === 'policy' ? 'policy' : 'rule'
   const cause = walkCause(w, kind)
-  const rule = cause.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  const rule = withoutCounters(cause.rule)
   const on = w.hop.host.name ? `On ${w.hop.host.name}, ` : ''
   return {
     flow,
@@ -1279,7 +1286,7 @@ function sourceNetwork(router: FlowRoles['routers'][number], addr: string): stri
 
 /** The limit rule rewritten with twice its rate and burst, replacing it in place. */
 function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | undefined {
-  const text = step.rule?.replace(/^\[\d+:\d+\]\s*/, '')
+  const text = withoutCounters(step.rule)
   if (!text || step.line === undefined) return undefined
   const at = chainAt(w.ruleset.value, step.table, step.chain)
   const chain = at?.chain

@@ -8,6 +8,7 @@
 import type { Evidence, Finding, Outcome } from '../../shared/incident'
 import type { Draft } from './decide'
 import { withTraces } from './evidence-items'
+import { withoutCounters } from './names'
 import { endpointText } from './simulate'
 
 const WORDS: Record<Outcome, [string, string]> = {
@@ -154,7 +155,7 @@ function causeWords(d: Draft): string {
   const c = d.cause
   const host = c.host ? `${c.host} ` : ''
   // The title drops iptables-save -c's counters; the cause keeps the line exactly as written.
-  const rule = c.rule ? ` \`${c.rule.replace(/^\[\d+:\d+\]\s*/, '')}\`` : ''
+  const rule = c.rule ? ` \`${withoutCounters(c.rule)}\`` : ''
   switch (c.kind) {
     case 'rule':
     case 'policy':
