@@ -10,8 +10,13 @@ import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
 import { createPointTracker, type PointTracker } from './flows/track-point'
 import { capturedKey, loggedKey } from './align/packet-keys'
-import { attachIpsets, createEvidence, hostOf, type EvidenceSet } from './correlate/evidence'
-import { normalizeAddress } from './hostfacts/address'
+import {
+  attachIpsets,
+  createEvidence,
+  hostAddresses,
+  hostOf,
+  type EvidenceSet
+} from './correlate/evidence'
 import { correlate } from './correlate/correlate'
 import { baseName } from './correlate/names'
 import { detectKind } from './inputs/detect-kind'
@@ -171,12 +176,12 @@ export async function analyse(
 }
 
 /** The addresses of the host a capture belongs to, from its `ip addr` (none without one). */
-function hostAddressesOf(evidence: EvidenceSet, o: OpenCapture): Set<string> | undefined {
-  const facts = o.file.host === undefined ? undefined : evidence.hosts.get(o.file.host)?.ipAddr
-  if (!facts) return undefined
-  return new Set(
-    facts.value.interfaces.flatMap((i) => i.addresses.map((a) => normalizeAddress(a.address)))
-  )
+function hostAddressesOf(
+  evidence: EvidenceSet,
+  o: OpenCapture
+): ReadonlyMap<string, string> | undefined {
+  const host = o.file.host === undefined ? undefined : evidence.hosts.get(o.file.host)
+  return host?.ipAddr ? hostAddresses(host) : undefined
 }
 
 /** Capture files kept open from detection to reading; the others are opened again when read. */

@@ -15,7 +15,8 @@ export interface PointPresence {
 export function pointPresence(
   point: string,
   flows: PointFlow[],
-  hostAddresses?: ReadonlySet<string>
+  /** The host's own addresses from its `ip addr` (by address), when it was read. */
+  hostAddresses?: Pick<ReadonlyMap<string, unknown>, 'has'>
 ): PointPresence {
   const counts = new Map<string, number>()
   const pairs = new Set<string>()

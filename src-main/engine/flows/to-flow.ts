@@ -3,6 +3,7 @@ import type { DataHealth, Flow, KeyPacket, Outcome, RstFacts } from '../../share
 import type { PointFlow, Sighting, Stamp } from './point-flow'
 import { silentPoints, type PointPresence } from './point-presence'
 import { isEstablished, pointOutcome, stuckSegment } from './point-outcome'
+import { sameEndpoint } from './track-point'
 
 const ESTABLISHED_FAMILY = new Set<Outcome>(['established', 'stalled', 'reset-midstream'])
 /** When points disagree and none completed the handshake, the most telling answer wins. */
@@ -91,15 +92,11 @@ export function toFlow(
 function orient(group: PointFlow[]): void {
   const p = group[0]
   for (const f of group) {
-    if (f === p || !sameEnds(f.a, p.b) || !sameEnds(f.b, p.a)) continue
+    if (f === p || !sameEndpoint(f.a, p.b) || !sameEndpoint(f.b, p.a)) continue
     ;[f.a, f.b] = [f.b, f.a]
     ;[f.fromA, f.fromB] = [f.fromB, f.fromA]
     f.openerKnown = false
   }
-}
-
-function sameEnds(x: PointFlow['a'], y: PointFlow['a']): boolean {
-  return x.ip === y.ip && x.port === y.port
 }
 
 function combine(group: PointFlow[], outcomes: Outcome[], presence: PointPresence[]): Outcome {
