@@ -76,6 +76,16 @@ function routed(router: Record<string, string>, server: Record<string, string> =
   return ev
 }
 
+/** The server (203.0.113.5) with its ip addr and an iptables filter table: INPUT `rules`. */
+function serverWithInput(...rules: string[]): EvidenceSet {
+  const ev = createEvidence()
+  load(ev, 'server', {
+    'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+    'iptables.txt': ['*filter', ':INPUT ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n')
+  })
+  return ev
+}
+
 const T0 = '2026-11-22T03:00:00.000000Z'
 function flow(o: Partial<Flow> & Pick<Flow, 'id' | 'outcome' | 'dport'>): Flow {
   return {
@@ -447,21 +457,8 @@ describe('a rule that drops by source', () => {
 describe('limits written for traffic over them', () => {
   // Some connections to the service got through, the rest did not: the limit's drop (or reject)
   // holds over it, and not under it.
-  const server = (rule: string): EvidenceSet => {
-    const ev = createEvidence()
-    load(ev, 'server', {
-      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
-      'iptables.txt': [
-        '*filter',
-        ':INPUT ACCEPT [0:0]',
-        '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-        rule,
-        'COMMIT',
-        ''
-      ].join('\n')
-    })
-    return ev
-  }
+  const server = (rule: string): EvidenceSet =>
+    serverWithInput('-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', rule)
   const flows = (failed: Partial<Flow>): Flow[] => [
     flow({ id: 'F1', outcome: 'established', dport: 7000, sport: 40001 }),
     flow({ id: 'F2', outcome: 'syn-timeout', dport: 7000, sport: 40002, ...failed })
@@ -494,37 +491,21 @@ describe('limits written for traffic over them', () => {
 
 describe('an accept for a logged drop', () => {
   it('goes before the LOG that records the drop, so accepted packets are not logged as dropped', () => {
-    const ev = createEvidence()
-    load(ev, 'server', {
-      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
-      'iptables.txt': [
-        '*filter',
-        ':INPUT ACCEPT [0:0]',
-        '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-        '-A INPUT -p tcp -m tcp --dport 5432 -j LOG --log-prefix "PG-DENY: "',
-        '-A INPUT -p tcp -m tcp --dport 5432 -j DROP',
-        'COMMIT',
-        ''
-      ].join('\n')
-    })
+    const ev = serverWithInput(
+      '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A INPUT -p tcp -m tcp --dport 5432 -j LOG --log-prefix "PG-DENY: "',
+      '-A INPUT -p tcp -m tcp --dport 5432 -j DROP'
+    )
     const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 5432 })]), 'F1')!
     expect(f.cause).toMatchObject({ kind: 'rule', line: 5 })
     expect(f.fix).toBe('iptables -I INPUT 2 -p tcp --dport 5432 -j ACCEPT')
   })
 
   it('lets in the one source a service ACL leaves out, and says the ACL does', () => {
-    const ev = createEvidence()
-    load(ev, 'server', {
-      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
-      'iptables.txt': [
-        '*filter',
-        ':INPUT ACCEPT [0:0]',
-        '-A INPUT -s 198.51.100.99/32 -p tcp -m tcp --dport 5432 -j ACCEPT',
-        '-A INPUT -p tcp -m tcp --dport 5432 -j DROP',
-        'COMMIT',
-        ''
-      ].join('\n')
-    })
+    const ev = serverWithInput(
+      '-A INPUT -s 198.51.100.99/32 -p tcp -m tcp --dport 5432 -j ACCEPT',
+      '-A INPUT -p tcp -m tcp --dport 5432 -j DROP'
+    )
     const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 5432 })]), 'F1')!
     expect(f.cause).toMatchObject({ kind: 'rule', line: 4 })
     expect(f.explanation).toContain(
