@@ -1,25 +1,33 @@
-import { WHAT_IF_MAX_CHANGES, WHAT_IF_MAX_CHARS } from '@shared/api'
+import { WHAT_IF_MAX_CHARS } from '@shared/api'
 import type { Flow } from '@shared/incident'
 
 /** The commands the engine can try on copies of the snapshots. */
 const TRYABLE = /^(?:sudo\s+)?(iptables|ip6tables|nft|sysctl)\s/
 
 /**
- * Returns a fix's lines as what-if changes (each prefixed `HOST: ` when the cause names its
- * host), and the lines that cannot be tried (firewall-cmd, semanage, an echo to a file...).
+ * Returns a fix as what-if changes: its command lines the engine can try, together as one
+ * change (a fix's lines work together, as an accept and the ESTABLISHED rule it needs do), the
+ * first prefixed `HOST: ` when the cause names its host (the lines after it inherit it); and
+ * the lines that cannot be tried (firewall-cmd, semanage, an echo to a file...).
  */
 export function fixChanges(fix: string, host?: string): { changes: string[]; skipped: string[] } {
-  const changes: string[] = []
+  const tried: string[] = []
   const skipped: string[] = []
+  let length = host ? host.length + 2 : 0
   for (const raw of fix.split('\n')) {
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
-    const change = (host ? `${host}: ` : '') + line.replace(/^sudo\s+/, '')
-    if (!TRYABLE.test(line) || change.length >= WHAT_IF_MAX_CHARS) skipped.push(line)
-    else if (changes.length >= WHAT_IF_MAX_CHANGES) skipped.push(line)
-    else changes.push(change)
+    const command = line.replace(/^sudo\s+/, '')
+    // One change must stay under the engine's length limit: lines past it are not tried.
+    const after = length + command.length + (tried.length > 0 ? 1 : 0)
+    if (!TRYABLE.test(line) || after >= WHAT_IF_MAX_CHARS) skipped.push(line)
+    else {
+      tried.push(command)
+      length = after
+    }
   }
-  return { changes, skipped }
+  if (tried.length === 0) return { changes: [], skipped }
+  return { changes: [(host ? `${host}: ` : '') + tried.join('\n')], skipped }
 }
 
 /** Returns why a change typed by hand cannot be tried, or undefined when it can. */

@@ -1,35 +1,57 @@
 import { describe, expect, it } from 'vitest'
 import { fixChanges, flowLine, typedChangeProblem } from '../../../src-renderer/model/what-if'
-import { WHAT_IF_MAX_CHANGES } from '../../../src-main/shared/api'
+import { WHAT_IF_MAX_CHARS, analyseOptionsProblem } from '../../../src-main/shared/api'
+import { splitCommands } from '../../../src-main/engine/correlate/what-if'
 
 describe('fixChanges', () => {
-  it('turns each command line the engine can try into a change on the cause host', () => {
+  it('tries the command lines the engine can simulate together, as one change on the cause host', () => {
     const fix = [
       'firewall-cmd --zone=public --add-port=8081/tcp --permanent',
       'sudo iptables -I INPUT 6 -p tcp --dport 8081 -j ACCEPT',
       '# a comment',
       '',
-      'nft insert rule inet filter input handle 7 tcp dport 8081 accept',
+      'iptables -I INPUT 6 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
       'firewall-cmd --reload'
     ].join('\n')
     expect(fixChanges(fix, 'server')).toEqual({
       changes: [
-        'server: iptables -I INPUT 6 -p tcp --dport 8081 -j ACCEPT',
-        'server: nft insert rule inet filter input handle 7 tcp dport 8081 accept'
+        'server: iptables -I INPUT 6 -p tcp --dport 8081 -j ACCEPT\n' +
+          'iptables -I INPUT 6 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'
       ],
       skipped: [
         'firewall-cmd --zone=public --add-port=8081/tcp --permanent',
         'firewall-cmd --reload'
       ]
     })
+    // The engine reads that change back as its two commands, both on the host.
+    expect(splitCommands(fixChanges(fix, 'server').changes[0])).toEqual([
+      'server: iptables -I INPUT 6 -p tcp --dport 8081 -j ACCEPT',
+      'iptables -I INPUT 6 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'
+    ])
   })
 
-  it('leaves the host out when the cause names none, and stops at the change limit', () => {
-    const many = Array.from({ length: WHAT_IF_MAX_CHANGES + 2 }, (_, i) => `sysctl -w k${i}=1`)
-    const r = fixChanges(many.join('\n'))
-    expect(r.changes).toHaveLength(WHAT_IF_MAX_CHANGES)
-    expect(r.changes[0]).toBe('sysctl -w k0=1')
-    expect(r.skipped).toEqual(many.slice(WHAT_IF_MAX_CHANGES))
+  it('leaves the host out when the cause names none, and keeps the change under the length limit', () => {
+    expect(fixChanges('sysctl -w net.ipv4.ip_forward=1')).toEqual({
+      changes: ['sysctl -w net.ipv4.ip_forward=1'],
+      skipped: []
+    })
+    const line = (i: number) => `iptables -A INPUT -s 10.0.${i}.0/24 -j ACCEPT`
+    const many = Array.from({ length: 200 }, (_, i) => line(i))
+    const r = fixChanges(many.join('\n'), 'h')
+    expect(r.changes).toHaveLength(1)
+    expect(r.changes[0].length).toBeLessThan(WHAT_IF_MAX_CHARS)
+    const kept = r.changes[0].split('\n')
+    expect(kept[0]).toBe(`h: ${line(0)}`)
+    expect(kept.length + r.skipped.length).toBe(200)
+    expect(r.skipped[0]).toBe(line(kept.length))
+    expect(analyseOptionsProblem({ whatIf: r.changes })).toBeUndefined()
+  })
+
+  it('offers nothing to try when no line is a command the engine simulates', () => {
+    expect(fixChanges('firewall-cmd --reload', 'h')).toEqual({
+      changes: [],
+      skipped: ['firewall-cmd --reload']
+    })
   })
 })
 
