@@ -137,7 +137,7 @@ export async function analyse(
       list.map((o) => baseName(o.file.path))
     )
     const tracker = createPointTracker(point)
-    await readPoint(list, tracker, options, wanted, (p, file) => {
+    const spans = await readPoint(list, tracker, options, wanted, (p, file) => {
       // An NFLOG capture is a drop log too: its packets become the host's log events.
       const host = hostOf(evidence, file.host)
       const ifname = (i: number): string | undefined =>
@@ -147,6 +147,19 @@ export async function analyse(
       host.logs.push(e)
       if (!host.logFiles.includes(file.path)) host.logFiles.push(file.path)
     })
+    // A point's several files, for telling where on the host a packet was seen (in on one
+    // interface, never out on the other).
+    if (list.length > 1)
+      list.forEach((o, i) => {
+        if (o.file.host === undefined) return
+        const span = spans[i]
+        hostOf(evidence, o.file.host).captures.push({
+          point,
+          file: baseName(o.file.path),
+          iface: span.iface,
+          ...(span.firstUs <= span.lastUs ? { firstUs: span.firstUs, lastUs: span.lastUs } : {})
+        })
+      })
     const seen = tracker.finish()
     // What a point covered only tells which points missed a conversation: one point misses none.
     if (byPoint.size > 1)
@@ -229,8 +242,9 @@ async function readPoint(
   options: AnalyseOptions,
   wanted: Map<string, number[]>,
   onNflog: (p: Packet, file: SourceFile) => void
-): Promise<void> {
+): Promise<FileSpan[]> {
   const dedupe = list.length > 1 ? createDeduper() : undefined
+  const spans: FileSpan[] = list.map(() => ({ firstUs: Infinity, lastUs: -Infinity }))
   const cooked = createDeduper()
   /** One file streams through a reused packet view, fed as it is decoded: nothing is queued. */
   const feedView = (v: PacketView, digits: number): void => {
@@ -253,6 +267,7 @@ async function readPoint(
           })
         : createCaptureReader(o.file.path, (p, iface) => {
             order.see(p.timeUs, p.n)
+            if (iface.name) spans[index].iface ??= iface.name
             queue.push({ p, digits: iface.tsDigits })
           })
     return {
@@ -304,7 +319,13 @@ async function readPoint(
       // Beside a capture of the wire, an NFLOG copy is a log record, not another sighting.
       return
     }
-    if (dedupe?.(q.p)) return
+    const span = spans[index]
+    if (q.p.timeUs < span.firstUs) span.firstUs = q.p.timeUs
+    if (q.p.timeUs > span.lastUs) span.lastUs = q.p.timeUs
+    if (dedupe?.(q.p)) {
+      tracker.alsoSeen(q.p, index)
+      return
+    }
     if (!dedupe && q.p.link.sllPktType !== undefined && cooked(q.p)) return
     tracker.addPacket(q.p, index, q.digits)
     if (wanted.size > 0) record(q.p)
@@ -322,7 +343,7 @@ async function readPoint(
       if (s.pos >= s.queue.length) break
       for (; s.pos < s.queue.length; s.pos++) feed(s.queue[s.pos], 0)
     }
-    return
+    return spans
   }
   // Several files: always the earliest waiting packet next (the first file listed on a tie).
   // A file is opened only once its first packet is due, so rotated captures, one after another
@@ -356,6 +377,15 @@ async function readPoint(
     if (s.pos >= s.queue.length) await s.fill()
     if (s.pos < s.queue.length) waiting.push(s)
   }
+  return spans
+}
+
+/** The time a capture file of a point with several covers, and its interface when it names one. */
+interface FileSpan {
+  firstUs: number
+  lastUs: number
+  /** The interface named in the file (a pcapng interface description's if_name). */
+  iface?: string
 }
 
 /** A packet earlier than one before it in its file by more than this is out of time order. */

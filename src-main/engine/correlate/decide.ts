@@ -27,6 +27,7 @@ import {
 } from './fix'
 import { icmpErrorPath } from './fate'
 import { firewalldLogCause } from './firewalld-log'
+import { crossingText, lostInside, reversePathDrop } from './crossing'
 import {
   firewalldBlock,
   firewalldCause,
@@ -107,9 +108,58 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   resetOnTheWay(draft, roles)
   return draft
 }
+  insideHost(draft, roles)
 
 /**
  * A RST in the destination's name that crossed no router (its TTL still a sender's initial 64,
+/**
+ * A router that captured each of its interfaces on its own, seen to take the lost packet in and
+ * never send it on: evidence that the router itself dropped it. When nothing else explained the
+ * failure, the router is named; its reverse-path filter, when the sysctl snapshot shows that it
+ * drops the packet, is the cause given.
+ */
+function insideHost(draft: Draft, roles: FlowRoles): void {
+  for (const h of roles.routers) {
+    const x = lostInside(draft.flow, h, roles.ends)
+    if (!x) continue
+    const item: Evidence = {
+      kind: 'packet',
+      weight: 'proves',
+      text: crossingText(x),
+      time: x.key.time,
+      frames: x.key.frames
+    }
+    if (draft.cause.kind !== 'unknown') {
+      draft.evidence.splice(1, 0, item)
+      return
+    }
+    const name = h.name || 'the router'
+    const rp = reversePathDrop(x)
+    draft.cause.host = h.name || undefined
+    draft.evidence.unshift(item)
+    if (!rp) {
+      draft.explanation = `${name} took ${x.what} in on ${x.inIface} and never sent it on by ${x.outIface}: it was dropped inside ${name}, yet nothing loaded there says why (${h.rulesets.length ? 'its ruleset accepts it' : 'its ruleset was not loaded'}). The ruleset may have changed since the snapshot, or the drop is in routing, not the firewall.`
+      return
+    }
+    const set = rp.setting
+    draft.cause.file = set.file
+    if (set.line !== undefined) draft.cause.line = set.line
+    draft.cause.rule = `${set.key} = ${set.value}`
+    draft.evidence.splice(1, 0, {
+      kind: 'host',
+      weight: 'proves',
+      text: `${name}'s ${set.key} is ${set.value} (${rp.mode === 1 ? 'strict' : 'loose'} reverse-path filtering), and its route back to ${x.src} ${rp.back ? `leaves by ${rp.back}, not ${x.inIface}` : 'does not exist'}`,
+      file: set.file,
+      line: set.line
+    })
+    draft.confidence = 0.8
+    draft.explanation = `${name} took ${x.what} in on ${x.inIface} and never sent it on by ${x.outIface}. Its reverse-path filter is ${rp.mode === 1 ? 'strict' : 'loose'} (\`${set.key} = ${set.value}\`) and ${rp.back ? `its route back to ${x.src} leaves by ${rp.back}, not by ${x.inIface} where the packet arrived (asymmetric routing)` : `it has no route back to ${x.src}`}: the kernel drops such packets before any firewall rule sees them. ${rp.back ? 'Make the routes symmetric, or relax the filter to loose mode, as the fix does.' : 'Add a route back to the source, or turn the filter off on that interface, as the fix does.'}`
+    draft.fix = rp.fix
+    draft.missing = undefined
+    return
+  }
+}
+
  * 128 or 255) while routers stand between the two ends: a device on the opener's side sent it,
  * not the destination. Said as evidence when a router's rule is the cause.
  */

@@ -37,8 +37,25 @@ export interface HostEvidence {
   logFiles: string[]
   /** Capture points that belong to this host. */
   points: string[]
+  /**
+   * The files of those points when a point has several (a capture per interface): each with the
+   * time it covers and the interface it names, if any.
+   */
+  captures: HostCapture[]
   /** firewalld files (XML, firewalld.conf, `firewall-cmd --list-all*`): together one configuration. */
   firewalldFiles: { path: string; text: string }[]
+}
+
+/** One capture file of a host's point with several files. */
+export interface HostCapture {
+  point: string
+  /** The file's name as frame references give it. */
+  file: string
+  /** The interface the file names (pcapng if_name). */
+  iface?: string
+  /** The first and last packet's times; absent when the file holds no packet at all. */
+  firstUs?: number
+  lastUs?: number
 }
 
 /** The evidence of every host. */
@@ -65,6 +82,7 @@ export function hostOf(ev: EvidenceSet, name: string | undefined): HostEvidence 
       logs: [],
       logFiles: [],
       points: [],
+      captures: [],
       firewalldFiles: []
     }
     ev.hosts.set(key, h)

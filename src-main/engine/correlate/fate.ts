@@ -4,6 +4,7 @@
  * it; or `accept`. What-if compares these before and after a change.
  */
 
+import { lostInside, reversePathDrop } from './crossing'
 import type { Flow } from '../../shared/incident'
 import { sysctlFact, type EvidenceSet } from './evidence'
 import { flowRoles, interfaceToward, type FlowRoles } from './host-roles'
@@ -26,6 +27,9 @@ export function simulatedFate(flow: Flow, ev: EvidenceSet): string {
   for (const r of roles.routers) {
     const fwd = sysctlFact(r, v6 ? 'ipv6Forwarding' : 'ipv4Forwarding')
     if (fwd && fwd.value === false) return `not forwarded by ${r.name}`
+    const x = lostInside(flow, r, roles.ends)
+    if (x && reversePathDrop(x))
+      return `${x.what.replace(/^the /, '')}: dropped by ${r.name}'s reverse-path filter`
   }
   const fwd = walkPath(forwardHops(roles), (h) => openingPacket(flow, h))
   if (fwd.blocked) return where(fwd.blocked)

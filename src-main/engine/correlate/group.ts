@@ -177,7 +177,8 @@ function causeWords(d: Draft): string {
     case 'selinux':
       return `SELinux${c.host ? ` on ${c.host}` : ''}`
     default:
-      return 'cause unknown'
+      // What was found without a rule to blame (a sysctl, as a reverse-path filter's).
+      return c.rule ? `${host}\`${withoutCounters(c.rule)}\`` : 'cause unknown'
   }
 }
 

@@ -86,10 +86,12 @@ function applyChange(parsed: Change, ev: EvidenceSet, problems: string[]): Evide
         copy.sysctl = [
           ...h.sysctl.map((s) => ({
             file: s.file,
-            value: { ...s.value, facts: { ...s.value.facts } }
+            value: { ...s.value, values: new Map(s.value.values), facts: { ...s.value.facts } }
           }))
         ]
         if (copy.sysctl.length) {
+          // Every snapshot of the host takes the value (the first one read is the one used).
+          for (const c of copy.sysctl) c.value.values.set(parsed.sysctl.key, parsed.sysctl.value)
           applySysctl(copy.sysctl[0].value.facts, parsed.sysctl.key, parsed.sysctl.value)
           touched++
         }

@@ -39,6 +39,11 @@ export interface Sighting {
   /** Identity across points: seq for TCP, IP ID, payload length. */
   ipId: number | undefined
   seq: number | undefined
+  /**
+   * The same packet in the point's other capture files (a router captured on each interface):
+   * file and frame, in pairs. Undefined when no other file had it.
+   */
+  also: number[] | undefined
 }
 
 /** One direction's data-phase state, in sequence space relative to that side's ISN. */

@@ -229,7 +229,7 @@ function buildKeyPackets(
         time: stamp(s),
         len: s.len,
         seenAt: [f.point],
-        frames: [frameRef(f.point, files(f.point, s.file), s.frame)],
+        frames: framesOf(f.point, s, files),
         missingAt: silent.length > 0 ? [...silent] : undefined
       })
     }
@@ -259,9 +259,7 @@ function buildKeyPackets(
       time: stamp(earliest),
       len: earliest.len,
       seenAt,
-      frames: holders.map((f, i) =>
-        frameRef(f.point, files(f.point, found[i].file), found[i].frame)
-      ),
+      frames: holders.flatMap((f, i) => framesOf(f.point, found[i], files)),
       missingAt: undefined
     }
     const missing = points.filter((p) => !seenAt.includes(p))
@@ -269,6 +267,20 @@ function buildKeyPackets(
     if (missing.length > 0) kp.missingAt = missing
     out.push(kp)
   }
+  return out
+}
+
+/** A sighting's frame references: its own, then the same packet's in the point's other files. */
+function framesOf(
+  point: string,
+  s: Sighting,
+  files: (point: string, file: number) => string
+): string[] {
+  const out = [frameRef(point, files(point, s.file), s.frame)]
+  const also = s.also
+  if (also)
+    for (let k = 0; k < also.length; k += 2)
+      out.push(frameRef(point, files(point, also[k]), also[k + 1]))
   return out
 }
 

@@ -11,6 +11,8 @@ import type { TrackContext } from './track-context'
 
 /** A UDP or echo conversation idle this long is over; the next packet opens a new one. */
 const DATAGRAM_IDLE_US = 120_000_000
+/** Copies of one packet in a point's files (in on one interface, out on another) are this close. */
+const SAME_PACKET_US = 10_000
 /** Sightings kept per flow: enough for a handshake, its retransmissions and an answer. */
 export const MAX_SIGHTINGS = 48
 
@@ -24,6 +26,11 @@ export interface PointTracker {
   add(p: PacketView, file: number, digits: number): void
   /** Adds a packet given as a Packet object. */
   addPacket(p: Packet, file: number, digits: number): void
+  /**
+   * Notes a packet another of the point's files captured already (dropped as a duplicate): a
+   * TCP SYN, SYN-ACK, RST or FIN is added to its sighting as seen in this file too.
+   */
+  alsoSeen(p: Packet, file: number): void
   finish(): PointFlow[]
 }
 
@@ -128,6 +135,33 @@ export function createPointTracker(point: string): PointTracker {
     addPacket(p, file, digits) {
       viewFromPacket(scratch, p)
       add(scratch, file, digits)
+    },
+    alsoSeen(p, file) {
+      const tcp = p.l4
+      if (tcp?.kind !== 'tcp' || !p.ip) return
+      const kind = segmentKind(tcp.flags)
+      const what = kind !== 'other' ? kind : tcp.flags & FIN ? 'fin' : undefined
+      if (what === undefined) return
+      viewFromPacket(scratch, p)
+      const flow = current.get(
+        'tcp',
+        addressId(scratch, true),
+        tcp.sport,
+        addressId(scratch, false),
+        tcp.dport,
+        0
+      )
+      if (!flow) return
+      const list = flow.sightings
+      for (let i = list.length - 1; i >= 0; i--) {
+        const s = list[i]
+        if (s.what !== what || s.seq !== tcp.seq || s.file === file) continue
+        if (Math.abs(s.timeUs - p.timeUs) > SAME_PACKET_US) continue
+        const also = (s.also ??= [])
+        for (let k = 0; k < also.length; k += 2) if (also[k] === file) return
+        also.push(file, p.n)
+        return
+      }
     },
     finish() {
       // Neighbour discovery that worked is the link doing its job, in every IPv6 capture: only
@@ -289,7 +323,8 @@ export function sight(
     ttl: p.ipVersion !== 0 ? p.ttl : 0,
     len: viewIpLength(p),
     ipId: p.ipVersion === 4 ? p.ipId : undefined,
-    seq
+    seq,
+    also: undefined
   })
 }
 

@@ -737,3 +737,132 @@ describe('no listener', () => {
     expect(findingFor(run(ev, [rst()]), 'F1')!.cause.kind).toBe('unknown')
   })
 })
+
+describe('a router that captured each interface: the packet went in and never out', () => {
+  const T = Date.parse(T0) * 1000
+  /** The router with a third interface, r2, on 10.88.3.0/24, its files given. */
+  const setup = (files: Record<string, string>): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', {
+      'ip-addr.txt':
+        routerAddr() +
+        '4: r2@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n' +
+        '    inet 10.88.3.1/24 scope global r2\n',
+      ...files
+    })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    for (const h of ['client', 'router', 'server']) hostOf(ev, h).points.push(h)
+    hostOf(ev, 'router').captures.push(
+      { point: 'router', file: 'r2.pcap', firstUs: T - 1e6, lastUs: T + 9e6 },
+      { point: 'router', file: 'router-r1.pcap', firstUs: T - 1e6, lastUs: T + 9e6 }
+    )
+    return ev
+  }
+  /** A SYN timeout whose SYN the router captured on `frames`' files. */
+  const lost = (frames: string[]) =>
+    flow({
+      id: 'F1',
+      outcome: 'syn-timeout',
+      dport: 80,
+      seenAt: ['client', 'router'],
+      keyPackets: [
+        {
+          what: 'syn',
+          time: T0,
+          len: 60,
+          seenAt: ['client', 'router'],
+          missingAt: ['server'],
+          frames: ['client:c0.pcap#1', ...frames]
+        }
+      ]
+    })
+  const POLICY = '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n'
+  const ACCEPTING = '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'
+
+  it('is evidence beside the rule that dropped it', () => {
+    const f = findingFor(
+      run(setup({ 'iptables.txt': POLICY }), [lost(['router:r2.pcap#1'])]),
+      'F1'
+    )!
+    expect(f.cause).toMatchObject({ kind: 'policy', host: 'router', chain: 'FORWARD' })
+    expect(f.evidence[1]).toMatchObject({
+      kind: 'packet',
+      weight: 'proves',
+      text: 'router captured the SYN arriving on r2 (r2.pcap) and never leaving on r1 (router-r1.pcap, which was capturing at the time): router itself did not forward it'
+    })
+  })
+
+  it('says nothing when the way out saw it too, or was not capturing then', () => {
+    const both = run(setup({ 'iptables.txt': POLICY }), [
+      lost(['router:r2.pcap#1', 'router:router-r1.pcap#1'])
+    ])
+    expect(findingFor(both, 'F1')!.evidence.some((e) => /never leaving/.test(e.text))).toBe(false)
+    const ev = setup({ 'iptables.txt': POLICY })
+    hostOf(ev, 'router').captures[1].firstUs = T + 1e6
+    const late = run(ev, [lost(['router:r2.pcap#1'])])
+    expect(findingFor(late, 'F1')!.evidence.some((e) => /never leaving/.test(e.text))).toBe(false)
+  })
+
+  it('names the router when its ruleset accepts the packet, and its strict reverse-path filter when the route back differs', () => {
+    const plain = findingFor(
+      run(setup({ 'iptables.txt': ACCEPTING }), [lost(['router:r2.pcap#1'])]),
+      'F1'
+    )!
+    expect(plain.cause).toMatchObject({ kind: 'unknown', host: 'router' })
+    expect(plain.explanation).toMatch(
+      /^router took the SYN in on r2 and never sent it on by r1: it was dropped inside router/
+    )
+    expect(plain.fix).toBeUndefined()
+
+    const sysctl = 'net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.r2.rp_filter = 0\n'
+    const rp = findingFor(
+      run(setup({ 'iptables.txt': ACCEPTING, 'sysctl.txt': sysctl }), [lost(['router:r2.pcap#1'])]),
+      'F1'
+    )!
+    expect(rp.cause).toMatchObject({
+      kind: 'unknown',
+      host: 'router',
+      file: 'router/sysctl.txt',
+      line: 1,
+      rule: 'net.ipv4.conf.all.rp_filter = 1'
+    })
+    expect(rp.confidence).toBe(0.8)
+    expect(rp.explanation).toMatch(/route back to 10\.88\.1\.2 leaves by r0, not by r2/)
+    // Loose on r2 is enough: the larger of `all` (1) and the interface's value counts.
+    expect(rp.fix).toBe('sysctl -w net.ipv4.conf.r2.rp_filter=2')
+    expect(rp.missing).toBeUndefined()
+    // Tried as a what-if, the fix lets the SYN through.
+    const tried = run(
+      setup({ 'iptables.txt': ACCEPTING, 'sysctl.txt': sysctl }),
+      [lost(['router:r2.pcap#1'])],
+      { whatIf: [`router: ${rp.fix}`] }
+    )
+    expect(tried.whatIf?.[0]).toMatchObject({ resolves: ['F1'], changes: [] })
+  })
+
+  it('in loose mode, drops a source with no route back at all: the fix turns the filter off', () => {
+    const ev = setup({
+      'iptables.txt': ACCEPTING,
+      'sysctl.txt': 'net.ipv4.conf.all.rp_filter = 2\n'
+    })
+    const f = findingFor(run(ev, [{ ...lost(['router:r2.pcap#1']), src: '192.0.2.7' }]), 'F1')!
+    expect(f.cause.rule).toBe('net.ipv4.conf.all.rp_filter = 2')
+    expect(f.explanation).toMatch(/it has no route back to 192\.0\.2\.7/)
+    expect(f.fix).toBe(
+      'sysctl -w net.ipv4.conf.r2.rp_filter=0\nsysctl -w net.ipv4.conf.all.rp_filter=0'
+    )
+  })
+
+  it('leaves the filter out when the packet arrived where the route back leaves', () => {
+    const ev = setup({
+      'iptables.txt': ACCEPTING,
+      'sysctl.txt': 'net.ipv4.conf.all.rp_filter = 1\n'
+    })
+    // The SYN came in on r0, the way back to its source.
+    hostOf(ev, 'router').captures[0].file = 'r0.pcap'
+    const f = findingFor(run(ev, [lost(['router:r0.pcap#1'])]), 'F1')!
+    expect(f.cause.rule).toBeUndefined()
+    expect(f.explanation).toMatch(/dropped inside router/)
+  })
+})

@@ -80,3 +80,41 @@ describe('a capture point rotated into many files', () => {
     expect(mostOpen).toBeLessThanOrEqual(18)
   })
 })
+
+describe('a point with a capture per interface', () => {
+  it('gives each key packet the frame of every file that captured it', async () => {
+    const whole = readFileSync(resolve(CORPUS, 'pcaps', 'zeek_smtp.pcap'))
+    // The same packets on both interfaces (a router forwarding everything), and a second file
+    // holding only the second half of them (its interface saw nothing before).
+    const half = rotate(whole, 64)
+    const both = await analyse([
+      memorySource('r0.pcap', whole, { point: 'router' }),
+      memorySource('r1.pcap', whole, { point: 'router' })
+    ])
+    const single = await analyse([memorySource('r0.pcap', whole, { point: 'router' })])
+    expect(both.flows.map(summary)).toEqual(single.flows.map(summary))
+    // (TCP's own key packets: an ICMP error or a retransmitted data segment keeps one frame.)
+    const keys = both.flows
+      .flatMap((f) => f.keyPackets ?? [])
+      .filter((k) => ['syn', 'syn-ack', 'rst', 'fin'].includes(k.what))
+    expect(keys.length).toBeGreaterThan(0)
+    for (const k of keys) {
+      const [own, also] = k.frames ?? []
+      expect(own).toMatch(/^router:r0\.pcap#\d+$/)
+      expect(also).toBe(own.replace('r0.pcap', 'r1.pcap'))
+    }
+    const later = await analyse([
+      memorySource('r0.pcap', whole, { point: 'router' }),
+      memorySource('r1.pcap', half[1], { point: 'router' })
+    ])
+    // A SYN among the first 64 packets was on r0 only; one after them on both.
+    const syns = later.flows.flatMap((f) => f.keyPackets?.filter((k) => k.what === 'syn') ?? [])
+    const frameOf = (k: { frames?: string[] }) => Number(k.frames![0].split('#')[1])
+    const early = syns.filter((k) => frameOf(k) <= 64)
+    const late = syns.filter((k) => frameOf(k) > 64)
+    expect(early.length).toBeGreaterThan(0)
+    expect(late.length).toBeGreaterThan(0)
+    for (const k of early) expect(k.frames).toHaveLength(1)
+    for (const k of late) expect(k.frames![1]).toBe(`router:r1.pcap#${frameOf(k) - 64}`)
+  })
+})

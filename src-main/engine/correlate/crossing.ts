@@ -1,0 +1,151 @@
+/**
+ * Where inside a host a packet was lost, when the host captured each interface on its own (a
+ * router's tcpdump on its inside and its outside interface): a packet captured arriving on one
+ * interface and never leaving by the one its route takes was dropped inside that host — by its
+ * firewall, its reverse-path filter or its routing — not on a wire beyond it. Captures see a
+ * packet arriving before netfilter does and a packet leaving after it.
+ */
+
+import type { Flow, KeyPacket } from '../../shared/incident'
+import { isoToUs } from '../report/time'
+import type { HostCapture, HostEvidence } from './evidence'
+import { interfaceToward, type FlowEnds } from './host-roles'
+
+/** A packet a host received on one interface and never sent by the one its route takes. */
+export interface Crossing {
+  host: HostEvidence
+  /** The packet, in words ("the SYN"). */
+  what: string
+  key: KeyPacket
+  /** Where it arrived: the interface and the capture of it that saw the packet. */
+  inIface: string
+  inFile: string
+  /** Where it should have left: the interface toward its destination and its capture. */
+  outIface: string
+  outFile: string
+  /** Whether that capture holds no packet at all. */
+  outEmpty: boolean
+  /** The packet's source and destination as this host saw them. */
+  src: string
+  dst: string
+}
+
+/**
+ * Returns the crossing a failed flow's lost packet shows at a host, if it shows one: the SYN
+ * of a connection nothing answered (or that was refused), the SYN-ACK of a one-way handshake.
+ */
+export function lostInside(flow: Flow, host: HostEvidence, ends: FlowEnds): Crossing | undefined {
+  if (host.captures.length < 2) return undefined
+  const keys = flow.keyPackets ?? []
+  if (flow.outcome === 'one-way') {
+    const k = keys.find((x) => x.what === 'syn-ack')
+    return k && crossing(host, k, 'the SYN-ACK', ends.farDst, ends.src)
+  }
+  if (['syn-timeout', 'refused-rst', 'icmp-unreachable'].includes(flow.outcome)) {
+    const k = keys.find((x) => x.what === 'syn')
+    return k && crossing(host, k, 'the SYN', ends.src, ends.farDst)
+  }
+  return undefined
+}
+
+function crossing(
+  host: HostEvidence,
+  key: KeyPacket,
+  what: string,
+  src: string,
+  dst: string
+): Crossing | undefined {
+  const outIface = interfaceToward(host, dst)
+  if (!outIface) return undefined
+  const captures = host.captures.map((c) => ({ c, iface: interfaceOf(host, c) }))
+  const out = captures.filter((x) => x.iface === outIface)
+  // One capture of the way out, running while the packet would have left.
+  if (out.length !== 1) return undefined
+  const outCap = out[0].c
+  const t = isoToUs(key.time)
+  // A file that captured nothing at all was running (it was left in the incident) and saw
+  // nothing leave; one with packets must have been running at the time.
+  const empty = outCap.firstUs === undefined || outCap.lastUs === undefined
+  if (!empty && !(outCap.firstUs! <= t && outCap.lastUs! >= t)) return undefined
+  const frames = key.frames ?? []
+  const saw = (c: HostCapture): boolean => frames.some((f) => f.startsWith(`${c.point}:${c.file}#`))
+  if (saw(outCap)) return undefined
+  const arrived = captures.find((x) => x.iface !== undefined && x.iface !== outIface && saw(x.c))
+  if (!arrived) return undefined
+  return {
+    host,
+    what,
+    key,
+    inIface: arrived.iface!,
+    inFile: arrived.c.file,
+    outIface,
+    outFile: outCap.file,
+    outEmpty: empty,
+    src,
+    dst
+  }
+}
+
+/**
+ * The interface a capture file is of: the one it names itself (pcapng), else the host's
+ * interface its file name is made of ("eth0.pcap", "router-eth1.pcapng", "r1_capture.pcap").
+ */
+function interfaceOf(host: HostEvidence, c: HostCapture): string | undefined {
+  if (c.iface) return c.iface
+  const stem = c.file.replace(/\.gz$/i, '').replace(/\.(pcapng|pcap|cap|dmp)$/i, '')
+  const parts = stem.split(/[-_.@ ]/)
+  const names = host.ipAddr?.value.interfaces.map((i) => i.name) ?? []
+  const named = names.filter((n) => n !== 'lo' && (stem === n || parts.includes(n)))
+  return named.length === 1 ? named[0] : undefined
+}
+
+/** The evidence sentence of a crossing. */
+export function crossingText(x: Crossing): string {
+  const name = x.host.name || 'the host'
+  return `${name} captured ${x.what} arriving on ${x.inIface} (${x.inFile}) and never leaving on ${x.outIface} (${x.outFile}, ${x.outEmpty ? 'which captured nothing at all' : 'which was capturing at the time'}): ${name} itself did not forward it`
+}
+
+/**
+ * Why a host that accepts a packet by its ruleset may still drop it: a strict reverse-path
+ * filter (rp_filter 1, the larger of `all` and the interface's value counts) drops a packet
+ * whose source the host would answer by another interface than the one it arrived on; a loose
+ * one (2) one whose source it has no route back to at all.
+ */
+export function reversePathDrop(x: Crossing): ReversePath | undefined {
+  if (x.src.includes(':')) return undefined
+  /** A key's value and where it was read, from the first snapshot that has it. */
+  const read = (key: string): ReversePath['setting'] | undefined => {
+    for (const f of x.host.sysctl) {
+      const n = Number(f.value.values.get(key))
+      if (f.value.values.has(key) && Number.isInteger(n))
+        return { key, value: n, file: f.file, line: f.value.lines.get(key) }
+    }
+    return undefined
+  }
+  const all = read('net.ipv4.conf.all.rp_filter')
+  const own = read(`net.ipv4.conf.${x.inIface}.rp_filter`)
+  // The larger of the two counts; of equal values the interface's own is the one to show.
+  const setting = !all ? own : !own ? all : all.value > own.value ? all : own
+  if (!setting || (setting.value !== 1 && setting.value !== 2)) return undefined
+  const mode = setting.value
+  const back = interfaceToward(x.host, x.src)
+  if (mode === 1 ? back === x.inIface : back !== undefined) return undefined
+  // Loose mode lets in any source with a route back; without one, only no filtering does. The
+  // larger of `all` and the interface's value counts, so `all` may need lowering too.
+  const target = back === undefined ? 0 : 2
+  const fix = [`sysctl -w net.ipv4.conf.${x.inIface}.rp_filter=${target}`]
+  if (all && all.value > target) fix.push(`sysctl -w net.ipv4.conf.all.rp_filter=${target}`)
+  return { mode, back, setting, fix: fix.join('\n') }
+}
+
+/** A reverse-path filter that drops a crossing's packet. */
+export interface ReversePath {
+  /** 1 strict, 2 loose. */
+  mode: 1 | 2
+  /** The interface the host's route back to the source takes (none: no route back). */
+  back: string | undefined
+  /** The sysctl that sets the mode, as the snapshot gives it. */
+  setting: { key: string; value: number; file: string; line?: number }
+  /** sysctl commands that make the filter let the packet in. */
+  fix: string
+}
