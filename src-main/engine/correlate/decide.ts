@@ -8,6 +8,7 @@
 
 import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
 import { FAILED_ORDER } from '../../shared/outcomes'
+import { walkNetfilter } from '../evaluate/walk-netfilter'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Chain, CtState, Rule } from '../rulesets/model'
@@ -26,8 +27,8 @@ import {
   type SourceSet
 } from './fix'
 import { icmpErrorPath } from './fate'
-import { firewalldLogCause } from './firewalld-log'
 import { crossingText, lostInside, reversePathDrop } from './crossing'
+import { firewalldLogCause } from './firewalld-log'
 import {
   firewalldBlock,
   firewalldCause,
@@ -52,6 +53,7 @@ import { answersWith } from './reject-answer'
 import {
   endpointText,
   forwardHops,
+  hopOptions,
   openingPacket,
   replyPacket,
   returnHops,
@@ -106,12 +108,10 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   repliesToo(draft, roles)
   errorNeverDelivered(draft, roles)
   resetOnTheWay(draft, roles)
+  insideHost(draft, roles)
   return draft
 }
-  insideHost(draft, roles)
 
-/**
- * A RST in the destination's name that crossed no router (its TTL still a sender's initial 64,
 /**
  * A router that captured each of its interfaces on its own, seen to take the lost packet in and
  * never send it on: evidence that the router itself dropped it. When nothing else explained the
@@ -160,6 +160,8 @@ function insideHost(draft: Draft, roles: FlowRoles): void {
   }
 }
 
+/**
+ * A RST in the destination's name that crossed no router (its TTL still a sender's initial 64,
  * 128 or 255) while routers stand between the two ends: a device on the opener's side sent it,
  * not the destination. Said as evidence when a router's rule is the cause.
  */
@@ -694,13 +696,13 @@ function explain(
       return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${withoutCounters(stale.text)}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
     }
     case 'policy':
-      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it.${aclText(flow, w)} ${proof} ${by}.`
+      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it.${untrackedText(w)}${aclText(flow, w)} ${proof} ${by}.`
     default: {
       const set = kind === 'rule' ? setOfSource(w) : undefined
       const listed = set
         ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.`
         : ''
-      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${set ? '' : aclText(flow, w)} ${proof} ${by}.`
+      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${untrackedText(w)}${set ? '' : aclText(flow, w)} ${proof} ${by}.`
     }
   }
 }
@@ -743,6 +745,27 @@ function aclText(flow: Flow, w: Walk): string {
   const listed = from?.kind === 'saddr' ? from.cidrs.length : 0
   const translated = src !== flow.src ? ` (${flow.src}, translated by source NAT on the way)` : ''
   return ` Line ${acl.source.line} accepts the port only from ${listed === 1 ? 'one source' : `${listed} sources`} (\`${withoutCounters(acl.text)}\`); ${w.sim.what} comes from ${src}${translated}, which is not among them.`
+}
+
+/**
+ * A walk that ends untracked because a notrack rule took the packet out of conntrack: which rule
+ * did, and the rule that would have accepted it tracked (a rule for state NEW never matches an
+ * untracked packet).
+ */
+function untrackedText(w: Walk): string {
+  if (w.result.ct !== 'untracked' || w.sim.ct === 'untracked') return ''
+  const step = w.result.trace.find((s) => s.action === 'notrack')
+  if (!step) return ''
+  const tracked = walkNetfilter(w.ruleset.value, w.sim.packet, {
+    ...hopOptions(w.hop, w.sim, w.stateful),
+    ignoreNotrack: true
+  })
+  const by = tracked.verdict === 'accept' ? tracked.decidedBy : undefined
+  const would =
+    by?.kind === 'rule'
+      ? `: line ${by.line} (\`${withoutCounters(by.rule ?? '')}\`), which accepts it tracked (as ${w.sim.ct.toUpperCase()}), never matches it`
+      : ''
+  return ` The ${step.table} table's line ${step.line} (\`${withoutCounters(step.rule ?? '')}\`) takes ${w.sim.what} out of connection tracking, so every later rule sees it UNTRACKED${would}.`
 }
 
 function capital(text: string): string {

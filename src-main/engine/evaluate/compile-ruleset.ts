@@ -9,16 +9,18 @@
  * is uncertain, the DNAT target) without the trace: for packets by the million. The traced walk
  * stays the explanation; the two must agree on everything `decide` returns.
  */
-import type {
-  Action,
-  Chain,
-  Cidr,
-  CtState,
-  Match,
-  Rule,
-  Ruleset,
-  SetMark,
-  Table
+import {
+  CONNTRACK_PRIORITY,
+  untracks,
+  type Action,
+  type Chain,
+  type Cidr,
+  type CtState,
+  type Match,
+  type Rule,
+  type Ruleset,
+  type SetMark,
+  type Table
 } from '../rulesets/model'
 import { buildChainIndex, keyedRow, type ChainIndex, type RangeDim } from './chain-index'
 import {
@@ -99,6 +101,8 @@ interface CompiledRule {
   /** jump/goto: the target chain, null when the table has none of that name. */
   target: CompiledChain | null | undefined
   dnat: { addr?: Cidr; port?: number } | undefined
+  /** Takes the packet out of conntrack (NOTRACK, CT --notrack, nft notrack). */
+  notrack: boolean
 }
 
 interface CompiledChain {
@@ -134,6 +138,10 @@ interface PlannedChain {
   policyDrop: boolean
   /** No rule that can change the walk (none, or only log and counter rules): its policy only. */
   inert: boolean
+  /** A NAT chain: it sees a connection's first packet only (not one untracked on the way). */
+  nat: boolean
+  /** Runs before conntrack (raw priority on prerouting or output): a notrack there holds. */
+  beforeConntrack: boolean
 }
 
 interface Compiled {
@@ -256,7 +264,11 @@ function compile(ruleset: Ruleset): Compiled {
           cc: chains.get(chain)!,
           main: isMainChain(chain, kind),
           policyDrop: chain.base!.policy === 'drop',
-          inert: chain.rules.every(isInert)
+          inert: chain.rules.every(isInert),
+          nat: chain.base!.type === 'nat',
+          beforeConntrack:
+            (hook === 'prerouting' || hook === 'output') &&
+            chain.base!.priority < CONNTRACK_PRIORITY
         })
       }
     }
@@ -300,7 +312,8 @@ function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
     dnatTo: a.kind === 'dnat' && a.to ? a.to : undefined,
     terminal: a.kind === 'other' && a.terminal,
     target: undefined,
-    dnat: a.kind === 'dnat' && a.to ? dnatDestination(a.to) : undefined
+    dnat: a.kind === 'dnat' && a.to ? dnatDestination(a.to) : undefined,
+    notrack: untracks(rule)
   }
 }
 
@@ -313,7 +326,12 @@ const NOT_COMPILED: RuleTest = () => {
  * decisive (log, counter, a target that does not end the walk) and setting no mark.
  */
 function isInert(rule: Rule): boolean {
-  return !decisive(rule.action) && rule.action.kind !== 'set-mark' && !rule.marks?.length
+  return (
+    !decisive(rule.action) &&
+    rule.action.kind !== 'set-mark' &&
+    !rule.marks?.length &&
+    !untracks(rule)
+  )
 }
 
 /** Chains with fewer rules that can change the walk than this are not given a guard. */
@@ -416,6 +434,8 @@ interface State extends FastPacket {
   rejectWith?: string
   by?: DecidedBy
   dnatTo?: string
+  /** The base chain being walked runs before conntrack (a notrack there holds). */
+  beforeConntrack: boolean
 }
 
 const NOWHERE: Cidr = { version: 4, words: [0], bits: 32 }
@@ -459,7 +479,8 @@ const STATE: State = {
   verdict: 'accept',
   rejectWith: undefined,
   by: undefined,
-  dnatTo: undefined
+  dnatTo: undefined,
+  beforeConntrack: false
 }
 
 /** What a chain or a rule leaves: go on, return to the caller, or a verdict (in the state). */
@@ -534,7 +555,10 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   const ttlAt = plan.ttlAt
   for (let i = 0; i < chains.length; i++) {
     if (i === ttlAt) lowerTtl(s)
-    const { cc, main, policyDrop, inert } = chains[i]
+    const { cc, main, policyDrop, inert, nat, beforeConntrack } = chains[i]
+    // A packet untracked on the way meets no NAT chain.
+    if (nat && ctx.ct !== 'new') continue
+    s.beforeConntrack = beforeConntrack
     if (!inert && runChain(s, cc, 0) === VERDICT) {
       if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)
       if (main || !finalAccept) finalAccept = s.by
@@ -769,12 +793,18 @@ function restartCombos(
 function applyRule(s: State, r: CompiledRule, m: number, depth: number): number {
   const ctx = s.ctx
   if (m === UNKNOWN) {
-    if (r.decisive) s.uncertain = true
+    if (r.decisive || (r.notrack && s.beforeConntrack)) s.uncertain = true
     // A mark that may or may not have been set is no longer known.
     if (r.sets) for (const x of r.sets) ctx[x.field === 'mark' ? 'mark' : 'ctMark'] = undefined
     return NEXT
   }
   if (r.marks) for (const x of r.marks) setMark(ctx, x)
+  if (r.notrack && s.beforeConntrack && ctx.ct !== 'untracked') {
+    // Out of conntrack before it runs: every later chain sees the packet untracked (and the
+    // classifiers' rows, which depend on the state, are looked up again).
+    ctx.ct = 'untracked'
+    s.combo = -1
+  }
   const kind = r.kind
   switch (kind) {
     case 'accept':

@@ -1,4 +1,15 @@
-import type { Chain, Cidr, CtState, Hook, Rule, Ruleset, SetMark, Table } from '../rulesets/model'
+import {
+  CONNTRACK_PRIORITY,
+  untracks,
+  type Chain,
+  type Cidr,
+  type CtState,
+  type Hook,
+  type Rule,
+  type Ruleset,
+  type SetMark,
+  type Table
+} from '../rulesets/model'
 import { parseCidr } from '../rulesets/parse-address'
 import { matchRule, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
@@ -52,6 +63,8 @@ export interface WalkOptions {
   stateful?: 'unknown' | 'match' | 'miss'
   /** The host's own addresses, for addrtype and fib type matches. */
   local?: Cidr[]
+  /** Walk as if no notrack rule held (what the rules would do with the packet tracked). */
+  ignoreNotrack?: boolean
 }
 
 export const HOOKS: Record<PathKind, Hook[]> = {
@@ -102,6 +115,8 @@ export function walkNetfilter(
   const version = packet.src.version
   let finalAccept: DecidedBy | undefined
   let dnatTo: string | undefined
+  /** Whether the base chain being walked runs before conntrack (where notrack takes effect). */
+  let beforeConntrack = false
   for (const hook of HOOKS[options.path]) {
     // Routing a forwarded packet lowers its TTL (hop limit) before the forward hook.
     if (hook === 'forward' && ctx.ttl !== undefined) {
@@ -112,7 +127,10 @@ export function walkNetfilter(
       ctx.ttl = Math.max(0, ctx.ttl - 1)
     }
     for (const { table, chain } of baseChains(ruleset, hook, version)) {
-      if (chain.base!.type === 'nat' && ct !== 'new') continue
+      // NAT chains see a connection's first packet only (and no untracked packet).
+      if (chain.base!.type === 'nat' && ctx.ct !== 'new') continue
+      beforeConntrack =
+        (hook === 'prerouting' || hook === 'output') && chain.base!.priority < CONNTRACK_PRIORITY
       const out = runChain(table, chain, hook, 0)
       if (out.kind === 'verdict') {
         if (out.verdict !== 'accept') {
@@ -123,7 +141,7 @@ export function walkNetfilter(
             trace,
             uncertain: uncertainWhy.length > 0,
             uncertainWhy,
-            ct,
+            ct: ctx.ct,
             dnatTo
           }
         }
@@ -155,7 +173,7 @@ export function walkNetfilter(
           trace,
           uncertain: uncertainWhy.length > 0,
           uncertainWhy,
-          ct,
+          ct: ctx.ct,
           dnatTo
         }
       if (isMainChain(chain, options.path) || !finalAccept) finalAccept = by
@@ -167,7 +185,7 @@ export function walkNetfilter(
     trace,
     uncertain: uncertainWhy.length > 0,
     uncertainWhy,
-    ct,
+    ct: ctx.ct,
     dnatTo
   }
 
@@ -189,7 +207,7 @@ export function walkNetfilter(
       }
       trace.push(step)
       // An undecidable condition matters only where the rule could have changed the packet's path.
-      if (m.uncertain && decisive(rule.action))
+      if (m.uncertain && (decisive(rule.action) || (beforeConntrack && untracks(rule))))
         uncertainWhy.push(`line ${rule.source.line}: ${m.uncertain}`)
       // A mark that may or may not have been set is no longer known.
       const sets = [
@@ -209,8 +227,18 @@ export function walkNetfilter(
         rule: rule.text
       }
       for (const s of rule.marks ?? []) setMark(ctx, s)
+      // Taken out of conntrack before it runs: every later chain sees the packet untracked.
+      if (beforeConntrack && !options.ignoreNotrack && untracks(rule)) {
+        ctx.ct = 'untracked'
+        step.note = 'ct state untracked from here on'
+      }
       const a = rule.action
-      step.action = a.kind === 'jump' || a.kind === 'goto' ? `${a.kind} ${a.chain}` : a.kind
+      step.action =
+        a.kind === 'jump' || a.kind === 'goto'
+          ? `${a.kind} ${a.chain}`
+          : a.kind === 'other' && untracks(rule)
+            ? 'notrack'
+            : a.kind
       switch (a.kind) {
         case 'accept':
           return { kind: 'verdict', verdict: 'accept', by }

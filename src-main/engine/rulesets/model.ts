@@ -152,7 +152,28 @@ export interface Rule {
   log?: { prefix?: string; group?: number }
   /** Marks the rule sets before its verdict (nft's `meta mark set 0x1 accept` in one rule). */
   marks?: SetMark[]
+  /** nft's `notrack` statement in a rule that also has a verdict (`notrack accept`). */
+  notrack?: boolean
 }
+
+/**
+ * Whether a rule takes the packet out of connection tracking: iptables' NOTRACK and
+ * `CT --notrack` targets, nft's `notrack` statement. Before conntrack (a raw-priority chain on
+ * prerouting or output) the packet and every later chain then see `ct state untracked`.
+ */
+export function untracks(rule: Rule): boolean {
+  if (rule.notrack) return true
+  const a = rule.action
+  if (a.kind !== 'other') return false
+  return (
+    a.name === 'NOTRACK' ||
+    a.name === 'notrack' ||
+    (a.name === 'CT' && /(^|\s)--notrack\b/.test(a.text))
+  )
+}
+
+/** Conntrack's own priority on the prerouting and output hooks: chains before it may untrack. */
+export const CONNTRACK_PRIORITY = -200
 
 /** A MARK / CONNMARK / `meta mark set` / `ct mark set` action. */
 export type SetMark = Extract<Action, { kind: 'set-mark' }>

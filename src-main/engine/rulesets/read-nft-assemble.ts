@@ -94,6 +94,7 @@ function toRules(toks: Token[], ctx: RuleContext, file: FileInfo): Rule[] {
     if (parsed.log) rule.log = { prefix: parsed.log.prefix, group: parsed.log.group }
     const marks = parsed.marks.filter((m) => m !== v.action)
     if (marks.length) rule.marks = marks
+    if (parsed.notrack) rule.notrack = true
     return rule
   })
 }

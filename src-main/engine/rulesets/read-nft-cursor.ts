@@ -211,6 +211,8 @@ export class Builder {
   log?: Action
   others: Action[] = []
   marks: SetMark[] = []
+  /** A `notrack` statement was met. */
+  notrack = false
   comment?: string
   counters?: { packets: number; bytes: number }
   /** The network layer the rule's expressions imply (for reject's default in inet). */

@@ -42,6 +42,8 @@ export interface ParsedRule {
   log?: Action & { kind: 'log' }
   /** `meta mark set ...` / `ct mark set ...` statements, in order. */
   marks: SetMark[]
+  /** A `notrack` statement. */
+  notrack?: boolean
 }
 
 const BINOPS = new Set(['&', '|', '^', '>>', '<<', 'and', 'or', 'xor', 'lshift', 'rshift'])
@@ -102,6 +104,7 @@ function finish(b: Builder): Omit<ParsedRule, 'understood'> {
   if (b.comment !== undefined) out.comment = b.comment
   if (b.counters) out.counters = b.counters
   if (b.log?.kind === 'log' && base !== b.log) out.log = b.log
+  if (b.notrack) out.notrack = true
   return out
 }
 

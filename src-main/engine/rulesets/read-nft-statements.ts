@@ -113,6 +113,7 @@ export function statement(c: Cursor, b: Builder): boolean {
       // out of another device: each ends the rule with a fate Verdict cannot know.
       const terminal = w === 'queue' || w === 'synproxy' || w === 'fwd'
       const a = other(w, c.text(from), terminal)
+      if (w === 'notrack') b.notrack = true
       if (terminal) b.verdict = a
       else b.others.push(a)
       return true

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { detectKind } from '../../../../src-main/engine/inputs/detect-kind'
-import type { Ruleset } from '../../../../src-main/engine/rulesets/model'
+import { untracks, type Ruleset } from '../../../../src-main/engine/rulesets/model'
 import { readRuleset } from '../../../../src-main/engine/rulesets/read-ruleset'
 import { CORPUS } from '../../../support/run'
 
@@ -26,7 +26,8 @@ function understood(rulesets: Ruleset[]): {
             (a) => a.kind === 'set-mark' && a.clear === undefined
           )
           const otherAction = [
-            ...(rule.action.kind === 'other' ? [rule.action.name] : []),
+            // notrack (NOTRACK, CT --notrack, nft notrack) is modelled: the packet untracked.
+            ...(rule.action.kind === 'other' && !untracks(rule) ? [rule.action.name] : []),
             ...marks.map(() => 'mark set (not computed)')
           ]
           for (const g of gaps) notModelled.set(g.name, (notModelled.get(g.name) ?? 0) + 1)
