@@ -396,6 +396,8 @@ function fromWalks(
     if (fz && (!fwd.blocked || fz.hop === fwd.blocked.hop))
       return firewalldDraft(flow, fz, undefined, seen)
     if (fwd.blocked && consistentAnswer(flow, fwd.blocked)) {
+      const trap = filledBy(fwd.blocked)
+      if (trap) return trapDraft(flow, trap, roles, seen)
       const w = fwd.blocked
       const kind = classify(w, 'opening')
       const cause = walkCause(w, kind)
@@ -619,6 +621,66 @@ function sawOnlyReplies(flow: Flow, w: Walk): boolean {
   )
 }
 
+/**
+ * A walk stopped by a rule matching a set that traffic fills (a blocklist), when this very packet
+ * is what put its source there: walked with those sets empty, a rule that adds to the set drops
+ * it (a port-scan trap, a limit that blocklists). Returns that walk.
+ */
+function filledBy(w: Walk): Walk | undefined {
+  const set = dynamicSetOf(decidingRule(w))
+  if (!set) return undefined
+  const result = walkNetfilter(w.ruleset.value, w.sim.packet, {
+    ...hopOptions(w.hop, w.sim, w.stateful),
+    emptySets: true
+  })
+  if (result.verdict === 'accept' || !addsTo(result.decidedBy?.rule, set)) return undefined
+  return { ...w, result }
+}
+
+/** The name of the traffic-filled set a rule matches against, if it does. */
+function dynamicSetOf(rule: Rule | undefined): string | undefined {
+  const m = rule?.matches.find((x) => x.kind === 'stateful' && x.listed)
+  return m?.kind === 'stateful' ? /@([\w.-]+)/.exec(m.text)?.[1] : undefined
+}
+
+/** Whether a rule's text adds its packets' keys to the set (`add @set`, `update @set`). */
+function addsTo(text: string | undefined, set: string): boolean {
+  const name = set.replace(/[.-]/g, (c) => `\\${c}`)
+  return text !== undefined && new RegExp(`\\b(?:add|update)\\s+@${name}\\b`).test(text)
+}
+
+/** The rules that put sources in a set traffic fills, as a sentence ('' when none does). */
+function fillersText(w: Walk, label: string): string {
+  const name = label.replace(/^@/, '')
+  const rules = w.ruleset.value.tables
+    .flatMap((t) => t.chains.flatMap((c) => c.rules))
+    .filter((r) => addsTo(r.text, name))
+  if (rules.length === 0) return ''
+  const which = rules.map((r) => `line ${r.source.line} (\`${withoutCounters(r.text)}\`)`)
+  return ` ${capital(which.join(' and '))} put${rules.length === 1 ? 's' : ''} sources in it, so it may add ${w.sim.packet.srcText} again.`
+}
+
+/**
+ * The packet a trap rule dropped and put its source in a blocklist for: the rule worked as it
+ * was written, and no fix is given (opening the trap unblocks nothing; the later packets the set
+ * drops are findings of their own, whose fix takes the source out).
+ */
+function trapDraft(flow: Flow, w: Walk, roles: FlowRoles, seen: Evidence[]): Draft {
+  const set = /(?:add|update)\s+@([\w.-]+)/.exec(w.result.decidedBy?.rule ?? '')?.[1] ?? '?'
+  const stateful = decidingRule(w)?.matches.some((m) => m.kind === 'stateful' && !m.listed)
+  const kind: CauseKind = stateful ? 'rate-limit' : 'rule'
+  const cause = walkCause(w, kind)
+  const src = w.sim.packet.srcText
+  const where = w.hop.host.name ? `On ${w.hop.host.name}, ` : ''
+  return {
+    flow,
+    cause,
+    evidence: [walkEvidence(w), ...seen],
+    confidence: w.result.uncertain ? 0.55 : 0.8,
+    explanation: `${where}the rule \`${withoutCounters(cause.rule ?? '')}\` drops ${w.sim.what} to ${endpointText(roles.ends.dst, roles.ends.dport)} and adds ${src} to @${set}: ${stateful ? 'a limit' : 'a trap'} doing what it was written to do. From then on the rules that match @${set} drop everything ${src} sends, until its entry expires. No fix is proposed: ${stateful ? 'raising the limit' : 'opening this port'} would not take ${src} out of @${set}; the findings of its later connections do.`
+  }
+}
+
 /** The set holding the source by which the deciding rule dropped the walked packet. */
 function setOfSource(w: Walk): SourceSet | undefined {
   const d = w.result.decidedBy
@@ -700,7 +762,7 @@ function explain(
     default: {
       const set = kind === 'rule' ? setOfSource(w) : undefined
       const listed = set
-        ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.`
+        ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.${fillersText(w, set.label)}`
         : ''
       return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${untrackedText(w)}${set ? '' : aclText(flow, w)} ${proof} ${by}.`
     }

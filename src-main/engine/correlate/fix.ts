@@ -194,7 +194,10 @@ export function sourceSet(site: FixSite, rule: Rule, src: string): SourceSet | u
       .sort((x, y) => y.bits - x.bits)[0]
   if (site.ruleset.system === 'nftables') {
     const named = /\bsaddr\s+@([\w.-]+)/.exec(rule.text)
-    const match = rule.matches.find((m) => m.kind === 'saddr' && !m.negate)
+    // (The listed elements of a set filled by traffic, as the snapshot gives them.)
+    const match = rule.matches
+      .map((m) => (m.kind === 'stateful' && m.listed && !m.listed.negate ? m.listed.match : m))
+      .find((m) => m?.kind === 'saddr' && !m.negate)
     const element = match?.kind === 'saddr' ? holding(match.cidrs) : undefined
     const table = chainAt(site.ruleset, site.table, site.chain)?.table
     if (!named || !element || !table) return undefined

@@ -41,6 +41,8 @@ export interface MatchContext {
    * address): addrtype and fib type decide LOCAL from them. Without them LOCAL is undecidable.
    */
   local?: Cidr[]
+  /** Take the sets traffic fills as empty (before anything was added to them). */
+  emptySets?: boolean
 }
 
 /** Whether a rule matched; `uncertain` says which condition could not be decided. */
@@ -183,6 +185,12 @@ export function matchOne(m: Match, p: PacketSpec, ctx: MatchContext): boolean | 
     case 'physdev':
       return physdevMatches(m, p)
     case 'stateful': {
+      // A dynamic set: a key the snapshot lists was in it; of any other nothing is known.
+      if (m.listed) {
+        if (ctx.emptySets) return m.listed.negate
+        const hit = m.listed.match !== undefined && matchOne(m.listed.match, p, ctx) === true
+        return hit ? !m.listed.negate : 'unknown'
+      }
       // A limit, quota or recent list cannot be read from a snapshot, unless the caller asks what
       // happens under the limit ('match') or over it ('miss'). A match written for traffic over
       // its limit (`--hashlimit-above`, `--connlimit-above`, recent's `--hitcount`, nft `limit

@@ -65,6 +65,8 @@ export interface WalkOptions {
   local?: Cidr[]
   /** Walk as if no notrack rule held (what the rules would do with the packet tracked). */
   ignoreNotrack?: boolean
+  /** Walk with the sets traffic fills empty (what the rules did before they filled them). */
+  emptySets?: boolean
 }
 
 export const HOOKS: Record<PathKind, Hook[]> = {
@@ -108,7 +110,8 @@ export function walkNetfilter(
     ttl: packet.ttl,
     mark: packet.mark,
     ctMark: packet.ctMark,
-    local: options.local
+    local: options.local,
+    emptySets: options.emptySets
   }
   if (options.path === 'forward') ctx.socket = 'none'
   if (options.path === 'output') ctx.noMac = true

@@ -109,7 +109,17 @@ export type Match =
       negate: false
     }
   /** Matches whose outcome depends on state Verdict cannot see (limit, recent, ...): assumed to match. */
-  | { kind: 'stateful'; name: string; text: string }
+  | {
+      kind: 'stateful'
+      name: string
+      text: string
+      /**
+       * A set that changes with traffic (nft `flags dynamic`/`timeout`, or filled by `add @set`):
+       * the elements the snapshot lists, as a match, and whether the rule asks for keys not in
+       * the set. A listed key was in the set then; any other may or may not have been.
+       */
+      listed?: { match?: Match; negate: boolean }
+    }
   /** Read and kept, but not modelled: the rule's outcome is uncertain. */
   | { kind: 'unmodelled'; name: string; text: string }
 

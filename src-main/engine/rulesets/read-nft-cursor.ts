@@ -230,8 +230,8 @@ export class Builder {
   unmodelled(name: string, text: string): void {
     this.push({ kind: 'unmodelled', name, text })
   }
-  stateful(name: string, text: string): void {
-    this.push({ kind: 'stateful', name, text })
+  stateful(name: string, text: string, listed?: { match?: Match; negate: boolean }): void {
+    this.push(listed ? { kind: 'stateful', name, text, listed } : { kind: 'stateful', name, text })
   }
   /** Adds `meta l4proto N`, as nft does before a transport header field, unless already there. */
   requireProto(n: number): void {

@@ -163,7 +163,18 @@ function expression(c: Cursor, b: Builder): boolean {
     if (!set) c.ctx.missingSet(t.text.slice(1), t)
     if (set && c.ctx.dynamicSets.has(set.name)) {
       depend(b, sel, key, op === '!=', c.ctx.family)
-      b.stateful('set', c.text(from))
+      // What the snapshot lists was in the set when it was taken (an element with `expires`
+      // stays for its timeout): a listed key matches; whether another did at the time, only the
+      // traffic then can say.
+      const strings = set.elements.map((e) => elemText(e.key))
+      const listed =
+        key && !set.concat && strings.length > 0 && strings.every((x) => x !== undefined)
+          ? convertNamed(set, key, strings as string[], false, false)
+          : undefined
+      const one = listed && 'all' in listed && listed.all.length === 1 ? listed.all[0] : undefined
+      // (A set listed empty holds nothing yet; one whose keys Verdict cannot read stays unknown.)
+      const known = one !== undefined || (key !== undefined && !set.concat && strings.length === 0)
+      b.stateful('set', c.text(from), known ? { match: one, negate: op === '!=' } : undefined)
       return true
     }
     if (!set || set.concat) key = undefined

@@ -866,3 +866,56 @@ describe('a router that captured each interface: the packet went in and never ou
     expect(f.explanation).toMatch(/dropped inside router/)
   })
 })
+
+describe('a blocklist that traffic fills', () => {
+  const NFT = [
+    'table inet filter {',
+    '\tset blocklist {',
+    '\t\ttype ipv4_addr',
+    '\t\tflags dynamic,timeout',
+    '\t\ttimeout 10m',
+    '\t\telements = { 10.88.1.2 expires 9m39s52ms }',
+    '\t}',
+    '\tchain input {',
+    '\t\ttype filter hook input priority filter; policy drop;',
+    '\t\tct state established,related accept',
+    '\t\tip saddr @blocklist counter packets 18 bytes 1080 drop',
+    '\t\ttcp dport 2323 ct state new add @blocklist { ip saddr } counter packets 1 bytes 60 drop',
+    '\t\ttcp dport { 22, 80 } accept',
+    '\t}',
+    '}',
+    ''
+  ].join('\n')
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), 'nft.txt': NFT })
+    return ev
+  }
+
+  it('a listed source is dropped by the set for certain; the trap that listed it gets no fix', () => {
+    const inc = run(setup(), [
+      flow({ id: 'F1', outcome: 'syn-timeout', dport: 2323 }),
+      flow({ id: 'F2', outcome: 'syn-timeout', dport: 80, sport: 40001 })
+    ])
+    const trap = findingFor(inc, 'F1')!
+    expect(trap.cause).toMatchObject({ kind: 'rule', line: 12 })
+    expect(trap.explanation).toMatch(
+      /adds 10\.88\.1\.2 to @blocklist: a trap doing what it was written to do/
+    )
+    expect(trap.fix).toBeUndefined()
+    const blocked = findingFor(inc, 'F2')!
+    expect(blocked.cause).toMatchObject({ kind: 'rule', line: 11 })
+    expect(blocked.confidence).toBe(0.8)
+    expect(blocked.fix).toBe('nft delete element inet filter blocklist { 10.88.1.2 }')
+    expect(blocked.explanation).toMatch(/Line 12 \(`tcp dport 2323 .*`\) puts sources in it/)
+  })
+
+  it('a source the snapshot does not list may or may not have been in the set: uncertain', () => {
+    const inc = run(setup(), [
+      flow({ id: 'F1', src: '10.88.1.9', outcome: 'syn-timeout', dport: 80 })
+    ])
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause.kind).toBe('unknown')
+    expect(f.missing?.join(' ')).toMatch(/@blocklist \(depends on the rate or state at the time\)/)
+  })
+})
