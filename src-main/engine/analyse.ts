@@ -100,8 +100,18 @@ export async function analyse(
     }
     if (head.length === 0 || detected.kind === 'unknown') {
       await it.return?.()
-      // An empty snapshot is evidence too (`iptables-save` with no rules loaded prints nothing).
-      if (head.length === 0) info.warnings.push(`${file.path}: empty file, nothing to read`)
+      // An empty snapshot is evidence too: `iptables-save` and `nft list ruleset` with no rules
+      // loaded print nothing. Named as one, it is a ruleset that accepts everything.
+      const system = head.length === 0 ? emptyRulesetSystem(file.path) : undefined
+      if (system) {
+        info.kind = 'ruleset'
+        info.format = system === 'nftables' ? 'nft' : 'iptables-save'
+        info.warnings.push(`${file.path}: empty: no ${system} rules were loaded`)
+        hostOf(evidence, file.host).rulesets.push({
+          file: file.path,
+          value: { system, source: file.path, tables: [], problems: [] }
+        })
+      } else if (head.length === 0) info.warnings.push(`${file.path}: empty file, nothing to read`)
       else
         info.errors.push(
           `${file.path}: not a capture, log or ruleset Verdict recognises (${detected.format})`
@@ -378,6 +388,18 @@ async function readPoint(
     if (s.pos < s.queue.length) waiting.push(s)
   }
   return spans
+}
+
+/**
+ * The firewall an empty file is the snapshot of, by its name (an empty file has no content to
+ * tell): `iptables-save.txt`, `ip6tables.rules`, `nft-ruleset.txt`, `nftables.conf`...
+ */
+function emptyRulesetSystem(path: string): 'iptables' | 'ip6tables' | 'nftables' | undefined {
+  const name = baseName(path).toLowerCase()
+  if (/ip6tables/.test(name)) return 'ip6tables'
+  if (/iptables/.test(name)) return 'iptables'
+  if (/\bnft|nftables|ruleset/.test(name)) return 'nftables'
+  return undefined
 }
 
 /** The time a capture file of a point with several covers, and its interface when it names one. */

@@ -28,6 +28,7 @@ import {
 } from './fix'
 import { icmpErrorPath } from './fate'
 import { crossingText, lostInside, reversePathDrop } from './crossing'
+import { routeDraft } from './route-cause'
 import { firewalldLogCause } from './firewalld-log'
 import {
   firewalldBlock,
@@ -102,6 +103,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
     fromLogs(flow, ctx, roles, seen) ??
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
     fromWalks(flow, ctx, roles, seen) ??
+    routeDraft(flow, roles, seen) ??
     unknown(flow, ctx, roles, seen)
   if (roles.how.some((h) => h.startsWith('assumed')))
     draft.evidence.push({ kind: 'host', weight: 'suggests', text: roles.how.join('; ') })

@@ -919,3 +919,62 @@ describe('a blocklist that traffic fills', () => {
     expect(f.missing?.join(' ')).toMatch(/@blocklist \(depends on the rate or state at the time\)/)
   })
 })
+
+describe("a router's own routes of type unreachable, prohibit or blackhole", () => {
+  const setup = (): EvidenceSet =>
+    routed({
+      'ip-route.txt': [
+        'unreachable 10.96.5.0/24',
+        'prohibit 10.96.6.0/24 metric 10',
+        'blackhole 10.96.7.0/24',
+        '10.88.1.0/24 dev r0 proto kernel scope link src 10.88.1.1',
+        '203.0.113.0/24 dev r1 proto kernel scope link src 203.0.113.1',
+        ''
+      ].join('\n')
+    })
+  const icmp = (id: string, dst: string, code: number): Flow =>
+    flow({
+      id,
+      dst,
+      outcome: 'icmp-unreachable',
+      dport: 80,
+      seenAt: ['client', 'router'],
+      icmp: { type: 3, code, from: '10.88.1.1', sender: 'router', quoted: 'syn', time: T0 }
+    })
+
+  it('are the cause, with the answer each gives, and no firewall is blamed', () => {
+    const ev = setup()
+    for (const h of ['client', 'router']) hostOf(ev, h).points.push(h)
+    const inc = run(ev, [
+      icmp('F1', '10.96.5.10', 1),
+      icmp('F2', '10.96.6.10', 13),
+      flow({
+        id: 'F3',
+        dst: '10.96.7.10',
+        outcome: 'syn-timeout',
+        dport: 80,
+        seenAt: ['client', 'router']
+      })
+    ])
+    const expect1 = (id: string, rule: string, line: number) => {
+      const f = findingFor(inc, id)!
+      expect(f.cause).toMatchObject({ kind: 'unknown', host: 'router', rule, line })
+      expect(f.cause.file).toMatch(/ip-route\.txt$/)
+      expect(f.fix).toBe(`ip route del ${rule}`)
+      return f
+    }
+    expect1('F1', 'unreachable 10.96.5.0/24', 1)
+    expect1('F2', 'prohibit 10.96.6.0/24', 2)
+    expect(expect1('F3', 'blackhole 10.96.7.0/24', 3).explanation).toMatch(
+      /discarded without any answer/
+    )
+  })
+
+  it('are not the cause of an answer they would not give', () => {
+    const ev = setup()
+    for (const h of ['client', 'router']) hostOf(ev, h).points.push(h)
+    // Administratively prohibited, but toward the unreachable route: something else answered.
+    const inc = run(ev, [icmp('F1', '10.96.5.10', 13)])
+    expect(findingFor(inc, 'F1')!.cause.rule).toBeUndefined()
+  })
+})

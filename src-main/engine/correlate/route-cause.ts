@@ -1,0 +1,89 @@
+/**
+ * A router whose own routing table ends the packet's way: a route of type unreachable (the
+ * kernel answers ICMP host unreachable), prohibit (ICMP administratively prohibited) or
+ * blackhole (silence) toward the destination. No firewall rule is involved, and none is blamed.
+ */
+
+import type { Evidence, Flow } from '../../shared/incident'
+import type { Route } from '../hostfacts/read-ip-route'
+import { inCidr, parseCidr } from '../rulesets/parse-address'
+import type { HostEvidence } from './evidence'
+import { ownsAddress, type FlowRoles } from './host-roles'
+import type { Draft } from './decide'
+
+/** Route types that end a packet, and what the kernel answers with (ICMP code, or none). */
+const ENDS: Record<string, { answer: string; codes: number[] }> = {
+  unreachable: { answer: 'ICMP host unreachable', codes: [0, 1] },
+  prohibit: { answer: 'ICMP administratively prohibited', codes: [9, 10, 13] },
+  blackhole: { answer: 'nothing', codes: [] }
+}
+
+/** A route of one of those types the flow's opening packet meets at a router, as a finding. */
+export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const dst = roles.ends.farDst
+  for (const h of roles.routers) {
+    const found = routeTo(h, dst)
+    if (!found) continue
+    const { route, file } = found
+    const end = ENDS[route.type]
+    if (!end || !consistent(flow, end.codes, h)) continue
+    const prefix = route.dst === 'default' ? 'default' : route.dst
+    const name = h.name || 'the router'
+    const text = `${route.type} ${prefix}`
+    return {
+      flow,
+      cause: {
+        kind: 'unknown',
+        host: h.name || undefined,
+        file,
+        line: route.line,
+        rule: text
+      },
+      evidence: [
+        {
+          kind: 'host',
+          weight: 'proves',
+          text: `${name}'s routing table sends ${dst} to a route of type ${route.type} (\`${text}\`), which ${route.type === 'blackhole' ? 'discards packets without a word' : `answers with ${end.answer}`}`,
+          file,
+          line: route.line
+        },
+        ...seen
+      ],
+      confidence: 0.8,
+      explanation: `${name}'s routing table has \`${text}\`: packets to ${dst} end there, ${route.type === 'blackhole' ? 'discarded without any answer' : `answered with ${end.answer}`}, before any firewall rule on the way out sees them. It is routing, not the firewall: remove the route (or replace it with one toward ${dst}) if ${dst} should be reachable.`,
+      fix: `ip route del ${text}`
+    }
+  }
+  return undefined
+}
+
+/** Whether the flow ended as such a route ends packets: its ICMP code, or no answer at all. */
+function consistent(flow: Flow, codes: number[], h: HostEvidence): boolean {
+  if (codes.length === 0) return ['syn-timeout', 'unanswered'].includes(flow.outcome)
+  if (flow.outcome !== 'icmp-unreachable' || !flow.icmp) return false
+  // The error came from the router itself, with the route's code.
+  return codes.includes(flow.icmp.code) && ownsAddress(h, flow.icmp.from)
+}
+
+/** The main table's route to an address: longest prefix, then lowest metric. */
+function routeTo(h: HostEvidence, addr: string): { route: Route; file: string } | undefined {
+  const a = parseCidr(addr)
+  if (!a) return undefined
+  let best: { route: Route; file: string; bits: number } | undefined
+  for (const snap of h.routes)
+    for (const route of snap.value.routes) {
+      if (route.table !== undefined && route.table !== 'main') continue
+      if (route.family !== a.version) continue
+      const prefix =
+        route.dst === 'default'
+          ? parseCidr(route.family === 4 ? '0.0.0.0/0' : '::/0')
+          : parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/${route.prefixLen}`)
+      if (!prefix || !inCidr(a, prefix)) continue
+      const better =
+        !best ||
+        prefix.bits > best.bits ||
+        (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
+      if (better) best = { route, file: snap.file, bits: prefix.bits }
+    }
+  return best && { route: best.route, file: best.file }
+}
