@@ -15,7 +15,7 @@ import { caseFlow, findingOf } from '../support/incident-cases'
 import { analyze } from './flow-checks'
 import { capturing } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
-import { Lab, sleep, type Host } from './lab-host'
+import { Lab, saveSnapshots, sleep, type Host } from './lab-host'
 import { scriptedClient, services } from './lab-traffic'
 import { withNetnsLogging } from './netns-logging'
 
@@ -134,13 +134,14 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
             })
         )
       )
-      for (const [h, name] of [
-        [c, 'client'],
-        [s, 'server']
-      ] as const) {
-        writeFileSync(join(dir, name, 'ip-addr.txt'), await h.must('ip', ['addr']))
-        writeFileSync(join(dir, name, 'iptables-save.txt'), await h.must('iptables-save', []))
-      }
+      await saveSnapshots(
+        dir,
+        [
+          [c, 'client'],
+          [s, 'server']
+        ],
+        { 'ip-addr.txt': ['ip', 'addr'], 'iptables-save.txt': ['iptables-save'] }
+      )
       writeFileSync(
         join(dir, 'server', 'sysctl.txt'),
         await s.must('sysctl', [

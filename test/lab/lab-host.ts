@@ -406,3 +406,17 @@ async function must(cmd: string, args: string[]): Promise<string> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
+
+/**
+ * Writes each host's snapshots into its folder of an incident (`DIR/NAME/FILE`): the output of
+ * each command, run in the host's namespace, as an engineer collects it after the fact.
+ */
+export async function saveSnapshots(
+  dir: string,
+  hosts: Array<[Host, string]>,
+  commands: Record<string, string[]>
+): Promise<void> {
+  for (const [host, name] of hosts)
+    for (const [file, [cmd, ...args]] of Object.entries(commands))
+      writeFileSync(join(dir, name, file), await host.must(cmd, args))
+}

@@ -7,7 +7,7 @@
  * SYN go in on r2 and never out on r1, name the sysctl that dropped it, and give a fix which,
  * applied to the real router, lets a connection through.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Incident } from '../../src-main/shared/incident'
@@ -15,7 +15,7 @@ import { caseFlow, findingOf } from '../support/incident-cases'
 import { analyze } from './flow-checks'
 import { capturing } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
-import { Lab, type Host } from './lab-host'
+import { Lab, saveSnapshots, type Host } from './lab-host'
 import { tcpClient, tcpServer } from './lab-traffic'
 
 const reason = labSkipReason('reverse-path filter')
@@ -90,17 +90,19 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
       () => connect(SPORT)
     )
     refused = result
-    for (const [h, name] of [
-      [c, 'client'],
-      [r, 'router'],
-      [s, 'server']
-    ] as const) {
-      writeFileSync(join(dir, name, 'ip-addr.txt'), await h.must('ip', ['addr']))
-      writeFileSync(join(dir, name, 'ip-route.txt'), await h.must('ip', ['route']))
-    }
-    const sysctl = await r.must('sysctl', ['-a', '--pattern', '^net\\.ipv4\\.(conf|ip_forward)'])
-    writeFileSync(join(dir, 'router', 'sysctl.txt'), sysctl)
-    writeFileSync(join(dir, 'router', 'iptables-save.txt'), await r.must('iptables-save', []))
+    await saveSnapshots(
+      dir,
+      [
+        [c, 'client'],
+        [r, 'router'],
+        [s, 'server']
+      ],
+      { 'ip-addr.txt': ['ip', 'addr'], 'ip-route.txt': ['ip', 'route'] }
+    )
+    await saveSnapshots(dir, [[r, 'router']], {
+      'sysctl.txt': ['sysctl', '-a', '--pattern', '^net\\.ipv4\\.(conf|ip_forward)'],
+      'iptables-save.txt': ['iptables-save']
+    })
     inc = await analyze([dir])
   }, 60_000)
 

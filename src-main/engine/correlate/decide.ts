@@ -310,13 +310,6 @@ function fromLogs(
       let lw = walkLogged(l.placed.host, arrived, prefix)
       if (arrived !== e.packet && !lw.passedLogRule)
         lw = walkLogged(l.placed.host, e.packet!, prefix)
-      // The snapshot logs this prefix only for a conntrack state the packet alone does not show
-      // (INVALID after a flush): walk it again in that state.
-      if (!lw.passedLogRule && lw.logRule) {
-        const states = lw.logRule.rule.matches.find((m) => m.kind === 'ct-state' && !m.negate)
-        const ct = states?.kind === 'ct-state' ? states.states[0] : undefined
-        if (ct) Object.assign(lw, walkLogged(l.placed.host, e.packet!, prefix, ct))
-      }
       const w = lw.walk
       const blocked = w !== undefined && w.result.verdict !== 'accept'
       if (!blocked && !DROP_PREFIX.test(prefix)) continue
@@ -333,14 +326,19 @@ function fromLogs(
         let kind = classify(w, l.role === 'icmp' ? 'icmp' : l.role)
         if (translated && w.hop.path === 'forward' && (kind === 'rule' || kind === 'policy'))
           kind = 'nat'
-        const cause = walkCause(w, kind)
+        // Logged only in a state the packet does not imply: conntrack had lost the connection
+        // (a mid-connection segment taken as NEW or INVALID).
+        const lost = lw.ctGuessed && w.sim.ct !== 'untracked' && midConnection(w)
+        const cause = walkCause(w, lost ? 'ct-invalid' : kind)
         return {
           flow,
           cause,
           evidence: [...evidence, ...seen],
           confidence: lw.passedLogRule ? 0.97 : 0.9,
-          explanation: explain(flow, kind, cause, w, 'logged', roles.ends),
-          fix: fixFor(flow, kind, w),
+          explanation: lost
+            ? lostConnection(w, prefix, where)
+            : explain(flow, kind, cause, w, 'logged', roles.ends),
+          fix: lost ? lostConnectionFix(flow, kind, w) : fixFor(flow, kind, w),
           alignment: l.placed.alignment
         }
       }
@@ -537,12 +535,20 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     }
     // Conntrack that does not pick up connections it lost (tcp_loose off) makes every later
     // segment invalid; otherwise out-of-window segments are the usual reason.
-    const loose = w.hop.host.sysctl
-      .map((x) => x.value.values.get('net.netfilter.nf_conntrack_tcp_loose'))
-      .find((v) => v !== undefined)
-    return loose === '0'
-      ? 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=1'
-      : 'sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1'
+    if (tcpLoose(w) !== '0') return 'sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1'
+    // Taken up again with tcp_loose on, the segment is NEW: where the chain accepts only SYNs as
+    // new connections, that is dropped too, and the fix needs an accept for it as well.
+    const loose = 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=1'
+    if (midConnection(w)) {
+      const sim = { ...w.sim, ct: 'new' as const }
+      const result = walkNetfilter(w.ruleset.value, sim.packet, hopOptions(w.hop, sim, w.stateful))
+      if (result.verdict !== 'accept') {
+        const asNew: Walk = { ...w, sim, result }
+        const more = fixFor(flow, result.decidedBy?.kind === 'policy' ? 'policy' : 'rule', asNew)
+        if (more) return `${loose}\n${more}`
+      }
+    }
+    return loose
   }
   if (kind === 'pmtud-blackhole')
     return acceptFix(site, {
@@ -681,6 +687,41 @@ function trapDraft(flow: Flow, w: Walk, roles: FlowRoles, seen: Evidence[]): Dra
     confidence: w.result.uncertain ? 0.55 : 0.8,
     explanation: `${where}the rule \`${withoutCounters(cause.rule ?? '')}\` drops ${w.sim.what} to ${endpointText(roles.ends.dst, roles.ends.dport)} and adds ${src} to @${set}: ${stateful ? 'a limit' : 'a trap'} doing what it was written to do. From then on the rules that match @${set} drop everything ${src} sends, until its entry expires. No fix is proposed: ${stateful ? 'raising the limit' : 'opening this port'} would not take ${src} out of @${set}; the findings of its later connections do.`
   }
+}
+
+/** Whether a walked packet is a TCP segment of an open connection (no SYN: not its opening). */
+function midConnection(w: Walk): boolean {
+  const flags = w.sim.packet.tcpFlags
+  return flags !== undefined && (flags & 2) === 0
+}
+
+/** The nf_conntrack_tcp_loose value a host's sysctl snapshot gives, if any. */
+function tcpLoose(w: Walk): string | undefined {
+  return w.hop.host.sysctl
+    .map((x) => x.value.values.get('net.netfilter.nf_conntrack_tcp_loose'))
+    .find((v) => v !== undefined)
+}
+
+/**
+ * A mid-connection packet the kernel logged in a state its conntrack gave it for want of the
+ * connection (walked in each state, only this one reaches the log rule).
+ */
+function lostConnection(w: Walk, prefix: string, where: string): string {
+  const ct = w.sim.ct.toUpperCase()
+  const loose = tcpLoose(w)
+  const how =
+    w.sim.ct === 'new'
+      ? `${loose === '1' ? ', and nf_conntrack_tcp_loose=1' : ', and conntrack'} took the segment up as a NEW connection without a SYN`
+      : ''
+  return `The kernel${where} logged ${w.sim.what} of an open connection with prefix "${prefix}", which in the snapshot only a packet in conntrack state ${ct} reaches: conntrack no longer had the connection (its entry was flushed or expired, or the host restarted mid-connection)${how}. As ${ct}, ${decision(w)} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} it, and the connection stalls until the application opens a new one.`
+}
+
+/**
+ * The fix for a connection conntrack lost: taken up as NEW, an accept for it where the chain
+ * accepts only SYNs as new (or reconnecting); INVALID, the conntrack settings fixFor gives.
+ */
+function lostConnectionFix(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
+  return w.sim.ct === 'new' ? fixFor(flow, kind, w) : fixFor(flow, 'ct-invalid', w)
 }
 
 /** The set holding the source by which the deciding rule dropped the walked packet. */

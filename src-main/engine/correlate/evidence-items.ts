@@ -72,10 +72,15 @@ export function packetEvidence(flow: Flow): Evidence[] {
   }
   if (flow.data?.stuckPayload !== undefined) {
     const d = flow.data
+    const from = d.stuckFrom === 'initiator' ? 'opener' : 'responder'
+    // A segment no larger than ones that got through is not lost for its size: no PMTUD words.
+    const bySize = (d.stuckPayload ?? 0) > d.maxAckedPayload
     out.push({
       kind: 'packet',
       weight: 'suggests',
-      text: `a ${d.stuckPayload}-byte segment${d.stuckDf ? ' with DF' : ''} from the ${d.stuckFrom === 'initiator' ? 'opener' : 'responder'} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while segments up to ${d.maxAckedPayload} bytes got through${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP` : '; no frag-needed / packet-too-big seen'}`
+      text: bySize
+        ? `a ${d.stuckPayload}-byte segment${d.stuckDf ? ' with DF' : ''} from the ${from} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while segments up to ${d.maxAckedPayload} bytes got through${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP` : '; no frag-needed / packet-too-big seen'}`
+        : `a ${d.stuckPayload}-byte segment from the ${from} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, though segments as large (up to ${d.maxAckedPayload} bytes) got through before it: lost for another reason than its size`
     })
   }
   const seenAt = flow.seenAt.length ? ` (seen at ${flow.seenAt.join(', ')})` : ''

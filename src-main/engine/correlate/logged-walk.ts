@@ -28,6 +28,11 @@ export interface LoggedWalk {
   logRule?: { ruleset: FromFile<Ruleset>; table: string; chain: string; rule: Rule }
   /** Whether the walk passed that log rule (the snapshot explains the line). */
   passedLogRule: boolean
+  /**
+   * The walk passed it only in a conntrack state other than the one the packet implies (the
+   * walk's own): conntrack lost or never had the connection.
+   */
+  ctGuessed?: boolean
 }
 
 /** Returns the path a logged packet took through its host, from IN= and OUT=. */
@@ -89,50 +94,101 @@ function loggedFacts(p: LoggedPacket): string {
 
 /** Returns the log rule named by a prefix in a host's snapshots, first match in file order. */
 export function findLogRule(host: HostEvidence, prefix: string): LoggedWalk['logRule'] | undefined {
+  return findLogRules(host, prefix)[0]
+}
+
+/** Every log rule of a host's snapshots that writes the prefix, in file order. */
+function findLogRules(host: HostEvidence, prefix: string): LogRule[] {
   const want = prefix.trim()
-  return want === '' ? undefined : logRules(host).get(want)
+  return want === '' ? [] : (logRules(host).get(want) ?? [])
 }
 
 type LogRule = NonNullable<LoggedWalk['logRule']>
 
 /**
- * A host's log rules by trimmed prefix, the first in file order for each, gathered once per
- * host: a log of many lines looks each prefix up, not every rule.
+ * A host's log rules by trimmed prefix, in file order, gathered once per host: a log of many
+ * lines looks each prefix up, not every rule. One prefix may be written by several rules (the
+ * same prefix in iptables and ip6tables, or before a rule and before the policy).
  */
 const logRules = perHost(
   (h) => h.rulesets.length,
   (h) => {
-    const rules = new Map<string, LogRule>()
+    const rules = new Map<string, LogRule[]>()
     for (const ruleset of h.rulesets)
       for (const table of ruleset.value.tables)
         for (const chain of table.chains)
           for (const rule of chain.rules) {
             const prefix = logPrefix(rule)?.trim()
-            if (prefix && !rules.has(prefix))
-              rules.set(prefix, { ruleset, table: table.name, chain: chain.name, rule })
+            if (!prefix) continue
+            const one = { ruleset, table: table.name, chain: chain.name, rule }
+            const list = rules.get(prefix)
+            if (list) list.push(one)
+            else rules.set(prefix, [one])
           }
     return rules
   }
 )
 
-/** Walks a logged packet through its host's snapshots. */
+/** Conntrack states a logged packet may have had that its own fields do not show, in turn. */
+const OTHER_STATES: CtState[] = ['new', 'invalid', 'untracked']
+
+/**
+ * Walks a logged packet through its host's snapshots. The log rule is the one with the line's
+ * prefix the walk passes (of several, the one this packet met); when no walk in the state the
+ * packet implies passes one, the states it may have had instead (conntrack lost the connection,
+ * or never had it: NEW, INVALID, untracked) are tried, as the kernel logged it in one of them.
+ */
 export function walkLogged(
   host: HostEvidence,
   p: LoggedPacket,
   prefix: string,
   ct?: CtState
 ): LoggedWalk {
-  const logRule = findLogRule(host, prefix)
+  const rules = findLogRules(host, prefix)
+  const first = walkIn(host, p, rules, ct)
+  if (first.passedLogRule || rules.length === 0 || ct !== undefined) return first
+  for (const other of OTHER_STATES) {
+    if (other === first.walk?.sim.ct) continue
+    const again = walkIn(host, p, rules, other)
+    if (again.passedLogRule) return { ...again, ctGuessed: true }
+  }
+  return first
+}
+
+function walkIn(
+  host: HostEvidence,
+  p: LoggedPacket,
+  rules: LogRule[],
+  ct: CtState | undefined
+): LoggedWalk {
+  // Without a walk that passes one, the log rule of the packet's family is the one to name.
+  const v = p.src.includes(':') ? 6 : 4
+  const logRule = rules.find((r) => familyOf(r) === v) ?? rules.find((r) => familyOf(r) === 0)
   const sim = loggedSim(p, ct)
-  if (!sim) return { logRule, passedLogRule: false }
-  const hop = loggedHop(host, p)
-  const walks = walkHop(hop, sim)
-  const passes = (w: Walk): boolean =>
-    logRule !== undefined &&
-    w.ruleset === logRule.ruleset &&
-    w.result.trace.some((s) => s.matched && s.line === logRule.rule.source.line)
-  const walk = walks.find(passes) ?? walks.find((w) => w.result.verdict !== 'accept') ?? walks[0]
-  return { walk, logRule, passedLogRule: walk !== undefined && passes(walk) }
+  if (!sim) return { logRule: logRule ?? rules[0], passedLogRule: false }
+  const walks = walkHop(loggedHop(host, p), sim)
+  for (const w of walks) {
+    const met = rules.find(
+      (r) =>
+        w.ruleset === r.ruleset &&
+        w.result.trace.some(
+          (s) =>
+            s.matched && s.line === r.rule.source.line && s.table === r.table && s.chain === r.chain
+        )
+    )
+    if (met) return { walk: w, logRule: met, passedLogRule: true }
+  }
+  const walk = walks.find((w) => w.result.verdict !== 'accept') ?? walks[0]
+  return { walk, logRule: logRule ?? rules[0], passedLogRule: false }
+}
+
+/** The IP version a log rule's snapshot filters: 4 or 6, or 0 for both (nft inet). */
+function familyOf(r: LogRule): 0 | 4 | 6 {
+  const system = r.ruleset.value.system
+  if (system === 'ip6tables') return 6
+  if (system === 'iptables') return 4
+  const t = r.ruleset.value.tables.find((x) => x.name === r.table)
+  return t?.family === 'ip' ? 4 : t?.family === 'ip6' ? 6 : 0
 }
 
 /**
