@@ -142,6 +142,9 @@ interface PlannedChain {
   nat: boolean
   /** Runs before conntrack (raw priority on prerouting or output): a notrack there holds. */
   beforeConntrack: boolean
+  /** A device's own chain (netdev ingress or egress): the devices, and whether it is ingress. */
+  devices: string[] | undefined
+  ingress: boolean
 }
 
 interface Compiled {
@@ -268,7 +271,9 @@ function compile(ruleset: Ruleset): Compiled {
           nat: chain.base!.type === 'nat',
           beforeConntrack:
             (hook === 'prerouting' || hook === 'output') &&
-            chain.base!.priority < CONNTRACK_PRIORITY
+            chain.base!.priority < CONNTRACK_PRIORITY,
+          devices: chain.base!.devices,
+          ingress: hook === 'ingress'
         })
       }
     }
@@ -555,9 +560,15 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   const ttlAt = plan.ttlAt
   for (let i = 0; i < chains.length; i++) {
     if (i === ttlAt) lowerTtl(s)
-    const { cc, main, policyDrop, inert, nat, beforeConntrack } = chains[i]
+    const { cc, main, policyDrop, inert, nat, beforeConntrack, devices } = chains[i]
     // A packet untracked on the way meets no NAT chain.
     if (nat && ctx.ct !== 'new') continue
+    if (devices) {
+      // A device's own chain: for its packets only (for a packet of no known device, maybe).
+      const dev = chains[i].ingress ? ctx.iif : ctx.oif
+      if (dev !== undefined && !devices.includes(dev)) continue
+      if (dev === undefined) s.uncertain = true
+    }
     s.beforeConntrack = beforeConntrack
     if (!inert && runChain(s, cc, 0) === VERDICT) {
       if (s.verdict !== 'accept') return decision(s, s.verdict, s.by)

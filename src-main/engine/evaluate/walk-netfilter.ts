@@ -69,10 +69,15 @@ export interface WalkOptions {
   emptySets?: boolean
 }
 
+/**
+ * The hooks a packet of each path crosses, in order: a packet from a device meets the netdev
+ * ingress hook first (before conntrack and prerouting), one leaving by a device the egress hook
+ * last.
+ */
 export const HOOKS: Record<PathKind, Hook[]> = {
-  input: ['prerouting', 'input'],
-  forward: ['prerouting', 'forward', 'postrouting'],
-  output: ['output', 'postrouting']
+  input: ['ingress', 'prerouting', 'input'],
+  forward: ['ingress', 'prerouting', 'forward', 'postrouting', 'egress'],
+  output: ['output', 'postrouting', 'egress']
 }
 
 type Outcome =
@@ -132,6 +137,17 @@ export function walkNetfilter(
     for (const { table, chain } of baseChains(ruleset, hook, version)) {
       // NAT chains see a connection's first packet only (and no untracked packet).
       if (chain.base!.type === 'nat' && ctx.ct !== 'new') continue
+      // A device's own chain: for its packets only; of a packet whose device is not known, it
+      // may or may not be.
+      const devices = chain.base!.devices
+      if (devices) {
+        const dev = hook === 'ingress' ? ctx.iif : ctx.oif
+        if (dev !== undefined && !devices.includes(dev)) continue
+        if (dev === undefined)
+          uncertainWhy.push(
+            `${hook} chain ${table.name} ${chain.name} is for ${devices.join(', ')} only: the packet's ${hook === 'ingress' ? 'in' : 'out'} interface is not known (--${hook === 'ingress' ? 'iif' : 'oif'})`
+          )
+      }
       beforeConntrack =
         (hook === 'prerouting' || hook === 'output') && chain.base!.priority < CONNTRACK_PRIORITY
       const out = runChain(table, chain, hook, 0)
@@ -347,7 +363,8 @@ export function baseChains(
     const applies =
       table.family === 'inet' ||
       (table.family === 'ip' && version === 4) ||
-      (table.family === 'ip6' && version === 6)
+      (table.family === 'ip6' && version === 6) ||
+      (table.family === 'netdev' && (hook === 'ingress' || hook === 'egress'))
     if (!applies) continue
     for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain })
   }

@@ -196,6 +196,8 @@ export interface Chain {
     hook: Hook
     priority: number
     policy: 'accept' | 'drop'
+    /** A netdev chain's devices (`device "eth0"`, `devices = { ... }`): it sees only theirs. */
+    devices?: string[]
   }
   /** The line that sets the policy (`:INPUT DROP [0:0]`, or nft's `type filter hook ...`). */
   policySource?: Source

@@ -170,7 +170,15 @@ export function chainHead(body: JsonObject, family: Family): string | undefined 
   const prio = typeof body.prio === 'number' ? body.prio : 0
   const type = str(body.type) ?? 'filter'
   const policy = str(body.policy)
-  return `type ${type} hook ${hook} priority ${priorityName(prio, hook, family)};${policy === undefined ? '' : ` policy ${policy};`}`
+  const devs = Array.isArray(body.dev) ? body.dev.map((d) => str(d)) : [str(body.dev)]
+  const names = devs.filter((d): d is string => d !== undefined)
+  const device =
+    names.length === 0
+      ? ''
+      : names.length === 1
+        ? ` device ${quote(names[0])}`
+        : ` devices = { ${names.map(quote).join(', ')} }`
+  return `type ${type} hook ${hook}${device} priority ${priorityName(prio, hook, family)};${policy === undefined ? '' : ` policy ${policy};`}`
 }
 
 /** The priority as nft prints it: a standard name (± up to 10) where the hook has one, else the number. */

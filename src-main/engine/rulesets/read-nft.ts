@@ -158,7 +158,10 @@ export function readNft(source: string, text: string): Ruleset {
           report(t.line, `policy '${v ?? ''}' is neither accept nor drop`)
         else if (!chain.base) report(t.line, `chain ${chain.name} has a policy but no hook`)
         else chain.base.policy = v
-      } else if (isWord(t, 'comment', 'devices', 'device', 'flags')) skipStatement()
+      } else if (isWord(t, 'devices', 'device')) {
+        const names = deviceNames(statementTokens().slice(1))
+        if (chain.base && names.length) chain.base.devices = names
+      } else if (isWord(t, 'comment', 'flags')) skipStatement()
       else collectRule(state, chain)
       const line = policyLine ?? typeLine
       if (chain.base && line !== undefined) chain.policySource = { line, text: rawLine(line) }
@@ -184,12 +187,15 @@ export function readNft(source: string, text: string): Ruleset {
     const priority = priorityValue(prioText, state.table.family)
     if (priority === undefined) report(line, `priority '${prioText}' not understood`)
     const policy = toks[pol + 1]?.text === 'drop' ? 'drop' : 'accept'
+    const dev = toks.findIndex((x) => isWord(x, 'device', 'devices'))
+    const devices = dev < 0 ? [] : deviceNames(toks.slice(dev + 1, at < 0 ? undefined : at))
     chain.base = {
       type: type === 'nat' || type === 'route' ? type : 'filter',
       hook,
       priority: priority ?? 0,
       policy: pol < 0 ? (chain.base?.policy ?? 'accept') : policy
     }
+    if (devices.length) chain.base.devices = devices
   }
 
   const setBlock = (state: TableState, set: NftSet): void => {
@@ -305,4 +311,11 @@ function priorityValue(text: string, family: Family): number | undefined {
   const names: Record<string, number> = family === 'bridge' ? BRIDGE_PRIORITY : PRIORITY
   const base = m[1] === undefined ? 0 : Object.hasOwn(names, m[1]) ? names[m[1]] : undefined
   return base === undefined ? undefined : base + Number(m[2] ?? 0)
+}
+
+/** Device names from `"eth0"`, `= { "eth0", "eth1" }` or `eth0` tokens, quotes taken off. */
+function deviceNames(toks: Token[]): string[] {
+  return toks
+    .map((t) => t.text.replace(/^"(.*)"$/, '$1'))
+    .filter((x) => x !== '' && !/^[={},;]$/.test(x))
 }
