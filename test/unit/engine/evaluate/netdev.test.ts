@@ -6,13 +6,7 @@
  * its own, and from nft -j's `dev`. The traced walk and the compiled decision agree.
  */
 import { describe, expect, it } from 'vitest'
-import { decide } from '../../../../src-main/engine/evaluate/compile-ruleset'
-import { parsePacketSpec } from '../../../../src-main/engine/evaluate/packet-spec'
-import {
-  walkNetfilter,
-  type WalkOptions
-} from '../../../../src-main/engine/evaluate/walk-netfilter'
-import type { Ruleset } from '../../../../src-main/engine/rulesets/model'
+import { walkAndDecide } from './walk-and-decide'
 import { readNft } from '../../../../src-main/engine/rulesets/read-nft'
 import { readNftJson } from '../../../../src-main/engine/rulesets/read-nft-json'
 
@@ -34,17 +28,7 @@ table inet filter {
 }
 `
 
-function walk(rs: Ruleset, spec: string, options: WalkOptions) {
-  const packet = parsePacketSpec(spec)
-  if (typeof packet === 'string') throw new Error(packet)
-  const walked = walkNetfilter(rs, packet, options)
-  expect(decide(rs, packet, options)).toMatchObject({
-    verdict: walked.verdict,
-    uncertain: walked.uncertain,
-    decidedBy: walked.decidedBy
-  })
-  return walked
-}
+const walk = walkAndDecide
 
 describe('netdev ingress and egress chains', () => {
   const rs = readNft('edge.nft', NFT)

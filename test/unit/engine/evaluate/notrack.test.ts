@@ -7,7 +7,6 @@
  * traced walk and the compiled decision must agree on all of it.
  */
 import { describe, expect, it } from 'vitest'
-import { decide } from '../../../../src-main/engine/evaluate/compile-ruleset'
 import { parsePacketSpec } from '../../../../src-main/engine/evaluate/packet-spec'
 import {
   walkNetfilter,
@@ -15,6 +14,7 @@ import {
 } from '../../../../src-main/engine/evaluate/walk-netfilter'
 import { readIptablesSave } from '../../../../src-main/engine/rulesets/read-iptables-save'
 import { readNft } from '../../../../src-main/engine/rulesets/read-nft'
+import { walkAndDecide } from './walk-and-decide'
 import type { Ruleset } from '../../../../src-main/engine/rulesets/model'
 
 const IPT = `*raw
@@ -67,19 +67,8 @@ table inet filter {
 
 const input: WalkOptions = { path: 'input', iif: 'eth0' }
 
-function both(rs: Ruleset, spec: string, options: WalkOptions = input) {
-  const packet = parsePacketSpec(spec)
-  if (typeof packet === 'string') throw new Error(packet)
-  const walked = walkNetfilter(rs, packet, options)
-  const decided = decide(rs, packet, options)
-  expect(decided).toMatchObject({
-    verdict: walked.verdict,
-    uncertain: walked.uncertain,
-    ct: walked.ct,
-    decidedBy: walked.decidedBy
-  })
-  return walked
-}
+const both = (rs: Ruleset, spec: string, options: WalkOptions = input) =>
+  walkAndDecide(rs, spec, options)
 
 describe('notrack', () => {
   const ipt = readIptablesSave('ipt.rules', IPT)
