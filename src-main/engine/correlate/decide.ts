@@ -430,11 +430,13 @@ function fromWalks(
   }
   const nat = natProblem(flow, roles, seen)
   if (nat) return nat
-  if (
-    flow.outcome === 'refused-rst' ||
-    (flow.outcome === 'icmp-unreachable' && flow.icmp?.sender === 'destination')
-  )
+  if (flow.outcome === 'icmp-unreachable' && flow.icmp?.sender === 'destination') {
+    // A host answers a datagram to a closed port with port unreachable, a SYN to one with a
+    // reset: any other error from it is a REJECT rule's answer.
+    if (!(flow.proto === 'udp' && portUnreachable(flow.icmp))) return rejectedBy(flow, roles, seen)
     return noListener(flow, ctx, roles, seen)
+  }
+  if (flow.outcome === 'refused-rst') return noListener(flow, ctx, roles, seen)
   return undefined
 }
 
@@ -1163,6 +1165,63 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
       `${server ? `${server.name}'s` : `the ruleset of the host that owns ${e.farDst}`}${server ? ' ruleset' : ''}, to rule out a REJECT rule (${flow.proto === 'udp' ? "iptables' default REJECT answers port unreachable" : 'REJECT --reject-with tcp-reset answers with a reset'})`
     ]
   return draft
+}
+
+/** ICMP port unreachable (type 3 code 3), or ICMPv6's (type 1 code 4). */
+function portUnreachable(icmp: { type: number; code: number }): boolean {
+  return (icmp.type === 3 && icmp.code === 3) || (icmp.type === 1 && icmp.code === 4)
+}
+
+/**
+ * An ICMP error from the destination that no closed port gives (a SYN answered with port
+ * unreachable, anything answered with administratively prohibited): a REJECT rule on it, or on a
+ * firewall answering in its name, that no loaded snapshot shows.
+ */
+function rejectedBy(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft {
+  const i = flow.icmp!
+  const server = roles.server
+  const who = server ? server.name : flow.dst
+  const what =
+    flow.proto === 'tcp' ? 'the SYN' : flow.proto === 'udp' ? 'the datagram' : 'the echo request'
+  const why =
+    flow.proto === 'tcp'
+      ? 'a host answers a SYN to a closed port with a reset, never with an ICMP error'
+      : flow.proto === 'udp'
+        ? 'a closed port answers with port unreachable, not this'
+        : 'a host answers an echo request with an echo reply, or not at all'
+  const rules = server && (server.rulesets.length > 0 || server.firewalldFiles.length > 0)
+  return {
+    flow,
+    cause: { kind: 'unknown', host: server?.name },
+    evidence: seen,
+    confidence: 0,
+    explanation: `${who} answered ${what} with ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code}${icmpName(i.type, i.code)}: ${why}, so a REJECT rule answered (on ${who}, or on a firewall answering in its name)${rules ? ', though no loaded snapshot of it rejects it: the ruleset may have changed since' : ''}. Its ruleset would say which rule.`,
+    missing: rules
+      ? [`the ruleset ${who} had loaded at the time`]
+      : [
+          `${server ? `${server.name}'s` : `the ruleset of the host that owns ${flow.dst}`}${server ? ' ruleset' : ''} (iptables-save or nft list ruleset), to name the REJECT rule`
+        ]
+  }
+}
+
+/** The name of an ICMP unreachable code, in brackets with a leading space ('' when unknown). */
+function icmpName(type: number, code: number): string {
+  const v4: Record<number, string> = {
+    0: 'network unreachable',
+    1: 'host unreachable',
+    3: 'port unreachable',
+    9: 'network administratively prohibited',
+    10: 'host administratively prohibited',
+    13: 'communication administratively prohibited'
+  }
+  const v6: Record<number, string> = {
+    1: 'administratively prohibited',
+    3: 'address unreachable',
+    4: 'port unreachable',
+    6: 'reject route'
+  }
+  const name = type === 3 ? v4[code] : type === 1 ? v6[code] : undefined
+  return name ? ` (${name})` : ''
 }
 
 /** "python3 listens on 127.0.0.1:5432": the sockets bound to other addresses than the one called. */

@@ -1023,3 +1023,34 @@ describe('one log prefix written by several rules', () => {
     expect(policy.evidence[0].text).toMatch(/the log rule at iptables-save\.txt line 6$/)
   })
 })
+
+describe('an ICMP error from the destination itself, no snapshot loaded', () => {
+  const answered = (id: string, proto: Flow['proto'], code: number): Flow =>
+    flow({
+      id,
+      proto,
+      outcome: 'icmp-unreachable',
+      dport: 80,
+      synRetransmits: 0,
+      icmp: { type: 3, code, from: '203.0.113.5', sender: 'destination', quoted: 'syn', time: T0 }
+    })
+
+  it('is a closed port only for a datagram answered port unreachable; otherwise a REJECT', () => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24') })
+    const inc = run(ev, [
+      answered('F1', 'udp', 3),
+      answered('F2', 'tcp', 3),
+      answered('F3', 'tcp', 13),
+      answered('F4', 'udp', 10)
+    ])
+    expect(findingFor(inc, 'F1')!.cause.kind).toBe('no-listener')
+    for (const id of ['F2', 'F3', 'F4']) {
+      const f = findingFor(inc, id)!
+      expect(f.cause).toMatchObject({ kind: 'unknown', host: 'server' })
+      expect(f.explanation).toMatch(/a REJECT rule answered/)
+      expect(f.missing?.[0]).toMatch(/^server's ruleset/)
+    }
+    expect(findingFor(inc, 'F2')!.explanation).toMatch(/never with an ICMP error/)
+  })
+})
