@@ -34,6 +34,7 @@ export function correlate(
   options: CorrelateOptions = {}
 ): void {
   adoptNamedHosts(ev)
+  for (const host of ev.hosts.values()) dropForeignLines(host, incident)
   const { placed, alignments } = placeEvents(incident, ev, options)
   if (alignments.length) incident.alignments = alignments
   const packets = placed.filter((p) => p.event.kind === 'packet')
@@ -82,6 +83,34 @@ function adoptNamedHosts(ev: EvidenceSet): void {
     else keep.push(e)
   }
   loose.logs = keep
+}
+
+/**
+ * Takes out of a host's log the lines about packets on interfaces it does not have (its `ip addr`
+ * lists its own): another host's or network namespace's, as a shared kernel log holds them
+ * (nf_log_all_netns). They are counted and reported on their input, and not used.
+ */
+function dropForeignLines(host: HostEvidence, incident: Incident): void {
+  const names = new Set(host.ipAddr?.value.interfaces.map((i) => i.name) ?? [])
+  if (names.size === 0) return
+  const skipped = new Map<string, { count: number; first: number; iface: string }>()
+  host.logs = host.logs.filter((e) => {
+    const p = e.packet
+    const iface = p && [p.in, p.out].find((x) => x !== '' && x !== undefined && !names.has(x))
+    if (!iface) return true
+    const s = skipped.get(e.file)
+    if (s) s.count++
+    else skipped.set(e.file, { count: 1, first: e.line, iface })
+    return false
+  })
+  for (const [file, s] of skipped) {
+    const one = s.count === 1
+    incident.inputs
+      .find((i) => i.path === file)
+      ?.warnings.push(
+        `${file}:${s.first}: ${s.count} line${one ? '' : 's'} name${one ? 's' : ''} interface ${s.iface}, which ${host.name || 'the host'}'s ip addr does not list: another host's or network namespace's lines in a shared kernel log, not used`
+      )
+  }
 }
 
 /** Aligns each log file's clock and returns its events in capture time. */

@@ -1054,3 +1054,29 @@ describe('an ICMP error from the destination itself, no snapshot loaded', () => 
     expect(findingFor(inc, 'F2')!.explanation).toMatch(/never with an ICMP error/)
   })
 })
+
+describe('a shared kernel log', () => {
+  it("leaves out the lines of interfaces the host does not have, and says so on the log's input", () => {
+    const line = (iface: string, id: number) =>
+      `[  100.000000] DROP-IN: IN=${iface} OUT= SRC=10.88.1.2 DST=203.0.113.5 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=${id} DF PROTO=TCP SPT=39999 DPT=5432 WINDOW=64240 RES=0x00 SYN URGP=0`
+    const ev = createEvidence()
+    const inputs = load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'kern.log': [line('veth9', 1), line('veth9', 2), ''].join('\n')
+    })
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const inc: Incident = { schema: INCIDENT_SCHEMA, inputs, flows: [], findings: [] }
+    correlate(inc, ev, { clock: { bootTime: boot } })
+    expect(inc.flows).toEqual([])
+    expect(inc.inputs[1].warnings).toEqual([
+      "server/kern.log:1: 2 lines name interface veth9, which server's ip addr does not list: another host's or network namespace's lines in a shared kernel log, not used"
+    ])
+    // The host's own interface: the same line is a conversation the log saw.
+    const own = createEvidence()
+    load(own, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'kern.log': line('s0', 1) + '\n'
+    })
+    expect(run(own, [], { clock: { bootTime: boot } }).flows).toHaveLength(1)
+  })
+})
