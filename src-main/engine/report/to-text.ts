@@ -33,7 +33,15 @@ export function toText(incident: Incident): string {
   for (const a of incident.alignments ?? []) lines.push(`clock: ${a.file}: ${a.text}`)
   for (const w of incident.whatIf ?? []) {
     const changes = w.changes.length ? `, changes ${w.changes.length} other(s)` : ''
-    lines.push(`what if ${w.change}: resolves ${w.resolves.length}${changes}`)
+    // A change that could not be applied says why, rather than "resolves 0".
+    const problems = w.problems ?? []
+    const applied = problems.length === 0 || w.resolves.length > 0 || w.changes.length > 0
+    lines.push(
+      applied
+        ? `what if ${w.change}: resolves ${w.resolves.length}${changes}`
+        : `what if ${w.change}: not tried`
+    )
+    for (const p of problems) lines.push(`  ${p}`)
   }
   for (const { outcome, flows } of failedByOutcome(incident)) {
     lines.push('', `${outcome} (${flows.length})`)

@@ -66,4 +66,24 @@ describe('the terminal summary', () => {
       'what if iptables -I INPUT 7 -p tcp --dport 8080 -j ACCEPT: resolves 2, changes 1 other(s)'
     )
   })
+
+  it('says why a what-if change was not tried, rather than that it resolves nothing', () => {
+    const incident = sampleIncident()
+    incident.whatIf = [
+      {
+        change: 'firewall-cmd --add-port=8080/tcp',
+        resolves: [],
+        changes: [],
+        problems: [
+          "what-if changes are iptables, ip6tables, nft or sysctl commands: 'firewall-cmd'"
+        ]
+      }
+    ]
+    const out = toText(incident).split('\n')
+    const at = out.indexOf('what if firewall-cmd --add-port=8080/tcp: not tried')
+    expect(at).toBeGreaterThan(0)
+    expect(out[at + 1]).toBe(
+      "  what-if changes are iptables, ip6tables, nft or sysctl commands: 'firewall-cmd'"
+    )
+  })
 })
