@@ -598,9 +598,14 @@ function sourceAcl(w: Walk): Rule | undefined {
   const src = parseCidr(p.srcText)
   if (!src || p.dport === undefined) return undefined
   const proto = p.proto === 'tcp' ? 6 : p.proto === 'udp' ? 17 : undefined
-  return decidingChain(w)?.rules.find((r) => {
+  const chain = decidingChain(w)
+  // A chain of its own (reached by a jump for the service, as a verdict map's `22 : jump
+  // ssh_chain`) is an ACL when it accepts by source alone; a base chain's accept by source
+  // trusts a network with everything, and says nothing about one port.
+  const own = chain !== undefined && !chain.base
+  const acls = (chain?.rules ?? []).filter((r) => {
     if (r.action.kind !== 'accept') return false
-    let port = false
+    let port = own && !r.matches.some((m) => m.kind === 'dport')
     let others = false
     for (const m of r.matches) {
       if (m.kind === 'dport' && !m.negate)
@@ -612,6 +617,10 @@ function sourceAcl(w: Walk): Rule | undefined {
     }
     return port && others
   })
+  // Of several, one for the source's own family is the one to show.
+  const sameFamily = (r: Rule) =>
+    r.matches.some((m) => m.kind === 'saddr' && m.cidrs.some((c) => c.version === src.version))
+  return acls.find(sameFamily) ?? acls[0]
 }
 
 /**

@@ -1080,3 +1080,45 @@ describe('a shared kernel log', () => {
     expect(run(own, [], { clock: { bootTime: boot } }).flows).toHaveLength(1)
   })
 })
+
+describe('a chain of its own that accepts by source (a verdict map jumps to it for one port)', () => {
+  const NFT = [
+    'table inet filter {',
+    '\tmap svc {',
+    '\t\ttype inet_service : verdict',
+    '\t\telements = { 22 : jump ssh_chain, 443 : accept }',
+    '\t}',
+    '\tchain input {',
+    '\t\ttype filter hook input priority filter; policy drop;',
+    '\t\tct state established,related accept',
+    '\t\ttcp dport vmap @svc',
+    '\t}',
+    '\tchain ssh_chain {',
+    '\t\tip6 saddr fd79::/64 accept',
+    '\t\tip saddr 10.79.0.0/16 accept',
+    '\t\tmeta l4proto tcp reject with tcp reset',
+    '\t}',
+    '}',
+    ''
+  ].join('\n')
+
+  it('is an ACL: the fix lets the one source in, and the explanation shows the rule of its family', () => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), 'nft.txt': NFT })
+    const refused = flow({
+      id: 'F1',
+      outcome: 'refused-rst',
+      dport: 22,
+      synRetransmits: 0,
+      rst: { by: 'responder', ttl: 64, win: 0, answeredSyn: true, time: T0 }
+    })
+    const f = findingFor(run(ev, [refused]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', chain: 'ssh_chain', line: 14 })
+    expect(f.explanation).toMatch(
+      /Line 13 accepts the port only from one source \(`ip saddr 10\.79\.0\.0\/16 accept`\)/
+    )
+    expect(f.fix).toBe(
+      'nft insert rule inet filter ssh_chain index 2 ip saddr 10.88.1.2 tcp dport 22 accept'
+    )
+  })
+})
