@@ -29,6 +29,7 @@ import {
 import { icmpErrorPath } from './fate'
 import { crossingText, lostInside, reversePathDrop } from './crossing'
 import { routeDraft } from './route-cause'
+import { countedSuspect, counterEvidence } from './counters'
 import { firewalldLogCause } from './firewalld-log'
 import {
   firewalldBlock,
@@ -110,6 +111,9 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   repliesToo(draft, roles)
   errorNeverDelivered(draft, roles)
   resetOnTheWay(draft, roles)
+  // The cause's own counter, after the walk or log line that named it.
+  const counted = counterEvidence(draft.cause, ctx.ev)
+  if (counted) draft.evidence.splice(Math.min(1, draft.evidence.length), 0, counted)
   insideHost(draft, roles)
   return draft
 }
@@ -1441,6 +1445,8 @@ function unknown(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evidenc
   if (roles.routers.length === 0 && roles.server && roles.client === undefined)
     missing.push(`a capture or ruleset of the hosts between ${flow.src} and ${flow.dst}`)
   const walked = walkPath(forwardHops(roles), (h) => openingPacket(flow, h))
+  const suspect = countedSuspect(flow, walked.walks, seen)
+  if (suspect) return suspect
   const uncertain = walked.walks.filter((w) => w.result.uncertain)
   for (const w of uncertain)
     missing.push(...w.result.uncertainWhy.map((u) => `${w.hop.host.name}: ${u}`))

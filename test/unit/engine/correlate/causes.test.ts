@@ -910,12 +910,13 @@ describe('a blocklist that traffic fills', () => {
     expect(blocked.explanation).toMatch(/Line 12 \(`tcp dport 2323 .*`\) puts sources in it/)
   })
 
-  it('a source the snapshot does not list may or may not have been in the set: uncertain', () => {
+  it('a source the snapshot does not list may or may not have been in the set: likely, by its counter', () => {
     const inc = run(setup(), [
       flow({ id: 'F1', src: '10.88.1.9', outcome: 'syn-timeout', dport: 80 })
     ])
     const f = findingFor(inc, 'F1')!
-    expect(f.cause.kind).toBe('unknown')
+    expect(f.cause).toMatchObject({ kind: 'rule', line: 11 })
+    expect(f.confidence).toBe(0.5)
     expect(f.missing?.join(' ')).toMatch(/@blocklist \(depends on the rate or state at the time\)/)
   })
 })
@@ -1120,5 +1121,58 @@ describe('a chain of its own that accepts by source (a verdict map jumps to it f
     expect(f.fix).toBe(
       'nft insert rule inet filter ssh_chain index 2 ip saddr 10.88.1.2 tcp dport 22 accept'
     )
+  })
+})
+
+describe('rule counters', () => {
+  const RULES = [
+    '*filter',
+    ':INPUT DROP [9:540]',
+    '[3:180] -A INPUT -p tcp -m tcp --dport 9000 -m recent --set --name burst --rsource',
+    '[3:180] -A INPUT -p tcp -m tcp --dport 9000 -m recent --rcheck --seconds 60 --name burst --rsource -j DROP',
+    '[0:0] -A INPUT -p tcp -m tcp --dport 7000 -j DROP',
+    '[5:300] -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+    'COMMIT',
+    ''
+  ].join('\n')
+  const setup = (rules = RULES): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), 'iptables.txt': rules })
+    return ev
+  }
+
+  it('are evidence for the rule or policy named, counted or not', () => {
+    const inc = run(setup(), [
+      flow({ id: 'F1', outcome: 'syn-timeout', dport: 7000 }),
+      flow({ id: 'F2', outcome: 'syn-timeout', dport: 8080, sport: 40001 })
+    ])
+    expect(findingFor(inc, 'F1')!.evidence[1]).toMatchObject({
+      kind: 'counter',
+      line: 5,
+      packets: 0,
+      text: "the rule's counter in iptables.txt is 0: it had matched nothing when the snapshot was taken (taken before the incident, or the counters were reset)"
+    })
+    expect(findingFor(inc, 'F2')!.evidence[1]).toMatchObject({
+      kind: 'counter',
+      line: 2,
+      packets: 9,
+      bytes: 540,
+      text: "the INPUT policy's counter in iptables.txt: 9 packets (540 bytes) before the snapshot was taken"
+    })
+  })
+
+  it('name the undecided rule that drops and counted packets, with no fix', () => {
+    // Nothing else drops the packet: the policy accepts.
+    const accepting = RULES.replace(':INPUT DROP [9:540]', ':INPUT ACCEPT [9:540]')
+    const f = findingFor(
+      run(setup(accepting), [flow({ id: 'F1', outcome: 'syn-timeout', dport: 9000 })]),
+      'F1'
+    )!
+    expect(f.cause).toMatchObject({ kind: 'rule', line: 4, verdict: 'drop' })
+    expect(f.confidence).toBe(0.5)
+    expect(f.explanation).toMatch(
+      /its counter shows 3 packets \(the captures show 3 SYNs of this connection\): it most likely dropped the SYN/
+    )
+    expect(f.fix).toBeUndefined()
   })
 })

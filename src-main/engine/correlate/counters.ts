@@ -1,0 +1,101 @@
+/**
+ * Rule counters as evidence: `iptables-save -c` writes each rule's packets and bytes, nft the
+ * `counter packets N bytes M` of a rule that counts. A rule (or policy) named as a cause that
+ * counted packets did match traffic before the snapshot was taken; one that counted none did not.
+ * And where the walk could not decide a rule (a recent list, an xt match nft cannot show), the
+ * one on the way that drops and counted packets is the likely cause.
+ */
+
+import type { Cause, Evidence, Flow } from '../../shared/incident'
+import type { Rule, Ruleset } from '../rulesets/model'
+import type { EvidenceSet, FromFile } from './evidence'
+import { baseName, withoutCounters } from './names'
+import type { Draft } from './decide'
+import { walkEvidence } from './evidence-items'
+import type { Walk } from './simulate'
+
+/** The counter of a cause's rule or policy in its snapshot, as evidence. */
+export function counterEvidence(cause: Cause, ev: EvidenceSet): Evidence | undefined {
+  if (cause.file === undefined || cause.line === undefined || cause.table === undefined)
+    return undefined
+  const ruleset = ev.hosts.get(cause.host ?? '')?.rulesets.find((r) => r.file === cause.file)
+  if (!ruleset) return undefined
+  for (const t of ruleset.value.tables) {
+    if (t.name !== cause.table) continue
+    const chain = t.chains.find((c) => c.name === cause.chain)
+    if (!chain) continue
+    const rule = chain.rules.find((r) => r.source.line === cause.line)
+    const policy = !rule && chain.policySource?.line === cause.line
+    const counted = rule ? rule.counters : policy ? chain.counters : undefined
+    if (!counted) continue
+    const what = rule ? 'the rule' : `the ${chain.name} policy`
+    return {
+      kind: 'counter',
+      weight: 'suggests',
+      text:
+        counted.packets > 0
+          ? `${what}'s counter in ${baseName(ruleset.file)}: ${counted.packets} packet${counted.packets === 1 ? '' : 's'} (${counted.bytes} bytes) before the snapshot was taken`
+          : `${what}'s counter in ${baseName(ruleset.file)} is 0: it had matched nothing when the snapshot was taken (taken before the incident, or the counters were reset)`,
+      file: ruleset.file,
+      line: cause.line,
+      packets: counted.packets,
+      bytes: counted.bytes
+    }
+  }
+  return undefined
+}
+
+/**
+ * For a failure every walk accepts only because a rule could not be decided: the undecided rule
+ * on the way that drops or rejects and whose counter shows packets, as a cause of moderate
+ * confidence, with no fix (what it depends on is state the snapshot does not hold).
+ */
+export function countedSuspect(flow: Flow, walks: Walk[], seen: Evidence[]): Draft | undefined {
+  const opening = flow.proto === 'tcp' ? (flow.synRetransmits ?? 0) + 1 : undefined
+  for (const w of walks) {
+    if (!w.result.uncertain) continue
+    for (const why of w.result.uncertainWhy) {
+      const line = Number(/^line (\d+):/.exec(why)?.[1])
+      const found = Number.isInteger(line) ? ruleAtLine(w.ruleset, line) : undefined
+      if (!found) continue
+      const { rule, table, chain } = found
+      const verdict = rule.action.kind
+      if ((verdict !== 'drop' && verdict !== 'reject') || !(rule.counters?.packets ?? 0)) continue
+      const packets = rule.counters!.packets
+      const cause: Cause = {
+        kind: 'rule',
+        system: w.ruleset.value.system,
+        host: w.hop.host.name || undefined,
+        file: w.ruleset.file,
+        table,
+        chain,
+        line,
+        rule: rule.text,
+        verdict
+      }
+      const condition = why.replace(/^line \d+: /, '')
+      return {
+        flow,
+        cause,
+        evidence: [walkEvidence(w), ...seen],
+        confidence: 0.5,
+        explanation: `The walk through ${w.hop.host.name || 'the host'}'s ${baseName(w.ruleset.file)} cannot decide \`${withoutCounters(rule.text)}\`: ${condition}. That rule ${verdict}s what it matches, and its counter shows ${packets} packet${packets === 1 ? '' : 's'}${opening !== undefined ? ` (the captures show ${opening} SYN${opening === 1 ? '' : 's'} of this connection)` : ''}: it most likely ${verdict === 'drop' ? 'dropped' : 'rejected'} ${w.sim.what}. What it depends on is state the snapshot does not hold, so no fix is proposed; change the rule's condition if such connections should pass.`,
+        missing: [`${w.hop.host.name || 'the host'}: ${condition}`]
+      }
+    }
+  }
+  return undefined
+}
+
+/** The rule written at a line of a snapshot, with its table and chain. */
+function ruleAtLine(
+  ruleset: FromFile<Ruleset>,
+  line: number
+): { rule: Rule; table: string; chain: string } | undefined {
+  for (const t of ruleset.value.tables)
+    for (const c of t.chains) {
+      const rule = c.rules.find((r) => r.source.line === line)
+      if (rule) return { rule, table: t.name, chain: c.name }
+    }
+  return undefined
+}
