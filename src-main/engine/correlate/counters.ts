@@ -19,30 +19,53 @@ export function counterEvidence(cause: Cause, ev: EvidenceSet): Evidence | undef
   if (cause.file === undefined || cause.line === undefined || cause.table === undefined)
     return undefined
   const ruleset = ev.hosts.get(cause.host ?? '')?.rulesets.find((r) => r.file === cause.file)
-  if (!ruleset) return undefined
-  for (const t of ruleset.value.tables) {
-    if (t.name !== cause.table) continue
-    const chain = t.chains.find((c) => c.name === cause.chain)
-    if (!chain) continue
-    const rule = chain.rules.find((r) => r.source.line === cause.line)
-    const policy = !rule && chain.policySource?.line === cause.line
-    const counted = rule ? rule.counters : policy ? chain.counters : undefined
-    if (!counted) continue
-    const what = rule ? 'the rule' : `the ${chain.name} policy`
-    return {
-      kind: 'counter',
-      weight: 'suggests',
-      text:
-        counted.packets > 0
-          ? `${what}'s counter in ${baseName(ruleset.file)}: ${counted.packets} packet${counted.packets === 1 ? '' : 's'} (${counted.bytes} bytes) before the snapshot was taken`
-          : `${what}'s counter in ${baseName(ruleset.file)} is 0: it had matched nothing when the snapshot was taken (taken before the incident, or the counters were reset)`,
-      file: ruleset.file,
-      line: cause.line,
-      packets: counted.packets,
-      bytes: counted.bytes
-    }
+  const at = ruleset && linesOf(ruleset).get(cause.line)
+  if (!ruleset || !at || at.table !== cause.table || at.chain !== cause.chain) return undefined
+  const counted = at.rule ? at.rule.counters : at.policy
+  if (!counted) return undefined
+  const what = at.rule ? 'the rule' : `the ${at.chain} policy`
+  return {
+    kind: 'counter',
+    weight: 'suggests',
+    text:
+      counted.packets > 0
+        ? `${what}'s counter in ${baseName(ruleset.file)}: ${counted.packets} packet${counted.packets === 1 ? '' : 's'} (${counted.bytes} bytes) before the snapshot was taken`
+        : `${what}'s counter in ${baseName(ruleset.file)} is 0: it had matched nothing when the snapshot was taken (taken before the incident, or the counters were reset)`,
+    file: ruleset.file,
+    line: cause.line,
+    packets: counted.packets,
+    bytes: counted.bytes
   }
-  return undefined
+}
+
+/** What a snapshot's line holds: a rule, or a chain's policy (with the chain's counters). */
+interface AtLine {
+  table: string
+  chain: string
+  rule?: Rule
+  policy?: { packets: number; bytes: number }
+}
+
+/**
+ * The rules and policies of a snapshot by line, made once per snapshot: findings by the
+ * hundred thousand (a large drop log) each look their cause up.
+ */
+const byLine = new WeakMap<Ruleset, Map<number, AtLine>>()
+function linesOf(ruleset: FromFile<Ruleset>): Map<number, AtLine> {
+  let map = byLine.get(ruleset.value)
+  if (map) return map
+  map = new Map()
+  for (const t of ruleset.value.tables)
+    for (const c of t.chains) {
+      const line = c.policySource?.line
+      if (line !== undefined && !map.has(line))
+        map.set(line, { table: t.name, chain: c.name, policy: c.counters })
+      for (const rule of c.rules)
+        if (!map.has(rule.source.line))
+          map.set(rule.source.line, { table: t.name, chain: c.name, rule })
+    }
+  byLine.set(ruleset.value, map)
+  return map
 }
 
 /**
@@ -92,10 +115,6 @@ function ruleAtLine(
   ruleset: FromFile<Ruleset>,
   line: number
 ): { rule: Rule; table: string; chain: string } | undefined {
-  for (const t of ruleset.value.tables)
-    for (const c of t.chains) {
-      const rule = c.rules.find((r) => r.source.line === line)
-      if (rule) return { rule, table: t.name, chain: c.name }
-    }
-  return undefined
+  const at = linesOf(ruleset).get(line)
+  return at?.rule && { rule: at.rule, table: at.table, chain: at.chain }
 }

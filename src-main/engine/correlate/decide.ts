@@ -29,6 +29,7 @@ import {
 import { icmpErrorPath } from './fate'
 import { crossingText, lostInside, reversePathDrop } from './crossing'
 import { routeDraft } from './route-cause'
+import { hairpin } from './hairpin'
 import { countedSuspect, counterEvidence } from './counters'
 import { firewalldLogCause } from './firewalld-log'
 import {
@@ -432,7 +433,8 @@ function fromWalks(
     const limited = rateLimit(flow, ctx, fwdHops, seen)
     if (limited) return limited
   }
-  const nat = natProblem(flow, roles, seen)
+  const nat =
+    hairpin(flow, roles, ctx.ev, ctx.flows, seen, sourceNetwork) ?? natProblem(flow, roles, seen)
   if (nat) return nat
   if (flow.outcome === 'icmp-unreachable' && flow.icmp?.sender === 'destination') {
     // A host answers a datagram to a closed port with port unreachable, a SYN to one with a

@@ -150,15 +150,26 @@ export function masqueradeFix(
   ruleset: Ruleset | undefined,
   v6: boolean,
   network: string,
-  out: string | undefined
+  out: string | undefined,
+  /** Only the connections to this server and port (a hairpin NAT): the rule goes first. */
+  to?: { addr: string; proto: 'tcp' | 'udp'; port?: number }
 ): string {
-  if (ruleset?.system !== 'nftables')
-    return `${v6 ? 'ip6tables' : 'iptables'} -t nat -A POSTROUTING -s ${network}${out ? ` -o ${out}` : ''} -j MASQUERADE`
-  const match = `${v6 ? 'ip6' : 'ip'} saddr ${network}${out ? ` oifname "${out}"` : ''} masquerade`
+  if (ruleset?.system !== 'nftables') {
+    const where = to ? '-I POSTROUTING 1' : '-A POSTROUTING'
+    const dst = to
+      ? ` -d ${to.addr} -p ${to.proto}${to.port !== undefined ? ` --dport ${to.port}` : ''}`
+      : ''
+    return `${v6 ? 'ip6tables' : 'iptables'} -t nat ${where} -s ${network}${dst}${out ? ` -o ${out}` : ''} -j MASQUERADE`
+  }
+  const ip = v6 ? 'ip6' : 'ip'
+  const dst = to
+    ? ` ${ip} daddr ${to.addr} ${to.proto}${to.port !== undefined ? ` dport ${to.port}` : ''}`
+    : ''
+  const match = `${ip} saddr ${network}${dst}${out ? ` oifname "${out}"` : ''} masquerade`
   for (const t of ruleset.tables) {
     if (t.family !== 'inet' && t.family !== (v6 ? 'ip6' : 'ip')) continue
     const c = t.chains.find((x) => x.base?.type === 'nat' && x.base.hook === 'postrouting')
-    if (c) return `nft add rule ${t.family} ${t.name} ${c.name} ${match}`
+    if (c) return `nft ${to ? 'insert' : 'add'} rule ${t.family} ${t.name} ${c.name} ${match}`
   }
   const family = v6 ? 'ip6' : 'ip'
   return [

@@ -1176,3 +1176,81 @@ describe('rule counters', () => {
     expect(f.fix).toBeUndefined()
   })
 })
+
+describe('a hairpin NAT without source NAT', () => {
+  it('names the router, ties the SYN-ACK that went round it to the connection, and masquerades', () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.20/24') })
+    load(ev, 'router', {
+      'ip-addr.txt': routerAddr(),
+      'iptables.txt': [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        '-A PREROUTING -d 203.0.113.1/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.88.1.10:80',
+        '-A POSTROUTING -o r1 -j MASQUERADE',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '10.88.1.10/24') })
+    for (const h of ['client', 'router', 'server']) hostOf(ev, h).points.push(h)
+    const view = (point: string, dst: string) => ({
+      point,
+      src: '10.88.1.20',
+      sport: 45080,
+      dst,
+      dport: 80
+    })
+    const translated = flow({
+      id: 'F1',
+      src: '10.88.1.20',
+      sport: 45080,
+      dst: '203.0.113.1',
+      outcome: 'one-way',
+      dport: 80,
+      seenAt: ['client', 'router', 'server'],
+      nat: {
+        from: '10.88.1.20:45080 > 203.0.113.1:80',
+        to: '10.88.1.20:45080 > 10.88.1.10:80',
+        points: {
+          client: { src: '10.88.1.20', sport: 45080, dst: '203.0.113.1', dport: 80 },
+          server: { src: '10.88.1.20', sport: 45080, dst: '10.88.1.10', dport: 80 }
+        },
+        views: [
+          view('client', '203.0.113.1'),
+          view('router', '203.0.113.1'),
+          view('router', '10.88.1.10'),
+          view('server', '10.88.1.10')
+        ],
+        translatedAt: ['router']
+      }
+    })
+    const roundabout = flow({
+      id: 'F2',
+      src: '10.88.1.20',
+      sport: 45080,
+      dst: '10.88.1.10',
+      outcome: 'one-way',
+      dport: 80,
+      seenAt: ['client'],
+      synRetransmits: 0,
+      rst: { by: 'initiator', ttl: 64, win: 0, answeredSyn: false, time: T0 }
+    })
+    const inc = run(ev, [translated, roundabout])
+    for (const id of ['F1', 'F2']) {
+      const f = findingFor(inc, id)!
+      expect(f.cause).toMatchObject({
+        kind: 'nat',
+        host: 'router',
+        verdict: 'no hairpin source NAT'
+      })
+      expect(f.evidence[0].text).toBe(
+        '10.88.1.20 received the SYN-ACK straight from 10.88.1.10:80 (F2), not from 203.0.113.1:80 which it called, and reset it'
+      )
+      expect(f.fix).toBe(
+        'iptables -t nat -I POSTROUTING 1 -s 10.88.1.0/24 -d 10.88.1.10 -p tcp --dport 80 -o r0 -j MASQUERADE'
+      )
+    }
+  })
+})

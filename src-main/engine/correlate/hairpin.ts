@@ -1,0 +1,112 @@
+/**
+ * Hairpin NAT without source NAT: a client calls a public address its router translates (DNAT)
+ * to a server on the client's own network. The router sends the SYN back out of the interface
+ * it came in by, with the client's own source address; the server answers the client directly,
+ * from its own address, and the client, which called the public address, knows no such
+ * connection and resets it. Captures show two one-way conversations: the translated one (the
+ * SYN-ACK never comes back through the router) and, at the client, a SYN-ACK from the server.
+ */
+
+import type { Evidence, Flow } from '../../shared/incident'
+import type { EvidenceSet } from './evidence'
+import type { Draft } from './decide'
+import { masqueradeFix } from './fix'
+import { flowRoles, interfaceToward, ownsAddress, type FlowRoles } from './host-roles'
+import { endpointText } from './simulate'
+
+/** The hairpin finding of a flow: the translated conversation, or the answer that went round it. */
+export function hairpin(
+  flow: Flow,
+  roles: FlowRoles,
+  ev: EvidenceSet,
+  flows: Flow[],
+  seen: Evidence[],
+  network: (router: FlowRoles['routers'][number], addr: string) => string
+): Draft | undefined {
+  if (flow.proto !== 'tcp' && flow.proto !== 'udp') return undefined
+  if (!['one-way', 'syn-timeout', 'unanswered'].includes(flow.outcome)) return undefined
+  // The translated conversation (this one, or the one whose translated destination this one
+  // went to), and the answer that went round the router (from the translated server).
+  const index = indexOf(flows)
+  const translated = flow.nat ? flow : index.translated.get(tupleKey(flow, flow.dst, flow.dport))
+  if (!translated) return undefined
+  const r = translated === flow ? roles : flowRoles(translated, ev)
+  if (!isHairpinned(r)) return undefined
+  const e = r.ends
+  const router = r.routers.find((h) => ownsAddress(h, e.dst))!
+  const lan = network(router, e.src)
+  const answer = index.byTuple.get(tupleKey(translated, e.farDst, e.farDport))
+  const reset = answer?.rst ?? (translated.rst?.by === 'initiator' ? translated.rst : undefined)
+  const evidence: Evidence[] = [
+    {
+      kind: 'packet',
+      weight: answer ? 'proves' : 'suggests',
+      text: answer
+        ? `${e.src} received the SYN-ACK straight from ${endpointText(e.farDst, e.farDport)} (${answer.id}), not from ${endpointText(e.dst, e.dport)} which it called${reset ? ', and reset it' : ''}`
+        : `the server's SYN-ACK to ${e.src} never came back through ${router.name}: ${e.farDst} is on ${e.src}'s own network and answers it directly`,
+      time: answer?.first ?? translated.first
+    },
+    ...seen
+  ]
+  const out = interfaceToward(router, e.farDst)
+  return {
+    flow,
+    cause: {
+      kind: 'nat',
+      host: router.name || undefined,
+      system: router.rulesets[0]?.value.system,
+      verdict: 'no hairpin source NAT'
+    },
+    evidence,
+    confidence: answer ? 0.85 : 0.7,
+    explanation: `${router.name || 'The router'} translates ${e.src}'s connection to ${endpointText(e.dst, e.dport)} into ${endpointText(e.farDst, e.farDport)} (DNAT), on ${e.src}'s own network (both behind ${out}), and sends it back out the way it came without translating the source: ${e.farDst} answers ${e.src} directly from its own address, and ${e.src}, which called ${e.dst}, does not know that answer${reset ? ' and resets it' : ''}. A hairpin NAT needs source NAT for connections from the inside to the translated server, so that the answers come back through ${router.name || 'the router'}.`,
+    fix: masqueradeFix(router.rulesets[0]?.value, e.src.includes(':'), lan, out, {
+      addr: e.farDst,
+      proto: flow.proto,
+      port: e.farDport
+    })
+  }
+}
+
+/** A conversation's protocol, source and the destination given. */
+function tupleKey(f: Flow, dst: string, dport: number | undefined): string {
+  return `${f.proto} ${f.src} ${f.sport} ${dst} ${dport}`
+}
+
+interface FlowIndex {
+  /** Every conversation by its own five-tuple. */
+  byTuple: Map<string, Flow>
+  /** Translated conversations by their source and translated destination. */
+  translated: Map<string, Flow>
+  count: number
+}
+
+/** The conversations indexed once per list (made again when the list grows). */
+const indexes = new WeakMap<Flow[], FlowIndex>()
+function indexOf(flows: Flow[]): FlowIndex {
+  const known = indexes.get(flows)
+  if (known && known.count === flows.length) return known
+  const index: FlowIndex = { byTuple: new Map(), translated: new Map(), count: flows.length }
+  for (const f of flows) {
+    index.byTuple.set(tupleKey(f, f.dst, f.dport), f)
+    const to = f.nat?.views.at(-1)
+    if (to && (to.dst !== f.dst || to.dport !== f.dport))
+      index.translated.set(tupleKey(f, to.dst, to.dport), f)
+  }
+  indexes.set(flows, index)
+  return index
+}
+
+/**
+ * A translated conversation whose DNAT sends it back to the client's own network: the router
+ * owns the called address and reaches the client and the server by one interface, and the
+ * server saw the client's own address (no source NAT).
+ */
+function isHairpinned(roles: FlowRoles): boolean {
+  const e = roles.ends
+  if (e.farDst === e.dst || e.farSrc !== e.src) return false
+  const router = roles.routers.find((h) => ownsAddress(h, e.dst))
+  if (!router) return false
+  const inside = interfaceToward(router, e.src)
+  return inside !== undefined && inside === interfaceToward(router, e.farDst)
+}
