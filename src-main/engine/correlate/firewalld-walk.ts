@@ -128,7 +128,32 @@ export function firewalldCause(w: FirewalldWalk, kind?: CauseKind): Cause {
  */
 export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string | undefined {
   const cmds = firewalldFix(w.config.value, w.sim.packet, w.verdict, intent)
+  // A rich rule taken out leaves the zone's own ports and services to decide: where none
+  // admits the packet, its target refuses it too, and the fix must allow it as well.
+  const d = w.verdict.decidedBy
+  if (d.kind === 'rich-rule' && cmds.length) {
+    const config = withoutRichRule(w.config.value, d.text)
+    const after = evaluateFirewalld(config, w.sim.packet, {
+      path: w.hop.path,
+      iif: w.hop.iif,
+      oif: w.hop.oif,
+      ct: w.sim.ct
+    })
+    if (after.verdict !== 'accept') {
+      const more = firewalldFix(config, w.sim.packet, after, intent).filter(
+        (c) => !cmds.includes(c)
+      )
+      cmds.splice(cmds.length - 1, 0, ...more)
+    }
+  }
   return cmds.length ? cmds.join('\n') : undefined
+}
+
+/** A copy of the configuration without the rich rule of this text, in any zone or policy. */
+function withoutRichRule(config: FirewalldConfig, text: string): FirewalldConfig {
+  const strip = <T extends { rules: { text: string }[] }>(m: Map<string, T>): Map<string, T> =>
+    new Map([...m].map(([k, v]) => [k, { ...v, rules: v.rules.filter((r) => r.text !== text) }]))
+  return { ...config, zones: strip(config.zones), policies: strip(config.policies) }
 }
 
 /**

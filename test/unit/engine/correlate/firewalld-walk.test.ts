@@ -152,6 +152,17 @@ describe('firewalld walks of a flow', () => {
     expect(firewalldFixText(b)).toBe(
       `firewall-cmd --zone=public --remove-rich-rule='${text}' --permanent\nfirewall-cmd --reload`
     )
+    // To a port the zone does not open, the zone's target would refuse it once the rich rule is
+    // gone: the fix opens the port as well (by the service the configuration defines for it).
+    const closed = firewalldBlock(hops, () => syn('tcp 203.0.113.5:40000 > 10.0.0.1:8080 syn'))!
+    expect(firewalldCause(closed).rule).toBe(text)
+    expect(firewalldFixText(closed)).toBe(
+      [
+        `firewall-cmd --zone=public --remove-rich-rule='${text}' --permanent`,
+        'firewall-cmd --zone=public --add-service=webapp --permanent',
+        'firewall-cmd --reload'
+      ].join('\n')
+    )
   })
 
   it('is uncertain when the zone is the default only because the interface is unknown', () => {
