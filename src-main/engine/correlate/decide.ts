@@ -1482,7 +1482,12 @@ function firewalldDraft(
 ): Draft {
   const cause = firewalldCause(w, kind)
   const v = w.verdict
-  const zone = v.zone ? ` zone ${v.zone}` : ''
+  // A policy between zones decides forwarded traffic, not the zone the packet came from.
+  const zone = v.decidedBy.policy
+    ? ` policy ${v.decidedBy.policy}`
+    : v.zone
+      ? ` zone ${v.zone}`
+      : ''
   const setting = cause.rule ? `\`${cause.rule}\`` : 'its target'
   return {
     flow,
