@@ -49,5 +49,21 @@ export function flowFacts(f: Flow): string[] {
 /** Returns one line for a flow: id, protocol, ends, first time and the facts of its failure. */
 export function describeFlow(f: Flow): string {
   const facts = flowFacts(f)
-  return `${f.id} ${f.proto} ${flowEnds(f)} at ${f.first}${facts.length ? ': ' + facts.join('; ') : ''}`
+  return `${f.id} ${f.proto} ${flowEnds(f)} at ${when(f)}${facts.length ? ': ' + facts.join('; ') : ''}`
+}
+
+/** Before this, a time is no date: seconds since boot of a log no boot time placed (2001). */
+const BOOT_CLOCK_BEFORE_MS = 1e12
+
+/**
+ * A flow's first time: the ISO time, or, for a conversation only a log saw whose clock counts
+ * seconds since boot with no boot time known, those seconds, so that 1970 is not read as a date.
+ */
+function when(f: Flow): string {
+  const ms = Date.parse(f.first)
+  if (f.seenAt.length > 0 || !(ms < BOOT_CLOCK_BEFORE_MS)) return f.first
+  // The fraction as written (microseconds or nanoseconds), which Date.parse would cut to ms.
+  const fraction = /\.(\d+)Z$/.exec(f.first)?.[1]
+  const seconds = `${Math.floor(ms / 1000)}${fraction ? `.${fraction}` : ''}`
+  return `${seconds} s after boot (boot time unknown: --boot-time)`
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { failedByOutcome, summarise } from '../../../../src-main/engine/report/summary'
+import { describeFlow } from '../../../../src-main/engine/report/describe-flow'
 import { isoToUs, usToIso } from '../../../../src-main/engine/report/time'
 import { sampleIncident } from './sample-incident'
 
@@ -44,6 +45,32 @@ describe('the counts every report shares', () => {
     expect(isoToUs('yesterday')).toBeNaN()
     expect(usToIso(isoToUs('2011-03-07T03:00:05.000100Z') + 7e6)).toBe(
       '2011-03-07T03:00:12.000100Z'
+    )
+  })
+})
+
+describe('a conversation only a since-boot log saw, with no boot time', () => {
+  it('is described by its seconds after boot, not as a 1970 date', () => {
+    const base = {
+      id: 'F1',
+      proto: 'tcp' as const,
+      src: '10.0.0.1',
+      sport: 40000,
+      dst: '10.0.0.2',
+      dport: 22,
+      last: '1970-01-01T15:35:03.000000Z',
+      outcome: 'syn-timeout' as const,
+      packets: 1,
+      bytes: 60,
+      seenAt: [],
+      loggedAt: ['server']
+    }
+    expect(describeFlow({ ...base, first: '1970-01-01T15:35:02.270838Z' })).toBe(
+      'F1 tcp 10.0.0.1:40000 > 10.0.0.2:22 at 56102.270838 s after boot (boot time unknown: --boot-time): logged at server; no capture saw it'
+    )
+    // Placed on the real clock, or seen by a capture, it keeps its date.
+    expect(describeFlow({ ...base, first: '2026-11-22T15:35:02.270838Z' })).toMatch(
+      / at 2026-11-22T15:35:02\.270838Z:/
     )
   })
 })
