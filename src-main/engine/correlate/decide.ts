@@ -315,7 +315,37 @@ function fromLogs(
       let lw = walkLogged(l.placed.host, arrived, prefix)
       if (arrived !== e.packet && !lw.passedLogRule)
         lw = walkLogged(l.placed.host, e.packet!, prefix)
-      const w = lw.walk
+      let w = lw.walk
+      // The line's prefix belongs to a rule that logs and drops in one (nft `log prefix "X"
+      // drop`), which the walk could not decide (a fib or xt match): the kernel's line is proof
+      // that it matched, so it decided.
+      const own = lw.logRule?.rule
+      if (
+        !lw.passedLogRule &&
+        w?.result.uncertain &&
+        own?.log &&
+        (own.action.kind === 'drop' || own.action.kind === 'reject') &&
+        w.ruleset === lw.logRule!.ruleset &&
+        w.result.uncertainWhy.some((u) => u.startsWith(`line ${own.source.line}:`))
+      ) {
+        const r = lw.logRule!
+        w = {
+          ...w,
+          result: {
+            ...w.result,
+            verdict: own.action.kind,
+            rejectWith: own.action.kind === 'reject' ? own.action.with : undefined,
+            decidedBy: {
+              kind: 'rule',
+              table: r.table,
+              chain: r.chain,
+              line: own.source.line,
+              rule: own.text
+            }
+          }
+        }
+        lw.passedLogRule = true
+      }
       const blocked = w !== undefined && w.result.verdict !== 'accept'
       if (!blocked && !DROP_PREFIX.test(prefix)) continue
       const where = l.placed.host.name ? ` on ${l.placed.host.name}` : ''
@@ -575,6 +605,9 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   if (w.hop.role !== 'server') allow.dst = after ? to.addr : far ? e.farDst : e.dst
   if (flow.proto === 'icmp' || flow.proto === 'icmpv6')
     allow.icmp = flow.neighbourDiscovery ? 'neighbour-discovery' : 'echo-request'
+  // A reverse-path check (nft `fib saddr . iif oif missing`): the packet's source has no route
+  // back by the interface it came in on. The fix is in routing, not an accept past the check.
+  if (kind === 'rule' && reversePathRule(decidingRule(w))) return undefined
   // A rule that drops by source: the source taken out of its set, or an accept for it alone,
   // rather than an accept that lets every source the rule names through.
   const rule = kind === 'rule' ? decidingRule(w) : undefined
@@ -706,6 +739,13 @@ function trapDraft(flow: Flow, w: Walk, roles: FlowRoles, seen: Evidence[]): Dra
   }
 }
 
+/** Whether a rule checks the packet's source against the routes (nft `fib saddr ... missing`). */
+function reversePathRule(rule: Rule | undefined): boolean {
+  return (
+    rule?.matches.some((m) => m.kind === 'unmodelled' && /^fib\b.*\bsaddr\b/.test(m.text)) ?? false
+  )
+}
+
 /** Whether a walked packet is a TCP segment of an open connection (no SYN: not its opening). */
 function midConnection(w: Walk): boolean {
   const flags = w.sim.packet.tcpFlags
@@ -824,7 +864,10 @@ function explain(
       const listed = set
         ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.${fillersText(w, set.label)}`
         : ''
-      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${untrackedText(w)}${set ? '' : aclText(flow, w)} ${proof} ${by}.`
+      const fib = reversePathRule(decidingRule(w))
+        ? ` It is a reverse-path check: ${w.sim.packet.srcText} has no route back by the interface the packet came in on${w.hop.iif ? ` (${w.hop.iif})` : ''}. Add that route, or correct the source's address; an accept before the check would only switch it off.`
+        : ''
+      return `${where}the rule ${rule ? `\`${rule}\`` : by} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${to}.${listed}${untrackedText(w)}${set ? '' : aclText(flow, w)}${fib} ${proof} ${by}.`
     }
   }
 }

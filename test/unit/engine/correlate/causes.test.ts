@@ -1254,3 +1254,30 @@ describe('a hairpin NAT without source NAT', () => {
     }
   })
 })
+
+describe('a rule the walk cannot decide that logs and drops in one', () => {
+  it('is proved by the kernel line with its prefix; a reverse-path check gets no accept as a fix', () => {
+    const ev = routed({
+      'nft.txt': [
+        'table inet raw {',
+        '\tchain pre {',
+        '\t\ttype filter hook prerouting priority raw; policy accept;',
+        '\t\tfib saddr . iif oif missing counter packets 10 bytes 628 log prefix "ANTISPOOF " drop',
+        '\t}',
+        '}',
+        ''
+      ].join('\n'),
+      'kern.log':
+        '[  100.000000] ANTISPOOF IN=r0 OUT= MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=10.88.1.2 DST=203.0.113.5 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=4242 DF PROTO=TCP SPT=40000 DPT=80 WINDOW=64240 RES=0x00 SYN URGP=0\n'
+    })
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const inc = run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 80 })], {
+      clock: { bootTime: boot }
+    })
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', chain: 'pre', line: 4 })
+    expect(f.confidence).toBe(0.97)
+    expect(f.explanation).toMatch(/It is a reverse-path check: 10\.88\.1\.2 has no route back/)
+    expect(f.fix).toBeUndefined()
+  })
+})
