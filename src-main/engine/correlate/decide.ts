@@ -1537,7 +1537,11 @@ function firewalldDraft(
     cause,
     evidence: [...(log ? [log] : []), firewalldEvidence(w), ...seen],
     confidence: log ? 0.95 : v.uncertain ? 0.55 : 0.8,
-    explanation: `${w.hop.host.name || 'The host'}'s firewalld${zone} ${v.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${endpointText(w.hop.ends.farDst, w.hop.ends.farDport)}: ${setting} decides it${cause.chain ? ` (nft chain ${cause.chain})` : ''}.`,
+    explanation: `${w.hop.host.name || 'The host'}'s firewalld${zone} ${v.verdict === 'reject' ? 'rejects' : 'drops'} ${w.sim.what} to ${endpointText(w.hop.ends.farDst, w.hop.ends.farDport)}: ${setting} decides it${cause.chain ? ` (nft chain ${cause.chain})` : ''}.${
+      v.decidedBy.kind === 'icmp-block-inversion'
+        ? ' With icmp-block-inversion the zone’s icmp-block list is the ICMP types it lets in, not those it blocks: the fix adds this type to that list.'
+        : ''
+    }`,
     fix: firewalldFixText(w),
     alignment
   }

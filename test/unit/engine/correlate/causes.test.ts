@@ -1281,3 +1281,28 @@ describe('a rule the walk cannot decide that logs and drops in one', () => {
     expect(f.fix).toBeUndefined()
   })
 })
+
+describe('firewalld icmp-block-inversion', () => {
+  it('says the icmp-block list then lists what is let in, as the fix uses it', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'public.xml':
+        '<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <interface name="s0"/>\n  <icmp-block-inversion/>\n</zone>\n',
+      'firewalld.conf': 'DefaultZone=public\nFirewallBackend=nftables\n'
+    })
+    const ping = flow({
+      id: 'F1',
+      proto: 'icmp',
+      sport: undefined,
+      dport: undefined,
+      synRetransmits: undefined,
+      outcome: 'unanswered'
+    })
+    const f = findingFor(run(ev, [ping]), 'F1')!
+    expect(f.cause).toMatchObject({ system: 'firewalld' })
+    expect(f.cause.rule).toMatch(/^icmp-block-inversion/)
+    expect(f.explanation).toMatch(/the zone’s icmp-block list is the ICMP types it lets in/)
+    expect(f.fix).toContain('--add-icmp-block=echo-request')
+  })
+})
