@@ -8,7 +8,7 @@
 
 import type { Flow, KeyPacket } from '../../shared/incident'
 import { isoToUs } from '../report/time'
-import type { HostCapture, HostEvidence } from './evidence'
+import { sysctlValue, type HostCapture, type HostEvidence } from './evidence'
 import { interfaceToward, type FlowEnds } from './host-roles'
 
 /** A packet a host received on one interface and never sent by the one its route takes. */
@@ -113,14 +113,10 @@ export function crossingText(x: Crossing): string {
  */
 export function reversePathDrop(x: Crossing): ReversePath | undefined {
   if (x.src.includes(':')) return undefined
-  /** A key's value and where it was read, from the first snapshot that has it. */
+  /** A key's whole-number value and where it was read, from the first snapshot that has one. */
   const read = (key: string): ReversePath['setting'] | undefined => {
-    for (const f of x.host.sysctl) {
-      const n = Number(f.value.values.get(key))
-      if (f.value.values.has(key) && Number.isInteger(n))
-        return { key, value: n, file: f.file, line: f.value.lines.get(key) }
-    }
-    return undefined
+    const v = sysctlValue(x.host, key, (s) => Number.isInteger(Number(s)))
+    return v && { key, value: Number(v.value), file: v.file, line: v.line }
   }
   const all = read('net.ipv4.conf.all.rp_filter')
   const own = read(`net.ipv4.conf.${x.inIface}.rp_filter`)

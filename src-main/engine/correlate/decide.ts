@@ -8,12 +8,12 @@
 
 import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
 import { FAILED_ORDER } from '../../shared/outcomes'
-import { walkNetfilter } from '../evaluate/walk-netfilter'
+import { walkNetfilter, type WalkOptions, type WalkResult } from '../evaluate/walk-netfilter'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { sysctlFact, type EvidenceSet } from './evidence'
+import { sysctlFact, sysctlValue, type EvidenceSet } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
@@ -432,7 +432,7 @@ function fromWalks(
       return firewalldDraft(flow, fz, undefined, seen)
     if (fwd.blocked && consistentAnswer(flow, fwd.blocked)) {
       const trap = filledBy(fwd.blocked)
-      if (trap) return trapDraft(flow, trap, roles, seen)
+      if (trap) return trapDraft(flow, trap.w, trap.set, roles, seen)
       const w = fwd.blocked
       const kind = classify(w, 'opening')
       const cause = walkCause(w, kind)
@@ -533,6 +533,14 @@ function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
   return w.result.decidedBy?.kind === 'policy' ? 'policy' : 'rule'
 }
 
+/** The walk's packet walked again through its snapshot at its hop, with options changed. */
+function walkAgain(w: Walk, changes: Partial<WalkOptions>): WalkResult {
+  return walkNetfilter(w.ruleset.value, w.sim.packet, {
+    ...hopOptions(w.hop, w.sim, w.stateful),
+    ...changes
+  })
+}
+
 /** The chain that decided a walk, as the snapshot holds it. */
 function decidingChain(w: Walk): Chain | undefined {
   const d = w.result.decidedBy
@@ -578,10 +586,9 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     // new connections, that is dropped too, and the fix needs an accept for it as well.
     const loose = 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=1'
     if (midConnection(w)) {
-      const sim = { ...w.sim, ct: 'new' as const }
-      const result = walkNetfilter(w.ruleset.value, sim.packet, hopOptions(w.hop, sim, w.stateful))
+      const result = walkAgain(w, { ct: 'new' })
       if (result.verdict !== 'accept') {
-        const asNew: Walk = { ...w, sim, result }
+        const asNew: Walk = { ...w, sim: { ...w.sim, ct: 'new' }, result }
         const more = fixFor(flow, result.decidedBy?.kind === 'policy' ? 'policy' : 'rule', asNew)
         if (more) return `${loose}\n${more}`
       }
@@ -682,17 +689,14 @@ function sawOnlyReplies(flow: Flow, w: Walk): boolean {
 /**
  * A walk stopped by a rule matching a set that traffic fills (a blocklist), when this very packet
  * is what put its source there: walked with those sets empty, a rule that adds to the set drops
- * it (a port-scan trap, a limit that blocklists). Returns that walk.
+ * it (a port-scan trap, a limit that blocklists). Returns that walk, and the set.
  */
-function filledBy(w: Walk): Walk | undefined {
+function filledBy(w: Walk): { w: Walk; set: string } | undefined {
   const set = dynamicSetOf(decidingRule(w))
   if (!set) return undefined
-  const result = walkNetfilter(w.ruleset.value, w.sim.packet, {
-    ...hopOptions(w.hop, w.sim, w.stateful),
-    emptySets: true
-  })
+  const result = walkAgain(w, { emptySets: true })
   if (result.verdict === 'accept' || !addsTo(result.decidedBy?.rule, set)) return undefined
-  return { ...w, result }
+  return { w: { ...w, result }, set }
 }
 
 /** The name of the traffic-filled set a rule matches against, if it does. */
@@ -723,8 +727,7 @@ function fillersText(w: Walk, label: string): string {
  * was written, and no fix is given (opening the trap unblocks nothing; the later packets the set
  * drops are findings of their own, whose fix takes the source out).
  */
-function trapDraft(flow: Flow, w: Walk, roles: FlowRoles, seen: Evidence[]): Draft {
-  const set = /(?:add|update)\s+@([\w.-]+)/.exec(w.result.decidedBy?.rule ?? '')?.[1] ?? '?'
+function trapDraft(flow: Flow, w: Walk, set: string, roles: FlowRoles, seen: Evidence[]): Draft {
   const stateful = decidingRule(w)?.matches.some((m) => m.kind === 'stateful' && !m.listed)
   const kind: CauseKind = stateful ? 'rate-limit' : 'rule'
   const cause = walkCause(w, kind)
@@ -754,9 +757,7 @@ function midConnection(w: Walk): boolean {
 
 /** The nf_conntrack_tcp_loose value a host's sysctl snapshot gives, if any. */
 function tcpLoose(w: Walk): string | undefined {
-  return w.hop.host.sysctl
-    .map((x) => x.value.values.get('net.netfilter.nf_conntrack_tcp_loose'))
-    .find((v) => v !== undefined)
+  return sysctlValue(w.hop.host, 'net.netfilter.nf_conntrack_tcp_loose')?.value
 }
 
 /**
@@ -921,10 +922,7 @@ function untrackedText(w: Walk): string {
   if (w.result.ct !== 'untracked' || w.sim.ct === 'untracked') return ''
   const step = w.result.trace.find((s) => s.action === 'notrack')
   if (!step) return ''
-  const tracked = walkNetfilter(w.ruleset.value, w.sim.packet, {
-    ...hopOptions(w.hop, w.sim, w.stateful),
-    ignoreNotrack: true
-  })
+  const tracked = walkAgain(w, { ignoreNotrack: true })
   const by = tracked.verdict === 'accept' ? tracked.decidedBy : undefined
   const would =
     by?.kind === 'rule'

@@ -111,6 +111,23 @@ export function attachIpsets(ev: EvidenceSet): void {
   }
 }
 
+/**
+ * A sysctl key's value as a host's snapshots write it, from the first that has it (and whose
+ * value `usable` accepts), with the file and line it came from.
+ */
+export function sysctlValue(
+  h: HostEvidence,
+  key: string,
+  usable: (value: string) => boolean = () => true
+): { value: string; file: string; line?: number } | undefined {
+  for (const s of h.sysctl) {
+    const value = s.value.values.get(key)
+    if (value !== undefined && usable(value))
+      return { value, file: s.file, line: s.value.lines.get(key) }
+  }
+  return undefined
+}
+
 /** Returns a host's sysctl value for a fact, the file and line it came from. */
 export function sysctlFact<K extends keyof SysctlSnapshot['facts']>(
   h: HostEvidence,

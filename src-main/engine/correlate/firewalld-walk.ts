@@ -34,12 +34,7 @@ export interface FirewalldWalk {
 export function firewalldWalk(hop: Hop, sim: SimPacket): FirewalldWalk | undefined {
   const config = hostFirewalld(hop.host)
   if (!config) return undefined
-  const verdict = evaluateFirewalld(config.value, sim.packet, {
-    path: hop.path,
-    iif: hop.iif,
-    oif: hop.oif,
-    ct: sim.ct
-  })
+  const verdict = evaluateAt(config.value, hop, sim)
   markAssumedZone(config.value, sim.packet, hop, verdict)
   return { hop, sim, config, verdict, file: verdict.decidedBy.file ?? config.file }
 }
@@ -133,12 +128,7 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
   const d = w.verdict.decidedBy
   if (d.kind === 'rich-rule' && cmds.length) {
     const config = withoutRichRule(w.config.value, d.text)
-    const after = evaluateFirewalld(config, w.sim.packet, {
-      path: w.hop.path,
-      iif: w.hop.iif,
-      oif: w.hop.oif,
-      ct: w.sim.ct
-    })
+    const after = evaluateAt(config, w.hop, w.sim)
     if (after.verdict !== 'accept') {
       const more = firewalldFix(config, w.sim.packet, after, intent).filter(
         (c) => !cmds.includes(c)
@@ -147,6 +137,16 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
     }
   }
   return cmds.length ? cmds.join('\n') : undefined
+}
+
+/** What a firewalld configuration does with a hop's packet, on the hop's path and interfaces. */
+function evaluateAt(config: FirewalldConfig, hop: Hop, sim: SimPacket): FirewalldVerdict {
+  return evaluateFirewalld(config, sim.packet, {
+    path: hop.path,
+    iif: hop.iif,
+    oif: hop.oif,
+    ct: sim.ct
+  })
 }
 
 /** A copy of the configuration without the rich rule of this text, in any zone or policy. */

@@ -7,6 +7,7 @@
 
 import type { Flow } from '../../shared/incident'
 import { normalizeAddress } from '../hostfacts/address'
+import type { Route } from '../hostfacts/read-ip-route'
 import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
@@ -181,6 +182,15 @@ export function interfaceToward(h: HostEvidence, addr: string): string | undefin
       consider(parseCidr(`${ad.address}/${ad.prefixLen}`), i.name)
     }
   }
+  for (const { route, prefix } of mainRoutes(h))
+    consider(prefix, route.dev ?? route.nexthops?.[0]?.dev)
+  return best?.dev
+}
+
+/** A host's routes of the main table, each with the prefix it covers and its snapshot. */
+export function* mainRoutes(
+  h: HostEvidence
+): Generator<{ route: Route; prefix: Cidr | undefined; file: string }> {
   for (const r of h.routes)
     for (const route of r.value.routes) {
       if (route.table !== undefined && route.table !== 'main') continue
@@ -188,9 +198,8 @@ export function interfaceToward(h: HostEvidence, addr: string): string | undefin
         route.dst === 'default'
           ? parseCidr(route.family === 4 ? '0.0.0.0/0' : '::/0')
           : parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/${route.prefixLen}`)
-      consider(prefix, route.dev ?? route.nexthops?.[0]?.dev)
+      yield { route, prefix, file: r.file }
     }
-  return best?.dev
 }
 
 /** Returns where a host's DNAT rules send the flow's opening packet, if they rewrite it. */

@@ -8,7 +8,7 @@ import type { Evidence, Flow } from '../../shared/incident'
 import type { Route } from '../hostfacts/read-ip-route'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import type { HostEvidence } from './evidence'
-import { ownsAddress, type FlowRoles } from './host-roles'
+import { mainRoutes, ownsAddress, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
 /** Route types that end a packet, and what the kernel answers with (ICMP code, or none). */
@@ -70,20 +70,13 @@ function routeTo(h: HostEvidence, addr: string): { route: Route; file: string } 
   const a = parseCidr(addr)
   if (!a) return undefined
   let best: { route: Route; file: string; bits: number } | undefined
-  for (const snap of h.routes)
-    for (const route of snap.value.routes) {
-      if (route.table !== undefined && route.table !== 'main') continue
-      if (route.family !== a.version) continue
-      const prefix =
-        route.dst === 'default'
-          ? parseCidr(route.family === 4 ? '0.0.0.0/0' : '::/0')
-          : parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/${route.prefixLen}`)
-      if (!prefix || !inCidr(a, prefix)) continue
-      const better =
-        !best ||
-        prefix.bits > best.bits ||
-        (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
-      if (better) best = { route, file: snap.file, bits: prefix.bits }
-    }
+  for (const { route, prefix, file } of mainRoutes(h)) {
+    if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
+    const better =
+      !best ||
+      prefix.bits > best.bits ||
+      (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
+    if (better) best = { route, file, bits: prefix.bits }
+  }
   return best && { route: best.route, file: best.file }
 }

@@ -10,7 +10,6 @@
  * stays the explanation; the two must agree on everything `decide` returns.
  */
 import {
-  CONNTRACK_PRIORITY,
   untracks,
   type Action,
   type Chain,
@@ -40,10 +39,12 @@ import type { PacketSpec } from './packet-spec'
 import {
   baseChains,
   decisive,
+  deviceFits,
   dnatDestination,
   HOOKS,
   isMainChain,
   MAX_DEPTH,
+  runsBeforeConntrack,
   setMark,
   type DecidedBy,
   type PathKind,
@@ -142,9 +143,8 @@ interface PlannedChain {
   nat: boolean
   /** Runs before conntrack (raw priority on prerouting or output): a notrack there holds. */
   beforeConntrack: boolean
-  /** A device's own chain (netdev ingress or egress): the devices, and whether it is ingress. */
-  devices: string[] | undefined
-  ingress: boolean
+  /** A device's own chain (netdev ingress or egress), which sees its devices' packets only. */
+  devices: boolean
 }
 
 interface Compiled {
@@ -269,11 +269,8 @@ function compile(ruleset: Ruleset): Compiled {
           policyDrop: chain.base!.policy === 'drop',
           inert: chain.rules.every(isInert),
           nat: chain.base!.type === 'nat',
-          beforeConntrack:
-            (hook === 'prerouting' || hook === 'output') &&
-            chain.base!.priority < CONNTRACK_PRIORITY,
-          devices: chain.base!.devices,
-          ingress: hook === 'ingress'
+          beforeConntrack: runsBeforeConntrack(chain),
+          devices: chain.base!.devices !== undefined
         })
       }
     }
@@ -564,10 +561,9 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
     // A packet untracked on the way meets no NAT chain.
     if (nat && ctx.ct !== 'new') continue
     if (devices) {
-      // A device's own chain: for its packets only (for a packet of no known device, maybe).
-      const dev = chains[i].ingress ? ctx.iif : ctx.oif
-      if (dev !== undefined && !devices.includes(dev)) continue
-      if (dev === undefined) s.uncertain = true
+      const fits = deviceFits(cc.chain, ctx.iif, ctx.oif)
+      if (!fits) continue
+      if (fits === 'unknown') s.uncertain = true
     }
     s.beforeConntrack = beforeConntrack
     if (!inert && runChain(s, cc, 0) === VERDICT) {

@@ -137,19 +137,13 @@ export function walkNetfilter(
     for (const { table, chain } of baseChains(ruleset, hook, version)) {
       // NAT chains see a connection's first packet only (and no untracked packet).
       if (chain.base!.type === 'nat' && ctx.ct !== 'new') continue
-      // A device's own chain: for its packets only; of a packet whose device is not known, it
-      // may or may not be.
-      const devices = chain.base!.devices
-      if (devices) {
-        const dev = hook === 'ingress' ? ctx.iif : ctx.oif
-        if (dev !== undefined && !devices.includes(dev)) continue
-        if (dev === undefined)
-          uncertainWhy.push(
-            `${hook} chain ${table.name} ${chain.name} is for ${devices.join(', ')} only: the packet's ${hook === 'ingress' ? 'in' : 'out'} interface is not known (--${hook === 'ingress' ? 'iif' : 'oif'})`
-          )
-      }
-      beforeConntrack =
-        (hook === 'prerouting' || hook === 'output') && chain.base!.priority < CONNTRACK_PRIORITY
+      const fits = deviceFits(chain, ctx.iif, ctx.oif)
+      if (!fits) continue
+      if (fits === 'unknown')
+        uncertainWhy.push(
+          `${hook} chain ${table.name} ${chain.name} is for ${chain.base!.devices!.join(', ')} only: the packet's ${hook === 'ingress' ? 'in' : 'out'} interface is not known (--${hook === 'ingress' ? 'iif' : 'oif'})`
+        )
+      beforeConntrack = runsBeforeConntrack(chain)
       const out = runChain(table, chain, hook, 0)
       if (out.kind === 'verdict') {
         if (out.verdict !== 'accept') {
@@ -350,6 +344,31 @@ export function decisive(a: Rule['action']): boolean {
     a.kind === 'set-mark' ||
     (a.kind === 'other' && !a.terminal)
   )
+}
+
+/**
+ * Whether a base chain runs before conntrack (raw priority on prerouting or output), where a
+ * notrack takes the packet out of connection tracking.
+ */
+export function runsBeforeConntrack(chain: Chain): boolean {
+  const b = chain.base!
+  return (b.hook === 'prerouting' || b.hook === 'output') && b.priority < CONNTRACK_PRIORITY
+}
+
+/**
+ * Whether a base chain sees the packet as far as devices go: a device's own chain (netdev
+ * ingress or egress) only its devices' packets, and of a packet whose device is not known it
+ * may or may not ('unknown'); every other chain, yes.
+ */
+export function deviceFits(
+  chain: Chain,
+  iif: string | undefined,
+  oif: string | undefined
+): boolean | 'unknown' {
+  const devices = chain.base!.devices
+  if (!devices) return true
+  const dev = chain.base!.hook === 'ingress' ? iif : oif
+  return dev === undefined ? 'unknown' : devices.includes(dev)
 }
 
 /** Returns the base chains on a hook for the packet's family, lowest priority first. */

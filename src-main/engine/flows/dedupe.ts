@@ -1,8 +1,6 @@
 import type { Packet } from '../capture/packet'
+import { SAME_PACKET_US } from './point-flow'
 import { ipLength } from './track-point'
-
-/** The same packet captured twice on one host (-i any and -i eth0, or lo in and out) arrives within this. */
-const WINDOW_US = 10_000
 
 /** Returns a filter that answers true for a packet already seen at this point within the window. */
 export function createDeduper(): (p: Packet) => boolean {
@@ -23,8 +21,8 @@ export function createDeduper(): (p: Packet) => boolean {
     seen.set(key, p.timeUs)
     if (++sincePrune >= 4096) {
       sincePrune = 0
-      for (const [k, t] of seen) if (p.timeUs - t > WINDOW_US) seen.delete(k)
+      for (const [k, t] of seen) if (p.timeUs - t > SAME_PACKET_US) seen.delete(k)
     }
-    return prev !== undefined && Math.abs(p.timeUs - prev) <= WINDOW_US
+    return prev !== undefined && Math.abs(p.timeUs - prev) <= SAME_PACKET_US
   }
 }

@@ -1,6 +1,12 @@
 import type { FlowIcmp, Proto } from '../../shared/incident'
 import type { SegmentRing } from './segment-ring'
 
+/**
+ * The same packet captured twice at one point (by `-i any` and `-i eth0`, or on the way in by
+ * one interface and out by another) is captured within this of itself.
+ */
+export const SAME_PACKET_US = 10_000
+
 /** An address and port; port is 0 for ICMP. */
 export interface Endpoint {
   ip: string

@@ -2,7 +2,7 @@ import { ACK, FIN, RST, SYN } from '../capture/decode-tcp'
 import type { Packet } from '../capture/packet'
 import { L4_ICMP, L4_TCP, L4_UDP, PacketView, viewFromPacket } from '../capture/packet-view'
 import type { Proto } from '../../shared/incident'
-import type { Endpoint, PointFlow, Sighting } from './point-flow'
+import { SAME_PACKET_US, type Endpoint, type PointFlow, type Sighting } from './point-flow'
 import { trackTcp } from './track-tcp'
 import { attachIcmpError } from './join-icmp-errors'
 import { createFlowTable } from './flow-table'
@@ -11,8 +11,6 @@ import type { TrackContext } from './track-context'
 
 /** A UDP or echo conversation idle this long is over; the next packet opens a new one. */
 const DATAGRAM_IDLE_US = 120_000_000
-/** Copies of one packet in a point's files (in on one interface, out on another) are this close. */
-const SAME_PACKET_US = 10_000
 /** Sightings kept per flow: enough for a handshake, its retransmissions and an answer. */
 export const MAX_SIGHTINGS = 48
 
