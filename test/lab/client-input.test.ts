@@ -40,12 +40,9 @@ describe.skipIf(reason !== undefined)('kernel lab: answers dropped by the client
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('cin-c')
-    const s = await lab.host('cin-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    const pair = await lab.clientServer('cin', NET.client, NET.server)
+    c = pair[0]
+    const s = pair[1]
     const rules = lab.file('client.rules')
     writeFileSync(
       rules,

@@ -77,12 +77,7 @@ describe.skipIf(reason !== undefined)('kernel lab: conntrack table full', () => 
     original = readFileSync(MAX_SYSCTL, 'utf8')
     process.once('exit', restore)
     lab = new Lab()
-    c = await lab.host('ctf-c')
-    s = await lab.host('ctf-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    ;[c, s] = await lab.clientServer('ctf', NET.client, NET.server)
     await c.sysctl('net.ipv4.tcp_syn_retries', 2)
     await c.sysctl('net.ipv4.tcp_syn_linear_timeouts', 0, true)
     // The table's 512 filling connections take ephemeral ports: keep them clear of SPORT and the

@@ -117,12 +117,7 @@ describe.skipIf(reason !== undefined).each(CASES)(
     beforeAll(async () => {
       requireCli()
       lab = new Lab()
-      cl = await lab.host('cti-c')
-      s = await lab.host('cti-s')
-      await lab.link(
-        { host: cl, dev: 'c0', v4: `${c.net.client}/24` },
-        { host: s, dev: 's0', v4: `${c.net.server}/24` }
-      )
+      ;[cl, s] = await lab.clientServer('cti', c.net.client, c.net.server)
       await s.sysctl('net.netfilter.nf_conntrack_tcp_loose', c.loose)
       const file = lab.file('rules.v4')
       writeFileSync(

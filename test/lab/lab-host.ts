@@ -317,6 +317,20 @@ export class Lab {
   }
 
   /**
+   * A client and a server on one link, as most single-host cases need: hosts `NAME-c` and
+   * `NAME-s`, joined by c0 and s0 with these IPv4 addresses on a /24.
+   */
+  async clientServer(name: string, client: string, server: string): Promise<[Host, Host]> {
+    const c = await this.host(`${name}-c`)
+    const s = await this.host(`${name}-s`)
+    await this.link(
+      { host: c, dev: 'c0', v4: `${client}/24` },
+      { host: s, dev: 's0', v4: `${server}/24` }
+    )
+    return [c, s]
+  }
+
+  /**
    * Joins two hosts with a veth pair, created directly in their namespaces, with segmentation
    * offloads off so every captured frame is a wire-sized packet.
    */

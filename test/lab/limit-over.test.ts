@@ -51,12 +51,7 @@ describe.skipIf(reason !== undefined)('kernel lab: a limit written for traffic o
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('lim-c')
-    s = await lab.host('lim-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    ;[c, s] = await lab.clientServer('lim', NET.client, NET.server)
     await c.ip('addr', 'add', `${NET.fresh}/24`, 'dev', 'c0')
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     const rules = lab.file('limit.rules')
@@ -140,12 +135,7 @@ describe.skipIf(reason !== undefined)('kernel lab: a connection limit', () => {
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('conn-c')
-    s = await lab.host('conn-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    ;[c, s] = await lab.clientServer('conn', NET.client, NET.server)
     const rules = lab.file('connlimit.rules')
     writeFileSync(rules, `*filter\n:INPUT ACCEPT [0:0]\n${CONN_RULE}\nCOMMIT\n`)
     await s.must('iptables-restore', [rules])

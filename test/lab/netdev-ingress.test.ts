@@ -62,12 +62,7 @@ describe.skipIf(reason !== undefined)('kernel lab: netdev ingress drop', () => {
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('ndi-c')
-    s = await lab.host('ndi-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.good}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    ;[c, s] = await lab.clientServer('ndi', NET.good, NET.server)
     await c.ip('addr', 'add', `${NET.blocked}/24`, 'dev', 'c0')
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     const file = lab.file('edge.nft')

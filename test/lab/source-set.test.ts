@@ -29,12 +29,7 @@ describe.skipIf(reason !== undefined)('kernel lab: drops by a source set', () =>
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('set-c')
-    s = await lab.host('set-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
+    ;[c, s] = await lab.clientServer('set', NET.client, NET.server)
     await c.ip('addr', 'add', `${NET.other}/24`, 'dev', 'c0')
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     await services(s, [
