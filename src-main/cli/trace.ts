@@ -1,6 +1,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { walkNetfilter, type PathKind, type WalkResult } from '../engine/evaluate/walk-netfilter'
+import {
+  walkNetfilter,
+  type PathKind,
+  type RoutedPath,
+  type WalkResult
+} from '../engine/evaluate/walk-netfilter'
 import { parsePacketSpec } from '../engine/evaluate/packet-spec'
 import type { Cidr, CtState } from '../engine/rulesets/model'
 import { parseCidr } from '../engine/rulesets/parse-address'
@@ -11,10 +16,12 @@ import { firewalldTraceText, traceFirewalld } from './trace-firewalld'
 import { append } from '../shared/append'
 
 const USAGE =
-  'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output] [--ct STATE] [--iif NAME] [--oif NAME] [--local ADDR[/LEN],...] [--format text|json]\n' +
+  'usage: verdict trace RULESET [IPSET-SAVE...] | FIREWALLD-DIR|FILE... --packet SPEC [--path input|forward|output|bridge] [--ct STATE] [--iif NAME] [--oif NAME] [--bridge NAME] [--br-netfilter yes|no] [--local ADDR[/LEN],...] [--format text|json]\n' +
   '  SPEC: PROTO SRC[:PORT] > DST[:PORT] [WHAT] [key=value...], e.g. "tcp 10.0.0.1:40000 > 10.0.0.2:22 syn"\n' +
   '  facts: len=N (IP total length) ttl=N mark=N ctmark=N uid=N gid=N mac=02:00:00:00:00:01\n' +
   '         physin=PORT physout=PORT (bridge ports for -m physdev; none when it has none)\n' +
+  '  --path bridge: a frame bridged between two ports of a bridge (--iif and --oif the ports, --bridge the\n' +
+  '         bridge); --br-netfilter says whether br_netfilter passes it to the ip-family chains too\n' +
   "  --local: the host's own addresses (a prefix length places the subnet broadcast), for addrtype and fib type\n" +
   '  firewalld: a copy of /etc/firewalld (a folder), zone/policy/service XML, firewalld.conf or firewall-cmd --list-all-zones output'
 const CT_STATES: CtState[] = ['new', 'established', 'related', 'invalid', 'untracked']
@@ -29,16 +36,22 @@ export async function runTrace(args: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n')
       return 0
     }
-    const eq = /^--(packet|path|ct|iif|oif|local|format)=(.*)$/.exec(a)
+    const eq = /^--(packet|path|ct|iif|oif|local|format|bridge|br-netfilter)=(.*)$/.exec(a)
     if (eq) opts[eq[1]] = eq[2]
-    else if (/^--(packet|path|ct|iif|oif|local|format)$/.test(a)) opts[a.slice(2)] = args[++i] ?? ''
+    else if (/^--(packet|path|ct|iif|oif|local|format|bridge|br-netfilter)$/.test(a))
+      opts[a.slice(2)] = args[++i] ?? ''
     else if (a.startsWith('-')) return usage(`unknown option ${a}`)
     else files.push(a)
   }
   if (files.length === 0) return usage('give a ruleset file (and any ipset save snapshot it uses)')
   if (!opts.packet) return usage('--packet SPEC is required')
-  if (!['input', 'forward', 'output'].includes(opts.path))
-    return usage(`--path must be input, forward or output, not '${opts.path}'`)
+  if (!['input', 'forward', 'output', 'bridge'].includes(opts.path))
+    return usage(`--path must be input, forward, output or bridge, not '${opts.path}'`)
+  const brnf = opts['br-netfilter']
+  if (brnf !== undefined && brnf !== 'yes' && brnf !== 'no')
+    return usage(`--br-netfilter must be yes or no, not '${brnf}'`)
+  if (opts.path !== 'bridge' && (opts.bridge !== undefined || brnf !== undefined))
+    return usage('--bridge and --br-netfilter are for --path bridge')
   if (opts.ct !== undefined && !CT_STATES.includes(opts.ct as CtState))
     return usage(`--ct must be one of ${CT_STATES.join(', ')}`)
   if (opts.format !== 'text' && opts.format !== 'json')
@@ -69,6 +82,10 @@ export async function runTrace(args: string[]): Promise<number> {
   const isFirewalld = (t: { text: string }): boolean =>
     detectTextKind(t.text).format.startsWith('firewalld')
   if (texts.some(isFirewalld)) {
+    if (opts.path === 'bridge')
+      return usage(
+        "firewalld's rules are not the bridge's: trace a bridged packet through nft or iptables"
+      )
     const other = texts.find((t) => !isFirewalld(t) && !t.inFolder)
     if (other)
       return usage(`${other.file} is not firewalld configuration; trace one system at a time`)
@@ -79,7 +96,7 @@ export async function runTrace(args: string[]): Promise<number> {
       texts.filter(isFirewalld).map((t) => ({ path: t.file, text: t.text })),
       packet,
       {
-        path: opts.path as PathKind,
+        path: opts.path as RoutedPath,
         ct: opts.ct as CtState | undefined,
         iif: opts.iif,
         oif: opts.oif
@@ -115,6 +132,8 @@ export async function runTrace(args: string[]): Promise<number> {
     ct: opts.ct as CtState | undefined,
     iif: opts.iif,
     oif: opts.oif,
+    bridge: opts.bridge,
+    brNetfilter: brnf === undefined ? undefined : brnf === 'yes',
     local
   })
   process.stdout.write(

@@ -220,7 +220,7 @@ export type Evidence =
       host?: string
       /** The packet walked, as a trace SPEC ("tcp 10.0.0.1:40000 > 10.0.0.5:8080 syn"). */
       packet: string
-      path: 'input' | 'forward' | 'output'
+      path: 'input' | 'forward' | 'output' | 'bridge'
       ct: string
       verdict: 'accept' | 'drop' | 'reject'
       trace: TraceStepView[]

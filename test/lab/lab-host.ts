@@ -209,6 +209,13 @@ export class Host {
     return ran.code === 0
   }
 
+  /** Makes a bridge of these interfaces (its ports) and brings it up. */
+  async bridge(name: string, ports: string[]): Promise<void> {
+    await this.ip('link', 'add', name, 'type', 'bridge')
+    for (const port of ports) await this.ip('link', 'set', port, 'master', name)
+    await this.ip('link', 'set', name, 'up')
+  }
+
   /** Loads an nft ruleset (the text of `nft -f`) into this namespace. */
   async nft(ruleset: string): Promise<void> {
     const file = this.lab.file(`${this.ns}-${randomBytes(3).toString('hex')}.nft`)

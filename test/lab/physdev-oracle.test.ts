@@ -59,9 +59,7 @@ describe.skipIf(reason !== undefined)('kernel lab: -m physdev on a bridge', () =
     const br = await lab.host('pd-br')
     await lab.link({ host: a, dev: 'a0', v4: `${A}/24` }, { host: br, dev: 'pa' })
     await lab.link({ host: b, dev: 'b0', v4: `${B}/24` }, { host: br, dev: 'pb' })
-    await br.ip('link', 'add', 'br0', 'type', 'bridge')
-    for (const port of ['pa', 'pb']) await br.ip('link', 'set', port, 'master', 'br0')
-    await br.ip('link', 'set', 'br0', 'up')
+    await br.bridge('br0', ['pa', 'pb'])
     await br.sysctl('net.bridge.bridge-nf-call-iptables', 1)
     const rules = CASES.map(
       (c) => `-A FORWARD -p tcp -m tcp --dport ${c.port} -m physdev ${c.match} -j DROP`

@@ -8,7 +8,8 @@
 
 import type { Flow, KeyPacket } from '../../shared/incident'
 import { isoToUs } from '../report/time'
-import { sysctlValue, type HostCapture, type HostEvidence } from './evidence'
+import { bridgeCrossing } from './bridge'
+import { interfaceOf, sysctlValue, type HostCapture, type HostEvidence } from './evidence'
 import { interfaceToward, type FlowEnds } from './host-roles'
 
 /** A packet a host received on one interface and never sent by the one its route takes. */
@@ -37,13 +38,17 @@ export interface Crossing {
 export function lostInside(flow: Flow, host: HostEvidence, ends: FlowEnds): Crossing | undefined {
   if (host.captures.length < 2) return undefined
   const keys = flow.keyPackets ?? []
+  // A bridged packet leaves by the port toward its destination, not by an interface of a route.
+  const bridged = bridgeCrossing(host, flow, ends)
   if (flow.outcome === 'one-way') {
     const k = keys.find((x) => x.what === 'syn-ack')
-    return k && crossing(host, k, 'the SYN-ACK', ends.farDst, ends.src)
+    const out = bridged ? bridged.toSrc : interfaceToward(host, ends.src)
+    return k && crossing(host, k, 'the SYN-ACK', ends.farDst, ends.src, out)
   }
   if (['syn-timeout', 'refused-rst', 'icmp-unreachable'].includes(flow.outcome)) {
     const k = keys.find((x) => x.what === 'syn')
-    return k && crossing(host, k, 'the SYN', ends.src, ends.farDst)
+    const out = bridged ? bridged.toDst : interfaceToward(host, ends.farDst)
+    return k && crossing(host, k, 'the SYN', ends.src, ends.farDst, out)
   }
   return undefined
 }
@@ -53,9 +58,9 @@ function crossing(
   key: KeyPacket,
   what: string,
   src: string,
-  dst: string
+  dst: string,
+  outIface: string | undefined
 ): Crossing | undefined {
-  const outIface = interfaceToward(host, dst)
   if (!outIface) return undefined
   const captures = host.captures.map((c) => ({ c, iface: interfaceOf(host, c) }))
   const out = captures.filter((x) => x.iface === outIface)
@@ -84,19 +89,6 @@ function crossing(
     src,
     dst
   }
-}
-
-/**
- * The interface a capture file is of: the one it names itself (pcapng), else the host's
- * interface its file name is made of ("eth0.pcap", "router-eth1.pcapng", "r1_capture.pcap").
- */
-function interfaceOf(host: HostEvidence, c: HostCapture): string | undefined {
-  if (c.iface) return c.iface
-  const stem = c.file.replace(/\.gz$/i, '').replace(/\.(pcapng|pcap|cap|dmp)$/i, '')
-  const parts = stem.split(/[-_.@ ]/)
-  const names = host.ipAddr?.value.interfaces.map((i) => i.name) ?? []
-  const named = names.filter((n) => n !== 'lo' && (stem === n || parts.includes(n)))
-  return named.length === 1 ? named[0] : undefined
 }
 
 /** The evidence sentence of a crossing. */

@@ -140,3 +140,16 @@ export function sysctlFact<K extends keyof SysctlSnapshot['facts']>(
   }
   return undefined
 }
+
+/**
+ * The interface a capture file is of: the one it names itself (pcapng), else the host's
+ * interface its file name is made of ("eth0.pcap", "router-eth1.pcapng", "r1_capture.pcap").
+ */
+export function interfaceOf(host: HostEvidence, c: HostCapture): string | undefined {
+  if (c.iface) return c.iface
+  const stem = c.file.replace(/\.gz$/i, '').replace(/\.(pcapng|pcap|cap|dmp)$/i, '')
+  const parts = stem.split(/[-_.@ ]/)
+  const names = host.ipAddr?.value.interfaces.map((i) => i.name) ?? []
+  const named = names.filter((n) => n !== 'lo' && (stem === n || parts.includes(n)))
+  return named.length === 1 ? named[0] : undefined
+}

@@ -33,9 +33,10 @@ export interface FirewalldWalk {
  */
 export function firewalldWalk(hop: Hop, sim: SimPacket): FirewalldWalk | undefined {
   const config = hostFirewalld(hop.host)
-  if (!config) return undefined
+  // firewalld's tables are of the ip families: a bridged packet is the bridge's to decide.
+  if (!config || hop.path === 'bridge') return undefined
   const verdict = evaluateAt(config.value, hop, sim)
-  markAssumedZone(config.value, sim.packet, hop, verdict)
+  markAssumedZone(config.value, sim.packet, { ...hop, path: hop.path }, verdict)
   return { hop, sim, config, verdict, file: verdict.decidedBy.file ?? config.file }
 }
 
@@ -142,7 +143,7 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
 /** What a firewalld configuration does with a hop's packet, on the hop's path and interfaces. */
 function evaluateAt(config: FirewalldConfig, hop: Hop, sim: SimPacket): FirewalldVerdict {
   return evaluateFirewalld(config, sim.packet, {
-    path: hop.path,
+    path: hop.path === 'bridge' ? 'forward' : hop.path,
     iif: hop.iif,
     oif: hop.oif,
     ct: sim.ct

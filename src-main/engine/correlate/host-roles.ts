@@ -12,6 +12,7 @@ import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { hostAddresses, type EvidenceSet, type HostEvidence } from './evidence'
+import { bridgeCrossing, type BridgeCrossing } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
 
@@ -20,6 +21,8 @@ export interface FlowRoles {
   client?: HostEvidence
   server?: HostEvidence
   routers: HostEvidence[]
+  /** The routers that bridge the flow between two ports rather than route it, and how. */
+  bridged: Map<HostEvidence, BridgeCrossing>
   /** How the roles were found, for the evidence ("ip addr", "assumed: the only host with a ruleset"). */
   how: string[]
   /** The flow's ends; the far side as the captures saw it, or as a router's DNAT rule sends it. */
@@ -87,7 +90,14 @@ export function flowRoles(flow: Flow, ev: EvidenceSet): FlowRoles {
     }
   }
   if (client === server) client = undefined
-  return { client, server, routers, how, ends }
+  const bridged = new Map<HostEvidence, BridgeCrossing>()
+  for (const r of routers) {
+    const b = bridgeCrossing(r, flow, ends)
+    if (!b) continue
+    bridged.set(r, b)
+    how.push(`${r.name} bridges them on ${b.bridge}`)
+  }
+  return { client, server, routers, bridged, how, ends }
 }
 
 /**

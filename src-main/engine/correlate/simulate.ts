@@ -14,6 +14,7 @@ import {
 } from '../evaluate/walk-netfilter'
 import type { CtState, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
+import { crossesNoBridge } from './bridge'
 import { interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 
 /** One host the packet crosses, and how. */
@@ -25,6 +26,11 @@ export interface Hop {
   path: PathKind
   iif?: string
   oif?: string
+  /** Path 'bridge': the bridge (iif and oif are its ports) and whether br_netfilter is on. */
+  bridge?: string
+  brNetfilter?: boolean
+  /** A routed packet that crossed no bridge at this host (-m physdev is decided). */
+  notBridged?: boolean
 }
 
 /** A packet to walk: its SPEC text and the conntrack state it carries. */
@@ -61,15 +67,7 @@ export function forwardHops(roles: FlowRoles): Hop[] {
       path: 'output',
       oif: interfaceToward(roles.client, ends.dst)
     })
-  for (const r of roles.routers)
-    hops.push({
-      host: r,
-      ends,
-      role: 'router',
-      path: 'forward',
-      iif: interfaceToward(r, ends.src),
-      oif: interfaceToward(r, ends.farDst)
-    })
+  for (const r of roles.routers) hops.push(routerHop(r, roles, false))
   if (roles.server)
     hops.push({
       host: roles.server,
@@ -93,15 +91,7 @@ export function returnHops(roles: FlowRoles): Hop[] {
       path: 'output',
       oif: interfaceToward(roles.server, ends.farSrc)
     })
-  for (const r of [...roles.routers].reverse())
-    hops.push({
-      host: r,
-      ends,
-      role: 'router',
-      path: 'forward',
-      iif: interfaceToward(r, ends.farDst),
-      oif: interfaceToward(r, ends.src)
-    })
+  for (const r of [...roles.routers].reverse()) hops.push(routerHop(r, roles, true))
   if (roles.client)
     hops.push({
       host: roles.client,
@@ -111,6 +101,29 @@ export function returnHops(roles: FlowRoles): Hop[] {
       iif: interfaceToward(roles.client, ends.dst)
     })
   return hops
+}
+
+/**
+ * Returns a router's hop, either way: routed from the interface toward one end to the one
+ * toward the other, or bridged between the ports toward them.
+ */
+export function routerHop(r: HostEvidence, roles: FlowRoles, back: boolean): Hop {
+  const ends = roles.ends
+  const b = roles.bridged.get(r)
+  if (b)
+    return {
+      host: r,
+      ends,
+      role: 'router',
+      path: 'bridge',
+      iif: back ? b.toDst : b.toSrc,
+      oif: back ? b.toSrc : b.toDst,
+      bridge: b.bridge,
+      brNetfilter: b.brNetfilter
+    }
+  const iif = interfaceToward(r, back ? ends.farDst : ends.src)
+  const oif = interfaceToward(r, back ? ends.src : ends.farDst)
+  return { host: r, ends, role: 'router', path: 'forward', iif, oif }
 }
 
 /** Returns a packet to walk from a SPEC, or undefined when the SPEC cannot be built. */
@@ -203,7 +216,12 @@ export function hopOptions(
   sim: SimPacket,
   stateful: StatefulMode = 'unknown'
 ): WalkOptions {
-  return { path: hop.path, ct: sim.ct, iif: hop.iif, oif: hop.oif, stateful }
+  const o: WalkOptions = { path: hop.path, ct: sim.ct, iif: hop.iif, oif: hop.oif, stateful }
+  if (hop.path === 'bridge') {
+    o.bridge = hop.bridge
+    o.brNetfilter = hop.brNetfilter
+  } else if (crossesNoBridge(hop.host, hop.path, hop.iif, hop.oif)) o.notBridged = true
+  return o
 }
 
 /** Returns every applicable snapshot's walk of the packet at one hop, in file order. */

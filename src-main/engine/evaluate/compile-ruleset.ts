@@ -47,9 +47,10 @@ import {
   runsBeforeConntrack,
   setMark,
   type DecidedBy,
-  type PathKind,
+  type RoutedPath,
   type WalkOptions,
-  type WalkResult
+  type WalkResult,
+  walkNetfilter
 } from './walk-netfilter'
 
 /** What `decide` returns: the walk's result without its trace and reasons. */
@@ -152,7 +153,7 @@ interface Compiled {
    * By path, then IP version and conntrack state (index 0: IPv4 and new, 1: IPv4 and not new, 2
    * and 3 the same for IPv6): the base chains the packet meets (NAT chains for new ones only).
    */
-  paths: Record<PathKind, PathPlan[]>
+  paths: Record<RoutedPath, PathPlan[]>
   /** The classifiers and their range fields, cut once for the whole ruleset. */
   indexes: ChainIndex[]
   fields: (Field | undefined)[]
@@ -255,7 +256,7 @@ function compile(ruleset: Ruleset): Compiled {
         r.fallbacks = t.fallbacks
       })
   }
-  const plan = (kind: PathKind, version: 4 | 6, isNew: boolean): PathPlan => {
+  const plan = (kind: RoutedPath, version: 4 | 6, isNew: boolean): PathPlan => {
     const planned: PlannedChain[] = []
     let ttlAt = -1
     for (const hook of HOOKS[kind]) {
@@ -276,7 +277,7 @@ function compile(ruleset: Ruleset): Compiled {
     }
     return { chains: planned, ttlAt }
   }
-  const path = (kind: PathKind) => [
+  const path = (kind: RoutedPath) => [
     plan(kind, 4, true),
     plan(kind, 4, false),
     plan(kind, 6, true),
@@ -495,6 +496,17 @@ const VERDICT = 2
  * uncertain, ct, dnatTo) without building its trace: the same walk over the compiled ruleset.
  */
 export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
+  // Bridged packets are rare beside routed ones: their walk is not compiled.
+  if (options.path === 'bridge') {
+    const { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain } = walkNetfilter(
+      ruleset,
+      packet,
+      options
+    )
+    return { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain }
+  }
+  if (options.notBridged && packet.physIn === undefined && packet.physOut === undefined)
+    packet = { ...packet, physIn: null, physOut: null }
   const c = compiled(ruleset)
   // Each field read once: packets come in many shapes (the optional fields each has or lacks),
   // and a field read from objects of many shapes is looked up each time.

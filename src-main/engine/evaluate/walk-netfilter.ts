@@ -14,8 +14,14 @@ import { parseCidr } from '../rulesets/parse-address'
 import { matchRule, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
 
-/** The packet's way through the host. */
-export type PathKind = 'input' | 'forward' | 'output'
+/**
+ * The packet's way through the host: to it, routed through it, from it, or bridged between two
+ * ports of one of its bridges.
+ */
+export type PathKind = 'input' | 'forward' | 'output' | 'bridge'
+
+/** The paths a packet is routed on (every path but bridging). */
+export type RoutedPath = Exclude<PathKind, 'bridge'>
 
 /** One rule or policy the packet met. */
 export interface TraceStep {
@@ -67,6 +73,19 @@ export interface WalkOptions {
   ignoreNotrack?: boolean
   /** Walk with the sets traffic fills empty (what the rules did before they filled them). */
   emptySets?: boolean
+  /**
+   * Path 'bridge' (iif and oif are the bridge ports): the bridge itself, which the ip-family
+   * chains br_netfilter runs see as the packet's in and out interface.
+   */
+  bridge?: string
+  /**
+   * Path 'bridge': whether br_netfilter hands bridged packets to the ip-family hooks
+   * (net.bridge.bridge-nf-call-iptables, -ip6tables); undefined when not known, and then they
+   * are walked, and a verdict of theirs is uncertain.
+   */
+  brNetfilter?: boolean
+  /** The packet crossed no bridge on this host: -m physdev is decided (no ports). */
+  notBridged?: boolean
 }
 
 /**
@@ -74,10 +93,93 @@ export interface WalkOptions {
  * ingress hook first (before conntrack and prerouting), one leaving by a device the egress hook
  * last.
  */
-export const HOOKS: Record<PathKind, Hook[]> = {
+export const HOOKS: Record<RoutedPath, Hook[]> = {
   input: ['ingress', 'prerouting', 'input'],
   forward: ['ingress', 'prerouting', 'forward', 'postrouting', 'egress'],
   output: ['output', 'postrouting', 'egress']
+}
+
+/**
+ * Where br_netfilter runs the ip-family hooks among a bridge hook's chains: at priority 0
+ * (NF_BR_PRI_BRNF) on prerouting and forward, and last on postrouting (br_netfilter_hooks.c;
+ * kernels before 6.6 ran the forward hook at -1). Bridge chains of a lower priority run before
+ * them, of a higher one after; of the same priority, before (they were registered first).
+ */
+const BRNF_PRIORITY: Partial<Record<Hook, number>> = {
+  prerouting: 0,
+  forward: 0,
+  postrouting: Infinity
+}
+
+/** One base chain a packet meets, with the interfaces it sees the packet by. */
+interface Stage {
+  hook: Hook
+  table: Table
+  chain: Chain
+  iif?: string
+  oif?: string
+  /** An ip-family chain that br_netfilter runs for a bridged packet. */
+  viaBridge?: boolean
+}
+
+/** Returns the base chains a packet meets on its path, in the order it meets them. */
+function stagesOf(ruleset: Ruleset, version: 4 | 6, o: WalkOptions): Stage[] {
+  const out: Stage[] = []
+  if (o.path !== 'bridge') {
+    const iif = o.path === 'output' ? undefined : o.iif
+    const oif = o.path === 'input' ? undefined : o.oif
+    for (const hook of HOOKS[o.path])
+      for (const { table, chain } of baseChains(ruleset, hook, version))
+        out.push({ hook, table, chain, iif, oif })
+    return out
+  }
+  const port = (hook: Hook): Stage[] =>
+    baseChains(ruleset, hook, version).map(({ table, chain }) => ({
+      hook,
+      table,
+      chain,
+      iif: o.iif,
+      oif: o.oif
+    }))
+  out.push(...port('ingress'))
+  for (const hook of ['prerouting', 'forward', 'postrouting'] as const) {
+    const at = BRNF_PRIORITY[hook]!
+    const own = bridgeChains(ruleset, hook).map(({ table, chain }) => ({
+      hook,
+      table,
+      chain,
+      iif: o.iif,
+      oif: o.oif
+    }))
+    out.push(...own.filter((x) => x.chain.base!.priority <= at))
+    if (o.brNetfilter !== false)
+      for (const { table, chain } of baseChains(ruleset, hook, version))
+        if (table.family !== 'netdev')
+          out.push({ hook, table, chain, iif: o.bridge, oif: o.bridge, viaBridge: true })
+    out.push(...own.filter((x) => x.chain.base!.priority > at))
+  }
+  out.push(...port('egress'))
+  return out
+}
+
+/** Returns the base chains of the bridge family on a hook, lowest priority first. */
+function bridgeChains(ruleset: Ruleset, hook: Hook): { table: Table; chain: Chain }[] {
+  const out: { table: Table; chain: Chain }[] = []
+  for (const table of ruleset.tables)
+    if (table.family === 'bridge')
+      for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain })
+  return out.sort((x, y) => x.chain.base!.priority - y.chain.base!.priority)
+}
+
+/** What a base chain's policy decides, named as the walk names it. */
+function policyOf(table: Table, chain: Chain): DecidedBy {
+  return {
+    kind: 'policy',
+    table: table.name,
+    chain: chain.name,
+    line: chain.policySource?.line,
+    rule: chain.policySource?.text.trim()
+  }
 }
 
 type Outcome =
@@ -118,89 +220,89 @@ export function walkNetfilter(
     local: options.local,
     emptySets: options.emptySets
   }
-  if (options.path === 'forward') ctx.socket = 'none'
+  if (options.path === 'forward' || options.path === 'bridge') ctx.socket = 'none'
   if (options.path === 'output') ctx.noMac = true
+  const bridged = options.path === 'bridge'
+  // -m physdev: a bridged packet's ports are the walk's in and out interfaces (unknown when not
+  // given); a packet the caller knows crossed no bridge has none.
+  if (packet.physIn === undefined && packet.physOut === undefined) {
+    if (bridged) packet = { ...packet, physIn: options.iif, physOut: options.oif }
+    else if (options.notBridged) packet = { ...packet, physIn: null, physOut: null }
+  }
   const version = packet.src.version
   let finalAccept: DecidedBy | undefined
   let dnatTo: string | undefined
   /** Whether the base chain being walked runs before conntrack (where notrack takes effect). */
   let beforeConntrack = false
-  for (const hook of HOOKS[options.path]) {
-    // Routing a forwarded packet lowers its TTL (hop limit) before the forward hook.
-    if (hook === 'forward' && ctx.ttl !== undefined) {
-      if (ctx.ttl <= 1)
-        uncertainWhy.push(
-          `TTL ${ctx.ttl}: the kernel drops a forwarded packet whose TTL runs out before the forward hook`
-        )
-      ctx.ttl = Math.max(0, ctx.ttl - 1)
-    }
-    for (const { table, chain } of baseChains(ruleset, hook, version)) {
-      // NAT chains see a connection's first packet only (and no untracked packet).
-      if (chain.base!.type === 'nat' && ctx.ct !== 'new') continue
-      const fits = deviceFits(chain, ctx.iif, ctx.oif)
-      if (!fits) continue
-      if (fits === 'unknown')
-        uncertainWhy.push(
-          `${hook} chain ${table.name} ${chain.name} is for ${chain.base!.devices!.join(', ')} only: the packet's ${hook === 'ingress' ? 'in' : 'out'} interface is not known (--${hook === 'ingress' ? 'iif' : 'oif'})`
-        )
-      beforeConntrack = runsBeforeConntrack(chain)
-      const out = runChain(table, chain, hook, 0)
-      if (out.kind === 'verdict') {
-        if (out.verdict !== 'accept') {
-          return {
-            verdict: out.verdict,
-            rejectWith: out.rejectWith,
-            decidedBy: out.by,
-            trace,
-            uncertain: uncertainWhy.length > 0,
-            uncertainWhy,
-            ct: ctx.ct,
-            dnatTo
-          }
-        }
-        if (isMainChain(chain, options.path) || !finalAccept) finalAccept = out.by
-        continue
-      }
-      const policy = chain.base!.policy
-      const by: DecidedBy = {
-        kind: 'policy',
-        table: table.name,
-        chain: chain.name,
-        line: chain.policySource?.line,
-        rule: chain.policySource?.text.trim()
-      }
-      trace.push({
-        hook,
-        table: table.name,
-        chain: chain.name,
-        kind: 'policy',
-        line: by.line,
-        rule: by.rule,
-        matched: true,
-        action: policy
-      })
-      if (policy === 'drop')
-        return {
-          verdict: 'drop',
-          decidedBy: by,
-          trace,
-          uncertain: uncertainWhy.length > 0,
-          uncertainWhy,
-          ct: ctx.ct,
-          dnatTo
-        }
-      if (isMainChain(chain, options.path) || !finalAccept) finalAccept = by
-    }
-  }
-  return {
-    verdict: 'accept',
-    decidedBy: finalAccept,
+  let ttlDone = false
+  const done = (
+    verdict: WalkResult['verdict'],
+    by: DecidedBy | undefined,
+    rejectWith?: string
+  ): WalkResult => ({
+    verdict,
+    rejectWith,
+    decidedBy: by,
     trace,
     uncertain: uncertainWhy.length > 0,
     uncertainWhy,
     ct: ctx.ct,
     dnatTo
+  })
+  /** Routing a forwarded packet lowers its TTL (hop limit) before the forward hook. */
+  const lowerTtl = (): void => {
+    ttlDone = true
+    if (ctx.ttl === undefined) return
+    if (ctx.ttl <= 1)
+      uncertainWhy.push(
+        `TTL ${ctx.ttl}: the kernel drops a forwarded packet whose TTL runs out before the forward hook`
+      )
+    ctx.ttl = Math.max(0, ctx.ttl - 1)
   }
+  if (options.path !== 'forward') ttlDone = true
+  for (const { hook, table, chain, iif, oif, viaBridge } of stagesOf(ruleset, version, options)) {
+    if (!ttlDone && (hook === 'forward' || hook === 'postrouting' || hook === 'egress')) lowerTtl()
+    ctx.iif = iif
+    ctx.oif = oif
+    // NAT chains see a connection's first packet only (and no untracked packet).
+    if (chain.base!.type === 'nat' && ctx.ct !== 'new') continue
+    const fits = deviceFits(chain, ctx.iif, ctx.oif)
+    if (!fits) continue
+    if (fits === 'unknown')
+      uncertainWhy.push(
+        `${hook} chain ${table.name} ${chain.name} is for ${chain.base!.devices!.join(', ')} only: the packet's ${hook === 'ingress' ? 'in' : 'out'} interface is not known (--${hook === 'ingress' ? 'iif' : 'oif'})`
+      )
+    beforeConntrack = runsBeforeConntrack(chain)
+    const out = runChain(table, chain, hook, 0)
+    const decided = out.kind === 'verdict' ? out.by : policyOf(table, chain)
+    const verdict = out.kind === 'verdict' ? out.verdict : chain.base!.policy
+    if (out.kind !== 'verdict')
+      trace.push({
+        hook,
+        table: table.name,
+        chain: chain.name,
+        kind: 'policy',
+        line: decided.line,
+        rule: decided.rule,
+        matched: true,
+        action: verdict
+      })
+    if (verdict !== 'accept') {
+      // Whether the ip-family chains see a bridged packet at all is br_netfilter's to say.
+      if (viaBridge && options.brNetfilter === undefined)
+        uncertainWhy.push(
+          `${decided.line !== undefined ? `line ${decided.line}` : `${table.name} ${chain.name}`} decides a bridged packet only if br_netfilter hands bridged packets to the ${version === 4 ? 'iptables' : 'ip6tables'} hooks (sysctl net.bridge.bridge-nf-call-${version === 4 ? 'iptables' : 'ip6tables'} = 1): no snapshot says whether it does`
+        )
+      return done(
+        verdict === 'reject' ? 'reject' : 'drop',
+        decided,
+        out.kind === 'verdict' ? out.rejectWith : undefined
+      )
+    }
+    if (isMainChain(chain, options.path) || !finalAccept) finalAccept = decided
+  }
+  if (!ttlDone) lowerTtl()
+  return done('accept', finalAccept)
 
   function runChain(table: Table, chain: Chain, hook: Hook, depth: number): Outcome {
     if (depth > MAX_DEPTH) {

@@ -23,6 +23,8 @@ export interface Interface {
   flags: string[]
   mtu?: number
   state?: string
+  /** The bridge (or bond) this interface is a port of (`master br0`). */
+  master?: string
   link?: { type: string; address?: string; broadcast?: string }
   addresses: IfAddress[]
   line: number
@@ -98,6 +100,7 @@ function readHeader(itf: Interface, text: string): void {
   for (let i = 0; i < words.length - 1; i++) {
     if (words[i] === 'mtu') itf.mtu = Number(words[i + 1])
     if (words[i] === 'state') itf.state = words[i + 1]
+    if (words[i] === 'master') itf.master = words[i + 1]
   }
 }
 
@@ -190,6 +193,8 @@ function readJson(source: string, text: string): IpAddrSnapshot {
     if (mtu !== undefined) itf.mtu = mtu
     const state = str(o.operstate)
     if (state !== undefined) itf.state = state
+    const master = str(o.master)
+    if (master !== undefined) itf.master = master
     const linkType = str(o.link_type)
     if (linkType !== undefined) {
       itf.link = { type: linkType }

@@ -109,7 +109,11 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
     test: /\bfail2ban(\.actions)?\s*(\[\d+\])?:\s+(\w+\s+)?\[[^\]\s]+\]\s+(Restore\s+)?(Ban|Unban)\s/
   },
   { kind: 'log', format: 'auth-log', test: /\S+(\[\d+\])?: refused connect from \S+/ },
-  { kind: 'sysctl', format: 'sysctl', test: /^net\.(netfilter|ipv4|ipv6)\.[\w.]+\s*=\s*\S+/m },
+  {
+    kind: 'sysctl',
+    format: 'sysctl',
+    test: /^net\.(netfilter|ipv4|ipv6|bridge)\.[\w.-]+\s*=\s*\S+/m
+  },
   { kind: 'sysctl', format: 'proc-sys', test: /^\/proc\/sys\/net\/[\w./-]+:/m },
   {
     kind: 'host',

@@ -1,8 +1,8 @@
 import type { InputInfo } from '../../shared/incident'
-import type { HostEvidence } from '../correlate/evidence'
+import type { FromFile, HostEvidence } from '../correlate/evidence'
 import { readFirewalldFile } from '../correlate/host-firewalld'
 import { readConntrack } from '../hostfacts/read-conntrack'
-import { readIpAddr } from '../hostfacts/read-ip-addr'
+import { readIpAddr, type IpAddrSnapshot } from '../hostfacts/read-ip-addr'
 import { readIpRoute } from '../hostfacts/read-ip-route'
 import { readSs } from '../hostfacts/read-ss'
 import { readSysctl } from '../hostfacts/read-sysctl'
@@ -69,7 +69,7 @@ export function readTextInput(info: InputInfo, text: string, host: HostEvidence)
   }
   if (info.kind === 'host' && info.format === 'ip-addr') {
     const a = readIpAddr(file, text)
-    host.ipAddr = { file, value: a }
+    host.ipAddr = host.ipAddr ? mergeIpAddr(host.ipAddr, { file, value: a }) : { file, value: a }
     keep(a.interfaces.length, a.problems)
     return
   }
@@ -96,4 +96,42 @@ export function readTextInput(info: InputInfo, text: string, host: HostEvidence)
     return
   }
   info.warnings.push(`${info.format} files are recognised but not analysed yet`)
+}
+
+/**
+ * Two snapshots of one host's interfaces (`ip addr` and `ip -d link`, or `bridge link`, which
+ * prints the bridge ports in the same form) as one: each interface once, with the facts either
+ * gives. The file named is the one that gives addresses.
+ */
+export function mergeIpAddr(
+  x: FromFile<IpAddrSnapshot>,
+  y: FromFile<IpAddrSnapshot>
+): FromFile<IpAddrSnapshot> {
+  const count = (s: IpAddrSnapshot): number =>
+    s.interfaces.reduce((n, i) => n + i.addresses.length, 0)
+  const [main, other] = count(y.value) > count(x.value) ? [y, x] : [x, y]
+  const interfaces = main.value.interfaces.map((i) => ({ ...i, addresses: [...i.addresses] }))
+  for (const o of other.value.interfaces) {
+    const same = interfaces.find((i) => i.name === o.name)
+    if (!same) {
+      interfaces.push(o)
+      continue
+    }
+    same.master ??= o.master
+    same.mtu ??= o.mtu
+    same.state ??= o.state
+    same.link ??= o.link
+    if (same.flags.length === 0) same.flags = o.flags
+    for (const a of o.addresses)
+      if (!same.addresses.some((b) => b.address === a.address && b.prefixLen === a.prefixLen))
+        same.addresses.push(a)
+  }
+  return {
+    file: main.file,
+    value: {
+      format: main.value.format,
+      interfaces,
+      problems: [...x.value.problems, ...y.value.problems]
+    }
+  }
 }

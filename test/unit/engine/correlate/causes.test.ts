@@ -1306,3 +1306,136 @@ describe('firewalld icmp-block-inversion', () => {
     expect(f.fix).toContain('--add-icmp-block=echo-request')
   })
 })
+
+describe('a bridge between client and server', () => {
+  const T = Date.parse(T0) * 1000
+  const SERVER = '10.88.1.10'
+  /** `ip addr` of a bridge host: ports bp0 and bp1 of br0, which has an address on the network. */
+  const BRIDGE_ADDR = [
+    '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000',
+    '    inet 127.0.0.1/8 scope host lo',
+    '2: bp0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP group default qlen 1000',
+    '3: bp1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP group default qlen 1000',
+    '4: br0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+    '    inet 10.88.1.254/24 scope global br0',
+    ''
+  ].join('\n')
+  /** `bridge link`, which reads as ip addr of the ports alone. */
+  const BRIDGE_LINK = [
+    '2: bp0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding priority 32 cost 2',
+    '3: bp1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding priority 32 cost 2',
+    ''
+  ].join('\n')
+  const NFT = [
+    'table bridge filter {',
+    '\tchain forward {',
+    '\t\ttype filter hook forward priority filter; policy accept;',
+    `\t\tip daddr ${SERVER} tcp dport 5432 counter packets 3 bytes 180 drop`,
+    '\t}',
+    '}',
+    ''
+  ].join('\n')
+  const PHYSDEV = [
+    '*filter',
+    ':FORWARD ACCEPT [0:0]',
+    `-A FORWARD -d ${SERVER}/32 -p tcp -m physdev --physdev-in bp0 -m tcp --dport 3306 -j DROP`,
+    'COMMIT',
+    ''
+  ].join('\n')
+  const setup = (files: Record<string, string>, addr = BRIDGE_ADDR): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    // `bridge link` first: the interfaces' addresses must survive it.
+    load(ev, 'bridge', { 'bridge-link.txt': BRIDGE_LINK, 'ip-addr.txt': addr, ...files })
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', `${SERVER}/24`) })
+    for (const h of ['client', 'bridge', 'server']) hostOf(ev, h).points.push(h)
+    hostOf(ev, 'bridge').captures.push(
+      { point: 'bridge', file: 'bp0.pcap', firstUs: T - 1e6, lastUs: T + 9e6 },
+      { point: 'bridge', file: 'bp1.pcap', firstUs: T - 1e6, lastUs: T + 9e6 }
+    )
+    return ev
+  }
+  /** A SYN timeout to `dport` whose SYN the bridge captured on `frames`' files. */
+  const lost = (dport: number, frames: string[]) =>
+    flow({
+      id: 'F1',
+      outcome: 'syn-timeout',
+      dst: SERVER,
+      dport,
+      seenAt: ['client', 'bridge'],
+      keyPackets: [
+        {
+          what: 'syn',
+          time: T0,
+          len: 60,
+          seenAt: ['client', 'bridge'],
+          missingAt: ['server'],
+          frames: ['client:c0.pcap#1', ...frames]
+        }
+      ]
+    })
+
+  it('walks the bridge family for the packet the bridge took in on one port and never sent on', () => {
+    const ev = setup({ 'nft.txt': NFT })
+    expect(hostOf(ev, 'bridge').ipAddr?.value.interfaces.map((i) => [i.name, i.master])).toEqual([
+      ['lo', undefined],
+      ['bp0', 'br0'],
+      ['bp1', 'br0'],
+      ['br0', undefined]
+    ])
+    const f = findingFor(run(ev, [lost(5432, ['bridge:bp0.pcap#1'])]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'bridge', table: 'filter', line: 4 })
+    expect(f.evidence.find((e) => e.kind === 'simulation')).toMatchObject({
+      path: 'bridge',
+      verdict: 'drop',
+      uncertain: false
+    })
+    expect(f.evidence.map((e) => e.text)).toContain(
+      'bridge captured the SYN arriving on bp0 (bp0.pcap) and never leaving on bp1 (bp1.pcap, which was capturing at the time): bridge itself did not forward it'
+    )
+    expect(f.fix).toBe(
+      `nft insert rule bridge filter forward index 0 ip daddr ${SERVER} tcp dport 5432 accept`
+    )
+  })
+
+  it('walks iptables too when br_netfilter hands bridged packets to it, with the ports the captures show', () => {
+    const on = 'net.bridge.bridge-nf-call-iptables = 1\n'
+    const f = findingFor(
+      run(setup({ 'iptables.txt': PHYSDEV, 'sysctl.txt': on }), [
+        lost(3306, ['bridge:bp0.pcap#1'])
+      ]),
+      'F1'
+    )!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'bridge', chain: 'FORWARD', line: 3 })
+    expect(f.evidence.find((e) => e.kind === 'simulation')).toMatchObject({ uncertain: false })
+    // Came in by bp1: the rule is for bp0 only.
+    const other = findingFor(
+      run(setup({ 'iptables.txt': PHYSDEV, 'sysctl.txt': on }), [
+        lost(3306, ['bridge:bp1.pcap#1'])
+      ]),
+      'F1'
+    )!
+    expect(other.cause.kind).toBe('unknown')
+    // br_netfilter off: iptables never sees the bridged packet.
+    const off = 'net.bridge.bridge-nf-call-iptables = 0\n'
+    const none = findingFor(
+      run(setup({ 'iptables.txt': PHYSDEV, 'sysctl.txt': off }), [
+        lost(3306, ['bridge:bp0.pcap#1'])
+      ]),
+      'F1'
+    )!
+    expect(none.cause.kind).toBe('unknown')
+  })
+
+  it('routes, not bridges, a flow between interfaces that are no bridge', () => {
+    // The same host with the ends on two plain interfaces: the FORWARD walk, physdev decided.
+    const addr = routerAddr()
+    const ev = setup({ 'iptables.txt': PHYSDEV.replace(SERVER, '203.0.113.5') }, addr)
+    const f = findingFor(
+      run(ev, [{ ...lost(3306, ['bridge:bp0.pcap#1']), dst: '203.0.113.5' }]),
+      'F1'
+    )
+    const walk = f?.evidence.find((e) => e.kind === 'simulation')
+    expect(walk).toMatchObject({ path: 'forward', verdict: 'accept', uncertain: false })
+  })
+})

@@ -72,6 +72,23 @@ describe('readIpAddr', () => {
     })
   })
 
+  it('reads the bridge an interface is a port of, from text and JSON', () => {
+    const text = readIpAddr(
+      't',
+      '2: bp0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP group default qlen 1000\n' +
+        '3: br0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n'
+    )
+    expect(text.interfaces.map((i) => [i.name, i.master, i.state])).toEqual([
+      ['bp0', 'br0', 'UP'],
+      ['br0', undefined, 'UP']
+    ])
+    const json = readIpAddr(
+      'j',
+      '[{"ifindex":2,"ifname":"bp0","link_index":2,"flags":["UP"],"mtu":1500,"master":"br0","operstate":"UP","addr_info":[]}]'
+    )
+    expect(json.interfaces[0]).toMatchObject({ name: 'bp0', master: 'br0' })
+  })
+
   it('keeps the other lines and reports a garbled one with its line number', () => {
     const lines = fixture('ip-addr.txt').split('\n')
     lines.splice(2, 0, '    inet 10.1.2/xx scope global lo')

@@ -1,0 +1,133 @@
+/**
+ * A host that bridges a conversation rather than routing it: both ends are on the segment of
+ * one of its bridges (`ip addr` shows the bridge's ports as `master BR`), so the packets cross
+ * it between two ports, through the bridge family's hooks — and through the ip-family hooks
+ * too when br_netfilter hands bridged packets to them.
+ */
+
+import type { Flow, KeyPacket } from '../../shared/incident'
+import { interfaceOf, sysctlValue, type HostEvidence } from './evidence'
+import { interfaceToward, type FlowEnds } from './host-roles'
+
+/** How a host bridges a conversation. */
+export interface BridgeCrossing {
+  bridge: string
+  /** The port toward the opener (its packets come in by it), when the captures say. */
+  toSrc?: string
+  /** The port toward the far end, when the captures say (or the bridge has only two ports). */
+  toDst?: string
+  /** Whether br_netfilter hands the bridged packets to the ip-family chains; unknown: undefined. */
+  brNetfilter?: boolean
+}
+
+/** Returns each bridge of a host with its ports, from `ip addr` (`master BR`). */
+export function bridgesOf(h: HostEvidence): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const i of h.ipAddr?.value.interfaces ?? []) {
+    if (i.master === undefined) continue
+    const ports = out.get(i.master)
+    if (ports) ports.push(i.name)
+    else out.set(i.master, [i.name])
+  }
+  return out
+}
+
+/**
+ * Returns how a host that is on a conversation's way bridges it, or undefined when it routes
+ * it (or its facts do not say).
+ */
+export function bridgeCrossing(
+  h: HostEvidence,
+  flow: Flow,
+  ends: FlowEnds
+): BridgeCrossing | undefined {
+  const bridges = bridgesOf(h)
+  if (bridges.size === 0) return undefined
+  const toward = [interfaceToward(h, ends.src), interfaceToward(h, ends.farDst)]
+  // The ports that captured the opening packet, then a reply, in the order they saw it.
+  const keys = flow.keyPackets ?? []
+  const opening = portsSeen(h, keys.find((k) => k.what === 'syn') ?? keys[0], bridges)
+  const reply = portsSeen(
+    h,
+    keys.find((k) => k.what === 'syn-ack'),
+    bridges
+  )
+  let bridge: string | undefined
+  if (toward[0] !== undefined && toward[1] !== undefined) {
+    // Both ends on one bridge's segment: bridged. Ends reached by different interfaces: routed.
+    if (toward[0] !== toward[1] || !bridges.has(toward[0])) return undefined
+    bridge = toward[0]
+  } else if (toward[0] === undefined && toward[1] === undefined) {
+    // A bridge with no address on the ends' network: bridged if its ports captured the packets.
+    bridge = [...opening, ...reply][0]?.bridge
+  } else return undefined
+  if (bridge === undefined) return undefined
+  const ports = bridges.get(bridge)!
+  const mine = (seen: { bridge: string; port: string }[]): string[] =>
+    seen.filter((s) => s.bridge === bridge).map((s) => s.port)
+  const out = mine(opening)
+  const back = mine(reply)
+  let toSrc: string | undefined = out[0] ?? back[1]
+  let toDst: string | undefined = out[1] ?? back[0]
+  if (ports.length === 2) {
+    if (toSrc !== undefined && toDst === undefined) toDst = ports.find((p) => p !== toSrc)
+    if (toDst !== undefined && toSrc === undefined) toSrc = ports.find((p) => p !== toDst)
+  }
+  if (toSrc === toDst) toDst = undefined
+  return { bridge, toSrc, toDst, brNetfilter: brNetfilter(h, ends.src.includes(':')) }
+}
+
+/**
+ * The bridge ports whose captures hold a key packet, in the order they captured it: a point's
+ * files are read in time order, so the frame references of one packet run from the port it
+ * came in by to the one it left by.
+ */
+function portsSeen(
+  h: HostEvidence,
+  key: KeyPacket | undefined,
+  bridges: Map<string, string[]>
+): { bridge: string; port: string }[] {
+  const out: { bridge: string; port: string }[] = []
+  for (const ref of key?.frames ?? []) {
+    const c = h.captures.find((x) => ref.startsWith(`${x.point}:${x.file}#`))
+    const iface = c && interfaceOf(h, c)
+    if (iface === undefined) continue
+    for (const [bridge, ports] of bridges)
+      if (ports.includes(iface) && !out.some((o) => o.port === iface))
+        out.push({ bridge, port: iface })
+  }
+  return out
+}
+
+/**
+ * Whether br_netfilter passes the host's bridged packets to its ip-family hooks: its sysctl
+ * (which exists only while the module is loaded) says; rules that match bridge ports
+ * (-m physdev) say the module is in use; otherwise not known.
+ */
+export function brNetfilter(h: HostEvidence, v6: boolean): boolean | undefined {
+  const key = `net.bridge.bridge-nf-call-${v6 ? 'ip6tables' : 'iptables'}`
+  const v = sysctlValue(h, key, (s) => s === '0' || s === '1')
+  if (v) return v.value === '1'
+  const physdev = h.rulesets.some((r) =>
+    r.value.tables.some((t) =>
+      t.chains.some((c) => c.rules.some((rule) => rule.matches.some((m) => m.kind === 'physdev')))
+    )
+  )
+  return physdev ? true : undefined
+}
+
+/**
+ * Whether a routed packet crossed no bridge at a host: its facts name the interfaces its path
+ * takes in and out, and none is a bridge.
+ */
+export function crossesNoBridge(
+  h: HostEvidence,
+  path: 'input' | 'forward' | 'output',
+  iif: string | undefined,
+  oif: string | undefined
+): boolean {
+  if (!h.ipAddr) return false
+  const bridges = bridgesOf(h)
+  const plain = (dev: string | undefined): boolean => dev !== undefined && !bridges.has(dev)
+  return (path === 'output' || plain(iif)) && (path === 'input' || plain(oif))
+}
