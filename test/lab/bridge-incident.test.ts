@@ -7,7 +7,8 @@
  * bridged the conversations, name the rule that dropped each failed one and the port the SYN
  * never left by, and each fix, run on the bridge, must let the client connect.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Finding, Incident } from '../../src-main/shared/incident'
@@ -18,6 +19,7 @@ import { capturing } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
 import { Lab, saveSnapshots, type Host } from './lab-host'
 import { tcpClient, tcpServer } from './lab-traffic'
+import { withNetnsLogging } from './netns-logging'
 
 const reason = labSkipReason('bridge firewall')
 /** br_netfilter hands bridged packets to iptables; without it the iptables part is skipped. */
@@ -32,11 +34,14 @@ const NET = { client: '10.97.0.2', server: '10.97.0.10', bridge: '10.97.0.254' }
 const PORTS = { ssh: 22, pg: 5432, mysql: 3306 }
 const SPORT = { ssh: 45022, pg: 45432, mysql: 43306 }
 
+/** Log prefixes unique to this run: the kernel log is shared by every namespace. */
+const TAG = `vb${randomBytes(3).toString('hex')}`
+
 const NFT = `table bridge filter {
   chain forward {
     type filter hook forward priority 0; policy accept;
     tcp dport ${PORTS.mysql} counter
-    ip daddr ${NET.server} tcp dport ${PORTS.pg} counter drop
+    ip daddr ${NET.server} tcp dport ${PORTS.pg} counter log prefix "${TAG}-BR-DROP " drop
   }
 }
 `
@@ -44,6 +49,7 @@ const IPTABLES = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
+-A FORWARD -d ${NET.server}/32 -p tcp -m physdev --physdev-in bp0 -m tcp --dport ${PORTS.mysql} -j LOG --log-prefix "${TAG}-IPT-DROP "
 -A FORWARD -d ${NET.server}/32 -p tcp -m physdev --physdev-in bp0 -m tcp --dport ${PORTS.mysql} -j DROP
 COMMIT
 `
@@ -55,6 +61,8 @@ describe.skipIf(reason !== undefined)('kernel lab: a bridge firewall', () => {
   let s: Host
   let dir: string
   let inc: Incident
+  /** The same incident with the bridge's kernel log and snapshots only: no capture anywhere. */
+  let logOnly: Incident
   let connected: Record<keyof typeof PORTS, boolean>
 
   const connect = async (port: number, localPort: number): Promise<boolean> => {
@@ -86,19 +94,21 @@ describe.skipIf(reason !== undefined)('kernel lab: a bridge firewall', () => {
       await tcpServer(s, { host: '0.0.0.0', port, expect: 3, reply: 4 })
     dir = lab.file('incident')
     for (const h of ['client', 'bridge', 'server']) mkdirSync(join(dir, h), { recursive: true })
-    const { result } = await capturing(
-      lab,
-      [
-        [c, { file: 'incident/client/c0.pcap', ifaces: ['c0'] }],
-        [br, { file: 'incident/bridge/bp0.pcap', ifaces: ['bp0'] }],
-        [br, { file: 'incident/bridge/bp1.pcap', ifaces: ['bp1'] }],
-        [s, { file: 'incident/server/s0.pcap', ifaces: ['s0'] }]
-      ],
-      async () => ({
-        ssh: await connect(PORTS.ssh, SPORT.ssh),
-        pg: await connect(PORTS.pg, SPORT.pg),
-        mysql: await connect(PORTS.mysql, SPORT.mysql)
-      })
+    const { result } = await withNetnsLogging(() =>
+      capturing(
+        lab,
+        [
+          [c, { file: 'incident/client/c0.pcap', ifaces: ['c0'] }],
+          [br, { file: 'incident/bridge/bp0.pcap', ifaces: ['bp0'] }],
+          [br, { file: 'incident/bridge/bp1.pcap', ifaces: ['bp1'] }],
+          [s, { file: 'incident/server/s0.pcap', ifaces: ['s0'] }]
+        ],
+        async () => ({
+          ssh: await connect(PORTS.ssh, SPORT.ssh),
+          pg: await connect(PORTS.pg, SPORT.pg),
+          mysql: await connect(PORTS.mysql, SPORT.mysql)
+        })
+      )
     )
     connected = result
     const hosts: Array<[Host, string]> = [
@@ -112,7 +122,15 @@ describe.skipIf(reason !== undefined)('kernel lab: a bridge firewall', () => {
       ...(brnf ? { 'iptables-save.txt': ['iptables-save', '-c'] } : {})
     })
     if (brnf) await saveSnapshots(dir, [[br, 'bridge']], { 'sysctl.txt': ['sysctl', 'net.bridge'] })
+    const log = (await br.must('dmesg', [])).split('\n').filter((l) => l.includes(TAG))
+    writeFileSync(join(dir, 'bridge', 'kern.log'), log.join('\n') + '\n')
     inc = await analyze([dir])
+    const bare = lab.file('log-only')
+    cpSync(join(dir, 'bridge'), join(bare, 'bridge'), {
+      recursive: true,
+      filter: (f) => !f.endsWith('.pcap')
+    })
+    logOnly = await analyze([bare])
   }, 90_000)
 
   afterAll(async () => {
@@ -171,9 +189,25 @@ describe.skipIf(reason !== undefined)('kernel lab: a bridge firewall', () => {
       table: 'filter',
       chain: 'forward'
     })
-    expect(f.cause.rule).toMatch(/tcp dport 5432 counter packets \d+ bytes \d+ drop/)
+    expect(f.cause.rule).toMatch(
+      /tcp dport 5432 counter packets \d+ bytes \d+ log prefix ".*" drop/
+    )
     const texts = f.evidence.map((e) => e.text).join('\n')
     expect(texts).toMatch(/arriving on bp0 \(bp0\.pcap\) and never leaving on bp1/)
+    expect(f.evidence.find((e) => e.kind === 'simulation')).toMatchObject({ path: 'bridge' })
+  })
+
+  it('a log-only incident: the bridge family’s log line names its rule', () => {
+    const flows = logOnly.flows.filter((f) => f.dport === PORTS.pg)
+    expect(flows).toHaveLength(1)
+    const f = findingOf(logOnly, flows[0])!
+    expect(f.cause).toMatchObject({
+      kind: 'rule',
+      host: 'bridge',
+      table: 'filter',
+      chain: 'forward'
+    })
+    expect(f.evidence.find((e) => e.kind === 'log')).toMatchObject({ weight: 'proves' })
     expect(f.evidence.find((e) => e.kind === 'simulation')).toMatchObject({ path: 'bridge' })
   })
 
@@ -211,6 +245,16 @@ describe.skipIf(reason !== undefined)('kernel lab: a bridge firewall', () => {
       const walk = f.evidence.find((e) => e.kind === 'simulation' && e.verdict === 'drop')
       expect(walk).toMatchObject({ path: 'bridge', uncertain: false })
       expect(f.fix).toMatch(/^iptables -I FORWARD/)
+      // The same from the kernel's line alone: br_netfilter's LOG line with PHYSIN and PHYSOUT.
+      const logged = findingOf(
+        logOnly,
+        logOnly.flows.find((x) => x.dport === PORTS.mysql)!
+      )!
+      expect(logged.cause).toMatchObject({ kind: 'rule', chain: 'FORWARD', line: f.cause.line })
+      expect(logged.evidence.find((e) => e.kind === 'simulation')).toMatchObject({
+        path: 'bridge',
+        uncertain: false
+      })
       const [cmd, ...args] = f.fix!.split(/\s+/)
       await br.must(cmd, args)
       expect(await connect(PORTS.mysql, SPORT.mysql + 1)).toBe(true)

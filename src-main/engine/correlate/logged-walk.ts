@@ -9,6 +9,7 @@ import type { PathKind, WalkResult } from '../evaluate/walk-netfilter'
 import type { LoggedPacket } from '../logs/log-event'
 import type { CtState, Rule, Ruleset } from '../rulesets/model'
 import type { FromFile, HostEvidence } from './evidence'
+import { bridgesOf, brNetfilter } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
 import {
@@ -215,10 +216,14 @@ function logPrefix(rule: Rule): string | undefined {
   return rule.log ? (rule.log.prefix ?? '') : undefined
 }
 
-/** The hop a logged packet was at: its host, on the path IN= and OUT= give, through those interfaces. */
+/**
+ * The hop a logged packet was at: its host, on the path IN= and OUT= give, through those
+ * interfaces. A packet in and out by two ports of one bridge (a bridge-family log line), or by
+ * the bridge itself with PHYSIN= and PHYSOUT= (br_netfilter's iptables line), was bridged.
+ */
 export function loggedHop(host: HostEvidence, p: LoggedPacket): Hop {
   const path = loggedPath(p)
-  return {
+  const hop: Hop = {
     host,
     ends: {
       src: p.src,
@@ -235,4 +240,24 @@ export function loggedHop(host: HostEvidence, p: LoggedPacket): Hop {
     iif: p.in || undefined,
     oif: p.out || undefined
   }
+  if (path !== 'forward') return hop
+  const bridges = bridgesOf(host)
+  if (p.in === p.out && bridges.has(p.in) && (p.physIn || p.physOut))
+    return {
+      ...hop,
+      path: 'bridge',
+      iif: p.physIn,
+      oif: p.physOut,
+      bridge: p.in,
+      brNetfilter: true
+    }
+  const master = [...bridges].find(([, ports]) => ports.includes(p.in) && ports.includes(p.out))
+  if (master)
+    return {
+      ...hop,
+      path: 'bridge',
+      bridge: master[0],
+      brNetfilter: brNetfilter(host, p.src.includes(':'))
+    }
+  return hop
 }
