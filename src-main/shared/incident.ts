@@ -72,7 +72,11 @@ export interface RstFacts {
 
 /** A packet of interest (SYN, SYN-ACK, RST, ICMP error) and the capture points that saw it. */
 export interface KeyPacket {
-  what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit'
+  /**
+   * TCP: the first SYN, SYN-ACK, RST, FIN, ICMP error, retransmitted data segment. UDP and ICMP
+   * echo: the opener's first datagram or echo request (request) and the first answer (reply).
+   */
+  what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit' | 'request' | 'reply'
   time: string
   /** IP length (headers and payload) of the packet, as first seen. */
   len?: number

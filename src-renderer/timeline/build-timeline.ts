@@ -130,6 +130,10 @@ function keyMark(what: string, f: Flow): Mark {
       return Mark.Fin
     case 'icmp':
       return f.icmp && f.icmp.type === 3 && f.icmp.code === 4 ? Mark.FragNeeded : Mark.IcmpError
+    case 'request':
+      return Mark.Request
+    case 'reply':
+      return Mark.Reply
     default:
       return Mark.DataRetransmit
   }

@@ -27,7 +27,7 @@ export function readPalette(el: Element): Palette {
     good: v('--tl-good'),
     band: v('--tl-band'),
     selected: v('--tl-selected'),
-    marks: Array.from({ length: 9 }, (_, i) => v(`--tl-mark-${i}`))
+    marks: Array.from({ length: 11 }, (_, i) => v(`--tl-mark-${i}`))
   }
 }
 
@@ -123,6 +123,7 @@ function shape(ctx: Path2D, mark: number, x: number, y: number): void {
   switch (mark) {
     case Mark.Syn:
     case Mark.SynRetransmit:
+    case Mark.Request:
       // A triangle pointing forward: the opener's packet.
       ctx.moveTo(x - 3, y - 4)
       ctx.lineTo(x + 4, y)
@@ -130,6 +131,7 @@ function shape(ctx: Path2D, mark: number, x: number, y: number): void {
       ctx.closePath()
       return
     case Mark.SynAck:
+    case Mark.Reply:
       ctx.moveTo(x + 3, y - 4)
       ctx.lineTo(x - 4, y)
       ctx.lineTo(x + 3, y + 4)

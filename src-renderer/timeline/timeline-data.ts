@@ -10,7 +10,9 @@ export const enum Mark {
   IcmpError = 5,
   FragNeeded = 6,
   LoggedDrop = 7,
-  DataRetransmit = 8
+  DataRetransmit = 8,
+  Request = 9,
+  Reply = 10
 }
 
 /** The marks' names, indexed by Mark. */
@@ -23,7 +25,9 @@ export const MARK_NAMES = [
   'ICMP error',
   'ICMP frag-needed',
   'logged drop',
-  'data retransmission'
+  'data retransmission',
+  'datagram or echo request',
+  'reply'
 ] as const
 
 /** One row of the timeline: a conversation, or every conversation between two hosts. */

@@ -10,11 +10,13 @@ const SHORT = [
   'ICMP',
   'frag-needed',
   'drop log',
-  'data retx'
+  'data retx',
+  'request',
+  'reply'
 ]
 
 /** The symbol drawn for each mark, in MARK_NAMES order (see draw-timeline's shapes). */
-const SYMBOLS = ['▶', '▷', '◀', '✕', '|', '◆', '◆', '●', '▪']
+const SYMBOLS = ['▶', '▷', '◀', '✕', '|', '◆', '◆', '●', '▪', '▶', '◀']
 const WHERE = ['higher', 'centred', 'lower']
 
 /** What the marks mean, and which height in a lane stands for which capture point. */

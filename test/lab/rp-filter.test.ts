@@ -4,8 +4,9 @@
  * router's route back to the client leaves by r0, so with rp_filter=1 the router drops every SYN
  * before any firewall rule sees it (its ruleset is empty, and the kernel's IPReversePathFilter
  * counter goes up). The router captured r2 and r1 on their own: `verdict analyze` must see the
- * SYN go in on r2 and never out on r1, name the sysctl that dropped it, and give a fix which,
- * applied to the real router, lets a connection through.
+ * SYN go in on r2 and never out on r1 (and the first datagram of a UDP exchange the same way),
+ * name the sysctl that dropped them, and give a fix which, applied to the real router, lets a
+ * connection and the datagrams through.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,7 +17,7 @@ import { analyze } from './flow-checks'
 import { capturing } from './lab-capture'
 import { labSkipReason, requireCli } from './lab-checks'
 import { Lab, saveSnapshots, type Host } from './lab-host'
-import { tcpClient, tcpServer } from './lab-traffic'
+import { services, tcpClient, tcpServer, udpExchange } from './lab-traffic'
 
 const reason = labSkipReason('reverse-path filter')
 const NET = {
@@ -29,6 +30,8 @@ const NET = {
 }
 const PORT = 8080
 const SPORT = 45200
+const UDP_PORT = 5353
+const UDP_SPORT = 45353
 
 describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', () => {
   let lab: Lab
@@ -36,10 +39,15 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
   let r: Host
   let inc: Incident
   let refused: { connected: boolean }
+  let udpReplies: number
   let dropsBefore: number
 
   const connect = (localPort: number) =>
     tcpClient(c, { host: NET.server, port: PORT, localPort, send: 3, timeoutMs: 2_500 })
+  const exchange = async (localPort: number): Promise<number> => {
+    const opts = { host: NET.server, port: UDP_PORT, localPort, payload: 'q', count: 3 }
+    return (await udpExchange(c, { ...opts, waitMs: 800 })).replies
+  }
 
   /** The kernel's own count of packets its reverse-path filter dropped in the router. */
   const rpDrops = async (): Promise<number> => {
@@ -76,6 +84,7 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
     await r.sysctl('net.ipv4.conf.r2.rp_filter', 1)
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     await tcpServer(s, { host: '0.0.0.0', port: PORT, expect: 3, reply: 4 })
+    await services(s, [{ proto: 'udp', host: '0.0.0.0', port: UDP_PORT }])
     const dir = lab.file('incident')
     for (const h of ['client', 'router', 'server']) mkdirSync(join(dir, h), { recursive: true })
     dropsBefore = await rpDrops()
@@ -87,9 +96,10 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
         [r, { file: 'incident/router/r1.pcap', ifaces: ['r1'] }],
         [s, { file: 'incident/server/s0.pcap', ifaces: ['s0'] }]
       ],
-      () => connect(SPORT)
+      async () => ({ tcp: await connect(SPORT), udp: await exchange(UDP_SPORT) })
     )
-    refused = result
+    refused = result.tcp
+    udpReplies = result.udp
     await saveSnapshots(
       dir,
       [
@@ -134,5 +144,26 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
       await r.must(tool, args)
     }
     expect((await connect(SPORT + 1)).connected).toBe(true)
+  })
+
+  it('sees the first datagram go in and never out, and names the same filter', async () => {
+    expect(udpReplies).toBe(0)
+    const flow = caseFlow(inc, {
+      name: 'rp_filter udp',
+      proto: 'udp',
+      sport: UDP_SPORT,
+      outcome: 'unanswered',
+      cause: ''
+    })
+    expect(flow.outcome).toBe('unanswered')
+    const request = flow.keyPackets?.find((k) => k.what === 'request')
+    expect(request?.frames?.some((r) => r.startsWith('router:r2.pcap#'))).toBe(true)
+    const f = findingOf(inc, flow)!
+    expect(f.cause).toMatchObject({ kind: 'unknown', host: 'router' })
+    expect(f.cause.rule).toMatch(/rp_filter = 1$/)
+    const inside = f.evidence.find((e) => e.text.includes('never leaving on r1'))
+    expect(inside?.text).toMatch(/the first datagram arriving on r2 \(r2\.pcap\)/)
+    // The first test ran the fix on the router: the datagrams are answered now.
+    expect(await exchange(UDP_SPORT + 1)).toBeGreaterThan(0)
   })
 })

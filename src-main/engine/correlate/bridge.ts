@@ -46,10 +46,14 @@ export function bridgeCrossing(
   const toward = [interfaceToward(h, ends.src), interfaceToward(h, ends.farDst)]
   // The ports that captured the opening packet, then a reply, in the order they saw it.
   const keys = flow.keyPackets ?? []
-  const opening = portsSeen(h, keys.find((k) => k.what === 'syn') ?? keys[0], bridges)
+  const opening = portsSeen(
+    h,
+    keys.find((k) => k.what === 'syn' || k.what === 'request'),
+    bridges
+  )
   const reply = portsSeen(
     h,
-    keys.find((k) => k.what === 'syn-ack'),
+    keys.find((k) => k.what === 'syn-ack' || k.what === 'reply'),
     bridges
   )
   let bridge: string | undefined

@@ -45,10 +45,16 @@ export function lostInside(flow: Flow, host: HostEvidence, ends: FlowEnds): Cros
     const out = bridged ? bridged.toSrc : interfaceToward(host, ends.src)
     return k && crossing(host, k, 'the SYN-ACK', ends.farDst, ends.src, out)
   }
-  if (['syn-timeout', 'refused-rst', 'icmp-unreachable'].includes(flow.outcome)) {
-    const k = keys.find((x) => x.what === 'syn')
+  if (['syn-timeout', 'refused-rst', 'icmp-unreachable', 'unanswered'].includes(flow.outcome)) {
+    const k = keys.find((x) => x.what === 'syn' || x.what === 'request')
     const out = bridged ? bridged.toDst : interfaceToward(host, ends.farDst)
-    return k && crossing(host, k, 'the SYN', ends.src, ends.farDst, out)
+    const what =
+      k?.what === 'syn'
+        ? 'the SYN'
+        : flow.proto === 'udp'
+          ? 'the first datagram'
+          : 'the first echo request'
+    return k && crossing(host, k, what, ends.src, ends.farDst, out)
   }
   return undefined
 }

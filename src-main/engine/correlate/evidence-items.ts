@@ -91,13 +91,25 @@ export function packetEvidence(flow: Flow): Evidence[] {
       text: `${flow.requests ?? 0} neighbour solicitation(s) from ${flow.src} for ${flow.dst} got no advertisement${seenAt}: ${flow.src} never learnt ${flow.dst}'s link-layer address, so nothing it had for ${flow.dst} was sent`,
       time: flow.first
     })
-  else if (flow.proto !== 'tcp' && flow.outcome === 'unanswered')
+  else if (flow.proto !== 'tcp' && flow.outcome === 'unanswered') {
+    const first = key('request')
+    const what = flow.proto === 'udp' ? 'datagram' : 'echo request'
     out.push({
       kind: 'packet',
       weight: 'suggests',
-      text: `${flow.proto === 'udp' ? 'datagrams' : 'echo requests'} from ${flow.src} to ${to} got no answer${seenAt}`,
-      time: flow.first
+      text: `${what}s from ${flow.src} to ${to} got no answer${seenAt}`,
+      time: first?.time ?? flow.first,
+      frames: first?.frames
     })
+    if (first?.missingAt?.length)
+      out.push({
+        kind: 'packet',
+        weight: 'suggests',
+        absent: true,
+        text: `the first ${what} was seen at ${first.seenAt.join(', ')} and never at ${first.missingAt.join(', ')}: it was lost between them`,
+        time: first.time
+      })
+  }
   return out
 }
 

@@ -31,7 +31,7 @@ export interface FrameRef {
  * Flat: its time as the capture gave it (sec, nsec, digits) and its frame (file, frame).
  */
 export interface Sighting {
-  what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit'
+  what: 'syn' | 'syn-ack' | 'rst' | 'fin' | 'icmp' | 'data-retransmit' | 'request' | 'reply'
   timeUs: number
   sec: number
   nsec: number

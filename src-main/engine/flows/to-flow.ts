@@ -96,6 +96,9 @@ function orient(group: PointFlow[]): void {
     ;[f.a, f.b] = [f.b, f.a]
     ;[f.fromA, f.fromB] = [f.fromB, f.fromA]
     f.openerKnown = false
+    for (const s of f.sightings)
+      if (s.what === 'request' || s.what === 'reply')
+        s.what = s.what === 'request' ? 'reply' : 'request'
   }
 }
 
@@ -209,7 +212,16 @@ function dataHealth(group: PointFlow[]): DataHealth | undefined {
   return health
 }
 
-const KINDS: Sighting['what'][] = ['syn', 'syn-ack', 'rst', 'icmp', 'fin', 'data-retransmit']
+const KINDS: Sighting['what'][] = [
+  'syn',
+  'syn-ack',
+  'request',
+  'reply',
+  'rst',
+  'icmp',
+  'fin',
+  'data-retransmit'
+]
 
 /** For each kind of packet of interest: which points saw it and which saw the flow but not it. */
 function buildKeyPackets(

@@ -115,13 +115,13 @@ export function createPointTracker(point: string): PointTracker {
     if (l4 === L4_TCP) {
       trackTcp(ctx, p, addressId(p, true), addressId(p, false), file, digits)
     } else if (l4 === L4_UDP) {
-      trackDatagram(p, addressId(p, true), addressId(p, false), digits)
+      trackDatagram(p, addressId(p, true), addressId(p, false), file, digits)
     } else {
       const errors = l4 === L4_ICMP ? ICMP_ERRORS : ICMPV6_ERRORS
       if (errors.has(p.icmpType)) attachIcmpError(ctx, p, file, digits)
       else if (l4 !== L4_ICMP && (p.icmpType === 135 || p.icmpType === 136))
         trackNeighbour(p, addressId(p, true), addressId(p, false), digits)
-      else trackEcho(p, addressId(p, true), addressId(p, false), digits)
+      else trackEcho(p, addressId(p, true), addressId(p, false), file, digits)
     }
   }
 
@@ -135,25 +135,39 @@ export function createPointTracker(point: string): PointTracker {
       add(scratch, file, digits)
     },
     alsoSeen(p, file) {
-      const tcp = p.l4
-      if (tcp?.kind !== 'tcp' || !p.ip) return
-      const kind = segmentKind(tcp.flags)
-      const what = kind !== 'other' ? kind : tcp.flags & FIN ? 'fin' : undefined
-      if (what === undefined) return
+      const l4 = p.l4
+      if (!l4 || !p.ip) return
       viewFromPacket(scratch, p)
-      const flow = current.get(
-        'tcp',
-        addressId(scratch, true),
-        tcp.sport,
-        addressId(scratch, false),
-        tcp.dport,
-        0
-      )
-      if (!flow) return
+      const srcId = addressId(scratch, true)
+      const dstId = addressId(scratch, false)
+      let flow: PointFlow | undefined
+      let what: Sighting['what'] | undefined
+      let seq: number | undefined
+      if (l4.kind === 'tcp') {
+        const kind = segmentKind(l4.flags)
+        what = kind !== 'other' ? kind : l4.flags & FIN ? 'fin' : undefined
+        if (what === undefined) return
+        seq = l4.seq
+        flow = current.get('tcp', srcId, l4.sport, dstId, l4.dport, 0)
+      } else if (l4.kind === 'udp') {
+        flow = current.get('udp', srcId, l4.sport, dstId, l4.dport, 0)
+        if (!flow) return
+        const fromA = flow.a.port === l4.sport && flow.a.ip === ids.texts[srcId]
+        what = fromA ? 'request' : 'reply'
+      } else if ((l4.kind === 'icmp' || l4.kind === 'icmpv6') && l4.id !== undefined) {
+        const v6 = l4.kind === 'icmpv6'
+        const request = v6 ? l4.type === 128 : l4.type === 8
+        if (!request && l4.type !== (v6 ? 129 : 0)) return
+        flow = current.get(l4.kind, srcId, 0, dstId, 0, l4.id)
+        what = request ? 'request' : 'reply'
+      }
+      if (!flow || what === undefined) return
+      const len = ipLength(p)
       const list = flow.sightings
       for (let i = list.length - 1; i >= 0; i--) {
         const s = list[i]
-        if (s.what !== what || s.seq !== tcp.seq || s.file === file) continue
+        if (s.what !== what || s.seq !== seq || s.file === file) continue
+        if (seq === undefined && s.len !== len) continue
         if (Math.abs(s.timeUs - p.timeUs) > SAME_PACKET_US) continue
         const also = (s.also ??= [])
         for (let k = 0; k < also.length; k += 2) if (also[k] === file) return
@@ -202,7 +216,13 @@ export function createPointTracker(point: string): PointTracker {
     if (flow.history.length < 16) flow.history += 'N'
   }
 
-  function trackDatagram(udp: PacketView, srcId: number, dstId: number, digits: number): void {
+  function trackDatagram(
+    udp: PacketView,
+    srcId: number,
+    dstId: number,
+    file: number,
+    digits: number
+  ): void {
     const p = udp
     const src = ids.texts[srcId]
     let flow = current.get('udp', srcId, udp.sport, dstId, udp.dport, 0)
@@ -223,14 +243,26 @@ export function createPointTracker(point: string): PointTracker {
     count(flow, p, digits)
     if (fromA) {
       flow.fromA++
-      flow.history += flow.fromA === 1 ? 'D' : ''
+      if (flow.fromA === 1) {
+        flow.history += 'D'
+        sight(flow, 'request', p, file, digits, undefined)
+      }
     } else {
       flow.fromB++
-      flow.history += flow.fromB === 1 ? 'd' : ''
+      if (flow.fromB === 1) {
+        flow.history += 'd'
+        sight(flow, 'reply', p, file, digits, undefined)
+      }
     }
   }
 
-  function trackEcho(p: PacketView, srcId: number, dstId: number, digits: number): void {
+  function trackEcho(
+    p: PacketView,
+    srcId: number,
+    dstId: number,
+    file: number,
+    digits: number
+  ): void {
     const kind = p.l4 === L4_ICMP ? 'icmp' : 'icmpv6'
     const v6 = kind === 'icmpv6'
     const type = p.icmpType
@@ -253,6 +285,8 @@ export function createPointTracker(point: string): PointTracker {
     count(flow, p, digits)
     if (request) flow.fromA++
     else flow.fromB++
+    if (request ? flow.fromA === 1 : flow.fromB === 1)
+      sight(flow, request ? 'request' : 'reply', p, file, digits, undefined)
     if (flow.history.length < 16) flow.history += request ? 'Q' : 'p'
   }
 }

@@ -81,6 +81,8 @@ export const GLYPH_LABELS: Record<GlyphKind, string> = {
   icmp: 'ICMP error',
   'frag-needed': 'ICMP frag-needed / too big',
   'data-retransmit': 'data retransmitted',
+  request: 'datagram / echo request',
+  reply: 'reply',
   drop: 'logged drop'
 }
 

@@ -12,6 +12,8 @@ export type GlyphKind =
   | 'icmp'
   | 'frag-needed'
   | 'data-retransmit'
+  | 'request'
+  | 'reply'
   | 'drop'
 
 /** One thing to mark on a flow's lane, at a time, before layout. */

@@ -112,6 +112,10 @@ function shape(kind: GlyphKind, x: number, y: number): string {
       return p(`${diamond}M${r(x - 5)} ${r(y)}H${r(x + 5)}`, '#9467bd', '#3b1f5e', 1.5)
     case 'data-retransmit':
       return p(square, '#ffffff', '#bcbd22', 1.5)
+    case 'request':
+      return p(circle, '#17becf', '#17becf')
+    case 'reply':
+      return p(left, '#17becf', '#17becf')
     case 'drop':
       return p(
         `M${r(x - 4.5)} ${r(y - 8)}H${r(x + 4.5)}L${r(x)} ${r(y - 1)}Z`,

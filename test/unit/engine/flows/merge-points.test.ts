@@ -63,6 +63,28 @@ describe('conversations seen at several points', () => {
     })
     // The point that saw only the answers saw the same conversation the other way round.
     expect(flows[0].nat).toBeUndefined()
+    // The first question and the first answer, each where it was seen and where it was not.
+    expect(flows[0].keyPackets?.map((k) => [k.what, k.seenAt, k.missingAt])).toEqual([
+      ['request', ['client', 'server'], ['back']],
+      ['reply', ['server', 'back'], ['client']]
+    ])
+  })
+
+  it('keeps the frames of the first datagram in each of a point’s files', async () => {
+    // A router captured its two interfaces on their own: the question went in and out, the
+    // answer came back in on the outside only.
+    const [ask, answer] = lookup('10.0.0.1', 2222, 100, 7)
+    const router = (name: string, frames: Frame[]) =>
+      memorySource(name, buildPcap(frames), { point: 'router' })
+    const { flows } = await analyse([
+      router('r0.pcap', [ask]),
+      router('r1.pcap', [{ ...ask, frac: 40 }, answer])
+    ])
+    expect(flows).toHaveLength(1)
+    expect(flows[0].keyPackets?.map((k) => [k.what, k.frames])).toEqual([
+      ['request', ['router:r0.pcap#1', 'router:r1.pcap#1']],
+      ['reply', ['router:r1.pcap#2']]
+    ])
   })
 
   it("takes a host's own addresses from its ip addr: servers beside each other miss nothing", async () => {
