@@ -65,6 +65,11 @@ export interface RstFacts {
   win: number
   /** Seconds between the packet it answered and the RST, when known. */
   afterSec?: number
+  /**
+   * IP length of the other side's latest data segment before the RST (what a firewall that
+   * resets a connection mid-stream most likely answered), when one was seen.
+   */
+  segmentLen?: number
   /** Handshake RTT of the same flow, for comparison, when known. */
   handshakeRttSec?: number
   answeredSyn: boolean

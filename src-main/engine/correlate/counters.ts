@@ -8,6 +8,7 @@
 
 import type { Cause, Evidence, Flow } from '../../shared/incident'
 import type { Rule, Ruleset } from '../rulesets/model'
+import { answersWith } from './reject-answer'
 import type { EvidenceSet, FromFile } from './evidence'
 import { baseName, withoutCounters } from './names'
 import type { Draft } from './decide'
@@ -70,21 +71,36 @@ function linesOf(ruleset: FromFile<Ruleset>): Map<number, AtLine> {
 
 /**
  * For a failure every walk accepts only because a rule could not be decided: the undecided rule
- * on the way that drops or rejects and whose counter shows packets, as a cause of moderate
- * confidence, with no fix (what it depends on is state the snapshot does not hold).
+ * on the way that would have given the answer the flow got (a reject with the reset or the ICMP
+ * error seen; for a silent drop, a drop or reject whose counter shows packets), as a cause of
+ * moderate confidence, with no fix (what it depends on is state or content the snapshot does not
+ * hold).
  */
 export function countedSuspect(flow: Flow, walks: Walk[], seen: Evidence[]): Draft | undefined {
   const opening = flow.proto === 'tcp' ? (flow.synRetransmits ?? 0) + 1 : undefined
+  const answered = flow.outcome === 'refused-rst' || flow.outcome === 'reset-midstream'
+  const icmp = flow.outcome === 'icmp-unreachable' ? flow.icmp : undefined
+  const v6 = flow.proto === 'icmpv6' || flow.src.includes(':')
+  /** Whether a rule's verdict gives the answer the flow got. */
+  const gives = (rule: Rule): boolean => {
+    const a = rule.action
+    if (a.kind !== 'drop' && a.kind !== 'reject') return false
+    if (answered) return a.kind === 'reject' && /tcp[- ]reset/i.test(a.with ?? '')
+    if (icmp) return a.kind === 'reject' && answersWith(a.with ?? '', icmp.type, icmp.code, v6)
+    return true
+  }
   for (const w of walks) {
     if (!w.result.uncertain) continue
     for (const why of w.result.uncertainWhy) {
       const line = Number(/^line (\d+):/.exec(why)?.[1])
       const found = Number.isInteger(line) ? ruleAtLine(w.ruleset, line) : undefined
-      if (!found) continue
+      if (!found || !gives(found.rule)) continue
       const { rule, table, chain } = found
-      const verdict = rule.action.kind
-      if ((verdict !== 'drop' && verdict !== 'reject') || !(rule.counters?.packets ?? 0)) continue
-      const packets = rule.counters!.packets
+      const verdict = rule.action.kind as 'drop' | 'reject'
+      const packets = rule.counters?.packets
+      // A silent drop needs the rule's counter to point at it; a matching answer points at it
+      // by itself, unless the rule counted nothing at all.
+      if (packets === 0 || (packets === undefined && !answered && !icmp)) continue
       const cause: Cause = {
         kind: 'rule',
         system: w.ruleset.value.system,
@@ -97,12 +113,20 @@ export function countedSuspect(flow: Flow, walks: Walk[], seen: Evidence[]): Dra
         verdict
       }
       const condition = why.replace(/^line \d+: /, '')
+      const answer = answered ? 'the reset the flow got' : icmp ? 'the ICMP error the flow got' : ''
+      const counted =
+        packets !== undefined
+          ? `its counter shows ${packets} packet${packets === 1 ? '' : 's'}${opening !== undefined && !answered ? ` (the captures show ${opening} SYN${opening === 1 ? '' : 's'} of this connection)` : ''}`
+          : ''
+      const because = [answer && `it answers with ${answer}`, counted]
+        .filter(Boolean)
+        .join(', and ')
       return {
         flow,
         cause,
         evidence: [walkEvidence(w), ...seen],
-        confidence: 0.5,
-        explanation: `The walk through ${w.hop.host.name || 'the host'}'s ${baseName(w.ruleset.file)} cannot decide \`${withoutCounters(rule.text)}\`: ${condition}. That rule ${verdict}s what it matches, and its counter shows ${packets} packet${packets === 1 ? '' : 's'}${opening !== undefined ? ` (the captures show ${opening} SYN${opening === 1 ? '' : 's'} of this connection)` : ''}: it most likely ${verdict === 'drop' ? 'dropped' : 'rejected'} ${w.sim.what}. What it depends on is state the snapshot does not hold, so no fix is proposed; change the rule's condition if such connections should pass.`,
+        confidence: answer ? 0.6 : 0.5,
+        explanation: `The walk through ${w.hop.host.name || 'the host'}'s ${baseName(w.ruleset.file)} cannot decide \`${withoutCounters(rule.text)}\`: ${condition}. That rule ${verdict}s what it matches, ${because}: it most likely ${verdict === 'drop' ? 'dropped' : 'rejected'} ${w.sim.what}. What it depends on is state or content the snapshot does not hold, so no fix is proposed; change the rule's condition if such connections should pass.`,
         missing: [`${w.hop.host.name || 'the host'}: ${condition}`]
       }
     }

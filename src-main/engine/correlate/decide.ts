@@ -59,6 +59,7 @@ import {
   hopOptions,
   openingPacket,
   replyPacket,
+  dataSegment,
   returnHops,
   walkPath,
   simPacket,
@@ -104,6 +105,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const draft =
     fromLogs(flow, ctx, roles, seen) ??
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
+    (flow.outcome === 'reset-midstream' ? midstreamReset(flow, roles, seen) : undefined) ??
     fromWalks(flow, ctx, roles, seen) ??
     routeDraft(flow, roles, seen) ??
     unknown(flow, ctx, roles, seen)
@@ -164,6 +166,61 @@ function insideHost(draft: Draft, roles: FlowRoles): void {
     draft.fix = rp.fix
     draft.missing = undefined
     return
+  }
+}
+
+/**
+ * A connection reset mid-stream: the segment the RST answered (the other side's latest data, its
+ * length from the captures), walked as an established connection's from its sender toward the
+ * side the RST speaks for. A rule that rejects it with a reset is the cause; a rule the walk
+ * cannot decide (a payload string, a length it was not given) that would is the likely one. With
+ * neither, a RST the far host's own capture saw leave it, with that host's usual TTL, came from
+ * the host itself: its application or stack reset the connection, not a firewall.
+ */
+function midstreamReset(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const r = flow.rst
+  if (!r) return undefined
+  const fromOpener = r.by === 'responder'
+  const hops = fromOpener ? forwardHops(roles) : returnHops(roles)
+  const facts = r.segmentLen !== undefined ? ` len=${r.segmentLen}` : ''
+  const path = walkPath(hops, (h) => dataSegment(flow, h, fromOpener, facts))
+  const w = path.blocked
+  if (w && w.result.verdict === 'reject' && /tcp[- ]reset/i.test(w.result.rejectWith ?? '')) {
+    const kind = classify(w, 'opening')
+    const cause = walkCause(w, kind)
+    const where = w.hop.host.name ? `On ${w.hop.host.name}, the` : 'The'
+    return {
+      flow,
+      cause,
+      evidence: [walkEvidence(w), ...seen],
+      confidence: w.result.uncertain ? 0.55 : 0.85,
+      explanation: `${where} ${kind === 'policy' ? `${cause.chain} chain's policy` : `rule \`${withoutCounters(cause.rule)}\``} rejects ${w.sim.what} with a TCP reset, in the name of ${fromOpener ? flow.dst : flow.src}: the connection was established, and it is this later segment that ends it. Walked through the snapshot as an established connection's, it stops at ${decision(w)}.`,
+      fix: w.result.uncertain ? undefined : fixFor(flow, kind, w)
+    }
+  }
+  const suspect = countedSuspect(flow, path.walks, seen)
+  if (suspect) return suspect
+  const sender = fromOpener ? roles.server : roles.client
+  const rst = flow.keyPackets?.find((k) => k.what === 'rst')
+  const sentThere = sender && rst?.seenAt.some((p) => sender.points.includes(p))
+  if (!sender || !sentThere || r.usualTtl === undefined || r.ttl !== r.usualTtl) return undefined
+  const name = sender.name || (fromOpener ? flow.dst : flow.src)
+  return {
+    flow,
+    cause: { kind: 'unknown', host: sender.name || undefined },
+    evidence: [
+      ...path.walks.map((x) => walkEvidence(x)),
+      {
+        kind: 'packet',
+        weight: 'suggests',
+        text: `${name}'s own capture saw the RST leave it, and it arrived with the TTL of ${name}'s other packets (${r.ttl}${r.ipId !== undefined ? `, IP ID ${r.ipId}` : ''}): sent by ${name}, not forged on the way`,
+        time: rst!.time,
+        frames: rst!.frames
+      },
+      ...seen
+    ],
+    confidence: 0.6,
+    explanation: `${name} itself reset the connection: its own capture saw the RST leave it with its usual TTL, and no rule on the way rejects the segment before it. Its application closed the connection abortively (SO_LINGER 0, a crash, or its own protocol check) or its TCP stack refused the segment; look at the application's log on ${name}, not at a firewall.`
   }
 }
 

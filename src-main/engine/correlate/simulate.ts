@@ -202,6 +202,29 @@ export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
 }
 
 /**
+ * Returns a data segment of the established connection as each hop sees it, from the opener
+ * (addressed as the opening packet is) or from the far side (as the reply is), with its facts
+ * (` len=N`) when known.
+ */
+export function dataSegment(
+  flow: Flow,
+  hop: Hop,
+  fromOpener: boolean,
+  facts = ''
+): SimPacket | undefined {
+  if (flow.proto !== 'tcp') return undefined
+  const like = fromOpener ? openingPacket(flow, hop) : replyPacket(flow, hop)
+  if (!like) return undefined
+  const { srcText, dstText, sport, dport } = like.packet
+  const what = `the ${fromOpener ? "opener's" : "responder's"} data segment`
+  return simPacket(
+    `tcp ${endpointText(srcText, sport)} > ${endpointText(dstText, dport)} P.${facts}`,
+    what,
+    'established'
+  )
+}
+
+/**
  * Returns ` len=N` for a key packet whose IP length the captures saw (the same at every hop:
  * routing and NAT leave it alone), so rules matching on length are decided, not uncertain.
  */

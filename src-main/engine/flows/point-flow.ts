@@ -62,6 +62,8 @@ export interface DirectionData {
   maxAckedPayload: number
   /** Segments sent and not yet acknowledged (bounded), oldest first. */
   outstanding: SegmentRing
+  /** IP length of the latest segment with data, sent or resent. */
+  lastLen?: number
   mss?: number
   isn?: number
 }
@@ -108,6 +110,8 @@ export interface PointFlow {
     win: number
     ack: number
     answeredSyn: boolean
+    /** IP length of the other side's latest data segment before it, if any. */
+    segmentLen: number | undefined
   }
   finA?: boolean
   finB?: boolean

@@ -174,6 +174,7 @@ function rstFacts(f: PointFlow, handshakeRttSec: number | undefined): RstFacts {
   const usual = r.byOpener ? f.ttlA : f.ttlB
   if (usual !== undefined) facts.usualTtl = usual
   if (r.ipId !== undefined) facts.ipId = r.ipId
+  if (r.segmentLen !== undefined) facts.segmentLen = r.segmentLen
   if (r.answeredSyn) {
     const lastSyn = f.synUs.filter((t) => t <= r.timeUs).at(-1)
     if (lastSyn !== undefined) facts.afterSec = round6((r.timeUs - lastSyn) / 1e6)

@@ -99,6 +99,7 @@ export function trackTcp(
           ipId: p.ipVersion === 4 ? p.ipId : undefined,
           win: tcp.win,
           ack: tcp.ack,
+          segmentLen: (fromA ? flow.dataB : flow.dataA)?.lastLen,
           answeredSyn:
             !fromA &&
             flow.establishedUs === undefined &&
@@ -160,7 +161,10 @@ function newDirection(): DirectionData {
     acked: 0,
     retransmits: 0,
     maxAckedPayload: 0,
-    outstanding: new SegmentRing(MAX_OUTSTANDING)
+    outstanding: new SegmentRing(MAX_OUTSTANDING),
+    lastLen: undefined,
+    mss: undefined,
+    isn: undefined
   }
 }
 
@@ -178,6 +182,7 @@ function sendData(
   const rel = (tcp.seq - dir.isn) >>> 0
   const end = rel + tcp.payloadLen
   const df = p.ipVersion === 4 ? p.df : true
+  dir.lastLen = viewIpLength(p)
   if (end <= dir.nextSeq) {
     dir.retransmits++
     mark(flow, fromA, T)

@@ -1439,3 +1439,96 @@ describe('a bridge between client and server', () => {
     expect(walk).toMatchObject({ path: 'forward', verdict: 'accept', uncertain: false })
   })
 })
+
+describe('a connection reset mid-stream', () => {
+  /** An established connection to port `dport` that a RST in the server's name ended. */
+  const reset = (dport: number, o: Partial<Flow> = {}): Flow =>
+    flow({
+      id: 'F1',
+      outcome: 'reset-midstream',
+      dport,
+      synRetransmits: 0,
+      seenAt: ['client', 'router', 'server'],
+      rst: {
+        time: '2026-11-22T03:00:01.000000Z',
+        by: 'responder',
+        ttl: 64,
+        usualTtl: 63,
+        win: 0,
+        answeredSyn: false,
+        segmentLen: 60
+      },
+      keyPackets: [
+        { what: 'syn', time: T0, len: 60, seenAt: ['client', 'router', 'server'] },
+        {
+          what: 'rst',
+          time: '2026-11-22T03:00:01.000000Z',
+          seenAt: ['client'],
+          missingAt: ['router', 'server']
+        }
+      ],
+      ...o
+    })
+  const FORWARD = (...rules: string[]) =>
+    ['*filter', ':FORWARD ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n')
+
+  it('names the rule that rejects the data segment with a reset', () => {
+    const nft = [
+      'table inet hostfw {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority filter; policy accept;',
+      '\t\ttcp dport 8081 tcp flags & psh == psh counter packets 1 bytes 58 reject with tcp reset',
+      '\t}',
+      '}',
+      ''
+    ].join('\n')
+    const ev = routed({ 'iptables.txt': FORWARD() }, { 'nft.txt': nft })
+    const f = findingFor(run(ev, [reset(8081)]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'server', chain: 'input', line: 4 })
+    expect(f.confidence).toBe(0.85)
+    expect(f.explanation).toMatch(/rejects the opener's data segment with a TCP reset/)
+    expect(f.evidence[0]).toMatchObject({ kind: 'simulation', ct: 'established' })
+  })
+
+  it('names an undecided rule that answers with a reset, without a fix', () => {
+    const string =
+      '[1:60] -A FORWARD -p tcp -m tcp --dport 8080 -m string --string "BADWORD" --algo bm -j REJECT --reject-with tcp-reset'
+    const ev = routed({
+      'iptables.txt': FORWARD(
+        string,
+        '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'
+      )
+    })
+    const f = findingFor(run(ev, [reset(8080)]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', line: 3 })
+    expect(f.confidence).toBe(0.6)
+    expect(f.fix).toBeUndefined()
+    expect(f.explanation).toMatch(
+      /it answers with the reset the flow got, and its counter shows 1 packet/
+    )
+    // A rule that rejects with an ICMP error did not send this reset.
+    const icmp = routed({
+      'iptables.txt': FORWARD(string.replace('tcp-reset', 'icmp-port-unreachable'))
+    })
+    expect(findingFor(run(icmp, [reset(8080)]), 'F1')?.cause.line).toBeUndefined()
+  })
+
+  it('says the far host reset it itself when its capture saw the RST leave with its usual TTL', () => {
+    const ev = routed(
+      { 'iptables.txt': FORWARD() },
+      { 'iptables.txt': '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' }
+    )
+    for (const h of ['client', 'router', 'server']) hostOf(ev, h).points.push(h)
+    const own = reset(8082, {
+      rst: { time: T0, by: 'responder', ttl: 63, usualTtl: 63, win: 0, answeredSyn: false },
+      keyPackets: [{ what: 'rst', time: T0, seenAt: ['client', 'router', 'server'] }]
+    })
+    const f = findingFor(run(ev, [own]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'unknown', host: 'server' })
+    expect(f.explanation).toMatch(/^server itself reset the connection/)
+    expect(f.missing).toBeUndefined()
+    // Seen only at the client: nothing says the server sent it.
+    const unseen = reset(8082, { rst: { ...own.rst!, ttl: 63 } })
+    expect(findingFor(run(ev, [unseen]), 'F1')!.explanation).not.toMatch(/itself reset/)
+  })
+})
