@@ -83,6 +83,9 @@ function crossing(
   if (saw(outCap)) return undefined
   const arrived = captures.find((x) => x.iface !== undefined && x.iface !== outIface && saw(x.c))
   if (!arrived) return undefined
+  // Seen on a third interface: it left another way than the main routing table's (policy
+  // routing), not lost inside.
+  if (captures.some((x) => x.c !== arrived.c && saw(x.c))) return undefined
   return {
     host,
     what,

@@ -585,9 +585,26 @@ function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
   if (role === 'icmp') return 'pmtud-blackhole'
   if (role === 'reply') return 'return-path'
   if (w.hop.role === 'client' && w.hop.path === 'output') return 'egress'
-  if (w.hop.role === 'router' && w.result.trace.some((s) => s.matched && s.action === 'dnat'))
+  // A translated connection the forward chain does not accept is a NAT story, unless the rule
+  // that drops it picks its source out (a block of that source, whatever NAT does).
+  if (
+    w.hop.role === 'router' &&
+    w.result.trace.some((s) => s.matched && s.action === 'dnat') &&
+    !blocksSource(decidingRule(w))
+  )
     return 'nat'
   return w.result.decidedBy?.kind === 'policy' ? 'policy' : 'rule'
+}
+
+/** Whether a rule matches on the packet's source (an address, a range or a set of sources). */
+function blocksSource(rule: Rule | undefined): boolean {
+  return (
+    rule?.matches.some(
+      (m) =>
+        ((m.kind === 'saddr' || m.kind === 'saddr-range') && !m.negate) ||
+        (m.kind === 'ipset' && m.dirs[0] === 'src' && !m.negate)
+    ) ?? false
+  )
 }
 
 /** The walk's packet walked again through its snapshot at its hop, with options changed. */

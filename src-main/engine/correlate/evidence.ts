@@ -11,7 +11,8 @@ import type { SsSnapshot } from '../hostfacts/read-ss'
 import type { SysctlSnapshot } from '../hostfacts/read-sysctl'
 import { normalizeAddress } from '../hostfacts/address'
 import type { LogEvent } from '../logs/log-event'
-import type { IpSet, Ruleset } from '../rulesets/model'
+import type { Cidr, IpSet, Ruleset } from '../rulesets/model'
+import { parseCidr } from '../rulesets/parse-address'
 import { perHost } from './host-memo'
 
 /** A snapshot and the file it came from. */
@@ -97,6 +98,25 @@ export const hostAddresses: (h: HostEvidence) => Map<string, string> = perHost(
     const out = new Map<string, string>()
     for (const i of h.ipAddr?.value.interfaces ?? [])
       for (const a of i.addresses) out.set(normalizeAddress(a.address), i.name)
+    return out
+  }
+)
+
+/**
+ * A host's own addresses with their prefixes (which place each subnet's broadcast), from its
+ * `ip addr`, for the rules that ask whether an address is the host's (addrtype LOCAL, fib
+ * daddr type local: every published Docker port hangs off one); undefined without the snapshot.
+ */
+export const localAddresses: (h: HostEvidence) => Cidr[] | undefined = perHost(
+  (h) => h.ipAddr,
+  (h) => {
+    if (!h.ipAddr) return undefined
+    const out: Cidr[] = []
+    for (const i of h.ipAddr.value.interfaces)
+      for (const a of i.addresses) {
+        const c = parseCidr(`${a.address}/${a.prefixLen}`)
+        if (c) out.push(c)
+      }
     return out
   }
 )

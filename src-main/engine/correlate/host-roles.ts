@@ -11,7 +11,7 @@ import type { Route } from '../hostfacts/read-ip-route'
 import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { hostAddresses, type EvidenceSet, type HostEvidence } from './evidence'
+import { hostAddresses, localAddresses, type EvidenceSet, type HostEvidence } from './evidence'
 import { bridgeCrossing, type BridgeCrossing } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
@@ -228,7 +228,11 @@ function dnatTarget(
   if (typeof packet === 'string') return undefined
   const iif = interfaceToward(h, ends.src)
   for (const r of h.rulesets) {
-    const dnatTo = quickVerdict(r.value, packet, { path: 'input', iif }).dnatTo
+    const dnatTo = quickVerdict(r.value, packet, {
+      path: 'input',
+      iif,
+      local: localAddresses(h)
+    }).dnatTo
     const to = dnatTo ? natTarget(dnatTo) : undefined
     if (to) return to
   }

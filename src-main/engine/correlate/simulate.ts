@@ -13,7 +13,7 @@ import {
   type WalkResult
 } from '../evaluate/walk-netfilter'
 import type { CtState, Ruleset } from '../rulesets/model'
-import type { FromFile, HostEvidence } from './evidence'
+import { localAddresses, type FromFile, type HostEvidence } from './evidence'
 import { crossesNoBridge } from './bridge'
 import { interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 
@@ -239,7 +239,14 @@ export function hopOptions(
   sim: SimPacket,
   stateful: StatefulMode = 'unknown'
 ): WalkOptions {
-  const o: WalkOptions = { path: hop.path, ct: sim.ct, iif: hop.iif, oif: hop.oif, stateful }
+  const o: WalkOptions = {
+    path: hop.path,
+    ct: sim.ct,
+    iif: hop.iif,
+    oif: hop.oif,
+    stateful,
+    local: localAddresses(hop.host)
+  }
   if (hop.path === 'bridge') {
     o.bridge = hop.bridge
     o.brNetfilter = hop.brNetfilter

@@ -793,6 +793,18 @@ describe('a router that captured each interface: the packet went in and never ou
     })
   })
 
+  it('says nothing when the packet left by a third interface (policy routing)', () => {
+    const ev = setup({ 'iptables.txt': POLICY })
+    hostOf(ev, 'router').captures.push({
+      point: 'router',
+      file: 'r0.pcap',
+      firstUs: T - 1e6,
+      lastUs: T + 9e6
+    })
+    const third = run(ev, [lost(['router:r2.pcap#1', 'router:r0.pcap#1'])])
+    expect(findingFor(third, 'F1')!.evidence.some((e) => /never leaving/.test(e.text))).toBe(false)
+  })
+
   it('says nothing when the way out saw it too, or was not capturing then', () => {
     const both = run(setup({ 'iptables.txt': POLICY }), [
       lost(['router:r2.pcap#1', 'router:router-r1.pcap#1'])
@@ -1530,5 +1542,35 @@ describe('a connection reset mid-stream', () => {
     // Seen only at the client: nothing says the server sent it.
     const unseen = reset(8082, { rst: { ...own.rst!, ttl: 63 } })
     expect(findingFor(run(ev, [unseen]), 'F1')!.explanation).not.toMatch(/itself reset/)
+  })
+})
+
+describe("a host's own addresses in its walks", () => {
+  // Docker's published port: DNAT only for packets to one of the host's own addresses.
+  const DOCKER = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':DOCKER - [0:0]',
+    '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+    '-A DOCKER -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.5:80',
+    'COMMIT',
+    '*filter',
+    ':FORWARD DROP [0:0]',
+    ':DOCKER-USER - [0:0]',
+    '-A FORWARD -j DOCKER-USER',
+    '-A FORWARD -d 203.0.113.5/32 -p tcp -m tcp --dport 80 -j ACCEPT',
+    '-A DOCKER-USER -s 10.88.1.2/32 -j DROP',
+    '-A DOCKER-USER -j RETURN',
+    'COMMIT',
+    ''
+  ].join('\n')
+
+  it('decide addrtype LOCAL, so a published port is translated and its block found', () => {
+    const ev = routed({ 'iptables.txt': DOCKER })
+    const published = flow({ id: 'F1', outcome: 'syn-timeout', dst: '10.88.1.1', dport: 8080 })
+    const f = findingFor(run(ev, [published]), 'F1')!
+    // The block picks the source out: a rule, not a NAT mistake.
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', chain: 'DOCKER-USER', line: 12 })
+    expect(f.evidence[0]).toMatchObject({ kind: 'simulation', path: 'forward', uncertain: false })
   })
 })
