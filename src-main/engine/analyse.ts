@@ -255,6 +255,12 @@ async function readPoint(
 ): Promise<FileSpan[]> {
   const dedupe = list.length > 1 ? createDeduper() : undefined
   const spans: FileSpan[] = list.map(() => ({ firstUs: Infinity, lastUs: -Infinity }))
+  /** Per file: packets the decoder could not read whole, and the first of them. */
+  const undecoded = list.map(() => ({ count: 0, first: '' }))
+  const note = (index: number, n: number, problem: string): void => {
+    const u = undecoded[index]
+    if (u.count++ === 0) u.first = `frame ${n}: ${problem}`
+  }
   const cooked = createDeduper()
   /** One file streams through a reused packet view, fed as it is decoded: nothing is queued. */
   const feedView = (v: PacketView, digits: number): void => {
@@ -273,10 +279,13 @@ async function readPoint(
       list.length === 1
         ? createCaptureViewReader(o.file.path, (v, iface) => {
             order.see(v.timeUs, v.n)
+            const problem = v.full?.problem
+            if (problem !== undefined) note(index, v.n, problem)
             feedView(v, iface.tsDigits)
           })
         : createCaptureReader(o.file.path, (p, iface) => {
             order.see(p.timeUs, p.n)
+            if (p.problem !== undefined) note(index, p.n, p.problem)
             if (iface.name) spans[index].iface ??= iface.name
             queue.push({ p, digits: iface.tsDigits })
           })
@@ -318,6 +327,11 @@ async function readPoint(
         o.info.format = summary.gzip ? `${summary.format}.gz` : summary.format
         o.info.records = summary.packets
         for (const p of summary.problems) o.info.warnings.push(`${p.at}: ${p.message}`)
+        const u = undecoded[index]
+        if (u.count > 0)
+          o.info.warnings.push(
+            `${u.count} packet${u.count === 1 ? '' : 's'} not decoded whole (first: ${u.first}); ${u.count === 1 ? 'its' : 'their'} conversations may be incomplete or missing`
+          )
         const disorder = order.warning(o.file.path)
         if (disorder) o.info.warnings.push(disorder)
       }

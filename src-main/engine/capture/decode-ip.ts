@@ -71,6 +71,7 @@ function decodeIpv4Packet(
   }
   // A total length of 0 is what TSO/GSO captures carry: trust the captured bytes then.
   const ipEnd = ip.totalLen === 0 ? end : off + ip.totalLen
+  if (ip.totalLen === 0) ip.impliedLen = end - off
   const dataEnd = Math.min(end, ipEnd)
   const payloadOff = off + ip.headerLen
   if (ip.mf || ip.fragOffset > 0) {
@@ -147,7 +148,11 @@ function setTransport(
 ): void {
   const l4 = decodeTransport(proto, b, off, end, length)
   if (typeof l4 === 'string') pkt.problem = l4
-  else if (l4) pkt.l4 = l4
+  else if (l4) {
+    pkt.l4 = l4
+    if (l4.kind === 'tcp' && l4.cut !== undefined)
+      pkt.problem = `TCP header truncated: ${l4.cut} of 20 bytes (ports, sequence numbers and flags kept)`
+  }
   if (frames) pkt.reassembled = { frames, length }
 }
 

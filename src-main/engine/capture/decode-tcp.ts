@@ -12,9 +12,14 @@ export const ECE = 0x40
 export const CWR = 0x80
 export const AE = 0x100
 
+/** Bytes of a TCP header up to and with its flags: what a conversation needs of it. */
+export const TCP_FLAGS_END = 14
+
 /**
  * Returns the TCP header at `off`, or a string saying why it could not be read.
- * `segmentLen` is the TCP length the IP header claims (header + payload).
+ * `segmentLen` is the TCP length the IP header claims (header + payload). A header a short
+ * snap length cut after its flags (tcpdump's old 68 bytes leave 14 of an IPv6 segment's) is
+ * returned with what it holds, marked `cut`; the window, checksum and options it lost read 0.
  */
 export function decodeTcp(
   b: Uint8Array,
@@ -22,7 +27,8 @@ export function decodeTcp(
   end: number,
   segmentLen: number
 ): Tcp | string {
-  if (end - off < 20) return `TCP header truncated: ${Math.max(0, end - off)} of 20 bytes`
+  const have = end - off
+  if (have < TCP_FLAGS_END) return `TCP header truncated: ${Math.max(0, have)} of 20 bytes`
   const headerLen = (b[off + 12] >> 4) * 4
   const tcp: Tcp = {
     kind: 'tcp',
@@ -32,11 +38,15 @@ export function decodeTcp(
     ack: u32(b, off + 8),
     headerLen,
     flags: ((b[off + 12] & 0x01) << 8) | b[off + 13],
-    win: u16(b, off + 14),
-    checksum: u16(b, off + 16),
-    urg: u16(b, off + 18),
+    win: have >= 16 ? u16(b, off + 14) : 0,
+    checksum: have >= 18 ? u16(b, off + 16) : 0,
+    urg: have >= 20 ? u16(b, off + 18) : 0,
     options: undefined,
     payloadLen: Math.max(0, segmentLen - headerLen)
+  }
+  if (have < 20) {
+    tcp.cut = have
+    return tcp
   }
   if (headerLen < 20) return `TCP data offset ${headerLen} bytes is below the 20-byte minimum`
   if (headerLen > 20) {

@@ -83,7 +83,8 @@ export function toPacketRecord(p: Packet, tsDigits: number): PacketRecord {
       r.tcpFlags = tcpFlagLetters(l4.flags)
       r.seq = l4.seq
       r.ack = l4.ack
-      r.win = l4.win
+      // A header the snap length cut before its window has none to show.
+      if (l4.cut === undefined || l4.cut >= 16) r.win = l4.win
       r.payloadLen = l4.payloadLen
     } else if (l4.kind === 'udp') {
       r.sport = l4.sport

@@ -40,6 +40,11 @@ export interface Ipv4 {
   headerLen: number
   tos: number
   totalLen: number
+  /**
+   * A total length of 0 (what TSO/GSO captures carry): the bytes captured from the header on,
+   * which stand for it (as tshark's reported length does).
+   */
+  impliedLen?: number
   id: number
   df: boolean
   mf: boolean
@@ -100,6 +105,8 @@ export interface Tcp {
   options?: TcpOptions
   /** Bytes of payload the IP header says the segment carries. */
   payloadLen: number
+  /** Set when the capture cut the header short (after its flags): the bytes of it kept. */
+  cut?: number
 }
 
 export interface Udp {

@@ -8,14 +8,14 @@ import type { Cause, CauseKind, Evidence, Flow, TraceStepView } from '../../shar
 import { walkNetfilter } from '../evaluate/walk-netfilter'
 import { baseName } from './names'
 import type { FlowLog } from './log-match'
-import { hopOptions, type Walk } from './simulate'
+import { endpointText, hopOptions, type Walk } from './simulate'
 
 /** Returns the packet and ICMP evidence a flow's own captures give. */
 export function packetEvidence(flow: Flow): Evidence[] {
   const out: Evidence[] = []
   // A conversation only a log recorded has no captured packets to show: its log lines speak.
   if (flow.seenAt.length === 0) return out
-  const to = `${flow.dst}${flow.dport !== undefined ? `:${flow.dport}` : ''}`
+  const to = endpointText(flow.dst, flow.dport)
   const key = (what: string) => flow.keyPackets?.find((k) => k.what === what)
   const syn = key('syn')
   if (flow.proto === 'tcp' && syn) {

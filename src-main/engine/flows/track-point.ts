@@ -311,15 +311,21 @@ function byFirstPacket(flows: PointFlow[]): PointFlow[] {
 export function ipLength(p: Packet): number {
   const ip = p.ip
   if (!ip) return p.len
-  if (ip.version === 4) return ip.totalLen || p.len
+  if (ip.version === 4) return ip.totalLen || ip.impliedLen || p.len
   return ip.payloadLen ? ip.payloadLen + 40 : p.len
 }
 
 /** ipLength of a packet view. */
 export function viewIpLength(p: PacketView): number {
-  if (p.ipVersion === 4) return p.totalLen || p.len
+  if (p.ipVersion === 4)
+    return p.totalLen || (p.ipOff >= 0 ? p.end - p.ipOff : (impliedLen(p.full) ?? p.len))
   if (p.ipVersion === 6) return p.ipPayloadLen ? p.ipPayloadLen + 40 : p.len
   return p.len
+}
+
+/** The captured bytes that stand for an IPv4 total length of 0, of a fully decoded packet. */
+function impliedLen(p: Packet | undefined): number | undefined {
+  return p?.ip?.version === 4 ? p.ip.impliedLen : undefined
 }
 
 /** Counts a packet on a flow (bytes at the IP layer) and moves its last time. */

@@ -6,7 +6,10 @@ import { decodeTcpOptions, tcpFlagLetters } from '../../../../src-main/engine/ca
 import { formatIpv6 } from '../../../../src-main/engine/capture/format-address'
 import type { Packet } from '../../../../src-main/engine/capture/packet'
 import { readCaptureBytes } from '../../../../src-main/engine/capture/read-capture'
+import { analyse } from '../../../../src-main/engine/analyse'
+import { buildPcap, tcpFrame } from '../../../support/build-capture'
 import { CORPUS } from '../../../support/run'
+import { memorySource } from '../../../support/sources'
 
 /** Expected values below are what tcpdump prints for the same files (tcpdump -nn -v -e). */
 const read = (name: string): Packet[] =>
@@ -157,5 +160,47 @@ describe('link layers', () => {
   it('reads the NFLOG hook (tshark: nflog.hook 3, the OUTPUT hook)', () => {
     const [p] = read('zeek_nflog-http.pcap')
     expect(p.link.nflog).toMatchObject({ family: 2, group: 42, hook: 3, prefix: '' })
+  })
+})
+
+describe('a TCP header the snap length cut', () => {
+  const whole = tcpFrame({ sport: 40001, dport: 9999, seq: 7, flags: 0x02 })
+  /** The SYN as a capture with this many bytes of its TCP header keeps it (14 Ethernet, 20 IP). */
+  const capture = (tcpBytes: number, count = 1) =>
+    buildPcap(
+      Array.from({ length: count }, (_, i) => ({
+        sec: 100 + i,
+        frac: 0,
+        data: whole.subarray(0, 34 + tcpBytes),
+        len: whole.length
+      }))
+    )
+
+  it('keeps ports, sequence numbers and flags when the flags were captured', () => {
+    const p = readCaptureBytes('cut.pcap', capture(14)).packets[0]
+    expect(p.l4).toMatchObject({
+      kind: 'tcp',
+      sport: 40001,
+      dport: 9999,
+      seq: 7,
+      flags: 2,
+      cut: 14
+    })
+    expect(p.problem).toBe(
+      'TCP header truncated: 14 of 20 bytes (ports, sequence numbers and flags kept)'
+    )
+    const short = readCaptureBytes('cut.pcap', capture(13)).packets[0]
+    expect(short.l4).toBeUndefined()
+    expect(short.problem).toBe('TCP header truncated: 13 of 20 bytes')
+  })
+
+  it('keeps the conversation, and says how many packets were not decoded whole', async () => {
+    const { flows, inputs } = await analyse([memorySource('cut.pcap', capture(14, 3))])
+    expect(flows).toMatchObject([
+      { sport: 40001, dport: 9999, outcome: 'syn-timeout', synRetransmits: 2 }
+    ])
+    expect(inputs[0].warnings).toEqual([
+      '3 packets not decoded whole (first: frame 1: TCP header truncated: 14 of 20 bytes (ports, sequence numbers and flags kept)); their conversations may be incomplete or missing'
+    ])
   })
 })
