@@ -428,7 +428,7 @@ function fromLogs(
           evidence: [...evidence, ...seen],
           confidence: lw.passedLogRule ? 0.97 : 0.9,
           explanation: lost
-            ? lostConnection(w, prefix, where)
+            ? lostConnection(w, prefix, where, flow)
             : explain(flow, kind, cause, w, 'logged', roles.ends),
           fix: lost ? lostConnectionFix(flow, kind, w) : fixFor(flow, kind, w),
           alignment: l.placed.alignment
@@ -838,22 +838,48 @@ function tcpLoose(w: Walk): string | undefined {
  * A mid-connection packet the kernel logged in a state its conntrack gave it for want of the
  * connection (walked in each state, only this one reaches the log rule).
  */
-function lostConnection(w: Walk, prefix: string, where: string): string {
+function lostConnection(w: Walk, prefix: string, where: string, flow: Flow): string {
   const ct = w.sim.ct.toUpperCase()
   const loose = tcpLoose(w)
   const how =
     w.sim.ct === 'new'
       ? `${loose === '1' ? ', and nf_conntrack_tcp_loose=1' : ', and conntrack'} took the segment up as a NEW connection without a SYN`
-      : ''
-  return `The kernel${where} logged ${w.sim.what} of an open connection with prefix "${prefix}", which in the snapshot only a packet in conntrack state ${ct} reaches: conntrack no longer had the connection (its entry was flushed or expired, or the host restarted mid-connection)${how}. As ${ct}, ${decision(w)} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} it, and the connection stalls until the application opens a new one.`
+      : loose === '0'
+        ? ', and with nf_conntrack_tcp_loose=0 it does not take a segment without a SYN up again: the segment is INVALID'
+        : ''
+  const idle = idleTimeout(w, flow)
+  const why = idle
+    ? `its entry expired: the host's ${idle.key} is ${idle.value} s, and the connection ran ${Math.round(idle.lastedSec)} s, long enough to sit idle past it`
+    : 'its entry was flushed or expired, or the host restarted mid-connection'
+  const tail = idle
+    ? ' Raise the timeout above the longest idle time (or have the application send keepalives), as the fix does.'
+    : ''
+  return `The kernel${where} logged ${w.sim.what} of an open connection with prefix "${prefix}", which in the snapshot only a packet in conntrack state ${ct} reaches: conntrack no longer had the connection (${why})${how}. As ${ct}, ${decision(w)} ${w.result.verdict === 'reject' ? 'rejects' : 'drops'} it, and the connection stalls until the application opens a new one.${tail}`
+}
+function lostConnectionFix(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
+  const idle = idleTimeout(w, flow)
+  if (idle) return `sysctl -w ${idle.key}=${ESTABLISHED_TIMEOUT_DEFAULT}`
+  return w.sim.ct === 'new' ? fixFor(flow, kind, w) : fixFor(flow, 'ct-invalid', w)
 }
 
+/** The kernel's own nf_conntrack_tcp_timeout_established: five days. */
+const ESTABLISHED_TIMEOUT_DEFAULT = 432000
+
 /**
- * The fix for a connection conntrack lost: taken up as NEW, an accept for it where the chain
- * accepts only SYNs as new (or reconnecting); INVALID, the conntrack settings fixFor gives.
+ * A host's established-connection timeout when it is short enough to explain a lost entry: set
+ * below an hour and shorter than the connection ran (it sat idle past it, then sent again).
  */
-function lostConnectionFix(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
-  return w.sim.ct === 'new' ? fixFor(flow, kind, w) : fixFor(flow, 'ct-invalid', w)
+function idleTimeout(
+  w: Walk,
+  flow: Flow
+): { key: string; value: number; lastedSec: number } | undefined {
+  const key = 'net.netfilter.nf_conntrack_tcp_timeout_established'
+  const v = sysctlValue(w.hop.host, key, (s) => /^\d+$/.test(s))
+  if (!v) return undefined
+  const value = Number(v.value)
+  const lastedSec = (Date.parse(flow.last) - Date.parse(flow.first)) / 1000
+  if (!(value < 3600 && lastedSec > value)) return undefined
+  return { key, value, lastedSec }
 }
 
 /** The set holding the source by which the deciding rule dropped the walked packet. */

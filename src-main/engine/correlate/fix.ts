@@ -71,7 +71,14 @@ export function acceptFix(site: FixSite, allow: Allow): string | undefined {
     site.ruleset.system === 'ip6tables' || table.family === 'ip6' ? 'ip6tables' : 'iptables'
   const t = site.table === 'filter' ? '' : `-t ${site.table} `
   const where = index >= 0 ? `-I ${site.chain} ${index + 1}` : `-A ${site.chain}`
-  return `${tool} ${t}${where} ${iptablesMatch(allow, tool === 'ip6tables')} -j ACCEPT`
+  const accept = (m: string): string => `${tool} ${t}${where} ${m} -j ACCEPT`
+  const match = iptablesMatch(allow, tool === 'ip6tables')
+  // Discovery needs both ways: the solicitation in and the advertisement that answers it.
+  if (allow.icmp === 'neighbour-discovery')
+    return [match, match.replace('neighbour-solicitation', 'neighbour-advertisement')]
+      .map(accept)
+      .join('\n')
+  return accept(match)
 }
 
 function iptablesMatch(a: Allow, v6: boolean): string {

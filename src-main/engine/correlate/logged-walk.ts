@@ -8,7 +8,7 @@
 import type { PathKind, WalkResult } from '../evaluate/walk-netfilter'
 import type { LoggedPacket } from '../logs/log-event'
 import type { CtState, Rule, Ruleset } from '../rulesets/model'
-import type { FromFile, HostEvidence } from './evidence'
+import { sysctlValue, type FromFile, type HostEvidence } from './evidence'
 import { bridgesOf, brNetfilter } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
@@ -148,7 +148,12 @@ export function walkLogged(
   const rules = findLogRules(host, prefix)
   const first = walkIn(host, p, rules, ct)
   if (first.passedLogRule || rules.length === 0 || ct !== undefined) return first
-  for (const other of OTHER_STATES) {
+  // A segment of a connection conntrack lost is INVALID where it does not take such segments
+  // up as new ones (nf_conntrack_tcp_loose=0): that state is tried first there.
+  const tcpMid = p.proto.toUpperCase() === 'TCP' && !(p.flags ?? []).includes('SYN')
+  const strict = tcpMid && sysctlValue(host, 'net.netfilter.nf_conntrack_tcp_loose')?.value === '0'
+  const order: CtState[] = strict ? ['invalid', 'new', 'untracked'] : OTHER_STATES
+  for (const other of order) {
     if (other === first.walk?.sim.ct) continue
     const again = walkIn(host, p, rules, other)
     if (again.passedLogRule) return { ...again, ctGuessed: true }

@@ -136,7 +136,9 @@ export function readIptablesSave(source: string, text: string): Ruleset {
   }
   if (table)
     problems.push(problem(source, `line ${lines.length}`, `table ${table.name} has no COMMIT`))
-  // ip6tables-save without its header comment still gives itself away by IPv6 addresses or ICMPv6.
+  // ip6tables-save without its header comment still gives itself away by its file's name
+  // (ip6tables.rules, ip6tables-save.txt), IPv6 addresses or ICMPv6.
+  v6 ||= /ip6tables[^/\\]*$/i.test(source)
   v6 ||= tables.some((t) =>
     t.chains.some((c) =>
       c.rules.some((r) =>

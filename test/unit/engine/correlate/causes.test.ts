@@ -1574,3 +1574,85 @@ describe("a host's own addresses in its walks", () => {
     expect(f.evidence[0]).toMatchObject({ kind: 'simulation', path: 'forward', uncertain: false })
   })
 })
+
+describe('a connection idle past the conntrack timeout', () => {
+  const RULES = [
+    '*filter',
+    ':FORWARD DROP [0:0]',
+    '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-A FORWARD -p tcp -m conntrack --ctstate NEW -m tcp --dport 8080 --syn -j ACCEPT',
+    '-A FORWARD -j LOG --log-prefix "FWD-DROP "',
+    '-A FORWARD -j DROP',
+    'COMMIT',
+    ''
+  ].join('\n')
+  // The segment sent after 9 s of silence, 110 s after the router booted.
+  const LOG =
+    '[  110.000000] FWD-DROP IN=r0 OUT=r1 MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=10.88.1.2 DST=203.0.113.5 LEN=57 TOS=0x00 PREC=0x00 TTL=63 ID=4242 DF PROTO=TCP SPT=40000 DPT=8080 WINDOW=502 RES=0x00 ACK PSH URGP=0\n'
+  const stalledFlow = flow({
+    id: 'F1',
+    outcome: 'stalled',
+    dport: 8080,
+    synRetransmits: 0,
+    seenAt: ['client'],
+    last: '2026-11-22T03:00:16.000000Z'
+  })
+  const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+  const analyseWith = (sysctl: string) =>
+    findingFor(
+      run(routed({ 'iptables.txt': RULES, 'kern.log': LOG, 'sysctl.txt': sysctl }), [stalledFlow], {
+        clock: { bootTime: boot }
+      }),
+      'F1'
+    )!
+
+  it('names the timeout, sees the segment INVALID with tcp_loose off, and raises the timeout', () => {
+    const f = analyseWith(
+      'net.netfilter.nf_conntrack_tcp_timeout_established = 5\nnet.netfilter.nf_conntrack_tcp_loose = 0\n'
+    )
+    expect(f.cause).toMatchObject({ kind: 'ct-invalid', host: 'router', line: 6 })
+    expect(f.explanation).toMatch(/only a packet in conntrack state INVALID reaches/)
+    expect(f.explanation).toMatch(
+      /nf_conntrack_tcp_timeout_established is 5 s, and the connection ran 16 s/
+    )
+    expect(f.fix).toBe('sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000')
+  })
+
+  it('with tcp_loose on, the segment was NEW; with the usual timeout, nothing is said of it', () => {
+    const f = analyseWith('net.netfilter.nf_conntrack_tcp_loose = 1\n')
+    expect(f.explanation).toMatch(/conntrack state NEW reaches/)
+    expect(f.explanation).not.toMatch(/timeout_established/)
+    expect(f.fix).not.toMatch(/timeout_established/)
+  })
+})
+
+describe('neighbour discovery dropped by the server', () => {
+  it('accepts both solicitations and advertisements in the fix', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0').replace(/\n$/, '\n    inet6 fd88::5/64 scope global\n'),
+      'ip6tables.txt':
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n'
+    })
+    const nd = flow({
+      id: 'F1',
+      proto: 'icmpv6',
+      src: 'fd88::2',
+      dst: 'fd88::5',
+      sport: undefined,
+      dport: undefined,
+      outcome: 'unanswered',
+      neighbourDiscovery: true,
+      requests: 3,
+      replies: 0
+    } as Flow)
+    const f = findingFor(run(ev, [nd]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'policy', host: 'server', chain: 'INPUT' })
+    expect(f.fix).toBe(
+      [
+        'ip6tables -A INPUT -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT',
+        'ip6tables -A INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT'
+      ].join('\n')
+    )
+  })
+})
