@@ -61,6 +61,7 @@ import {
   replyPacket,
   dataSegment,
   returnHops,
+  walkHop,
   walkPath,
   simPacket,
   type Hop,
@@ -427,9 +428,10 @@ function fromLogs(
           cause,
           evidence: [...evidence, ...seen],
           confidence: lw.passedLogRule ? 0.97 : 0.9,
-          explanation: lost
-            ? lostConnection(w, prefix, where, flow)
-            : explain(flow, kind, cause, w, 'logged', roles.ends),
+          explanation:
+            (lost
+              ? lostConnection(w, prefix, where, flow)
+              : explain(flow, kind, cause, w, 'logged', roles.ends)) + statefulText(w),
           fix: lost ? lostConnectionFix(flow, kind, w) : fixFor(flow, kind, w),
           alignment: l.placed.alignment
         }
@@ -866,6 +868,26 @@ function lostConnectionFix(flow: Flow, kind: CauseKind, w: Walk): string | undef
 const ESTABLISHED_TIMEOUT_DEFAULT = 432000
 
 /**
+ * What a logged walk took as given about rate or state (a limit, connlimit, recent list): the
+ * rule whose condition the log line proves went the way that reaches the log rule.
+ */
+function statefulText(w: Walk): string {
+  if (w.stateful === 'unknown') return ''
+  const chains = new Map(w.ruleset.value.tables.flatMap((t) => t.chains.map((c) => [c, t])))
+  for (const step of w.result.trace) {
+    if (step.kind !== 'rule' || step.line === undefined) continue
+    for (const [chain, table] of chains) {
+      if (chain.name !== step.chain || table.name !== step.table) continue
+      const rule = chain.rules.find((r) => r.source.line === step.line)
+      const cond = rule?.matches.find((m) => m.kind === 'stateful')
+      if (rule && cond && cond.kind === 'stateful')
+        return ` The line proves that ${cond.name} at line ${step.line} (\`${withoutCounters(rule.text)}\`) ${step.matched ? 'matched' : 'did not match'} at the time: a condition on rate or state no snapshot holds, which the kernel's line settles.`
+    }
+  }
+  return ''
+}
+
+/**
  * A host's established-connection timeout when it is short enough to explain a lost entry: set
  * below an hour and shorter than the connection ran (it sat idle past it, then sent again).
  */
@@ -1190,8 +1212,8 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
     const serverSawSyn = flow.keyPackets
       ?.find((k) => k.what === 'syn')
       ?.seenAt.some((p) => server.points.includes(p))
-    if (back === undefined) {
-      const router = roles.routers[0]
+    const router = roles.routers[0]
+    if (back === undefined && !sourceTranslated(flow, router, roles, serverSawSyn)) {
       const out = interfaceToward(router, e.farDst)
       return {
         flow,
@@ -1601,6 +1623,28 @@ function unknown(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evidenc
     explanation: `The captures show the ${flow.outcome.replace('-', ' ')}, but nothing loaded says why: ${walked.walks.length ? 'every snapshot on the way accepts it' : 'no snapshot of a host on the way was loaded'}.`,
     missing: missing.length ? missing : ['a ruleset, log or capture of the device that dropped it']
   }
+}
+
+/**
+ * Whether the evidence says the router does translate the flow's source, or never forwarded the
+ * packet at all, either of which rules out a missing source NAT: a translation seen between
+ * points, a SNAT or MASQUERADE rule the SYN meets on its way out of the router's snapshot, or a
+ * server whose own capture never saw the SYN (it was not forwarded untranslated, it was lost).
+ */
+function sourceTranslated(
+  flow: Flow,
+  router: FlowRoles['routers'][number],
+  roles: FlowRoles,
+  serverSawSyn: boolean | undefined
+): boolean {
+  if (flow.nat) return true
+  if (roles.server && roles.server.points.length > 0 && serverSawSyn === false) return true
+  const hop = forwardHops(roles).find((h) => h.host === router)
+  const sim = hop && openingPacket(flow, hop)
+  if (!hop || !sim) return false
+  return walkHop(hop, sim).some((w) =>
+    w.result.trace.some((s) => s.matched && (s.action === 'masquerade' || s.action === 'snat'))
+  )
 }
 
 /** Returns whether an address is private (RFC 1918, CGNAT, ULA). */

@@ -18,6 +18,7 @@ import {
   simPacket,
   type Hop,
   type SimPacket,
+  type StatefulMode,
   type Walk,
   walkHop
 } from './simulate'
@@ -147,7 +148,14 @@ export function walkLogged(
 ): LoggedWalk {
   const rules = findLogRules(host, prefix)
   const first = walkIn(host, p, rules, ct)
-  if (first.passedLogRule || rules.length === 0 || ct !== undefined) return first
+  if (first.passedLogRule || rules.length === 0) return first
+  // A log rule reached only past a match on rate or state (a limit, connlimit, recent): the
+  // line proves the match went the way that reaches it.
+  for (const mode of ['match', 'miss'] as const) {
+    const again = walkIn(host, p, rules, ct, mode)
+    if (again.passedLogRule) return again
+  }
+  if (ct !== undefined) return first
   // A segment of a connection conntrack lost is INVALID where it does not take such segments
   // up as new ones (nf_conntrack_tcp_loose=0): that state is tried first there.
   const tcpMid = p.proto.toUpperCase() === 'TCP' && !(p.flags ?? []).includes('SYN')
@@ -165,14 +173,15 @@ function walkIn(
   host: HostEvidence,
   p: LoggedPacket,
   rules: LogRule[],
-  ct: CtState | undefined
+  ct: CtState | undefined,
+  stateful: StatefulMode = 'unknown'
 ): LoggedWalk {
   // Without a walk that passes one, the log rule of the packet's family is the one to name.
   const v = p.src.includes(':') ? 6 : 4
   const logRule = rules.find((r) => familyOf(r) === v) ?? rules.find((r) => familyOf(r) === 0)
   const sim = loggedSim(p, ct)
   if (!sim) return { logRule: logRule ?? rules[0], passedLogRule: false }
-  const walks = walkHop(loggedHop(host, p), sim)
+  const walks = walkHop(loggedHop(host, p), sim, stateful)
   for (const w of walks) {
     const met = rules.find(
       (r) =>

@@ -245,6 +245,32 @@ describe('NAT and forwarding', () => {
     expect(f.fix).toBe('iptables -t nat -A POSTROUTING -s 10.88.1.0/24 -o r1 -j MASQUERADE')
   })
 
+  it('claims no missing MASQUERADE where the router has one the SYN meets, or the server never saw it', () => {
+    const setup = (router: Record<string, string>) => {
+      const ev = createEvidence()
+      load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+      load(ev, 'router', { 'ip-addr.txt': routerAddr(), ...router })
+      load(ev, 'server', {
+        'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+        'ip-route.txt': '203.0.113.0/24 dev s0 proto kernel scope link src 203.0.113.5\n'
+      })
+      return ev
+    }
+    const syn = flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })
+    const masq = '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r1 -j MASQUERADE\nCOMMIT\n'
+    expect(findingFor(run(setup({ 'iptables.txt': masq }), [syn]), 'F1')!.cause.kind).not.toBe(
+      'nat'
+    )
+    // The server captured, and the SYN is not in its capture: it was lost, not left untranslated.
+    const ev = setup({})
+    hostOf(ev, 'server').points.push('server')
+    const lost = {
+      ...syn,
+      keyPackets: [{ what: 'syn' as const, time: T0, seenAt: ['client'], missingAt: ['server'] }]
+    }
+    expect(findingFor(run(ev, [lost]), 'F1')!.cause.kind).not.toBe('nat')
+  })
+
   it("gives the fix in nft's dialect, into the router's own nat chain", () => {
     const ev = createEvidence()
     load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
@@ -1654,5 +1680,36 @@ describe('neighbour discovery dropped by the server', () => {
         'ip6tables -A INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT'
       ].join('\n')
     )
+  })
+})
+
+describe('a log rule reached only past a condition on state', () => {
+  it('takes the kernel line as proof of the condition and names the drop after it', () => {
+    const rules = [
+      '*nat',
+      ':POSTROUTING ACCEPT [0:0]',
+      '[20:1200] -A POSTROUTING -o r1 -j MASQUERADE',
+      'COMMIT',
+      '*filter',
+      ':FORWARD DROP [0:0]',
+      ':CTFULL - [0:0]',
+      '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A FORWARD -p tcp -m tcp --syn -m connlimit --connlimit-above 20 --connlimit-mask 0 -j CTFULL',
+      '-A FORWARD -i r0 -o r1 -j ACCEPT',
+      '-A CTFULL -j LOG --log-prefix "CTFULL "',
+      '[36:2160] -A CTFULL -j DROP',
+      'COMMIT',
+      ''
+    ].join('\n')
+    const log =
+      '[  100.000000] CTFULL IN=r0 OUT=r1 MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=10.88.1.2 DST=203.0.113.5 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=40000 DPT=8080 WINDOW=64240 RES=0x00 SYN URGP=0\n'
+    const boot = new Date(Date.parse(T0) - 100_000).toISOString()
+    const ev = routed({ 'iptables.txt': rules, 'kern.log': log })
+    const syn = flow({ id: 'F1', outcome: 'syn-timeout', dport: 8080 })
+    const f = findingFor(run(ev, [syn], { clock: { bootTime: boot } }), 'F1')!
+    // Not a missing MASQUERADE: the rule is there; the connlimit jump led to the drop.
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', chain: 'CTFULL', line: 12 })
+    expect(f.explanation).toMatch(/The line proves that connlimit at line 9 .* matched at the time/)
+    expect(f.evidence[0]).toMatchObject({ kind: 'log', weight: 'proves' })
   })
 })
