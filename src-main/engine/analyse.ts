@@ -4,7 +4,7 @@ import type { Packet } from './capture/packet'
 import type { PacketView } from './capture/packet-view'
 import { createCaptureReader, createCaptureViewReader, readyFor } from './capture/read-capture'
 import { createDeduper } from './flows/dedupe'
-import { mergePoints } from './flows/merge-points'
+import { mergePoints, type ClockSkew } from './flows/merge-points'
 import type { PointFlow } from './flows/point-flow'
 import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
@@ -177,7 +177,17 @@ export async function analyse(
     for (const f of seen) pointFlows.push(f)
   }
 
-  const groups = mergePoints(pointFlows)
+  const skew = new Map<string, ClockSkew>()
+  const groups = mergePoints(pointFlows, skew)
+  // Clocks that disagree: said on each of the point's captures, with how it was measured.
+  for (const [point, k] of skew) {
+    const ahead = k.offsetUs > 0 ? 'ahead of' : 'behind'
+    const sec = Math.abs(k.offsetUs) / 1e6
+    for (const o of byPoint.get(point) ?? [])
+      o.info.warnings.push(
+        `this capture's clock runs ${sec.toFixed(sec < 10 ? 3 : 1)} s ${ahead} ${k.ref}'s (the median over ${k.samples} TCP handshake${k.samples === 1 ? '' : 's'} both points saw): conversations are matched across points with that taken out; its times are shown as the capture wrote them`
+      )
+  }
   // One point's conversations come sorted by first packet already.
   if (byPoint.size > 1) groups.sort((x, y) => x[0].firstUs - y[0].firstUs)
   const flows: Flow[] = new Array(groups.length)

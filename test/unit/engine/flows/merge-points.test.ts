@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { analyse } from '../../../../src-main/engine/analyse'
-import { buildPcap, udpFrame, type Frame } from '../../../support/build-capture'
+import { buildPcap, tcpFrame, udpFrame, type Frame } from '../../../support/build-capture'
 import { memorySource } from '../../../support/sources'
 
 /** A DNS question from `client` at `sec` and its answer 20 ms later, the question's IP ID `id`. */
@@ -189,5 +189,72 @@ describe('conversations seen at several points', () => {
       from: '10.0.0.1:1111 > 8.8.8.8:53',
       translatedAt: ['router']
     })
+  })
+})
+
+describe('capture points whose clocks disagree', () => {
+  /** A handshake from 10.0.0.1:port to 10.0.1.1:80 at `sec`, its ISN `isn`. */
+  const handshake = (port: number, isn: number, sec: number): Frame[] => [
+    { sec, frac: 0, data: tcpFrame({ src: '10.0.0.1', dst: '10.0.1.1', sport: port, seq: isn }) },
+    {
+      sec,
+      frac: 1000,
+      data: tcpFrame({
+        src: '10.0.1.1',
+        dst: '10.0.0.1',
+        sport: 80,
+        dport: port,
+        seq: 5000,
+        ack: isn + 1,
+        flags: 0x12
+      })
+    },
+    {
+      sec,
+      frac: 2000,
+      data: tcpFrame({
+        src: '10.0.0.1',
+        dst: '10.0.1.1',
+        sport: port,
+        seq: isn + 1,
+        ack: 5001,
+        flags: 0x10
+      })
+    }
+  ]
+  const shift = (frames: Frame[], by: number): Frame[] =>
+    frames.map((f) => ({ ...f, sec: f.sec + by }))
+  const ask: Frame[] = [
+    {
+      sec: 130,
+      frac: 0,
+      data: udpFrame({
+        src: '10.0.0.1',
+        dst: '10.0.1.1',
+        sport: 5353,
+        dport: 53,
+        id: 9,
+        payload: 30
+      })
+    }
+  ]
+
+  it('matches conversations with the difference taken out, and says so', async () => {
+    const client = [...handshake(40001, 111, 100), ...handshake(40002, 222, 120), ...ask]
+    // The server's clock runs 40 s ahead: every packet it saw carries a time 40 s later.
+    const server = shift(client, 40)
+    const { flows, inputs } = await analyse([
+      memorySource('client.pcap', buildPcap(client), { point: 'client' }),
+      memorySource('server.pcap', buildPcap(server), { point: 'server' })
+    ])
+    expect(flows.map((f) => [f.proto, f.sport, f.seenAt])).toEqual([
+      ['tcp', 40001, ['client', 'server']],
+      ['tcp', 40002, ['client', 'server']],
+      ['udp', 5353, ['client', 'server']]
+    ])
+    expect(inputs.find((i) => i.point === 'server')?.warnings).toEqual([
+      "this capture's clock runs 40.0 s ahead of client's (the median over 2 TCP handshakes both points saw): conversations are matched across points with that taken out; its times are shown as the capture wrote them"
+    ])
+    expect(inputs.find((i) => i.point === 'client')?.warnings).toEqual([])
   })
 })
