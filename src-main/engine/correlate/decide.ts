@@ -973,7 +973,7 @@ function explain(
         : `Conntrack marks ${w.sim.what} invalid and ${on} ${by} drops invalid packets (often asymmetric routing or a state the host never saw open). ${proof} ${by}.`
     }
     case 'pmtud-blackhole':
-      return `The ICMP "fragmentation needed" that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
+      return `The ICMP${e.src.includes(':') ? 'v6 "packet too big"' : ' "fragmentation needed"'} that tells the sender to use smaller packets is dropped by ${on} ${by}, so full-size segments are lost for ever (a PMTUD black hole).`
     case 'egress':
       return `${where}its own output chain stops ${w.sim.what} to ${to} before it leaves (${by}).`
     case 'nat': {
@@ -1585,7 +1585,7 @@ function pmtud(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefine
     confidence: 0.45,
     explanation: sawIcmp
       ? `Full-size segments are retransmitted and never acknowledged even though a frag-needed was captured: it was lost before reaching the sender. A PMTUD black hole; clamp the MSS or let the ICMP through.`
-      : `Small segments pass, full-size segments with DF are retransmitted and never acknowledged, and no ICMP frag-needed / packet-too-big was seen: a PMTUD black hole (a router on the way drops big packets silently, or its ICMP is filtered before the captures).`,
+      : `Small segments pass, full-size segments${flow.src.includes(':') ? '' : ' with DF'} are retransmitted and never acknowledged, and no ICMP ${flow.src.includes(':') ? 'packet-too-big' : 'frag-needed'} was seen: a PMTUD black hole (a router on the way drops big packets silently, or its ICMP is filtered before the captures).`,
     fix: mssClampFix(v6),
     missing: [
       'a capture on the router with the smaller MTU',
@@ -1620,7 +1620,7 @@ function unknown(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evidenc
     cause: { kind: 'unknown' },
     evidence: [...walked.walks.map((w) => walkEvidence(w)), ...seen],
     confidence: 0,
-    explanation: `The captures show the ${flow.outcome.replace('-', ' ')}, but nothing loaded says why: ${walked.walks.length ? 'every snapshot on the way accepts it' : 'no snapshot of a host on the way was loaded'}.`,
+    explanation: `The captures show the ${flow.outcome.replace('-', ' ')}, but nothing loaded says why: ${walksSay(walked)}.`,
     missing: missing.length ? missing : ['a ruleset, log or capture of the device that dropped it']
   }
 }
@@ -1645,6 +1645,17 @@ function sourceTranslated(
   return walkHop(hop, sim).some((w) =>
     w.result.trace.some((s) => s.matched && (s.action === 'masquerade' || s.action === 'snat'))
   )
+}
+
+/** What the walks of a failure nothing explained say, in words that do not contradict them. */
+function walksSay(walked: { walks: Walk[]; blocked?: Walk }): string {
+  if (walked.walks.length === 0) return 'no snapshot of a host on the way was loaded'
+  const b = walked.blocked
+  if (b)
+    return `the walk through ${b.hop.host.name || 'a host'}'s ${baseName(b.ruleset.file)} ${b.result.verdict}s ${b.sim.what}${b.result.uncertain ? ' (uncertain)' : ''}, but that is not how the conversation failed, so it is not given as the cause`
+  if (walked.walks.some((w) => w.result.uncertain))
+    return 'the snapshots on the way accept it as far as their walks can decide, and what they cannot decide is listed as missing'
+  return 'every snapshot on the way accepts it'
 }
 
 /** Returns whether an address is private (RFC 1918, CGNAT, ULA). */

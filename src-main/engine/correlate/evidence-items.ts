@@ -73,13 +73,14 @@ export function packetEvidence(flow: Flow): Evidence[] {
   if (flow.data?.stuckPayload !== undefined) {
     const d = flow.data
     const from = d.stuckFrom === 'initiator' ? 'opener' : 'responder'
+    const v6 = flow.src.includes(':')
     // A segment no larger than ones that got through is not lost for its size: no PMTUD words.
     const bySize = (d.stuckPayload ?? 0) > d.maxAckedPayload
     out.push({
       kind: 'packet',
       weight: 'suggests',
       text: bySize
-        ? `a ${d.stuckPayload}-byte segment${d.stuckDf ? ' with DF' : ''} from the ${from} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while segments up to ${d.maxAckedPayload} bytes got through${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP` : '; no frag-needed / packet-too-big seen'}`
+        ? `a ${d.stuckPayload}-byte segment${d.stuckDf && !v6 ? ' with DF' : ''} from the ${from} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, while ${d.maxAckedPayload > 0 ? `segments up to ${d.maxAckedPayload} bytes got through` : 'no segment with data got through'}${d.mssInitiator !== undefined ? `; MSS ${d.mssInitiator}/${d.mssResponder ?? '?'}` : ''}${d.pathMtu !== undefined ? `; path MTU ${d.pathMtu} learnt from ICMP${v6 ? 'v6' : ''}` : `; no ${v6 ? 'packet-too-big' : 'frag-needed'} seen`}`
         : `a ${d.stuckPayload}-byte segment from the ${from} was retransmitted ${d.stuckRetransmits ?? 0} times and never acknowledged, though segments as large (up to ${d.maxAckedPayload} bytes) got through before it: lost for another reason than its size`
     })
   }

@@ -1713,3 +1713,23 @@ describe('a log rule reached only past a condition on state', () => {
     expect(f.evidence[0]).toMatchObject({ kind: 'log', weight: 'proves' })
   })
 })
+
+describe('a failure nothing explains', () => {
+  it('says what the walks say without contradicting them', () => {
+    const undecided = serverWithInput(
+      '[0:0] -A INPUT -p tcp -m tcp --dport 443 -m string --string "x" --algo bm -j DROP'
+    )
+    const f = findingFor(
+      run(undecided, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]),
+      'F1'
+    )!
+    expect(f.cause.kind).toBe('unknown')
+    expect(f.explanation).toMatch(/accept it as far as their walks can decide/)
+    expect(f.missing?.some((m) => /string/.test(m))).toBe(true)
+    // A walk that drops, where the flow was refused with a reset: not the cause, and not hidden.
+    const drops = serverWithInput('-A INPUT -p tcp -m tcp --dport 443 -j DROP')
+    const refused = flow({ id: 'F1', outcome: 'refused-rst', dport: 443, synRetransmits: 0 })
+    const g = findingFor(run(drops, [refused]), 'F1')!
+    expect(g.explanation).not.toMatch(/every snapshot on the way accepts it/)
+  })
+})
