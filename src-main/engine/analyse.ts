@@ -8,6 +8,7 @@ import { mergePoints, type ClockSkew } from './flows/merge-points'
 import type { PointFlow } from './flows/point-flow'
 import { pointPresence, type PointPresence } from './flows/point-presence'
 import { toFlow } from './flows/to-flow'
+import { pairTunnelStreams } from './flows/tunnels'
 import { createPointTracker, type PointTracker } from './flows/track-point'
 import { capturedKey, loggedKey } from './align/packet-keys'
 import {
@@ -202,6 +203,7 @@ export async function analyse(
     groups[i] = []
   }
   pointFlows.length = 0
+  pairTunnelStreams(flows)
   attachIpsets(evidence)
   const incident: Incident = { schema: INCIDENT_SCHEMA, inputs, flows, findings: [] }
   correlate(incident, evidence, { whatIf: options.whatIf, clock: options.clock, sightings: wanted })

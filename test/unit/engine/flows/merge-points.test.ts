@@ -258,3 +258,25 @@ describe('capture points whose clocks disagree', () => {
     expect(inputs.find((i) => i.point === 'client')?.warnings).toEqual([])
   })
 })
+
+describe('tunnel streams', () => {
+  it('takes VXLAN streams both ways between two hosts as a working tunnel, not two failures', async () => {
+    const stream = (src: string, dst: string, sport: number, sec: number): Frame => ({
+      sec,
+      frac: 0,
+      data: udpFrame({ src, dst, sport, dport: 4789, id: sec, payload: 100 })
+    })
+    const frames = [
+      stream('192.0.2.1', '192.0.2.2', 51000, 100),
+      stream('192.0.2.2', '192.0.2.1', 52000, 101),
+      // Toward a third host nothing comes back.
+      stream('192.0.2.1', '192.0.2.3', 53000, 102)
+    ]
+    const { flows } = await analyse([memorySource('underlay.pcap', buildPcap(frames))])
+    expect(flows.map((f) => [f.src, f.dst, f.outcome])).toEqual([
+      ['192.0.2.1', '192.0.2.2', 'answered'],
+      ['192.0.2.2', '192.0.2.1', 'answered'],
+      ['192.0.2.1', '192.0.2.3', 'unanswered']
+    ])
+  })
+})
