@@ -49,8 +49,11 @@ export interface FlowIcmp {
   /** "destination" when the flow's destination sent it, "router" when a hop on the way did. */
   sender: 'destination' | 'router'
   time: string
-  /** What the error quoted: the SYN, a data segment, a datagram, an echo request. */
-  quoted: 'syn' | 'data' | 'datagram' | 'echo' | 'other'
+  /**
+   * What the error quoted: the SYN, a data segment, a datagram, an echo request, or the answer
+   * (a datagram or echo reply from the far side, refused where it was sent).
+   */
+  quoted: 'syn' | 'data' | 'datagram' | 'echo' | 'reply' | 'other'
 }
 
 /** The facts that help tell a host's RST from a firewall's forged one. */

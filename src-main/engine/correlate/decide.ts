@@ -44,6 +44,7 @@ import {
   flowRoles,
   interfaceToward,
   natTarget,
+  ownsAddress,
   type FlowEnds,
   type FlowRoles
 } from './host-roles'
@@ -107,6 +108,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
     fromLogs(flow, ctx, roles, seen) ??
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
     (flow.outcome === 'reset-midstream' ? midstreamReset(flow, roles, seen) : undefined) ??
+    answerRefused(flow, roles, seen) ??
     fromWalks(flow, ctx, roles, seen) ??
     routeDraft(flow, roles, seen) ??
     unknown(flow, ctx, roles, seen)
@@ -222,6 +224,66 @@ function midstreamReset(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft |
     ],
     confidence: 0.6,
     explanation: `${name} itself reset the connection: its own capture saw the RST leave it with its usual TTL, and no rule on the way rejects the segment before it. Its application closed the connection abortively (SO_LINGER 0, a crash, or its own protocol check) or its TCP stack refused the segment; look at the application's log on ${name}, not at a firewall.`
+  }
+}
+
+/**
+ * An exchange the far side answered whose answer the host it was addressed to refused with an
+ * ICMP error (quoting the answer): where that host is a router translating the opener's source,
+ * its conntrack no longer held the mapping when the answer came. When the answer came later
+ * after the question than the router's UDP conntrack timeout, the timeout is the cause and the
+ * fix raises it.
+ */
+function answerRefused(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  const i = flow.icmp
+  if (flow.outcome !== 'unanswered' || i?.quoted !== 'reply') return undefined
+  const refuser = [...roles.routers, roles.client].find((h) => h && ownsAddress(h, i.from))
+  const name = refuser?.name || i.from
+  const at = (what: 'request' | 'reply'): number | undefined => {
+    const t = flow.keyPackets?.find((k) => k.what === what)?.time
+    return t === undefined ? undefined : Date.parse(t)
+  }
+  const asked = at('request')
+  const answered = at('reply')
+  const delaySec =
+    asked !== undefined && answered !== undefined ? (answered - asked) / 1000 : undefined
+  const key =
+    flow.proto === 'udp'
+      ? 'net.netfilter.nf_conntrack_udp_timeout'
+      : 'net.netfilter.nf_conntrack_icmp_timeout'
+  const timeout = refuser && sysctlValue(refuser, key, (v) => /^\d+$/.test(v))
+  const expired =
+    timeout !== undefined && delaySec !== undefined && delaySec > Number(timeout.value)
+  const after =
+    delaySec !== undefined ? ` ${Math.round(delaySec * 10) / 10} s after the question` : ''
+  const cause: Cause = { kind: expired ? 'nat' : 'unknown', host: refuser?.name || undefined }
+  if (expired) {
+    cause.system = 'sysctl'
+    cause.file = timeout.file
+    if (timeout.line !== undefined) cause.line = timeout.line
+    cause.rule = `${key} = ${timeout.value}`
+  }
+  return {
+    flow,
+    cause,
+    evidence: [
+      ...(expired
+        ? [
+            {
+              kind: 'conntrack' as const,
+              weight: 'proves' as const,
+              text: `${name}'s ${key} is ${timeout.value} s, and the answer came${after}`,
+              file: timeout.file,
+              line: timeout.line
+            }
+          ]
+        : []),
+      ...seen
+    ],
+    confidence: expired ? 0.85 : 0.5,
+    explanation: `${flow.dst} answered${after}, but ${name}, where the answer was sent back, refused it (ICMP type ${i.type} code ${i.code}, quoting the answer): ${expired ? `its conntrack had already forgotten the exchange (${key} is ${timeout.value} s), so the answer no longer matched the translation of ${flow.src}'s source and went to ${name} itself, which has nothing listening there. Raise the timeout above the far side's answer time, as the fix does.` : `its conntrack no longer held the exchange (expired, flushed, or the answer came from another address than the question went to), so the answer was not translated back to ${flow.src}.`}`,
+    fix: expired ? `sysctl -w ${key}=${Math.max(30, Math.ceil((delaySec ?? 0) * 2))}` : undefined,
+    missing: expired ? undefined : [`${name}'s sysctl ${key} and its conntrack table at the time`]
   }
 }
 

@@ -65,7 +65,10 @@ export function packetEvidence(flow: Flow): Evidence[] {
     out.push({
       kind: 'icmp',
       weight: 'suggests',
-      text: `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code}${i.mtu !== undefined ? ` (MTU ${i.mtu})` : ''} from ${i.from} (${i.sender === 'destination' ? 'the destination itself' : 'a router on the way'}), quoting the ${i.quoted}`,
+      text:
+        i.quoted === 'reply'
+          ? `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code} from ${i.from}, quoting the answer from ${flow.dst}: ${i.from} refused the answer sent back to it`
+          : `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code}${i.mtu !== undefined ? ` (MTU ${i.mtu})` : ''} from ${i.from} (${i.sender === 'destination' ? 'the destination itself' : 'a router on the way'}), quoting the ${i.quoted}`,
       time: i.time,
       frames: icmp?.frames
     })

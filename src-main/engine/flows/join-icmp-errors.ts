@@ -50,9 +50,11 @@ export function attachIcmpError(
       ? q.seq !== undefined && q.seq === flow.isn && aboutOpener
         ? 'syn'
         : 'data'
-      : proto === 'udp'
-        ? 'datagram'
-        : 'echo'
+      : !aboutOpener
+        ? 'reply'
+        : proto === 'udp'
+          ? 'datagram'
+          : 'echo'
   const isFragNeeded =
     (icmp.kind === 'icmp' && icmp.type === 3 && icmp.code === 4) ||
     (icmp.kind === 'icmpv6' && icmp.type === 2)

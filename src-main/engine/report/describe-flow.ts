@@ -21,7 +21,7 @@ export function flowFacts(f: Flow): string[] {
   if (f.synAckRetransmits) facts.push(`${f.synAckRetransmits} SYN-ACK retransmission(s)`)
   if (f.icmp) {
     facts.push(
-      `ICMP${f.proto === 'icmpv6' || f.src.includes(':') ? 'v6' : ''} type ${f.icmp.type} code ${f.icmp.code}${f.icmp.mtu !== undefined ? ` mtu ${f.icmp.mtu}` : ''} from ${f.icmp.from} (${f.icmp.sender})`
+      `ICMP${f.proto === 'icmpv6' || f.src.includes(':') ? 'v6' : ''} type ${f.icmp.type} code ${f.icmp.code}${f.icmp.mtu !== undefined ? ` mtu ${f.icmp.mtu}` : ''} from ${f.icmp.from} (${f.icmp.quoted === 'reply' ? 'refusing the answer' : f.icmp.sender})`
     )
   }
   if (f.rst)

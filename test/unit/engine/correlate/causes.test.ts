@@ -1733,3 +1733,38 @@ describe('a failure nothing explains', () => {
     expect(g.explanation).not.toMatch(/every snapshot on the way accepts it/)
   })
 })
+
+describe('an answer refused where it was sent back', () => {
+  it('names the NAT router whose UDP conntrack timeout ran out before the answer came', () => {
+    const ev = routed({
+      'sysctl.txt': 'net.netfilter.nf_conntrack_udp_timeout = 2\n'
+    })
+    const dns = flow({
+      id: 'F1',
+      proto: 'udp',
+      outcome: 'unanswered',
+      dport: 53,
+      synRetransmits: undefined,
+      icmp: {
+        type: 3,
+        code: 3,
+        from: '203.0.113.1',
+        sender: 'destination',
+        quoted: 'reply',
+        time: '2026-11-22T03:00:04.000100Z'
+      },
+      keyPackets: [
+        { what: 'request', time: T0, seenAt: ['client'] },
+        { what: 'reply', time: '2026-11-22T03:00:04.000000Z', seenAt: ['server'] }
+      ]
+    })
+    const f = findingFor(run(ev, [dns]), 'F1')!
+    expect(f.cause).toMatchObject({
+      kind: 'nat',
+      host: 'router',
+      rule: 'net.netfilter.nf_conntrack_udp_timeout = 2'
+    })
+    expect(f.explanation).toMatch(/^203\.0\.113\.5 answered 4 s after the question, but router/)
+    expect(f.fix).toBe('sysctl -w net.netfilter.nf_conntrack_udp_timeout=30')
+  })
+})
