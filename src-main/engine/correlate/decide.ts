@@ -43,6 +43,7 @@ import {
   flowEnds,
   flowRoles,
   interfaceToward,
+  mainRoutes,
   natTarget,
   ownsAddress,
   type FlowEnds,
@@ -109,6 +110,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
     (flow.outcome === 'reset-midstream' ? midstreamReset(flow, roles, seen) : undefined) ??
     answerRefused(flow, roles, seen) ??
+    neighbourUnresolved(flow, ctx, roles, seen) ??
     fromWalks(flow, ctx, roles, seen) ??
     routeDraft(flow, roles, seen) ??
     unknown(flow, ctx, roles, seen)
@@ -119,7 +121,8 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   resetOnTheWay(draft, roles)
   // The cause's own counter, after the walk or log line that named it.
   const counted = counterEvidence(draft.cause, ctx.ev)
-  if (counted) draft.evidence.splice(Math.min(1, draft.evidence.length), 0, counted)
+  if (counted && !draft.evidence.some((x) => x.kind === 'counter' && x.text === counted.text))
+    draft.evidence.splice(Math.min(1, draft.evidence.length), 0, counted)
   insideHost(draft, roles)
   return draft
 }
@@ -225,6 +228,87 @@ function midstreamReset(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft |
     confidence: 0.6,
     explanation: `${name} itself reset the connection: its own capture saw the RST leave it with its usual TTL, and no rule on the way rejects the segment before it. Its application closed the connection abortively (SO_LINGER 0, a crash, or its own protocol check) or its TCP stack refused the segment; look at the application's log on ${name}, not at a firewall.`
   }
+}
+
+/**
+ * A failure that is a neighbour discovery's: a host on the way asked for the link-layer address
+ * of its next hop toward the other end (or of that end itself) and never heard an answer, so it
+ * sent nothing on. A router says so with ICMPv6 "address unreachable" (type 1 code 3); a server
+ * that cannot find its gateway simply never answers. The discovery's cause is decided for it and
+ * given for this flow, with the discovery as evidence.
+ */
+function neighbourUnresolved(
+  flow: Flow,
+  ctx: DecideContext,
+  roles: FlowRoles,
+  seen: Evidence[]
+): Draft | undefined {
+  if (flow.neighbourDiscovery) return undefined
+  const failed = failedDiscoveries(ctx.flows)
+  if (failed.length === 0) return undefined
+  const e = roles.ends
+  // Each host on the way, and the address whose link-layer address it needs to send on.
+  const wants: { host: FlowRoles['routers'][number]; toward: string }[] = []
+  if (roles.client) wants.push({ host: roles.client, toward: e.dst })
+  for (const r of roles.routers)
+    wants.push({ host: r, toward: e.farDst }, { host: r, toward: e.src })
+  if (roles.server) wants.push({ host: roles.server, toward: e.farSrc })
+  const i = flow.icmp
+  const fromRouter =
+    i !== undefined && i.from.includes(':') && i.type === 1 && i.code === 3 ? i.from : undefined
+  for (const { host, toward } of wants) {
+    const hop = normalizeAddress(nextHop(host, toward) ?? toward)
+    const nd = failed.find(
+      (f) =>
+        normalizeAddress(f.dst) === hop &&
+        (ownsAddress(host, f.src) ||
+          (fromRouter !== undefined && normalizeAddress(f.src) === normalizeAddress(fromRouter)))
+    )
+    if (!nd) continue
+    const d = decide(nd, ctx)
+    if (!d) return undefined
+    const who = host.name || nd.src
+    const said = fromRouter ? `${fromRouter} answered "address unreachable": ` : ''
+    return {
+      ...d,
+      flow,
+      evidence: [
+        ...d.evidence,
+        {
+          kind: 'packet',
+          weight: 'suggests',
+          text: `${who} asked for ${nd.dst}'s link-layer address and never heard the answer (${nd.id})`,
+          time: nd.first
+        },
+        ...seen
+      ],
+      explanation: `${said}${who} never learnt the link-layer address of ${nd.dst}, ${hop === normalizeAddress(toward) ? `the address it had to reach` : `its next hop toward ${toward}`}, so it sent nothing on (the neighbour discovery ${nd.id} failed). ${d.explanation}`
+    }
+  }
+  return undefined
+}
+
+/** The neighbour discoveries of an incident that failed, found once per incident. */
+const discoveries = new WeakMap<Flow[], Flow[]>()
+function failedDiscoveries(flows: Flow[]): Flow[] {
+  let list = discoveries.get(flows)
+  if (!list) {
+    list = flows.filter((f) => f.neighbourDiscovery && f.outcome === 'unanswered')
+    discoveries.set(flows, list)
+  }
+  return list
+}
+
+/** The gateway a host's most specific main-table route toward an address names, if any. */
+function nextHop(h: FlowRoles['routers'][number], addr: string): string | undefined {
+  const a = parseCidr(addr)
+  if (!a) return undefined
+  let best: { bits: number; via?: string } | undefined
+  for (const { route, prefix } of mainRoutes(h)) {
+    if (!prefix || prefix.version !== a.version || !inCidr(a, prefix)) continue
+    if (!best || prefix.bits > best.bits) best = { bits: prefix.bits, via: route.via }
+  }
+  return best?.via
 }
 
 /**
@@ -647,7 +731,8 @@ function classify(w: Walk, role: 'opening' | 'reply' | 'icmp'): CauseKind {
   )
     return 'ct-invalid'
   if (role === 'icmp') return 'pmtud-blackhole'
-  if (role === 'reply') return 'return-path'
+  // A neighbour advertisement is no connection's reply (discovery is not tracked).
+  if (role === 'reply' && w.sim.packet.icmpType !== 136) return 'return-path'
   if (w.hop.role === 'client' && w.hop.path === 'output') return 'egress'
   // A translated connection the forward chain does not accept is a NAT story, unless the rule
   // that drops it picks its source out (a block of that source, whatever NAT does).
@@ -704,6 +789,9 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     line: d.kind === 'rule' ? d.line : undefined
   }
   const e = w.hop.ends
+  // Discovery is not tracked: what it needs is both its messages accepted, either way it failed.
+  if (flow.neighbourDiscovery)
+    return acceptFix(site, { proto: flow.proto, icmp: 'neighbour-discovery' })
   if (kind === 'return-path') {
     return acceptFix(
       { ...site, line: decidingChain(w)?.rules[0]?.source.line },
@@ -1043,7 +1131,7 @@ function explain(
       return `${where}NAT translates ${w.sim.what} to ${endpointText(e.farDst, e.farDport)} but its forward chain does not accept the translated connection (${by}).${stale ? ` Line ${stale.source.line} (\`${withoutCounters(stale.text)}\`) accepts ${to}, the destination before translation, which the forward chain never sees.` : ''}`
     }
     case 'policy':
-      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} to ${to}, so the chain's policy ${w.result.verdict}s it.${untrackedText(w)}${aclText(flow, w)} ${proof} ${by}.`
+      return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} ${w.sim.packet.icmpType === 136 ? `from ${w.sim.packet.srcText}` : `to ${to}`}, so the chain's policy ${w.result.verdict}s it.${untrackedText(w)}${aclText(flow, w)} ${proof} ${by}.`
     default: {
       const set = kind === 'rule' ? setOfSource(w) : undefined
       const listed = set

@@ -92,7 +92,9 @@ export function packetEvidence(flow: Flow): Evidence[] {
     out.push({
       kind: 'packet',
       weight: 'suggests',
-      text: `${flow.requests ?? 0} neighbour solicitation(s) from ${flow.src} for ${flow.dst} got no advertisement${seenAt}: ${flow.src} never learnt ${flow.dst}'s link-layer address, so nothing it had for ${flow.dst} was sent`,
+      text: flow.replies
+        ? `${flow.dst} advertised its link-layer address ${flow.replies} time(s)${seenAt}, yet ${flow.src} kept soliciting it (${flow.requests ?? 0} solicitations): the advertisements never reached ${flow.src}, so nothing it had for ${flow.dst} was sent`
+        : `${flow.requests ?? 0} neighbour solicitation(s) from ${flow.src} for ${flow.dst} got no advertisement${seenAt}: ${flow.src} never learnt ${flow.dst}'s link-layer address, so nothing it had for ${flow.dst} was sent`,
       time: flow.first
     })
   else if (flow.proto !== 'tcp' && flow.outcome === 'unanswered') {

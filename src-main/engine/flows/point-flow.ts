@@ -128,6 +128,11 @@ export interface PointFlow {
    * target's advertisements back (fromB).
    */
   neighbour?: boolean
+  /**
+   * Neighbour discovery: solicitations sent after an advertisement came back. Asking on means
+   * the advertisement never reached the asker (its input chain dropped it).
+   */
+  askedAgain: number
   /** First packet's identity, for matching across NAT. */
   firstIpId?: number
   firstLen?: number

@@ -14,6 +14,12 @@ const DATAGRAM_IDLE_US = 120_000_000
 /** Sightings kept per flow: enough for a handshake, its retransmissions and an answer. */
 export const MAX_SIGHTINGS = 48
 
+/**
+ * Solicitations after an advertisement came back that make a discovery a failure: the asker
+ * never heard the answer. (One more is the kernel confirming an entry it just learnt.)
+ */
+export const ASKED_AGAIN = 2
+
 /** ICMP types that are errors quoting a packet (RFC 792, RFC 4443). */
 const ICMP_ERRORS = new Set([3, 4, 5, 11, 12])
 const ICMPV6_ERRORS = new Set([1, 2, 3, 4])
@@ -87,6 +93,7 @@ export function createPointTracker(point: string): PointTracker {
       fromB: 0,
       echoId: undefined,
       neighbour: undefined,
+      askedAgain: 0,
       firstIpId: undefined,
       firstLen: undefined
     }
@@ -178,7 +185,9 @@ export function createPointTracker(point: string): PointTracker {
     finish() {
       // Neighbour discovery that worked is the link doing its job, in every IPv6 capture: only
       // the solicitations nobody answered are conversations to report.
-      return byFirstPacket(opened.filter((f) => !f.neighbour || f.fromB === 0))
+      return byFirstPacket(
+        opened.filter((f) => !f.neighbour || f.fromB === 0 || f.askedAgain >= ASKED_AGAIN)
+      )
     }
   }
 
@@ -213,6 +222,7 @@ export function createPointTracker(point: string): PointTracker {
     }
     count(flow, p, digits)
     flow.fromA++
+    if (flow.fromB > 0) flow.askedAgain++
     if (flow.history.length < 16) flow.history += 'N'
   }
 

@@ -1768,3 +1768,43 @@ describe('an answer refused where it was sent back', () => {
     expect(f.fix).toBe('sysctl -w net.netfilter.nf_conntrack_udp_timeout=30')
   })
 })
+
+describe('a failure that is a neighbour discovery’s', () => {
+  it('gives a SYN timeout the cause of the server’s failed discovery of its gateway', () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0').replace(/\n$/, '\n    inet6 fd88:2::10/64 scope global\n'),
+      'ip-route.txt':
+        'fd88:2::/64 dev s0 proto kernel metric 256 pref medium\ndefault via fd88:2::1 dev s0 metric 1024 pref medium\n',
+      'ip6tables.txt':
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\nCOMMIT\n'
+    })
+    const nd = flow({
+      id: 'F1',
+      proto: 'icmpv6',
+      src: 'fd88:2::10',
+      dst: 'fd88:2::1',
+      sport: undefined,
+      dport: undefined,
+      outcome: 'unanswered',
+      neighbourDiscovery: true,
+      requests: 6,
+      replies: 6
+    } as Flow)
+    const syn = flow({
+      id: 'F2',
+      outcome: 'syn-timeout',
+      src: 'fd88:1::2',
+      dst: 'fd88:2::10',
+      dport: 8080
+    })
+    const inc = run(ev, [nd, syn])
+    const f = findingFor(inc, 'F2')!
+    expect(f.cause).toMatchObject({ kind: 'policy', host: 'server', chain: 'INPUT' })
+    expect(f.explanation).toMatch(
+      /^server never learnt the link-layer address of fd88:2::1, its next hop toward fd88:1::2, so it sent nothing on \(the neighbour discovery F1 failed\)\. No rule of server's INPUT chain accepts the neighbour advertisement from fd88:2::1/
+    )
+    expect(f.fix).toMatch(/neighbour-advertisement -j ACCEPT$/)
+    expect(findingFor(inc, 'F1')!.cause).toMatchObject({ kind: 'policy', chain: 'INPUT' })
+  })
+})

@@ -60,3 +60,27 @@ describe('neighbour discovery', () => {
     expect(flows).toEqual([])
   })
 })
+
+describe('a discovery answered on the wire that the asker never heard', () => {
+  it('is unanswered when the asker keeps asking after the advertisements came', async () => {
+    const file = buildPcap([
+      // fd00::2 asks for fd00::10 once a second; every answer comes back, and it asks on.
+      ...[0, 1, 2, 3].flatMap((t) => [
+        ns(t, 'fd00::2', '10'),
+        na(t + 0.001, 'fd00::10', 'fd00::2', 0x60)
+      ])
+    ])
+    const { flows } = await analyse([memorySource('nd.pcap', file)])
+    expect(flows).toMatchObject([
+      { src: 'fd00::2', dst: 'fd00::10', outcome: 'unanswered', requests: 4, replies: 4 }
+    ])
+    // One more solicitation after the answer is the kernel confirming what it learnt.
+    const confirmed = buildPcap([
+      ns(0, 'fd00::2', '10'),
+      na(0.001, 'fd00::10', 'fd00::2', 0x60),
+      ns(5, 'fd00::2', '10'),
+      na(5.001, 'fd00::10', 'fd00::2', 0x60)
+    ])
+    expect((await analyse([memorySource('nd.pcap', confirmed)])).flows).toEqual([])
+  })
+})
