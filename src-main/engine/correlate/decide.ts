@@ -1287,6 +1287,14 @@ function rateLimit(
   const ok = sameService.filter(
     (f) => f.outcome === 'established' || f.outcome === 'answered'
   ).length
+  // The most connections to the service that began within one second: the burst a limit must
+  // let through at once (a per-source hashlimit is sized by its own doubling).
+  const starts = sameService.map((f) => Date.parse(f.first)).sort((a, b) => a - b)
+  let peak = 0
+  for (let i = 0, j = 0; i < starts.length; i++) {
+    while (starts[i] - starts[j] > 1000) j++
+    peak = Math.max(peak, i - j + 1)
+  }
   const cause = walkCause(w, 'rate-limit')
   cause.rule = limiter.s.rule
   cause.line = limiter.s.line
@@ -1310,8 +1318,8 @@ function rateLimit(
       accepting
         ? `accepts ${w.sim.what} to ${endpointText(e.dst, e.dport)} only under a rate limit (\`${limit}\`); over it, ${decision(w)} ${w.result.verdict}s it.`
         : `${w.result.verdict}s ${w.sim.what} to ${endpointText(e.dst, e.dport)} once traffic is over the limit of \`${limit}\`.`
-    } ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit; size it to the real load.`.trim(),
-    fix: limitFix(limiter.x, limiter.s)
+    } ${ok > 0 ? 'Other connections to the same service got through, as a limit lets some pass.' : ''} The fix doubles the limit${peak > 1 ? `, with a burst of at least the ${peak} connections that began within one second here` : ''}; size it to the real load.`.trim(),
+    fix: limitFix(limiter.x, limiter.s, peak)
   }
 }
 
@@ -1894,7 +1902,11 @@ function sourceNetwork(router: FlowRoles['routers'][number], addr: string): stri
 }
 
 /** The limit rule rewritten with twice its rate and burst, replacing it in place. */
-function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | undefined {
+function limitFix(
+  w: Walk,
+  step: Walk['result']['trace'][number],
+  burstAtLeast = 0
+): string | undefined {
   const text = withoutCounters(step.rule)
   if (!text || step.line === undefined) return undefined
   const at = chainAt(w.ruleset.value, step.table, step.chain)
@@ -1919,7 +1931,8 @@ function limitFix(w: Walk, step: Walk['result']['trace'][number]): string | unde
       )
       .replace(
         /(--limit-burst|--hashlimit-burst|burst)\s+(\d+)/g,
-        (_m, k: string, n: string) => `${k} ${Number(n) * 2}`
+        (_m, k: string, n: string) =>
+          `${k} ${k === '--hashlimit-burst' ? Number(n) * 2 : Math.max(Number(n) * 2, burstAtLeast)}`
       )
   if (w.ruleset.value.system === 'nftables') {
     const t = at.table

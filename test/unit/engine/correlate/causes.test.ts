@@ -501,6 +501,29 @@ describe('limits written for traffic over them', () => {
     )
   })
 
+  it('a limit’s burst is raised to the connections that began within one second', () => {
+    const rule =
+      '-A INPUT -p tcp -m tcp --dport 7000 --syn -m limit --limit 1/min --limit-burst 2 -j ACCEPT'
+    const burst = [0, 1, 2, 3, 4, 5].map((k) =>
+      flow({
+        id: `F${k + 1}`,
+        outcome: k < 2 ? 'established' : 'syn-timeout',
+        dport: 7000,
+        sport: 41000 + k,
+        first: `2026-11-22T03:00:00.0${k}0000Z`
+      })
+    )
+    const drop = '-A INPUT -p tcp -m tcp --dport 7000 -j DROP'
+    const f = findingFor(run(serverWithInput(rule, drop), burst), 'F3')!
+    expect(f.cause).toMatchObject({ kind: 'rate-limit' })
+    expect(f.fix).toBe(
+      'iptables -R INPUT 1 -p tcp -m tcp --dport 7000 --syn -m limit --limit 2/min --limit-burst 6 -j ACCEPT'
+    )
+    expect(f.explanation).toContain(
+      'with a burst of at least the 6 connections that began within one second'
+    )
+  })
+
   it('a connlimit above its count refuses the connections over it', () => {
     const rule =
       '-A INPUT -p tcp -m tcp --dport 7000 -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset'
