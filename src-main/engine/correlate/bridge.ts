@@ -6,6 +6,7 @@
  */
 
 import type { Flow, KeyPacket } from '../../shared/incident'
+import { normalizeAddress } from '../hostfacts/address'
 import { interfaceOf, sysctlValue, type HostEvidence } from './evidence'
 import { interfaceToward, type FlowEnds } from './host-roles'
 
@@ -71,14 +72,47 @@ export function bridgeCrossing(
     seen.filter((s) => s.bridge === bridge).map((s) => s.port)
   const out = mine(opening)
   const back = mine(reply)
-  let toSrc: string | undefined = out[0] ?? back[1]
-  let toDst: string | undefined = out[1] ?? back[0]
+  // What the captures showed of the ends' ports in other conversations, where this one's do not.
+  const learnt = (addr: string): string | undefined => {
+    const port = h.bridgePorts?.get(normalizeAddress(addr))
+    return port !== undefined && ports.includes(port) ? port : undefined
+  }
+  let toSrc: string | undefined = out[0] ?? back[1] ?? learnt(ends.src)
+  let toDst: string | undefined = out[1] ?? back[0] ?? learnt(ends.farDst)
   if (ports.length === 2) {
     if (toSrc !== undefined && toDst === undefined) toDst = ports.find((p) => p !== toSrc)
     if (toDst !== undefined && toSrc === undefined) toSrc = ports.find((p) => p !== toDst)
   }
   if (toSrc === toDst) toDst = undefined
   return { bridge, toSrc, toDst, brNetfilter: brNetfilter(h, ends.src.includes(':')) }
+}
+
+/**
+ * Learns, for every host with bridges, which port each address is behind: from every
+ * conversation's key packets its port captures hold, the first port an opening packet was seen
+ * on is toward its source and the last toward its destination, and the other way round for an
+ * answer. The first port learnt for an address stays.
+ */
+export function learnBridgePorts(hosts: Iterable<HostEvidence>, flows: Flow[]): void {
+  for (const h of hosts) {
+    const bridges = bridgesOf(h)
+    if (bridges.size === 0 || h.captures.length < 2) continue
+    const learnt = new Map<string, string>()
+    const learn = (addr: string, port: string | undefined): void => {
+      const key = normalizeAddress(addr)
+      if (port !== undefined && !learnt.has(key)) learnt.set(key, port)
+    }
+    for (const f of flows)
+      for (const k of f.keyPackets ?? []) {
+        const opening = k.what === 'syn' || k.what === 'request'
+        if (!opening && k.what !== 'syn-ack' && k.what !== 'reply') continue
+        const seen = portsSeen(h, k, bridges).map((s) => s.port)
+        if (seen.length === 0) continue
+        learn(opening ? f.src : f.dst, seen[0])
+        if (seen.length > 1) learn(opening ? f.dst : f.src, seen[seen.length - 1])
+      }
+    h.bridgePorts = learnt
+  }
 }
 
 /**

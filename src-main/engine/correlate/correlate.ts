@@ -6,6 +6,7 @@
  * and every observed flow is walked again.
  */
 
+import { learnBridgePorts } from './bridge'
 import type { ClockAlignment, Flow, Incident } from '../../shared/incident'
 import { alignClock, type ClockHints } from '../align/align-clock'
 import { loggedKey } from '../align/packet-keys'
@@ -34,6 +35,7 @@ export function correlate(
   options: CorrelateOptions = {}
 ): void {
   adoptNamedHosts(ev)
+  learnBridgePorts(ev.hosts.values(), incident.flows)
   for (const host of ev.hosts.values()) dropForeignLines(host, incident)
   const { placed, alignments } = placeEvents(incident, ev, options)
   if (alignments.length) incident.alignments = alignments

@@ -45,6 +45,11 @@ export interface HostEvidence {
   captures: HostCapture[]
   /** firewalld files (XML, firewalld.conf, `firewall-cmd --list-all*`): together one configuration. */
   firewalldFiles: { path: string; text: string }[]
+  /**
+   * For a host with bridges: the port each address's packets were captured on (leaving by it
+   * toward the address, or coming in by it from the address), learnt from every conversation.
+   */
+  bridgePorts?: Map<string, string>
 }
 
 /** One capture file of a host's point with several files. */

@@ -1488,6 +1488,50 @@ describe('a bridge between client and server', () => {
     expect(none.cause.kind).toBe('unknown')
   })
 
+  it('learns which port an address is behind from the other conversations', () => {
+    // A third port: the lost SYN's way out is not "the other one", but another conversation
+    // to the same server was seen leaving by bp2.
+    const addr = BRIDGE_ADDR.replace(
+      '4: br0:',
+      '5: bp2@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP group default qlen 1000\n4: br0:'
+    )
+    const out2 = [
+      '*filter',
+      ':FORWARD ACCEPT [0:0]',
+      `-A FORWARD -d ${SERVER}/32 -p tcp -m physdev --physdev-out bp2 -m tcp --dport 3306 -j DROP`,
+      'COMMIT',
+      ''
+    ].join('\n')
+    const ev = setup(
+      { 'iptables.txt': out2, 'sysctl.txt': 'net.bridge.bridge-nf-call-iptables = 1\n' },
+      addr
+    )
+    hostOf(ev, 'bridge').captures.push({
+      point: 'bridge',
+      file: 'bp2.pcap',
+      firstUs: T - 1e6,
+      lastUs: T + 9e6
+    })
+    const other = flow({
+      id: 'F2',
+      outcome: 'established',
+      dst: SERVER,
+      dport: 22,
+      sport: 40002,
+      keyPackets: [
+        {
+          what: 'syn',
+          time: T0,
+          seenAt: ['client', 'bridge', 'server'],
+          frames: ['client:c0.pcap#2', 'bridge:bp0.pcap#2', 'bridge:bp2.pcap#1']
+        }
+      ]
+    })
+    const f = findingFor(run(ev, [lost(3306, ['bridge:bp0.pcap#1']), other]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'bridge', line: 3 })
+    expect(f.evidence.find((e) => e.kind === 'simulation')).toMatchObject({ uncertain: false })
+  })
+
   it('routes, not bridges, a flow between interfaces that are no bridge', () => {
     // The same host with the ends on two plain interfaces: the FORWARD walk, physdev decided.
     const addr = routerAddr()
