@@ -557,7 +557,7 @@ function fromLogs(
         logEvidence(
           l,
           'proves',
-          `the kernel${where} logged ${describeRole(l.role)} with prefix "${prefix}" (${baseName(e.file)} ${e.text.startsWith('frame ') ? 'frame' : 'line'} ${e.line})${lw.logRule ? `, the log rule at ${baseName(lw.logRule.ruleset.file)} line ${lw.logRule.rule.source.line}` : ''}`
+          `the kernel${where} logged ${describeRole(l.role, l.placed.event.packet)} with prefix "${prefix}" (${baseName(e.file)} ${e.text.startsWith('frame ') ? 'frame' : 'line'} ${e.line})${lw.logRule ? `, the log rule at ${baseName(lw.logRule.ruleset.file)} line ${lw.logRule.rule.source.line}` : ''}`
         )
       ]
       if (blocked && w) {
@@ -601,7 +601,7 @@ function fromLogs(
         cause,
         evidence: [...evidence, ...seen],
         confidence: lw.logRule ? 0.75 : 0.7,
-        explanation: `The kernel${where} logged ${describeRole(l.role)} with the drop prefix "${prefix}". ${lw.logRule ? `That prefix belongs to ${cause.chain} line ${cause.line}, but the snapshot's walk ${w ? `ends in ${w.result.verdict}` : 'could not be made'}: the snapshot may not be the ruleset that was loaded at the time.` : 'No snapshot loaded holds a log rule with that prefix.'}`,
+        explanation: `The kernel${where} logged ${describeRole(l.role, l.placed.event.packet)} with the drop prefix "${prefix}". ${lw.logRule ? `That prefix belongs to ${cause.chain} line ${cause.line}, but the snapshot's walk ${w ? `ends in ${w.result.verdict}` : 'could not be made'}: the snapshot may not be the ruleset that was loaded at the time.` : 'No snapshot loaded holds a log rule with that prefix.'}`,
         missing: lw.logRule
           ? undefined
           : [
@@ -1086,7 +1086,11 @@ function simulated(
   }
 }
 
-function describeRole(role: FlowLog['role']): string {
+function describeRole(role: FlowLog['role'], p?: LoggedPacket): string {
+  // A TCP segment without SYN is the connection's, not its opening packet or first reply.
+  const midway = p?.proto.toUpperCase() === 'TCP' && !(p.flags ?? []).includes('SYN')
+  if (midway && role !== 'icmp')
+    return role === 'opening' ? "a segment of the opener's" : "a segment of the responder's"
   return role === 'opening'
     ? 'the opening packet'
     : role === 'reply'
@@ -1866,7 +1870,7 @@ function firewalldLogged(flow: Flow, l: FlowLog, seen: Evidence[]): Draft | unde
   const log = logEvidence(
     l,
     'proves',
-    `the kernel${l.placed.host.name ? ` on ${l.placed.host.name}` : ''} logged ${describeRole(l.role)} with firewalld's prefix "${(e.prefix ?? '').trim()}"${located.zone ? ` (zone ${located.zone})` : located.policy ? ` (policy ${located.policy})` : ''}`
+    `the kernel${l.placed.host.name ? ` on ${l.placed.host.name}` : ''} logged ${describeRole(l.role, l.placed.event.packet)} with firewalld's prefix "${(e.prefix ?? '').trim()}"${located.zone ? ` (zone ${located.zone})` : located.policy ? ` (policy ${located.policy})` : ''}`
   )
   if (located.walk && located.walk.verdict.verdict !== 'accept')
     return firewalldDraft(
@@ -1882,7 +1886,7 @@ function firewalldLogged(flow: Flow, l: FlowLog, seen: Evidence[]): Draft | unde
     cause: located.cause,
     evidence: [log, ...seen],
     confidence: 0.85,
-    explanation: `firewalld${located.zone ? ` (zone ${located.zone})` : ''} logged and refused ${describeRole(l.role)}; the line's prefix names the setting.`,
+    explanation: `firewalld${located.zone ? ` (zone ${located.zone})` : ''} logged and refused ${describeRole(l.role, l.placed.event.packet)}; the line's prefix names the setting.`,
     alignment: l.placed.alignment
   }
 }

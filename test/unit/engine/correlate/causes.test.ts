@@ -1709,6 +1709,9 @@ describe('a connection idle past the conntrack timeout', () => {
       /nf_conntrack_tcp_timeout_established is 5 s, and the connection ran 16 s/
     )
     expect(f.fix).toBe('sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000')
+    expect(f.evidence[0].text).toMatch(
+      /^the kernel on router logged a segment of the opener's with prefix "FWD-DROP"/
+    )
   })
 
   it('with tcp_loose on, the segment was NEW; with the usual timeout, nothing is said of it', () => {
