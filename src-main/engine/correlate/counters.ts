@@ -22,14 +22,18 @@ export function counterEvidence(cause: Cause, ev: EvidenceSet): Evidence | undef
   const ruleset = ev.hosts.get(cause.host ?? '')?.rulesets.find((r) => r.file === cause.file)
   const at = ruleset && linesOf(ruleset).get(cause.line)
   if (!ruleset || !at || at.table !== cause.table || at.chain !== cause.chain) return undefined
-  const counted = at.rule ? at.rule.counters : at.policy
+  // nft keeps no counter on a policy; a bare `counter` rule ending the chain counts exactly what
+  // falls through to it.
+  const trailing = !at.rule && !at.policy ? trailingCounter(ruleset, at) : undefined
+  const counted = at.rule ? at.rule.counters : (at.policy ?? trailing?.counters)
   if (!counted) return undefined
   const what = at.rule ? 'the rule' : `the ${at.chain} policy`
   return {
     kind: 'counter',
     weight: 'suggests',
-    text:
-      counted.packets > 0
+    text: trailing
+      ? `the ${at.chain} chain's last rule in ${baseName(ruleset.file)} (\`${withoutCounters(trailing.text)}\`, line ${trailing.source.line}) counts what falls through to its policy: ${counted.packets} packet${counted.packets === 1 ? '' : 's'} (${counted.bytes} bytes) before the snapshot was taken`
+      : counted.packets > 0
         ? `${what}'s counter in ${baseName(ruleset.file)}: ${counted.packets} packet${counted.packets === 1 ? '' : 's'} (${counted.bytes} bytes) before the snapshot was taken`
         : `${what}'s counter in ${baseName(ruleset.file)} is 0: it had matched nothing when the snapshot was taken (taken before the incident, or the counters were reset)`,
     file: ruleset.file,
@@ -37,6 +41,15 @@ export function counterEvidence(cause: Cause, ev: EvidenceSet): Evidence | undef
     packets: counted.packets,
     bytes: counted.bytes
   }
+}
+
+/** A chain's last rule when it only counts (nft `counter`): what reaches the policy. */
+function trailingCounter(ruleset: FromFile<Ruleset>, at: AtLine): Rule | undefined {
+  const table = ruleset.value.tables.find((t) => t.name === at.table)
+  const chain = table?.chains.find((c) => c.name === at.chain)
+  const last = chain?.rules.at(-1)
+  if (!last?.counters || last.matches.length > 0) return undefined
+  return last.action.kind === 'continue' || last.action.kind === 'log' ? last : undefined
 }
 
 /** What a snapshot's line holds: a rule, or a chain's policy (with the chain's counters). */

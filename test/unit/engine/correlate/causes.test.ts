@@ -1878,3 +1878,28 @@ describe('a failure that is a neighbour discovery’s', () => {
     expect(findingFor(inc, 'F1')!.cause).toMatchObject({ kind: 'policy', chain: 'INPUT' })
   })
 })
+
+describe('an nft policy drop', () => {
+  it("cites the chain's trailing counter rule, which counts what reaches the policy", () => {
+    const ev = createEvidence()
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'),
+      'ruleset.nft': [
+        'table inet filter {',
+        '\tchain input {',
+        '\t\ttype filter hook input priority filter; policy drop;',
+        '\t\ttcp dport 22 accept',
+        '\t\tcounter packets 6 bytes 528',
+        '\t}',
+        '}',
+        ''
+      ].join('\n')
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 80 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'policy', chain: 'input' })
+    expect(f.evidence.find((e) => e.kind === 'counter')).toMatchObject({
+      packets: 6,
+      text: "the input chain's last rule in ruleset.nft (`counter packets 6 bytes 528`, line 5) counts what falls through to its policy: 6 packets (528 bytes) before the snapshot was taken"
+    })
+  })
+})
