@@ -143,7 +143,27 @@ export async function runTrace(args: string[]): Promise<number> {
 }
 
 function toText(r: WalkResult): string {
-  const lines = r.trace.map((s) => {
+  // A rule with a set or map is walked once per element: its misses are one line, as written.
+  const steps: WalkResult['trace'] = []
+  for (const s of r.trace) {
+    const last = steps.at(-1)
+    if (
+      last &&
+      !last.matched &&
+      !s.matched &&
+      s.kind === 'rule' &&
+      last.kind === 'rule' &&
+      last.line === s.line &&
+      last.chain === s.chain &&
+      last.table === s.table
+    ) {
+      if (s.note && !last.note?.split(' or ').includes(s.note))
+        last.note = last.note ? `${last.note} or ${s.note}` : s.note
+      continue
+    }
+    steps.push({ ...s })
+  }
+  const lines = steps.map((s) => {
     const where = `${s.hook} ${s.table}/${s.chain}`
     if (s.kind === 'policy') return `  ${where}: policy ${s.action}  (line ${s.line}: ${s.rule})`
     return `  ${where} line ${s.line}: ${s.matched ? `matched → ${s.action}` : `no (${s.note})`}  ${s.rule}`

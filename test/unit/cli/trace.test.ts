@@ -101,6 +101,64 @@ describe.skipIf(reason !== undefined)('verdict trace', () => {
     expect(bad.stderr).toContain("--local: address '10.0.0.300' not understood")
   })
 
+  it('prints a rule with a set once in the text walk, with each element it missed', async () => {
+    const nft = join(dir, 'vmap.nft')
+    writeFileSync(
+      nft,
+      'table inet filter {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport vmap { 22 : accept, 5432 : drop, 8080 : drop }\n  }\n}\n'
+    )
+    const { stdout } = await verdict([
+      'trace',
+      nft,
+      '--packet',
+      'tcp 10.0.0.1:40000 > 10.0.0.2:8080 syn'
+    ])
+    const lines = stdout.split('\n').filter((l) => l.startsWith('  input'))
+    expect(lines).toEqual([
+      '  input filter/input line 4: no (needs destination port 22 or needs destination port 5432)  tcp dport vmap { 22 : accept, 5432 : drop, 8080 : drop }',
+      '  input filter/input line 4: matched → drop  tcp dport vmap { 22 : accept, 5432 : drop, 8080 : drop }'
+    ])
+  })
+
+  it('walks a bridged frame through the bridge family and, with br_netfilter, iptables', async () => {
+    const bridge = join(dir, 'bridge.nft')
+    writeFileSync(
+      bridge,
+      'table bridge filter {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    iifname "bp0" tcp dport 5432 drop\n  }\n}\n'
+    )
+    const run = async (...extra: string[]) =>
+      JSON.parse(
+        (
+          await verdict([
+            'trace',
+            bridge,
+            '--packet',
+            'tcp 10.0.0.1:40000 > 10.0.0.2:5432 syn',
+            '--path',
+            'bridge',
+            ...extra,
+            '--format',
+            'json'
+          ])
+        ).stdout
+      )
+    expect(await run('--iif', 'bp0', '--oif', 'bp1')).toMatchObject({
+      verdict: 'drop',
+      decidedBy: { chain: 'forward', line: 4 }
+    })
+    expect(await run('--iif', 'bp1', '--oif', 'bp0')).toMatchObject({ verdict: 'accept' })
+    const bad = await verdict([
+      'trace',
+      bridge,
+      '--packet',
+      'tcp 1.1.1.1:1 > 2.2.2.2:2 syn',
+      '--bridge',
+      'br0'
+    ])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/--bridge and --br-netfilter are for --path bridge/)
+  })
+
   it('rejects a bad packet spec with usage', async () => {
     const { code, stderr } = await verdict([
       'trace',
