@@ -163,6 +163,8 @@ interface Compiled {
    */
   pairs: InterfacePair[]
   comboCount: number
+  /** Whether a rule translates destinations (a packet to the host may then be routed on). */
+  dnat: boolean
 }
 
 /** A pair of interfaces a packet came in and goes out by, and its combinations' numbers. */
@@ -288,7 +290,10 @@ function compile(ruleset: Ruleset): Compiled {
     indexes,
     fields: buildFields(indexes),
     pairs: [],
-    comboCount: 0
+    comboCount: 0,
+    dnat: ruleset.tables.some((t) =>
+      t.chains.some((ch) => ch.rules.some((r) => r.action.kind === 'dnat'))
+    )
   }
 }
 
@@ -495,19 +500,25 @@ const VERDICT = 2
  * Returns what walkNetfilter would return for the packet (verdict, rejectWith, decidedBy,
  * uncertain, ct, dnatTo) without building its trace: the same walk over the compiled ruleset.
  */
+/** The traced walk's decision, for the paths the plans do not cover. */
+function traced(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
+  const { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain } = walkNetfilter(
+    ruleset,
+    packet,
+    options
+  )
+  return { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain }
+}
+
 export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
   // Bridged packets are rare beside routed ones: their walk is not compiled.
-  if (options.path === 'bridge') {
-    const { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain } = walkNetfilter(
-      ruleset,
-      packet,
-      options
-    )
-    return { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain }
-  }
+  if (options.path === 'bridge') return traced(ruleset, packet, options)
   if (options.notBridged && packet.physIn === undefined && packet.physOut === undefined)
     packet = { ...packet, physIn: null, physOut: null }
   const c = compiled(ruleset)
+  // A packet to the host that a DNAT may send elsewhere takes the forward path from there on:
+  // the traced walk follows it (rare beside the packets the plans decide).
+  if (options.path === 'input' && options.local && c.dnat) return traced(ruleset, packet, options)
   // Each field read once: packets come in many shapes (the optional fields each has or lacks),
   // and a field read from objects of many shapes is looked up each time.
   const path = options.path

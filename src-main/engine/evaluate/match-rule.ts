@@ -265,7 +265,7 @@ function possibleTypes(addr: Cidr, local: Cidr[] | undefined, byDevice: boolean)
 }
 
 /** Whether the address is one of the host's own (loopback always is); undefined when unknown. */
-function isOwnAddress(addr: Cidr, local: Cidr[] | undefined): boolean | undefined {
+export function isOwnAddress(addr: Cidr, local: Cidr[] | undefined): boolean | undefined {
   if (isLoopback(addr)) return true
   if (!local) return undefined
   return local.some(

@@ -11,7 +11,7 @@ import {
   type Table
 } from '../rulesets/model'
 import { parseCidr } from '../rulesets/parse-address'
-import { matchRule, type MatchContext } from './match-rule'
+import { isOwnAddress, matchRule, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
 
 /**
@@ -260,7 +260,28 @@ export function walkNetfilter(
     ctx.ttl = Math.max(0, ctx.ttl - 1)
   }
   if (options.path !== 'forward') ttlDone = true
-  for (const { hook, table, chain, iif, oif, viaBridge } of stagesOf(ruleset, version, options)) {
+  let path = options.path
+  let stages = stagesOf(ruleset, version, options)
+  for (let at = 0; at < stages.length; at++) {
+    const { hook, table, chain, iif, oif, viaBridge } = stages[at]
+    // A packet to the host that prerouting's DNAT sent to an address not the host's own is
+    // routed onwards, not delivered: the forward path from here on, as the kernel does.
+    if (
+      path === 'input' &&
+      hook === 'input' &&
+      ctx.dnatted &&
+      isOwnAddress(ctx.dst, options.local) === false
+    ) {
+      path = 'forward'
+      ttlDone = false
+      ctx.socket = 'none'
+      const onward = stagesOf(ruleset, version, { ...options, path: 'forward' }).filter(
+        (x) => x.hook !== 'ingress' && x.hook !== 'prerouting'
+      )
+      stages = [...stages.slice(0, at), ...onward]
+      at--
+      continue
+    }
     if (!ttlDone && (hook === 'forward' || hook === 'postrouting' || hook === 'egress')) lowerTtl()
     ctx.iif = iif
     ctx.oif = oif
@@ -299,9 +320,9 @@ export function walkNetfilter(
         out.kind === 'verdict' ? out.rejectWith : undefined
       )
     }
-    if (isMainChain(chain, options.path) || !finalAccept) finalAccept = decided
+    if (isMainChain(chain, path) || !finalAccept) finalAccept = decided
   }
-  if (!ttlDone) lowerTtl()
+  if (!ttlDone && path === 'forward') lowerTtl()
   return done('accept', finalAccept)
 
   function runChain(table: Table, chain: Chain, hook: Hook, depth: number): Outcome {
