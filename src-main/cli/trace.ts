@@ -171,7 +171,7 @@ function toText(r: WalkResult): string {
   const by = r.decidedBy
     ? ` by ${r.decidedBy.kind} at line ${r.decidedBy.line} (${r.decidedBy.table}/${r.decidedBy.chain}): ${r.decidedBy.rule}`
     : ' (no rule or policy decided: nothing hooks this path)'
-  const head = `${r.verdict.toUpperCase()}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${by}\nconntrack state: ${r.ct}${r.uncertain ? `\nUNCERTAIN: ${r.uncertainWhy.join('; ')}` : ''}`
+  const head = `${r.verdict.toUpperCase()}${r.rejectWith ? ` with ${r.rejectWith}` : ''}${by}\nconntrack state: ${r.ct}${r.dnatTo ? `\ndestination translated to ${r.dnatTo}` : ''}${r.uncertain ? `\nUNCERTAIN: ${r.uncertainWhy.join('; ')}` : ''}`
   return `${head}\n${lines.join('\n')}\n`
 }
 

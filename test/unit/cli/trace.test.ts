@@ -159,6 +159,27 @@ describe.skipIf(reason !== undefined)('verdict trace', () => {
     expect(bad.stderr).toMatch(/--bridge and --br-netfilter are for --path bridge/)
   })
 
+  it('routes on a packet to the host that DNAT sends elsewhere, and says where to', async () => {
+    const dn = join(dir, 'dnat.rules')
+    writeFileSync(
+      dn,
+      '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\nCOMMIT\n'
+    )
+    const { stdout } = await verdict([
+      'trace',
+      dn,
+      '--packet',
+      'tcp 1.2.3.4:5 > 192.168.60.1:8080 syn',
+      '--local',
+      '192.168.60.1/24'
+    ])
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      'DROP by policy at line 7 (filter/FORWARD): :FORWARD DROP [0:0]',
+      'conntrack state: new',
+      'destination translated to 172.17.0.2:80'
+    ])
+  })
+
   it('rejects a bad packet spec with usage', async () => {
     const { code, stderr } = await verdict([
       'trace',
