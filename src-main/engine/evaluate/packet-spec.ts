@@ -161,11 +161,15 @@ export function parsePacketSpec(spec: string): PacketSpec | string {
   if (proto === 'tcp') {
     const word = what.toLowerCase() || 'syn'
     let flags = TCP_WORDS[word]
+    // Several words name the flags together: `ack psh`, `fin ack`.
+    const named = word.split(/[\s,+|]+/)
+    if (flags === undefined && named.length > 1 && named.every((w) => TCP_WORDS[w] !== undefined))
+      flags = named.reduce((f, w) => f | TCP_WORDS[w], 0)
     if (flags === undefined) {
       flags = 0
       for (const c of what) {
         if (LETTERS[c] === undefined)
-          return `TCP flags '${what}' not understood (syn, syn-ack, ack, rst, fin, or tcpdump letters like S.)`
+          return `TCP flags '${what}' not understood (syn, syn-ack, ack, rst, fin, psh, several of them as 'ack psh', or tcpdump letters like S.)`
         flags |= LETTERS[c]
       }
     }

@@ -67,6 +67,16 @@ describe('packet SPEC facts', () => {
     expect(plain.mark).toBeUndefined()
   })
 
+  it('reads TCP flags as several words, as one, or as tcpdump letters', () => {
+    const flags = (what: string) => packet(`tcp 10.0.0.1:4000 > 10.0.0.2:22 ${what}`).tcpFlags
+    expect(flags('ack psh')).toBe(0x18)
+    expect(flags('fin ack len=52')).toBe(0x11)
+    expect(flags('P.')).toBe(0x18)
+    expect(parsePacketSpec('tcp 10.0.0.1:4000 > 10.0.0.2:22 ack bogus')).toMatch(
+      /TCP flags 'ack bogus' not understood/
+    )
+  })
+
   it('says what is wrong with a fact', () => {
     expect(parsePacketSpec('udp 10.0.0.1:1 > 10.0.0.2:2 ttl=256')).toBe(
       "ttl '256' is not a number from 0 to 255"
