@@ -39,7 +39,13 @@ const ICMPV6_NAMES: Record<string, string> = {
 /** Returns one line per packet in the spirit of `tcpdump -nn -r`. */
 export function formatPacketLine(r: PacketRecord): string {
   const when = r.ts.replace('T', ' ').replace('Z', '')
-  const head = `${r.n} ${when}${r.vlan ? ` vlan ${r.vlan.join('.')}` : ''}${r.nflogPrefix !== undefined ? ` nflog "${r.nflogPrefix}"` : ''}`
+  // A cooked (-i any) capture's packets carry their interface and direction, as tcpdump shows
+  // them: by index, the name being the capturing host's to say.
+  const where =
+    r.ifindex !== undefined || r.dir !== undefined
+      ? ` ${r.ifindex !== undefined ? `ifindex ${r.ifindex} ` : ''}${r.dir === 'in' ? 'In' : r.dir === 'out' ? 'Out' : (r.dir ?? '')}`.trimEnd()
+      : ''
+  const head = `${r.n} ${when}${where}${r.vlan ? ` vlan ${r.vlan.join('.')}` : ''}${r.nflogPrefix !== undefined ? ` nflog "${r.nflogPrefix}"` : ''}`
   if (!r.src) return `${head} ${r.problem ?? 'non-IP'}, length ${r.len}`
   const fam = r.ipVersion === 6 ? 'IP6' : 'IP'
   const frag = r.fragment

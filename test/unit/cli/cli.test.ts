@@ -19,6 +19,14 @@ describe.skipIf(reason !== undefined)('verdict packets', () => {
     ])
   })
 
+  it('shows a cooked capture’s interface index and direction, as tcpdump -i any does', async () => {
+    // tcpdump: "lo    In  IP 192.0.2.1 > 192.0.2.1: ICMP echo request" (the name is its host's).
+    const { stdout } = await verdict(['packets', pcap('zeek_linux_dlt_sll2.pcap')])
+    expect(stdout.split('\n')[0]).toMatch(
+      /^1 2022-08-15 03:30:49\.872259 ifindex 1 In IP 192\.0\.2\.1 > 192\.0\.2\.1: ICMP echo request/
+    )
+  })
+
   it('stops quietly, with status 0, when its reader stops early (| head)', async () => {
     for (const format of ['text', 'jsonl']) {
       const { code, stdout, stderr } = await run('bash', [
