@@ -89,9 +89,9 @@ export function bridgeCrossing(
 
 /**
  * Learns, for every host with bridges, which port each address is behind: from every
- * conversation's key packets its port captures hold, the first port an opening packet was seen
- * on is toward its source and the last toward its destination, and the other way round for an
- * answer. The first port learnt for an address stays.
+ * conversation's key packets that two or more of its port captures hold, the first port an
+ * opening packet was seen on is toward its source and the last toward its destination, and the
+ * other way round for an answer. The first port learnt for an address stays.
  */
 export function learnBridgePorts(hosts: Iterable<HostEvidence>, flows: Flow[]): void {
   for (const h of hosts) {
@@ -106,10 +106,11 @@ export function learnBridgePorts(hosts: Iterable<HostEvidence>, flows: Flow[]): 
       for (const k of f.keyPackets ?? []) {
         const opening = k.what === 'syn' || k.what === 'request'
         if (!opening && k.what !== 'syn-ack' && k.what !== 'reply') continue
+        // One port alone does not say whether the packet came in or went out by it.
         const seen = portsSeen(h, k, bridges).map((s) => s.port)
-        if (seen.length === 0) continue
+        if (seen.length < 2) continue
         learn(opening ? f.src : f.dst, seen[0])
-        if (seen.length > 1) learn(opening ? f.dst : f.src, seen[seen.length - 1])
+        learn(opening ? f.dst : f.src, seen[seen.length - 1])
       }
     h.bridgePorts = learnt
   }

@@ -10,6 +10,8 @@
 import type { Evidence, Flow } from '../../shared/incident'
 import type { EvidenceSet } from './evidence'
 import type { Draft } from './decide'
+import { normalizeAddress } from '../hostfacts/address'
+import { bridgesOf } from './bridge'
 import { masqueradeFix } from './fix'
 import { flowRoles, interfaceToward, ownsAddress, type FlowRoles } from './host-roles'
 import { endpointText } from './simulate'
@@ -49,6 +51,19 @@ export function hairpin(
     ...seen
   ]
   const out = interfaceToward(router, e.farDst)
+  const self = selfCall(router, e, out)
+  if (self)
+    return {
+      flow,
+      cause: { kind: 'nat', host: router.name || undefined, verdict: 'no bridge hairpin' },
+      evidence: [...seen],
+      confidence: 0.75,
+      explanation: `${e.src} called its own published address ${endpointText(e.dst, e.dport)}; ${router.name || 'the router'} translates it back to ${endpointText(e.farDst, e.farDport)}, ${e.src} itself, behind ${out}. The translated packet must leave by the very bridge port it came in by${self.port ? ` (${self.port})` : ''}, and a bridge sends a frame back out its own port only in hairpin mode, which is off: the packet is never delivered. Turn hairpin mode on for that port${self.port ? ', as the fix does' : ` (\`bridge link set dev PORT hairpin on\`, PORT the bridge port ${e.src} is behind)`}; the source NAT for it is not what is missing.`,
+      fix: self.port ? `bridge link set dev ${self.port} hairpin on` : undefined,
+      missing: self.port
+        ? undefined
+        : [`which port of ${out} ${e.src} is behind (a capture on each port)`]
+    }
   return {
     flow,
     cause: {
@@ -66,6 +81,23 @@ export function hairpin(
       port: e.farDport
     })
   }
+}
+
+/**
+ * A client calling its own published address, translated back to itself behind a bridge: the
+ * bridge (with the port the client is behind, when the captures showed it) whose hairpin mode
+ * it takes, rather than a source NAT.
+ */
+function selfCall(
+  router: FlowRoles['routers'][number],
+  e: FlowRoles['ends'],
+  out: string | undefined
+): { port?: string } | undefined {
+  if (out === undefined || normalizeAddress(e.src) !== normalizeAddress(e.farDst)) return undefined
+  const ports = bridgesOf(router).get(out)
+  if (!ports) return undefined
+  const port = router.bridgePorts?.get(normalizeAddress(e.src))
+  return { port: port !== undefined && ports.includes(port) ? port : undefined }
 }
 
 /** A conversation's protocol, source and the destination given. */

@@ -1316,6 +1316,60 @@ describe('a hairpin NAT without source NAT', () => {
   })
 })
 
+describe('a container calling its own published port', () => {
+  it('takes the bridge port out of hairpin mode as the cause, not a missing source NAT', () => {
+    const ev = createEvidence()
+    load(ev, 'host', {
+      'ip-addr.txt': [
+        '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000',
+        '    inet 127.0.0.1/8 scope host lo',
+        '2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000',
+        '    inet 192.168.60.1/24 scope global eth0',
+        '3: docker0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default',
+        '    inet 172.17.0.1/16 scope global docker0',
+        '4: veth1@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master docker0 state UP group default',
+        '5: veth2@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master docker0 state UP group default',
+        ''
+      ].join('\n'),
+      'iptables.txt': [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        '-A PREROUTING -d 192.168.60.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80',
+        '[0:0] -A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE',
+        'COMMIT',
+        ''
+      ].join('\n')
+    })
+    load(ev, 'ct1', { 'ip-addr.txt': ipAddr('eth0', '172.17.0.2/16') })
+    for (const h of ['host', 'ct1']) hostOf(ev, h).points.push(h)
+    const self = flow({
+      id: 'F1',
+      src: '172.17.0.2',
+      sport: 40035,
+      dst: '192.168.60.1',
+      dport: 8080,
+      outcome: 'syn-timeout',
+      seenAt: ['ct1', 'host'],
+      nat: {
+        from: '172.17.0.2:40035 > 192.168.60.1:8080',
+        to: '172.17.0.2:40035 > 172.17.0.2:80',
+        points: {},
+        views: [
+          { point: 'ct1', src: '172.17.0.2', sport: 40035, dst: '192.168.60.1', dport: 8080 },
+          { point: 'ct1', src: '172.17.0.2', sport: 40035, dst: '172.17.0.2', dport: 80 }
+        ],
+        translatedAt: ['host']
+      }
+    })
+    const f = findingFor(run(ev, [self]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'nat', host: 'host', verdict: 'no bridge hairpin' })
+    expect(f.explanation).toMatch(/^172\.17\.0\.2 called its own published address/)
+    expect(f.explanation).toMatch(/hairpin mode/)
+    expect(f.fix).toBeUndefined()
+  })
+})
+
 describe('a rule the walk cannot decide that logs and drops in one', () => {
   it('is proved by the kernel line with its prefix; a reverse-path check gets no accept as a fix', () => {
     const ev = routed({
