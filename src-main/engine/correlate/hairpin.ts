@@ -56,8 +56,19 @@ export function hairpin(
     return {
       flow,
       cause: { kind: 'nat', host: router.name || undefined, verdict: 'no bridge hairpin' },
-      evidence: [...seen],
-      confidence: 0.75,
+      evidence: [
+        ...(self.off
+          ? [
+              {
+                kind: 'host' as const,
+                weight: 'proves' as const,
+                text: `${router.name || 'the router'}'s bridge ports (\`bridge -d link\`) show hairpin off${self.port ? ` on ${self.port}` : ` on every port of ${out}`}`
+              }
+            ]
+          : []),
+        ...seen
+      ],
+      confidence: self.off ? 0.85 : 0.75,
       explanation: `${e.src} called its own published address ${endpointText(e.dst, e.dport)}; ${router.name || 'the router'} translates it back to ${endpointText(e.farDst, e.farDport)}, ${e.src} itself, behind ${out}. The translated packet must leave by the very bridge port it came in by${self.port ? ` (${self.port})` : ''}, and a bridge sends a frame back out its own port only in hairpin mode, which is off: the packet is never delivered. Turn hairpin mode on for that port${self.port ? ', as the fix does' : ` (\`bridge link set dev PORT hairpin on\`, PORT the bridge port ${e.src} is behind)`}; the source NAT for it is not what is missing.`,
       fix: self.port ? `bridge link set dev ${self.port} hairpin on` : undefined,
       missing: self.port
@@ -92,12 +103,17 @@ function selfCall(
   router: FlowRoles['routers'][number],
   e: FlowRoles['ends'],
   out: string | undefined
-): { port?: string } | undefined {
+): { port?: string; off: boolean } | undefined {
   if (out === undefined || normalizeAddress(e.src) !== normalizeAddress(e.farDst)) return undefined
   const ports = bridgesOf(router).get(out)
   if (!ports) return undefined
-  const port = router.bridgePorts?.get(normalizeAddress(e.src))
-  return { port: port !== undefined && ports.includes(port) ? port : undefined }
+  const learnt = router.bridgePorts?.get(normalizeAddress(e.src))
+  const port = learnt !== undefined && ports.includes(learnt) ? learnt : undefined
+  const mode = (p: string) => router.ipAddr?.value.interfaces.find((i) => i.name === p)?.hairpin
+  // Hairpin on where the client is: the frame can go back; something else stopped it.
+  if (port !== undefined && mode(port) === true) return undefined
+  const off = port !== undefined ? mode(port) === false : ports.every((p) => mode(p) === false)
+  return { port, off }
 }
 
 /** A conversation's protocol, source and the destination given. */

@@ -25,6 +25,11 @@ export interface Interface {
   state?: string
   /** The bridge (or bond) this interface is a port of (`master br0`). */
   master?: string
+  /**
+   * A bridge port's hairpin mode (`bridge -d link`): whether the bridge may send a frame back
+   * out of the port it came in by.
+   */
+  hairpin?: boolean
   link?: { type: string; address?: string; broadcast?: string }
   addresses: IfAddress[]
   line: number
@@ -159,6 +164,12 @@ function readDetail(itf: Interface, line: string): string | undefined {
     return undefined
   }
   if (/^(valid_lft|altname|prop|link-netns|link-netnsid|alias)\b/.test(first)) return undefined
+  // `bridge -d link`'s port details: hairpin on|off, among others not needed here.
+  const hairpin = words.indexOf('hairpin')
+  if (hairpin >= 0 && (words[hairpin + 1] === 'on' || words[hairpin + 1] === 'off')) {
+    itf.hairpin = words[hairpin + 1] === 'on'
+    return undefined
+  }
   // `ip -d addr` details (veth, vlan id ..., bridge_slave ...) are not needed here
   if (/^[a-z_]+$/.test(first) && itf.addresses.length === 0) return undefined
   return 'not an address line'

@@ -118,6 +118,7 @@ export function mergeIpAddr(
       continue
     }
     same.master ??= o.master
+    same.hairpin ??= o.hairpin
     same.mtu ??= o.mtu
     same.state ??= o.state
     same.link ??= o.link

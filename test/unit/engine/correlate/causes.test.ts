@@ -1367,6 +1367,18 @@ describe('a container calling its own published port', () => {
     expect(f.explanation).toMatch(/^172\.17\.0\.2 called its own published address/)
     expect(f.explanation).toMatch(/hairpin mode/)
     expect(f.fix).toBeUndefined()
+    expect(f.confidence).toBe(0.75)
+    // `bridge -d link` in the host's folder: hairpin off on every port, as evidence.
+    load(ev, 'host', {
+      'bridge-link.txt':
+        '4: veth1@docker0: <UP> mtu 1500 master docker0 state forwarding priority 32 cost 2\n    hairpin off guard off\n5: veth2@docker0: <UP> mtu 1500 master docker0 state forwarding priority 32 cost 2\n    hairpin off guard off\n'
+    })
+    const g = findingFor(run(ev, [self]), 'F1')!
+    expect(g.confidence).toBe(0.85)
+    expect(g.evidence[0]).toMatchObject({
+      kind: 'host',
+      text: "host's bridge ports (`bridge -d link`) show hairpin off on every port of docker0"
+    })
   })
 })
 

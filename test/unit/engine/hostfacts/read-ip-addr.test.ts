@@ -87,6 +87,19 @@ describe('readIpAddr', () => {
       '[{"ifindex":2,"ifname":"bp0","link_index":2,"flags":["UP"],"mtu":1500,"master":"br0","operstate":"UP","addr_info":[]}]'
     )
     expect(json.interfaces[0]).toMatchObject({ name: 'bp0', master: 'br0' })
+    // `bridge -d link`: each port's details on the line after it.
+    const detail = readIpAddr(
+      'b',
+      '3: veth1@docker0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master docker0 state forwarding priority 32 cost 2\n' +
+        '    hairpin off guard off root_block off fastleave off learning on flood on isolated off\n' +
+        '4: veth2@docker0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master docker0 state forwarding priority 32 cost 2\n' +
+        '    hairpin on guard off\n'
+    )
+    expect(detail.problems).toEqual([])
+    expect(detail.interfaces.map((i) => [i.name, i.master, i.hairpin])).toEqual([
+      ['veth1', 'docker0', false],
+      ['veth2', 'docker0', true]
+    ])
   })
 
   it('keeps the other lines and reports a garbled one with its line number', () => {
