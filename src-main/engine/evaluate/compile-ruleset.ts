@@ -496,10 +496,6 @@ const NEXT = 0
 const RETURN = 1
 const VERDICT = 2
 
-/**
- * Returns what walkNetfilter would return for the packet (verdict, rejectWith, decidedBy,
- * uncertain, ct, dnatTo) without building its trace: the same walk over the compiled ruleset.
- */
 /** The traced walk's decision, for the paths the plans do not cover. */
 function traced(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
   const { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain } = walkNetfilter(
@@ -510,6 +506,10 @@ function traced(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Dec
   return { verdict, rejectWith, decidedBy, ct, dnatTo, uncertain }
 }
 
+/**
+ * Returns what walkNetfilter would return for the packet (verdict, rejectWith, decidedBy,
+ * uncertain, ct, dnatTo) without building its trace: the same walk over the compiled ruleset.
+ */
 export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOptions): Decision {
   // Bridged packets are rare beside routed ones: their walk is not compiled.
   if (options.path === 'bridge') return traced(ruleset, packet, options)

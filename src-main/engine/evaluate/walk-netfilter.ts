@@ -124,51 +124,37 @@ interface Stage {
 
 /** Returns the base chains a packet meets on its path, in the order it meets them. */
 function stagesOf(ruleset: Ruleset, version: 4 | 6, o: WalkOptions): Stage[] {
-  const out: Stage[] = []
+  /** The chains of a hook, seeing the packet by these interfaces. */
+  const seeing = (
+    hook: Hook,
+    chains: { table: Table; chain: Chain }[],
+    iif: string | undefined,
+    oif: string | undefined,
+    viaBridge?: true
+  ): Stage[] => chains.map(({ table, chain }) => ({ hook, table, chain, iif, oif, viaBridge }))
   if (o.path !== 'bridge') {
     const iif = o.path === 'output' ? undefined : o.iif
     const oif = o.path === 'input' ? undefined : o.oif
-    for (const hook of HOOKS[o.path])
-      for (const { table, chain } of baseChains(ruleset, hook, version))
-        out.push({ hook, table, chain, iif, oif })
-    return out
+    return HOOKS[o.path].flatMap((hook) =>
+      seeing(hook, baseChains(ruleset, hook, version), iif, oif)
+    )
   }
-  const port = (hook: Hook): Stage[] =>
-    baseChains(ruleset, hook, version).map(({ table, chain }) => ({
-      hook,
-      table,
-      chain,
-      iif: o.iif,
-      oif: o.oif
-    }))
-  out.push(...port('ingress'))
+  const out = seeing('ingress', baseChains(ruleset, 'ingress', version), o.iif, o.oif)
   for (const hook of ['prerouting', 'forward', 'postrouting'] as const) {
     const at = BRNF_PRIORITY[hook]!
-    const own = bridgeChains(ruleset, hook).map(({ table, chain }) => ({
+    const own = seeing(
       hook,
-      table,
-      chain,
-      iif: o.iif,
-      oif: o.oif
-    }))
+      hookChains(ruleset, hook, (t) => t.family === 'bridge'),
+      o.iif,
+      o.oif
+    )
     out.push(...own.filter((x) => x.chain.base!.priority <= at))
     if (o.brNetfilter !== false)
-      for (const { table, chain } of baseChains(ruleset, hook, version))
-        if (table.family !== 'netdev')
-          out.push({ hook, table, chain, iif: o.bridge, oif: o.bridge, viaBridge: true })
+      out.push(...seeing(hook, baseChains(ruleset, hook, version), o.bridge, o.bridge, true))
     out.push(...own.filter((x) => x.chain.base!.priority > at))
   }
-  out.push(...port('egress'))
+  out.push(...seeing('egress', baseChains(ruleset, 'egress', version), o.iif, o.oif))
   return out
-}
-
-/** Returns the base chains of the bridge family on a hook, lowest priority first. */
-function bridgeChains(ruleset: Ruleset, hook: Hook): { table: Table; chain: Chain }[] {
-  const out: { table: Table; chain: Chain }[] = []
-  for (const table of ruleset.tables)
-    if (table.family === 'bridge')
-      for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain })
-  return out.sort((x, y) => x.chain.base!.priority - y.chain.base!.priority)
 }
 
 /** What a base chain's policy decides, named as the walk names it. */
@@ -206,8 +192,9 @@ export function walkNetfilter(
   const uncertainWhy: string[] = []
   const ctx: MatchContext = {
     ct,
-    iif: options.path === 'output' ? undefined : options.iif,
-    oif: options.path === 'input' ? undefined : options.oif,
+    // Each chain's stage says which interfaces it sees the packet by.
+    iif: undefined,
+    oif: undefined,
     src: packet.src,
     dst: packet.dst,
     sport: packet.sport,
@@ -500,14 +487,26 @@ export function baseChains(
   hook: Hook,
   version: 4 | 6
 ): { table: Table; chain: Chain }[] {
-  const out: { table: Table; chain: Chain }[] = []
-  for (const table of ruleset.tables) {
-    const applies =
+  return hookChains(
+    ruleset,
+    hook,
+    (table) =>
       table.family === 'inet' ||
       (table.family === 'ip' && version === 4) ||
       (table.family === 'ip6' && version === 6) ||
       (table.family === 'netdev' && (hook === 'ingress' || hook === 'egress'))
-    if (!applies) continue
+  )
+}
+
+/** Returns the base chains on a hook of the tables `applies` takes, lowest priority first. */
+function hookChains(
+  ruleset: Ruleset,
+  hook: Hook,
+  applies: (table: Table) => boolean
+): { table: Table; chain: Chain }[] {
+  const out: { table: Table; chain: Chain }[] = []
+  for (const table of ruleset.tables) {
+    if (!applies(table)) continue
     for (const chain of table.chains) if (chain.base?.hook === hook) out.push({ table, chain })
   }
   return out.sort((x, y) => x.chain.base!.priority - y.chain.base!.priority)
