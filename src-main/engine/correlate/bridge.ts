@@ -8,6 +8,7 @@
 import type { Flow, KeyPacket } from '../../shared/incident'
 import { normalizeAddress } from '../hostfacts/address'
 import { interfaceOf, sysctlValue, type HostEvidence } from './evidence'
+import { perHost } from './host-memo'
 import { interfaceToward, type FlowEnds } from './host-roles'
 
 /** How a host bridges a conversation. */
@@ -21,17 +22,20 @@ export interface BridgeCrossing {
   brNetfilter?: boolean
 }
 
-/** Returns each bridge of a host with its ports, from `ip addr` (`master BR`). */
-export function bridgesOf(h: HostEvidence): Map<string, string[]> {
-  const out = new Map<string, string[]>()
-  for (const i of h.ipAddr?.value.interfaces ?? []) {
-    if (i.master === undefined) continue
-    const ports = out.get(i.master)
-    if (ports) ports.push(i.name)
-    else out.set(i.master, [i.name])
+/** Each bridge of a host with its ports, from `ip addr` (`master BR`): made once per snapshot. */
+export const bridgesOf: (h: HostEvidence) => ReadonlyMap<string, string[]> = perHost(
+  (h) => h.ipAddr,
+  (h) => {
+    const out = new Map<string, string[]>()
+    for (const i of h.ipAddr?.value.interfaces ?? []) {
+      if (i.master === undefined) continue
+      const ports = out.get(i.master)
+      if (ports) ports.push(i.name)
+      else out.set(i.master, [i.name])
+    }
+    return out
   }
-  return out
-}
+)
 
 /**
  * Returns how a host that is on a conversation's way bridges it, or undefined when it routes
@@ -124,7 +128,7 @@ export function learnBridgePorts(hosts: Iterable<HostEvidence>, flows: Flow[]): 
 function portsSeen(
   h: HostEvidence,
   key: KeyPacket | undefined,
-  bridges: Map<string, string[]>
+  bridges: ReadonlyMap<string, string[]>
 ): { bridge: string; port: string }[] {
   const out: { bridge: string; port: string }[] = []
   for (const ref of key?.frames ?? []) {
@@ -147,13 +151,19 @@ export function brNetfilter(h: HostEvidence, v6: boolean): boolean | undefined {
   const key = `net.bridge.bridge-nf-call-${v6 ? 'ip6tables' : 'iptables'}`
   const v = sysctlValue(h, key, (s) => s === '0' || s === '1')
   if (v) return v.value === '1'
-  const physdev = h.rulesets.some((r) =>
-    r.value.tables.some((t) =>
-      t.chains.some((c) => c.rules.some((rule) => rule.matches.some((m) => m.kind === 'physdev')))
-    )
-  )
-  return physdev ? true : undefined
+  return matchesPhysdev(h) ? true : undefined
 }
+
+/** Whether any rule of a host's snapshots matches bridge ports (-m physdev). */
+const matchesPhysdev = perHost(
+  (h) => h.rulesets.length,
+  (h) =>
+    h.rulesets.some((r) =>
+      r.value.tables.some((t) =>
+        t.chains.some((c) => c.rules.some((rule) => rule.matches.some((m) => m.kind === 'physdev')))
+      )
+    )
+)
 
 /**
  * Whether a routed packet crossed no bridge at a host: its facts name the interfaces its path

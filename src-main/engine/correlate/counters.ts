@@ -8,8 +8,9 @@
 
 import type { Cause, Evidence, Flow } from '../../shared/incident'
 import type { Rule, Ruleset } from '../rulesets/model'
-import { answersWith } from './reject-answer'
+import { answersWith, rejectAnswer } from './reject-answer'
 import type { EvidenceSet, FromFile } from './evidence'
+import { chainAt } from './fix'
 import { baseName, withoutCounters } from './names'
 import type { Draft } from './decide'
 import { walkEvidence } from './evidence-items'
@@ -45,9 +46,7 @@ export function counterEvidence(cause: Cause, ev: EvidenceSet): Evidence | undef
 
 /** A chain's last rule when it only counts (nft `counter`): what reaches the policy. */
 function trailingCounter(ruleset: FromFile<Ruleset>, at: AtLine): Rule | undefined {
-  const table = ruleset.value.tables.find((t) => t.name === at.table)
-  const chain = table?.chains.find((c) => c.name === at.chain)
-  const last = chain?.rules.at(-1)
+  const last = chainAt(ruleset.value, at.table, at.chain)?.chain.rules.at(-1)
   if (!last?.counters || last.matches.length > 0) return undefined
   return last.action.kind === 'continue' || last.action.kind === 'log' ? last : undefined
 }
@@ -98,7 +97,7 @@ export function countedSuspect(flow: Flow, walks: Walk[], seen: Evidence[]): Dra
   const gives = (rule: Rule): boolean => {
     const a = rule.action
     if (a.kind !== 'drop' && a.kind !== 'reject') return false
-    if (answered) return a.kind === 'reject' && /tcp[- ]reset/i.test(a.with ?? '')
+    if (answered) return a.kind === 'reject' && rejectAnswer(a.with ?? '').tcpReset
     if (icmp) return a.kind === 'reject' && answersWith(a.with ?? '', icmp.type, icmp.code, v6)
     return true
   }

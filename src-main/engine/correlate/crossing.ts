@@ -8,9 +8,8 @@
 
 import type { Flow, KeyPacket } from '../../shared/incident'
 import { isoToUs } from '../report/time'
-import { bridgeCrossing } from './bridge'
 import { interfaceOf, sysctlValue, type HostCapture, type HostEvidence } from './evidence'
-import { interfaceToward, type FlowEnds } from './host-roles'
+import { interfaceToward, type FlowRoles } from './host-roles'
 
 /** A packet a host received on one interface and never sent by the one its route takes. */
 export interface Crossing {
@@ -35,11 +34,12 @@ export interface Crossing {
  * Returns the crossing a failed flow's lost packet shows at a host, if it shows one: the SYN
  * of a connection nothing answered (or that was refused), the SYN-ACK of a one-way handshake.
  */
-export function lostInside(flow: Flow, host: HostEvidence, ends: FlowEnds): Crossing | undefined {
+export function lostInside(flow: Flow, host: HostEvidence, roles: FlowRoles): Crossing | undefined {
   if (host.captures.length < 2) return undefined
   const keys = flow.keyPackets ?? []
+  const ends = roles.ends
   // A bridged packet leaves by the port toward its destination, not by an interface of a route.
-  const bridged = bridgeCrossing(host, flow, ends)
+  const bridged = roles.bridged.get(host)
   if (flow.outcome === 'one-way') {
     const k = keys.find((x) => x.what === 'syn-ack')
     const out = bridged ? bridged.toSrc : interfaceToward(host, ends.src)

@@ -43,9 +43,9 @@ import {
   flowEnds,
   flowRoles,
   interfaceToward,
-  mainRoutes,
   natTarget,
   ownsAddress,
+  routeTo,
   type FlowEnds,
   type FlowRoles
 } from './host-roles'
@@ -54,7 +54,7 @@ import type { FlowLog, PlacedEvent } from './log-match'
 import { DROP_PREFIX, notAConversation } from './logged-flows'
 import { loggedPath, walkLogged } from './logged-walk'
 import { baseName, withoutCounters } from './names'
-import { answersWith } from './reject-answer'
+import { answersWith, rejectAnswer } from './reject-answer'
 import {
   endpointText,
   forwardHops,
@@ -135,7 +135,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
  */
 function insideHost(draft: Draft, roles: FlowRoles): void {
   for (const h of roles.routers) {
-    const x = lostInside(draft.flow, h, roles.ends)
+    const x = lostInside(draft.flow, h, roles)
     if (!x) continue
     const item: Evidence = {
       kind: 'packet',
@@ -191,7 +191,7 @@ function midstreamReset(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft |
   const facts = r.segmentLen !== undefined ? ` len=${r.segmentLen}` : ''
   const path = walkPath(hops, (h) => dataSegment(flow, h, fromOpener, facts))
   const w = path.blocked
-  if (w && w.result.verdict === 'reject' && /tcp[- ]reset/i.test(w.result.rejectWith ?? '')) {
+  if (w && w.result.verdict === 'reject' && rejectAnswer(w.result.rejectWith ?? '').tcpReset) {
     const kind = classify(w, 'opening')
     const cause = walkCause(w, kind)
     const where = w.hop.host.name ? `On ${w.hop.host.name}, the` : 'The'
@@ -257,7 +257,7 @@ function neighbourUnresolved(
   const fromRouter =
     i !== undefined && i.from.includes(':') && i.type === 1 && i.code === 3 ? i.from : undefined
   for (const { host, toward } of wants) {
-    const hop = normalizeAddress(nextHop(host, toward) ?? toward)
+    const hop = normalizeAddress(routeTo(host, toward)?.route.via ?? toward)
     const nd = failed.find(
       (f) =>
         normalizeAddress(f.dst) === hop &&
@@ -265,13 +265,14 @@ function neighbourUnresolved(
           (fromRouter !== undefined && normalizeAddress(f.src) === normalizeAddress(fromRouter)))
     )
     if (!nd) continue
-    const d = decide(nd, ctx)
+    const d = discoveryDraft(nd, ctx)
     if (!d) return undefined
     const who = host.name || nd.src
     const said = fromRouter ? `${fromRouter} answered "address unreachable": ` : ''
     return {
       ...d,
       flow,
+      cause: { ...d.cause },
       evidence: [
         ...d.evidence,
         {
@@ -288,6 +289,18 @@ function neighbourUnresolved(
   return undefined
 }
 
+/**
+ * A failed discovery's own draft, decided once per correlation (its evidence and snapshots)
+ * however many failures stand behind it.
+ */
+const discoveryDrafts = new WeakMap<DecideContext, Map<Flow, Draft | undefined>>()
+function discoveryDraft(nd: Flow, ctx: DecideContext): Draft | undefined {
+  let drafts = discoveryDrafts.get(ctx)
+  if (!drafts) discoveryDrafts.set(ctx, (drafts = new Map()))
+  if (!drafts.has(nd)) drafts.set(nd, decide(nd, ctx))
+  return drafts.get(nd)
+}
+
 /** The neighbour discoveries of an incident that failed, found once per incident. */
 const discoveries = new WeakMap<Flow[], Flow[]>()
 function failedDiscoveries(flows: Flow[]): Flow[] {
@@ -297,18 +310,6 @@ function failedDiscoveries(flows: Flow[]): Flow[] {
     discoveries.set(flows, list)
   }
   return list
-}
-
-/** The gateway a host's most specific main-table route toward an address names, if any. */
-function nextHop(h: FlowRoles['routers'][number], addr: string): string | undefined {
-  const a = parseCidr(addr)
-  if (!a) return undefined
-  let best: { bits: number; via?: string } | undefined
-  for (const { route, prefix } of mainRoutes(h)) {
-    if (!prefix || prefix.version !== a.version || !inCidr(a, prefix)) continue
-    if (!best || prefix.bits > best.bits) best = { bits: prefix.bits, via: route.via }
-  }
-  return best?.via
 }
 
 /**
@@ -1023,16 +1024,13 @@ const ESTABLISHED_TIMEOUT_DEFAULT = 432000
  */
 function statefulText(w: Walk): string {
   if (w.stateful === 'unknown') return ''
-  const chains = new Map(w.ruleset.value.tables.flatMap((t) => t.chains.map((c) => [c, t])))
   for (const step of w.result.trace) {
     if (step.kind !== 'rule' || step.line === undefined) continue
-    for (const [chain, table] of chains) {
-      if (chain.name !== step.chain || table.name !== step.table) continue
-      const rule = chain.rules.find((r) => r.source.line === step.line)
-      const cond = rule?.matches.find((m) => m.kind === 'stateful')
-      if (rule && cond && cond.kind === 'stateful')
-        return ` The line proves that ${cond.name} at line ${step.line} (\`${withoutCounters(rule.text)}\`) ${step.matched ? 'matched' : 'did not match'} at the time: a condition on rate or state no snapshot holds, which the kernel's line settles.`
-    }
+    const chain = chainAt(w.ruleset.value, step.table, step.chain)?.chain
+    const rule = chain?.rules.find((r) => r.source.line === step.line)
+    const cond = rule?.matches.find((m) => m.kind === 'stateful')
+    if (rule && cond?.kind === 'stateful')
+      return ` The line proves that ${cond.name} at line ${step.line} (\`${withoutCounters(rule.text)}\`) ${step.matched ? 'matched' : 'did not match'} at the time: a condition on rate or state no snapshot holds, which the kernel's line settles.`
   }
   return ''
 }

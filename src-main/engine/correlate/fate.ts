@@ -27,7 +27,7 @@ export function simulatedFate(flow: Flow, ev: EvidenceSet): string {
   for (const r of roles.routers) {
     const fwd = sysctlFact(r, v6 ? 'ipv6Forwarding' : 'ipv4Forwarding')
     if (fwd && fwd.value === false) return `not forwarded by ${r.name}`
-    const x = lostInside(flow, r, roles.ends)
+    const x = lostInside(flow, r, roles)
     if (x && reversePathDrop(x))
       return `${x.what.replace(/^the /, '')}: dropped by ${r.name}'s reverse-path filter`
   }

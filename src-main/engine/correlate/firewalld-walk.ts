@@ -33,10 +33,10 @@ export interface FirewalldWalk {
  */
 export function firewalldWalk(hop: Hop, sim: SimPacket): FirewalldWalk | undefined {
   const config = hostFirewalld(hop.host)
-  // firewalld's tables are of the ip families: a bridged packet is the bridge's to decide.
-  if (!config || hop.path === 'bridge') return undefined
-  const verdict = evaluateAt(config.value, hop, sim)
-  markAssumedZone(config.value, sim.packet, { ...hop, path: hop.path }, verdict)
+  const where = firewalldPath(hop, sim)
+  if (!config || !where) return undefined
+  const verdict = evaluateFirewalld(config.value, sim.packet, where)
+  markAssumedZone(config.value, sim.packet, where, verdict)
   return { hop, sim, config, verdict, file: verdict.decidedBy.file ?? config.file }
 }
 
@@ -127,9 +127,10 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
   // A rich rule taken out leaves the zone's own ports and services to decide: where none
   // admits the packet, its target refuses it too, and the fix must allow it as well.
   const d = w.verdict.decidedBy
-  if (d.kind === 'rich-rule' && cmds.length) {
+  const where = firewalldPath(w.hop, w.sim)
+  if (d.kind === 'rich-rule' && cmds.length && where) {
     const config = withoutRichRule(w.config.value, d.text)
-    const after = evaluateAt(config, w.hop, w.sim)
+    const after = evaluateFirewalld(config, w.sim.packet, where)
     if (after.verdict !== 'accept') {
       const more = firewalldFix(config, w.sim.packet, after, intent).filter(
         (c) => !cmds.includes(c)
@@ -140,14 +141,13 @@ export function firewalldFixText(w: FirewalldWalk, intent?: FixIntent): string |
   return cmds.length ? cmds.join('\n') : undefined
 }
 
-/** What a firewalld configuration does with a hop's packet, on the hop's path and interfaces. */
-function evaluateAt(config: FirewalldConfig, hop: Hop, sim: SimPacket): FirewalldVerdict {
-  return evaluateFirewalld(config, sim.packet, {
-    path: hop.path === 'bridge' ? 'forward' : hop.path,
-    iif: hop.iif,
-    oif: hop.oif,
-    ct: sim.ct
-  })
+/**
+ * A hop's packet as firewalld sees it: its path, interfaces and conntrack state. A bridged packet
+ * is none of firewalld's (its tables are of the ip families): undefined.
+ */
+function firewalldPath(hop: Hop, sim: SimPacket): FirewalldPath | undefined {
+  if (hop.path === 'bridge') return undefined
+  return { path: hop.path, iif: hop.iif, oif: hop.oif, ct: sim.ct }
 }
 
 /** A copy of the configuration without the rich rule of this text, in any zone or policy. */

@@ -36,6 +36,9 @@ export function hairpin(
   if (!isHairpinned(r)) return undefined
   const e = r.ends
   const router = r.routers.find((h) => ownsAddress(h, e.dst))!
+  const out = interfaceToward(router, e.farDst)
+  const self = selfCall(router, e, out)
+  if (self) return selfCallDraft(flow, router, e, self, seen)
   const lan = network(router, e.src)
   const answer = index.byTuple.get(tupleKey(translated, e.farDst, e.farDport))
   const reset = answer?.rst ?? (translated.rst?.by === 'initiator' ? translated.rst : undefined)
@@ -50,31 +53,6 @@ export function hairpin(
     },
     ...seen
   ]
-  const out = interfaceToward(router, e.farDst)
-  const self = selfCall(router, e, out)
-  if (self)
-    return {
-      flow,
-      cause: { kind: 'nat', host: router.name || undefined, verdict: 'no bridge hairpin' },
-      evidence: [
-        ...(self.off
-          ? [
-              {
-                kind: 'host' as const,
-                weight: 'proves' as const,
-                text: `${router.name || 'the router'}'s bridge ports (\`bridge -d link\`) show hairpin off${self.port ? ` on ${self.port}` : ` on every port of ${out}`}`
-              }
-            ]
-          : []),
-        ...seen
-      ],
-      confidence: self.off ? 0.85 : 0.75,
-      explanation: `${e.src} called its own published address ${endpointText(e.dst, e.dport)}; ${router.name || 'the router'} translates it back to ${endpointText(e.farDst, e.farDport)}, ${e.src} itself, behind ${out}. The translated packet must leave by the very bridge port it came in by${self.port ? ` (${self.port})` : ''}, and a bridge sends a frame back out its own port only in hairpin mode, which is off: the packet is never delivered. Turn hairpin mode on for that port${self.port ? ', as the fix does' : ` (\`bridge link set dev PORT hairpin on\`, PORT the bridge port ${e.src} is behind)`}; the source NAT for it is not what is missing.`,
-      fix: self.port ? `bridge link set dev ${self.port} hairpin on` : undefined,
-      missing: self.port
-        ? undefined
-        : [`which port of ${out} ${e.src} is behind (a capture on each port)`]
-    }
   return {
     flow,
     cause: {
@@ -94,6 +72,39 @@ export function hairpin(
   }
 }
 
+/** The finding of a client calling its own published address behind a bridge without hairpin. */
+function selfCallDraft(
+  flow: Flow,
+  router: FlowRoles['routers'][number],
+  e: FlowRoles['ends'],
+  self: SelfCall,
+  seen: Evidence[]
+): Draft {
+  const out = self.bridge
+  return {
+    flow,
+    cause: { kind: 'nat', host: router.name || undefined, verdict: 'no bridge hairpin' },
+    evidence: [
+      ...(self.off
+        ? [
+            {
+              kind: 'host' as const,
+              weight: 'proves' as const,
+              text: `${router.name || 'the router'}'s bridge ports (\`bridge -d link\`) show hairpin off${self.port ? ` on ${self.port}` : ` on every port of ${out}`}`
+            }
+          ]
+        : []),
+      ...seen
+    ],
+    confidence: self.off ? 0.85 : 0.75,
+    explanation: `${e.src} called its own published address ${endpointText(e.dst, e.dport)}; ${router.name || 'the router'} translates it back to ${endpointText(e.farDst, e.farDport)}, ${e.src} itself, behind ${out}. The translated packet must leave by the very bridge port it came in by${self.port ? ` (${self.port})` : ''}, and a bridge sends a frame back out its own port only in hairpin mode, which is off: the packet is never delivered. Turn hairpin mode on for that port${self.port ? ', as the fix does' : ` (\`bridge link set dev PORT hairpin on\`, PORT the bridge port ${e.src} is behind)`}; the source NAT for it is not what is missing.`,
+    fix: self.port ? `bridge link set dev ${self.port} hairpin on` : undefined,
+    missing: self.port
+      ? undefined
+      : [`which port of ${out} ${e.src} is behind (a capture on each port)`]
+  }
+}
+
 /**
  * A client calling its own published address, translated back to itself behind a bridge: the
  * bridge (with the port the client is behind, when the captures showed it) whose hairpin mode
@@ -103,7 +114,7 @@ function selfCall(
   router: FlowRoles['routers'][number],
   e: FlowRoles['ends'],
   out: string | undefined
-): { port?: string; off: boolean } | undefined {
+): SelfCall | undefined {
   if (out === undefined || normalizeAddress(e.src) !== normalizeAddress(e.farDst)) return undefined
   const ports = bridgesOf(router).get(out)
   if (!ports) return undefined
@@ -113,7 +124,14 @@ function selfCall(
   // Hairpin on where the client is: the frame can go back; something else stopped it.
   if (port !== undefined && mode(port) === true) return undefined
   const off = port !== undefined ? mode(port) === false : ports.every((p) => mode(p) === false)
-  return { port, off }
+  return { bridge: out, port, off }
+}
+
+/** The bridge a self-call crosses, the client's port on it if known, and whether hairpin is off. */
+interface SelfCall {
+  bridge: string
+  port?: string
+  off: boolean
 }
 
 /** A conversation's protocol, source and the destination given. */

@@ -212,6 +212,22 @@ export function* mainRoutes(
     }
 }
 
+/** The main table's route to an address: longest prefix, then lowest metric. */
+export function routeTo(h: HostEvidence, addr: string): { route: Route; file: string } | undefined {
+  const a = parseCidr(addr)
+  if (!a) return undefined
+  let best: { route: Route; file: string; bits: number } | undefined
+  for (const { route, prefix, file } of mainRoutes(h)) {
+    if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
+    const better =
+      !best ||
+      prefix.bits > best.bits ||
+      (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
+    if (better) best = { route, file, bits: prefix.bits }
+  }
+  return best && { route: best.route, file: best.file }
+}
+
 /** Returns where a host's DNAT rules send the flow's opening packet, if they rewrite it. */
 function dnatTarget(
   h: HostEvidence,

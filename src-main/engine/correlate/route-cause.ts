@@ -5,10 +5,8 @@
  */
 
 import type { Evidence, Flow } from '../../shared/incident'
-import type { Route } from '../hostfacts/read-ip-route'
-import { inCidr, parseCidr } from '../rulesets/parse-address'
 import type { HostEvidence } from './evidence'
-import { mainRoutes, ownsAddress, type FlowRoles } from './host-roles'
+import { ownsAddress, routeTo, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
 /** Route types that end a packet, and what the kernel answers with (ICMP code, or none). */
@@ -63,20 +61,4 @@ function consistent(flow: Flow, codes: number[], h: HostEvidence): boolean {
   if (flow.outcome !== 'icmp-unreachable' || !flow.icmp) return false
   // The error came from the router itself, with the route's code.
   return codes.includes(flow.icmp.code) && ownsAddress(h, flow.icmp.from)
-}
-
-/** The main table's route to an address: longest prefix, then lowest metric. */
-function routeTo(h: HostEvidence, addr: string): { route: Route; file: string } | undefined {
-  const a = parseCidr(addr)
-  if (!a) return undefined
-  let best: { route: Route; file: string; bits: number } | undefined
-  for (const { route, prefix, file } of mainRoutes(h)) {
-    if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
-    const better =
-      !best ||
-      prefix.bits > best.bits ||
-      (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
-    if (better) best = { route, file, bits: prefix.bits }
-  }
-  return best && { route: best.route, file: best.file }
 }

@@ -29,8 +29,6 @@ export interface Hop {
   /** Path 'bridge': the bridge (iif and oif are its ports) and whether br_netfilter is on. */
   bridge?: string
   brNetfilter?: boolean
-  /** A routed packet that crossed no bridge at this host (-m physdev is decided). */
-  notBridged?: boolean
 }
 
 /** A packet to walk: its SPEC text and the conntrack state it carries. */

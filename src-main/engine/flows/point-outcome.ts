@@ -1,6 +1,6 @@
 import type { Outcome } from '../../shared/incident'
 import type { DirectionData, PointFlow } from './point-flow'
-import { ASKED_AGAIN } from './track-point'
+import { discoveryHeard } from './track-point'
 import type { Segment } from './segment-ring'
 
 /** A segment sent this many times (two retransmissions) and never acknowledged is stuck. */
@@ -10,7 +10,7 @@ const STUCK_SENDS = 3
 export function pointOutcome(f: PointFlow): Outcome {
   if (f.proto !== 'tcp') {
     // A discovery answered on the wire whose asker asked on never heard the answer.
-    if (f.neighbour && f.askedAgain >= ASKED_AGAIN) return 'unanswered'
+    if (f.neighbour) return discoveryHeard(f) ? 'answered' : 'unanswered'
     if (f.fromB > 0) return 'answered'
     if (isUnreachable(f)) return 'icmp-unreachable'
     return 'unanswered'

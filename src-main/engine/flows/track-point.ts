@@ -18,7 +18,15 @@ export const MAX_SIGHTINGS = 48
  * Solicitations after an advertisement came back that make a discovery a failure: the asker
  * never heard the answer. (One more is the kernel confirming an entry it just learnt.)
  */
-export const ASKED_AGAIN = 2
+const ASKED_AGAIN = 2
+
+/**
+ * Whether a neighbour discovery was answered and the asker heard it: an advertisement came back
+ * and the asker did not go on asking.
+ */
+export function discoveryHeard(f: PointFlow): boolean {
+  return f.fromB > 0 && f.askedAgain < ASKED_AGAIN
+}
 
 /** ICMP types that are errors quoting a packet (RFC 792, RFC 4443). */
 const ICMP_ERRORS = new Set([3, 4, 5, 11, 12])
@@ -185,9 +193,7 @@ export function createPointTracker(point: string): PointTracker {
     finish() {
       // Neighbour discovery that worked is the link doing its job, in every IPv6 capture: only
       // the solicitations nobody answered are conversations to report.
-      return byFirstPacket(
-        opened.filter((f) => !f.neighbour || f.fromB === 0 || f.askedAgain >= ASKED_AGAIN)
-      )
+      return byFirstPacket(opened.filter((f) => !f.neighbour || !discoveryHeard(f)))
     }
   }
 
