@@ -9,7 +9,7 @@
 import type { Flow, KeyPacket } from '../../shared/incident'
 import { isoToUs } from '../report/time'
 import { interfaceOf, sysctlValue, type HostCapture, type HostEvidence } from './evidence'
-import { interfaceToward, type FlowRoles } from './host-roles'
+import { forwardRoute, interfaceToward, type FlowRoles } from './host-roles'
 
 /** A packet a host received on one interface and never sent by the one its route takes. */
 export interface Crossing {
@@ -42,12 +42,12 @@ export function lostInside(flow: Flow, host: HostEvidence, roles: FlowRoles): Cr
   const bridged = roles.bridged.get(host)
   if (flow.outcome === 'one-way') {
     const k = keys.find((x) => x.what === 'syn-ack')
-    const out = bridged ? bridged.toSrc : interfaceToward(host, ends.src)
+    const out = bridged ? bridged.toSrc : forwardRoute(host, ends, true).choice?.dev
     return k && crossing(host, k, 'the SYN-ACK', ends.farDst, ends.src, out)
   }
   if (['syn-timeout', 'refused-rst', 'icmp-unreachable', 'unanswered'].includes(flow.outcome)) {
     const k = keys.find((x) => x.what === 'syn' || x.what === 'request')
-    const out = bridged ? bridged.toDst : interfaceToward(host, ends.farDst)
+    const out = bridged ? bridged.toDst : forwardRoute(host, ends, false).choice?.dev
     const what =
       k?.what === 'syn'
         ? 'the SYN'
@@ -125,7 +125,9 @@ export function reversePathDrop(x: Crossing): ReversePath | undefined {
   const setting = !all ? own : !own ? all : all.value > own.value ? all : own
   if (!setting || (setting.value !== 1 && setting.value !== 2)) return undefined
   const mode = setting.value
-  const back = interfaceToward(x.host, x.src)
+  // The kernel looks the source up as a destination, from the packet's destination, with no in
+  // interface (fib_validate_source).
+  const back = interfaceToward(x.host, x.src, { src: x.dst })
   if (mode === 1 ? back === x.inIface : back !== undefined) return undefined
   // Loose mode lets in any source with a route back; without one, only no filtering does. The
   // larger of `all` and the interface's value counts, so `all` may need lowering too.

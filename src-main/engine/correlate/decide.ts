@@ -11,6 +11,7 @@ import { FAILED_ORDER } from '../../shared/outcomes'
 import { walkNetfilter, type WalkOptions, type WalkResult } from '../evaluate/walk-netfilter'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
+import type { Route } from '../hostfacts/read-ip-route'
 import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { sysctlFact, sysctlValue, type EvidenceSet } from './evidence'
@@ -42,7 +43,9 @@ import {
 import {
   flowEnds,
   flowRoles,
+  forwardRoute,
   interfaceToward,
+  lookupRoute,
   natTarget,
   ownsAddress,
   routeTo,
@@ -124,7 +127,57 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   if (counted && !draft.evidence.some((x) => x.kind === 'counter' && x.text === counted.text))
     draft.evidence.splice(Math.min(1, draft.evidence.length), 0, counted)
   insideHost(draft, roles)
+  policyRouted(draft, roles)
   return draft
+}
+
+/**
+ * A router whose routing policy (`ip rule`) sends the flow's packets by another table than the
+ * main one: which rule, which route, and where the main table would have sent them. A path
+ * that differs from what the main table says is often the failure's real origin (a mark or a
+ * source rule steering a port to a path that does not carry it).
+ */
+function policyRouted(draft: Draft, roles: FlowRoles): void {
+  const e = roles.ends
+  for (const h of roles.routers) {
+    if (roles.bridged.has(h)) continue
+    for (const back of [false, true]) {
+      const { toward, query: q, choice: c } = forwardRoute(h, e, back)
+      if (!c?.rule) continue
+      const main = lookupRoute(h, toward, { ...q, mainOnly: true })
+      const r = c.rule.rule
+      const how = c.route
+        ? `table ${c.table}'s \`${routeText(c.route)}\``
+        : c.type !== 'unicast'
+          ? `its ${c.type} action`
+          : `${c.dev ?? 'an interface'}`
+      const marked =
+        r.fwmark && q.mark ? ` (the mark 0x${q.mark.toString(16)} its rules give the packet)` : ''
+      const differs = main?.dev !== c.dev || c.type !== 'unicast'
+      if (!back && differs && main?.dev)
+        draft.explanation += ` ${h.name || 'The router'} steers the opening packet onto this path by policy routing (\`${r.text}\`); its main table would send it out ${main.dev}.`
+      draft.evidence.push({
+        kind: 'host',
+        weight: 'suggests',
+        text: `${h.name || 'the router'} routes ${back ? 'the replies' : 'the opening packet'} to ${toward} by policy: rule \`${r.text}\`${marked} picks ${how}${differs && main?.dev ? `, where the main table would send ${back ? 'them' : 'it'} out ${main.dev}` : ''}`,
+        file: c.rule.file,
+        line: r.line
+      })
+    }
+  }
+}
+
+/** A route as `ip route` prints it, in short. */
+function routeText(r: Route): string {
+  const dst = r.dst === 'default' ? 'default' : r.dst
+  return [
+    r.type !== 'unicast' ? r.type : '',
+    dst,
+    r.via ? `via ${r.via}` : '',
+    r.dev ? `dev ${r.dev}` : ''
+  ]
+    .filter(Boolean)
+    .join(' ')
 }
 
 /**
@@ -1368,13 +1421,13 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
     roles.routers.length > 0 &&
     isPrivate(e.farSrc)
   ) {
-    const back = interfaceToward(server, e.farSrc)
+    const back = interfaceToward(server, e.farSrc, { src: e.farDst })
     const serverSawSyn = flow.keyPackets
       ?.find((k) => k.what === 'syn')
       ?.seenAt.some((p) => server.points.includes(p))
     const router = roles.routers[0]
     if (back === undefined && !sourceTranslated(flow, router, roles, serverSawSyn)) {
-      const out = interfaceToward(router, e.farDst)
+      const out = forwardRoute(router, e, false).choice?.dev
       return {
         flow,
         cause: {

@@ -7,6 +7,7 @@
 import type { ConntrackTable } from '../hostfacts/read-conntrack'
 import type { IpAddrSnapshot } from '../hostfacts/read-ip-addr'
 import type { IpRouteSnapshot } from '../hostfacts/read-ip-route'
+import type { IpRuleSnapshot } from '../hostfacts/read-ip-rule'
 import type { SsSnapshot } from '../hostfacts/read-ss'
 import type { SysctlSnapshot } from '../hostfacts/read-sysctl'
 import { normalizeAddress } from '../hostfacts/address'
@@ -29,6 +30,8 @@ export interface HostEvidence {
   ipsets: FromFile<Map<string, IpSet>>[]
   ipAddr?: FromFile<IpAddrSnapshot>
   routes: FromFile<IpRouteSnapshot>[]
+  /** `ip rule` snapshots: routing policy, tried before any table. */
+  ipRules: FromFile<IpRuleSnapshot>[]
   ss?: FromFile<SsSnapshot>
   conntrack?: FromFile<ConntrackTable>
   sysctl: FromFile<SysctlSnapshot>[]
@@ -84,6 +87,7 @@ export function hostOf(ev: EvidenceSet, name: string | undefined): HostEvidence 
       rulesets: [],
       ipsets: [],
       routes: [],
+      ipRules: [],
       sysctl: [],
       logs: [],
       logFiles: [],

@@ -8,6 +8,7 @@
 import type { Flow } from '../../shared/incident'
 import { normalizeAddress } from '../hostfacts/address'
 import type { Route } from '../hostfacts/read-ip-route'
+import type { IpRule } from '../hostfacts/read-ip-rule'
 import type { Cidr } from '../rulesets/model'
 import { parsePacketSpec } from '../evaluate/packet-spec'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
@@ -15,6 +16,7 @@ import { hostAddresses, localAddresses, type EvidenceSet, type HostEvidence } fr
 import { bridgeCrossing, type BridgeCrossing } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
+import { walkNetfilter } from '../evaluate/walk-netfilter'
 
 /** The hosts a flow crossed, each with the interfaces its packets used there. */
 export interface FlowRoles {
@@ -40,6 +42,8 @@ export interface FlowEnds {
   farSport?: number
   farDst: string
   farDport?: number
+  /** The flow's protocol. */
+  proto?: string
 }
 
 /** Returns the flow's endpoints before and after any translation seen between points. */
@@ -54,7 +58,8 @@ export function flowEnds(flow: Flow): FlowEnds {
     farSrc: last?.src ?? flow.src,
     farSport: last?.sport ?? flow.sport,
     farDst: last?.dst ?? flow.dst,
-    farDport: last?.dport ?? flow.dport
+    farDport: last?.dport ?? flow.dport,
+    proto: flow.proto
   }
 }
 
@@ -173,59 +178,316 @@ const forwardedPairs = perHost(
 /** A map key for an ordered pair of normalised addresses. */
 const pairKey = (x: string, y: string): string => `${x} ${y}`
 
+/** What a route lookup knows of the packet besides its destination (what `ip rule` selects by). */
+export interface RouteQuery {
+  /** The packet's source address. */
+  src?: string
+  /** The interface it came in by; absent for the host's own packets. */
+  iif?: string
+  /** Its mark when routed; absent: no mark (0). */
+  mark?: number
+  /** Ignore the routing policy: the main table's answer. */
+  mainOnly?: boolean
+}
+
+/** Where a host's routing sends a packet, and why. */
+export interface RouteChoice {
+  /** The route taken; absent for a connected prefix `ip addr` alone gives, or a rule's ending. */
+  route?: Route
+  /** The snapshot holding the route (or the rule). */
+  file?: string
+  /** The interface the packet leaves by. */
+  dev?: string
+  /** The table the route is in ('main' for the main table). */
+  table: string
+  /** unicast, or what ends the packet: a route's or a rule's unreachable, prohibit, blackhole. */
+  type: string
+  /** The routing policy rule that chose the table, when one other than the main table's did. */
+  rule?: { rule: IpRule; file: string }
+  /** A rule before it whose selector the lookup could not test (uidrange, tos ...) was passed over. */
+  uncertain: boolean
+}
+
 /**
  * Returns the interface a host reaches an address through: the one with a
  * connected prefix holding it, else the device of the most specific route,
- * else undefined when the host's facts do not say.
+ * else undefined when the host's facts do not say. With `ip rule` snapshots
+ * the routing policy picks the table, by the packet's source, in interface
+ * and mark as far as `q` gives them.
  */
-export function interfaceToward(h: HostEvidence, addr: string): string | undefined {
+export function interfaceToward(h: HostEvidence, addr: string, q?: RouteQuery): string | undefined {
+  return lookupRoute(h, addr, q)?.dev
+}
+
+/**
+ * The route a host takes to an address: longest prefix, then lowest metric, in the table its
+ * routing policy picks (the main table without `ip rule` snapshots).
+ */
+export function routeTo(
+  h: HostEvidence,
+  addr: string,
+  q?: RouteQuery
+): { route: Route; file: string } | undefined {
+  const c = lookupRoute(h, addr, q)
+  return c?.route && c.file !== undefined ? { route: c.route, file: c.file } : undefined
+}
+
+/**
+ * The kernel's route lookup (fib_rules_lookup, then the table's longest prefix match): the
+ * rules in priority order, each whose selector fits trying its table until one gives a route;
+ * `goto` skips ahead, `nop` does nothing, unreachable / prohibit / blackhole end the packet.
+ */
+export function lookupRoute(
+  h: HostEvidence,
+  addr: string,
+  q: RouteQuery = {}
+): RouteChoice | undefined {
   const a = parseCidr(addr)
   if (!a) return undefined
-  let best: { bits: number; dev: string } | undefined
-  const consider = (prefix: Cidr | undefined, dev: string | undefined): void => {
-    if (!prefix || !dev || prefix.version !== a.version || !inCidr(a, prefix)) return
-    if (!best || prefix.bits > best.bits) best = { bits: prefix.bits, dev }
+  const rules = q.mainOnly ? [] : policyRules(h, a.version)
+  if (rules.length === 0) return bestInTable(h, 'main', addr, a, undefined, false)
+  let uncertain = false
+  for (let i = 0; i < rules.length; i++) {
+    const { rule, file } = rules[i]
+    const fits = ruleFits(rule, a, q)
+    if (fits === undefined) uncertain = true
+    if (!fits) continue
+    const act = rule.action
+    if (act.kind === 'nop') continue
+    if (act.kind === 'goto') {
+      const to = rules.findIndex((r) => r.rule.priority >= act.priority)
+      if (to <= i) break
+      i = to - 1
+      continue
+    }
+    const chosen = isDefaultRule(rule) ? undefined : { rule, file }
+    if (act.kind !== 'lookup')
+      return { file, table: '', type: act.kind, rule: { rule, file }, uncertain }
+    const found = bestInTable(h, act.table, addr, a, chosen, uncertain)
+    if (!found) continue
+    const route = found.route
+    // Only a route the lookup succeeds with is suppressed: an unreachable, prohibit or blackhole
+    // route ends the lookup with its error whatever its prefix (fib_rules_lookup).
+    if (
+      route &&
+      found.type === 'unicast' &&
+      rule.suppressPrefixLength !== undefined &&
+      route.prefixLen <= rule.suppressPrefixLength
+    )
+      continue
+    return found
   }
-  for (const i of h.ipAddr?.value.interfaces ?? []) {
-    for (const ad of i.addresses) {
-      if (i.name === 'lo' && normalizeAddress(ad.address) !== normalizeAddress(addr)) continue
-      consider(parseCidr(`${ad.address}/${ad.prefixLen}`), i.name)
+  return undefined
+}
+
+/** How a router routes a flow's packet it forwards, and what the lookup was asked. */
+export interface ForwardRoute {
+  /** The address the packet goes to. */
+  toward: string
+  /** The interface it comes in by (the one toward where it comes from). */
+  iif: string | undefined
+  query: RouteQuery
+  /** The route taken; undefined when the host's facts do not say. */
+  choice: RouteChoice | undefined
+}
+
+/**
+ * How a router routes a flow's packet it forwards: the opening direction's (back false) toward
+ * the far end, a reply's toward the opener, each looked up as the kernel does for a packet that
+ * came in by the interface toward its source.
+ */
+export function forwardRoute(h: HostEvidence, ends: FlowEnds, back: boolean): ForwardRoute {
+  const toward = back ? ends.src : ends.farDst
+  const iif = interfaceToward(h, back ? ends.farDst : ends.src)
+  const query = forwardQuery(h, ends, back, iif)
+  return { toward, iif, query, choice: lookupRoute(h, toward, query) }
+}
+
+/**
+ * The route query of a flow's packet a router forwards: the opening direction's from the
+ * opener, a reply's from the far side; its in interface; and, where the host routes by mark,
+ * the mark its prerouting rules give the packet.
+ */
+function forwardQuery(
+  h: HostEvidence,
+  ends: FlowEnds,
+  back: boolean,
+  iif: string | undefined
+): RouteQuery {
+  const q: RouteQuery = { src: back ? ends.farDst : ends.src, iif }
+  if (!h.ipRules.some((s) => s.value.rules.some((r) => r.fwmark))) return q
+  q.mark = routingMark(h, ends, back, iif)
+  return q
+}
+
+/** The mark the host's rulesets give a forwarded packet of the flow by the time it is routed. */
+function routingMark(
+  h: HostEvidence,
+  ends: FlowEnds,
+  back: boolean,
+  iif: string | undefined
+): number | undefined {
+  const proto = ends.proto ?? 'tcp'
+  const ep = (a: string, p?: number): string =>
+    p === undefined ? a : a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`
+  const from = back ? ep(ends.farDst, ends.farDport) : ep(ends.src, ends.sport)
+  const to = back ? ep(ends.src, ends.sport) : ep(ends.farDst, ends.farDport)
+  const what =
+    proto === 'tcp'
+      ? back
+        ? ' S.'
+        : ' S'
+      : proto === 'udp'
+        ? ''
+        : back
+          ? ' echo-reply'
+          : ' echo-request'
+  const packet = parsePacketSpec(`${proto} ${from} > ${to}${what}`)
+  if (typeof packet === 'string') return undefined
+  packet.mark = 0
+  for (const r of h.rulesets) {
+    const w = walkNetfilter(r.value, packet, {
+      path: 'forward',
+      iif,
+      ct: back ? 'established' : 'new',
+      local: localAddresses(h)
+    })
+    if (w.routingMark !== undefined && w.routingMark !== 0) return w.routingMark
+  }
+  return 0
+}
+
+/** The kernel's own rules: local, main and default tables, selecting everything. */
+function isDefaultRule(r: IpRule): boolean {
+  return (
+    !r.not &&
+    !r.from &&
+    !r.to &&
+    !r.fwmark &&
+    !r.iif &&
+    !r.oif &&
+    r.other.length === 0 &&
+    r.action.kind === 'lookup' &&
+    ['main', 'local', 'default', '254', '255', '253'].includes(r.action.table)
+  )
+}
+
+/** Whether a rule's selector fits the packet; undefined when a selector cannot be tested. */
+function ruleFits(r: IpRule, a: Cidr, q: RouteQuery): boolean | undefined {
+  if (r.family !== undefined && r.family !== a.version) return false
+  let fits: boolean | undefined = true
+  const and = (x: boolean | undefined): void => {
+    if (fits === false) return
+    fits = x === false ? false : x === undefined ? undefined : fits
+  }
+  const within = (
+    addr: string | undefined,
+    p: { addr: string; bits: number }
+  ): boolean | undefined => {
+    if (addr === undefined) return undefined
+    const x = parseCidr(addr)
+    const prefix = parseCidr(`${p.addr}/${p.bits}`)
+    return x !== undefined && prefix !== undefined && inCidr(x, prefix)
+  }
+  if (r.from) and(within(q.src, r.from))
+  if (r.to) and(inCidr(a, parseCidr(`${r.to.addr}/${r.to.bits}`)!))
+  if (r.fwmark)
+    and(((q.mark ?? 0) & r.fwmark.mask) >>> 0 === (r.fwmark.value & r.fwmark.mask) >>> 0)
+  // A host's own packets come in by the loopback device as far as iif is concerned.
+  if (r.iif) and(ifaceFits(r.iif, q.iif ?? 'lo'))
+  if (r.oif) and(false)
+  if (r.other.length > 0) and(undefined)
+  if (fits === undefined) return undefined
+  return r.not ? !fits : fits
+}
+
+/** `ip rule iif`/`oif` names, with a trailing `+` as a wildcard. */
+function ifaceFits(pattern: string, name: string): boolean {
+  return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : pattern === name
+}
+
+/** A host's policy rules for one family, in priority order, each with its snapshot. */
+function policyRules(h: HostEvidence, version: 4 | 6): { rule: IpRule; file: string }[] {
+  const out: { rule: IpRule; file: string }[] = []
+  for (const s of h.ipRules)
+    for (const rule of s.value.rules) if (rule.family === version) out.push({ rule, file: s.file })
+  return out.sort((x, y) => x.rule.priority - y.rule.priority)
+}
+
+/**
+ * The best route to an address in one table: longest prefix, then a connected prefix (`ip
+ * addr`, main table) before a route, then the lowest metric.
+ */
+function bestInTable(
+  h: HostEvidence,
+  table: string,
+  addr: string,
+  a: Cidr,
+  rule: RouteChoice['rule'],
+  uncertain: boolean
+): RouteChoice | undefined {
+  const name =
+    table === '254' ? 'main' : table === '255' ? 'local' : table === '253' ? 'default' : table
+  let best: (RouteChoice & { bits: number }) | undefined
+  if (name === 'main') {
+    for (const i of h.ipAddr?.value.interfaces ?? []) {
+      for (const ad of i.addresses) {
+        if (i.name === 'lo' && normalizeAddress(ad.address) !== normalizeAddress(addr)) continue
+        const prefix = parseCidr(`${ad.address}/${ad.prefixLen}`)
+        if (!prefix || prefix.version !== a.version || !inCidr(a, prefix)) continue
+        if (!best || prefix.bits > best.bits)
+          best = { dev: i.name, table: name, type: 'unicast', rule, uncertain, bits: prefix.bits }
+      }
     }
   }
-  for (const { route, prefix } of mainRoutes(h))
-    consider(prefix, route.dev ?? route.nexthops?.[0]?.dev)
-  return best?.dev
+  for (const { route, prefix, file } of tableRoutes(h, name)) {
+    if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
+    const better =
+      !best ||
+      prefix.bits > best.bits ||
+      (prefix.bits === best.bits &&
+        best.route !== undefined &&
+        (route.metric ?? 0) < (best.route.metric ?? 0))
+    if (better)
+      best = {
+        route,
+        file,
+        dev: route.dev ?? route.nexthops?.[0]?.dev,
+        table: name,
+        type: route.type,
+        rule,
+        uncertain,
+        bits: prefix.bits
+      }
+  }
+  if (!best) return undefined
+  const choice: RouteChoice & { bits?: number } = best
+  delete choice.bits
+  return choice
 }
 
 /** A host's routes of the main table, each with the prefix it covers and its snapshot. */
-export function* mainRoutes(
+export function mainRoutes(
   h: HostEvidence
+): Generator<{ route: Route; prefix: Cidr | undefined; file: string }> {
+  return tableRoutes(h, 'main')
+}
+
+/** A host's routes of one table ('main': the main table), each with its prefix and snapshot. */
+function* tableRoutes(
+  h: HostEvidence,
+  table: string
 ): Generator<{ route: Route; prefix: Cidr | undefined; file: string }> {
   for (const r of h.routes)
     for (const route of r.value.routes) {
-      if (route.table !== undefined && route.table !== 'main') continue
+      const t = route.table === undefined || route.table === '254' ? 'main' : route.table
+      if (t !== table) continue
       const prefix =
         route.dst === 'default'
           ? parseCidr(route.family === 4 ? '0.0.0.0/0' : '::/0')
           : parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/${route.prefixLen}`)
       yield { route, prefix, file: r.file }
     }
-}
-
-/** The main table's route to an address: longest prefix, then lowest metric. */
-export function routeTo(h: HostEvidence, addr: string): { route: Route; file: string } | undefined {
-  const a = parseCidr(addr)
-  if (!a) return undefined
-  let best: { route: Route; file: string; bits: number } | undefined
-  for (const { route, prefix, file } of mainRoutes(h)) {
-    if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
-    const better =
-      !best ||
-      prefix.bits > best.bits ||
-      (prefix.bits === best.bits && (route.metric ?? 0) < (best.route.metric ?? 0))
-    if (better) best = { route, file, bits: prefix.bits }
-  }
-  return best && { route: best.route, file: best.file }
 }
 
 /** Returns where a host's DNAT rules send the flow's opening packet, if they rewrite it. */

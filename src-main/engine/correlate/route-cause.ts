@@ -6,7 +6,7 @@
 
 import type { Evidence, Flow } from '../../shared/incident'
 import type { HostEvidence } from './evidence'
-import { ownsAddress, routeTo, type FlowRoles } from './host-roles'
+import { forwardRoute, ownsAddress, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
 /** Route types that end a packet, and what the kernel answers with (ICMP code, or none). */
@@ -20,14 +20,43 @@ const ENDS: Record<string, { answer: string; codes: number[] }> = {
 export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
   const dst = roles.ends.farDst
   for (const h of roles.routers) {
-    const found = routeTo(h, dst)
+    const found = forwardRoute(h, roles.ends, false).choice
     if (!found) continue
-    const { route, file } = found
-    const end = ENDS[route.type]
+    const end = ENDS[found.type]
     if (!end || !consistent(flow, end.codes, h)) continue
-    const prefix = route.dst === 'default' ? 'default' : route.dst
     const name = h.name || 'the router'
-    const text = `${route.type} ${prefix}`
+    const route = found.route
+    if (!route) {
+      // A routing policy rule's own action, before any table.
+      const r = found.rule!.rule
+      return {
+        flow,
+        cause: {
+          kind: 'unknown',
+          host: h.name || undefined,
+          file: found.file,
+          line: r.line,
+          rule: r.text
+        },
+        evidence: [
+          {
+            kind: 'host',
+            weight: 'proves',
+            text: `${name}'s routing policy sends ${dst} to the rule \`${r.text}\`, which ${found.type === 'blackhole' ? 'discards packets without a word' : `answers with ${end.answer}`}`,
+            file: found.file,
+            line: r.line
+          },
+          ...seen
+        ],
+        confidence: 0.8,
+        explanation: `${name}'s routing policy has \`${r.text}\`: packets to ${dst} it selects end there, ${found.type === 'blackhole' ? 'discarded without any answer' : `answered with ${end.answer}`}, before any routing table or firewall rule on the way out sees them. It is routing, not the firewall: remove the rule (or narrow it) if ${dst} should be reachable.`,
+        fix: `ip ${dst.includes(':') ? '-6 ' : ''}rule del priority ${r.priority}`
+      }
+    }
+    const file = found.file!
+    const prefix = route.dst === 'default' ? 'default' : route.dst
+    const table = found.table !== 'main' ? ` table ${found.table}` : ''
+    const text = `${route.type} ${prefix}${table}`
     return {
       flow,
       cause: {

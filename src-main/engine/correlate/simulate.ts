@@ -15,7 +15,7 @@ import {
 import type { CtState, Ruleset } from '../rulesets/model'
 import { localAddresses, type FromFile, type HostEvidence } from './evidence'
 import { crossesNoBridge } from './bridge'
-import { interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
+import { forwardRoute, interfaceToward, type FlowEnds, type FlowRoles } from './host-roles'
 
 /** One host the packet crosses, and how. */
 export interface Hop {
@@ -63,7 +63,7 @@ export function forwardHops(roles: FlowRoles): Hop[] {
       ends,
       role: 'client',
       path: 'output',
-      oif: interfaceToward(roles.client, ends.dst)
+      oif: interfaceToward(roles.client, ends.dst, { src: ends.src })
     })
   for (const r of roles.routers) hops.push(routerHop(r, roles, false))
   if (roles.server)
@@ -87,7 +87,7 @@ export function returnHops(roles: FlowRoles): Hop[] {
       ends,
       role: 'server',
       path: 'output',
-      oif: interfaceToward(roles.server, ends.farSrc)
+      oif: interfaceToward(roles.server, ends.farSrc, { src: ends.farDst })
     })
   for (const r of [...roles.routers].reverse()) hops.push(routerHop(r, roles, true))
   if (roles.client)
@@ -119,9 +119,8 @@ export function routerHop(r: HostEvidence, roles: FlowRoles, back: boolean): Hop
       bridge: b.bridge,
       brNetfilter: b.brNetfilter
     }
-  const iif = interfaceToward(r, back ? ends.farDst : ends.src)
-  const oif = interfaceToward(r, back ? ends.src : ends.farDst)
-  return { host: r, ends, role: 'router', path: 'forward', iif, oif }
+  const { iif, choice } = forwardRoute(r, ends, back)
+  return { host: r, ends, role: 'router', path: 'forward', iif, oif: choice?.dev }
 }
 
 /** Returns a packet to walk from a SPEC, or undefined when the SPEC cannot be built. */

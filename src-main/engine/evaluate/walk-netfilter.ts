@@ -57,6 +57,12 @@ export interface WalkResult {
   ct: CtState
   /** Where a DNAT or REDIRECT of this walk sent the packet (`ADDR[:PORT]` as the rule wrote it). */
   dnatTo?: string
+  /**
+   * The packet's mark when the kernel routes it (after prerouting; for the host's own packets,
+   * after output, which reroutes a packet whose mark changed): what `ip rule fwmark` sees.
+   * Undefined when the walk cannot tell (a mark set by a rule that may or may not match).
+   */
+  routingMark?: number
 }
 
 /** Options for a walk. */
@@ -157,6 +163,11 @@ function stagesOf(ruleset: Ruleset, version: 4 | 6, o: WalkOptions): Stage[] {
   return out
 }
 
+/** Whether a packet coming in has been routed by the time it meets this hook. */
+function routedAt(hook: Hook): boolean {
+  return hook !== 'ingress' && hook !== 'prerouting'
+}
+
 /** What a base chain's policy decides, named as the walk names it. */
 function policyOf(table: Table, chain: Chain): DecidedBy {
   return {
@@ -222,20 +233,32 @@ export function walkNetfilter(
   /** Whether the base chain being walked runs before conntrack (where notrack takes effect). */
   let beforeConntrack = false
   let ttlDone = false
+  /** Whether the routing decision's mark is taken yet (routingMark). */
+  let routed = false
+  let routingMark: number | undefined
+  const route = (): void => {
+    if (routed) return
+    routed = true
+    routingMark = ctx.mark
+  }
   const done = (
     verdict: WalkResult['verdict'],
     by: DecidedBy | undefined,
     rejectWith?: string
-  ): WalkResult => ({
-    verdict,
-    rejectWith,
-    decidedBy: by,
-    trace,
-    uncertain: uncertainWhy.length > 0,
-    uncertainWhy,
-    ct: ctx.ct,
-    dnatTo
-  })
+  ): WalkResult => {
+    if (verdict === 'accept') route()
+    return {
+      verdict,
+      rejectWith,
+      decidedBy: by,
+      trace,
+      uncertain: uncertainWhy.length > 0,
+      uncertainWhy,
+      ct: ctx.ct,
+      dnatTo,
+      routingMark
+    }
+  }
   /** Routing a forwarded packet lowers its TTL (hop limit) before the forward hook. */
   const lowerTtl = (): void => {
     ttlDone = true
@@ -270,6 +293,8 @@ export function walkNetfilter(
       continue
     }
     if (!ttlDone && (hook === 'forward' || hook === 'postrouting' || hook === 'egress')) lowerTtl()
+    // Routing comes after prerouting (a host's own packet: after output, which reroutes it).
+    if (path === 'output' ? hook === 'postrouting' || hook === 'egress' : routedAt(hook)) route()
     ctx.iif = iif
     ctx.oif = oif
     // NAT chains see a connection's first packet only (and no untracked packet).

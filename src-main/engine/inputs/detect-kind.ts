@@ -122,6 +122,11 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
   },
   {
     kind: 'host',
+    format: 'ip-rule',
+    test: /^(\s*\d+:\s+(not\s+)?(from|to|fwmark|iif|oif)\s+\S+.*\s(lookup|table|goto|unreachable|prohibit|blackhole|nop)\b|\s*\[\s*\{\s*"priority"\s*:)/m
+  },
+  {
+    kind: 'host',
     format: 'ip-route',
     test: /^(default (via|dev) \S+|[\da-f.:]+(\/\d+)? (via [\da-f.:]+ )?dev \S+|\s*\[\s*\{\s*"dst"\s*:)/m
   },

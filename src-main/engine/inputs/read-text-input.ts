@@ -4,6 +4,7 @@ import { readFirewalldFile } from '../correlate/host-firewalld'
 import { readConntrack } from '../hostfacts/read-conntrack'
 import { readIpAddr, type IpAddrSnapshot } from '../hostfacts/read-ip-addr'
 import { readIpRoute } from '../hostfacts/read-ip-route'
+import { IP_RULE_LINE, readIpRule } from '../hostfacts/read-ip-rule'
 import { readSs } from '../hostfacts/read-ss'
 import { readSysctl } from '../hostfacts/read-sysctl'
 import { readLog } from '../logs/read-log'
@@ -77,6 +78,28 @@ export function readTextInput(info: InputInfo, text: string, host: HostEvidence)
     const r = readIpRoute(file, text)
     host.routes.push({ file, value: r })
     keep(r.routes.length, r.problems)
+    return
+  }
+  if (info.kind === 'host' && info.format === 'ip-rule') {
+    const r = readIpRule(file, text)
+    host.ipRules.push({ file, value: r })
+    let records = r.rules.length
+    const problems = [...r.problems]
+    // `ip rule; ip route show table all` in one file: the other lines are routes (kept in place,
+    // so their line numbers stay the file's).
+    if (r.format === 'text') {
+      const rest = text
+        .split('\n')
+        .map((l) => (IP_RULE_LINE.test(l) ? '' : l))
+        .join('\n')
+      if (rest.trim() !== '') {
+        const routes = readIpRoute(file, rest)
+        host.routes.push({ file, value: routes })
+        records += routes.routes.length
+        problems.push(...routes.problems)
+      }
+    }
+    keep(records, problems)
     return
   }
   if (info.kind === 'host' && info.format === 'ss') {

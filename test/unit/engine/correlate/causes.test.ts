@@ -1969,3 +1969,107 @@ describe('an nft policy drop', () => {
     })
   })
 })
+
+describe('policy routing on the way (ip rule)', () => {
+  /** The router with a third link (r2, toward a second upstream) and its routing policy. */
+  const setup = (rules: string, iptables?: string): EvidenceSet => {
+    const ev = routed({
+      'ip-addr.txt':
+        routerAddr() +
+        '4: r2@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n' +
+        '    inet 10.77.0.1/24 scope global r2\n',
+      'ip-route.txt': [
+        'default via 10.77.0.2 dev r2 table 100',
+        '10.88.1.0/24 dev r0 proto kernel scope link src 10.88.1.1',
+        '203.0.113.0/24 dev r1 proto kernel scope link src 203.0.113.1',
+        '10.77.0.0/24 dev r2 proto kernel scope link src 10.77.0.1',
+        ''
+      ].join('\n'),
+      'ip-rule.txt': `0:\tfrom all lookup local\n${rules}32766:\tfrom all lookup main\n32767:\tfrom all lookup default\n`,
+      ...(iptables ? { 'iptables-save.txt': iptables } : {})
+    })
+    for (const h of ['client', 'router']) hostOf(ev, h).points.push(h)
+    return ev
+  }
+  const marking = [
+    '*mangle',
+    ':PREROUTING ACCEPT [0:0]',
+    '-A PREROUTING -i r0 -p tcp -m tcp --dport 8443 -j MARK --set-xmark 0x1/0xffffffff',
+    'COMMIT',
+    '*filter',
+    ':FORWARD ACCEPT [0:0]',
+    '-A FORWARD -o r2 -j DROP',
+    'COMMIT',
+    ''
+  ].join('\n')
+
+  it('walks a marked packet out the interface its fwmark rule picks, and names the rule', () => {
+    const ev = setup('100:\tfrom all fwmark 0x1 lookup 100\n', marking)
+    const lost = flow({
+      id: 'F1',
+      outcome: 'syn-timeout',
+      dport: 8443,
+      seenAt: ['client', 'router']
+    })
+    const f = findingFor(run(ev, [lost]), 'F1')!
+    // Out r2 (table 100), where FORWARD drops it; the main table would have sent it out r1.
+    expect(f.cause).toMatchObject({ kind: 'rule', host: 'router', chain: 'FORWARD' })
+    expect(f.cause.rule).toMatch(/-o r2 -j DROP/)
+    const policy = f.evidence.find((e) => /by policy/.test(e.text))!
+    expect(policy).toMatchObject({ file: 'router/ip-rule.txt', line: 2 })
+    expect(policy.text).toMatch(
+      /rule `100: from all fwmark 0x1 lookup 100` \(the mark 0x1 its rules give the packet\) picks table 100's `default via 10.77.0.2 dev r2`, where the main table would send it out r1/
+    )
+    expect(f.explanation).toMatch(/steers the opening packet onto this path by policy routing/)
+  })
+
+  it('leaves an unmarked packet to the main table', () => {
+    const ev = setup('100:\tfrom all fwmark 0x1 lookup 100\n', marking)
+    const lost = flow({
+      id: 'F1',
+      outcome: 'syn-timeout',
+      dport: 443,
+      seenAt: ['client', 'router']
+    })
+    const f = findingFor(run(ev, [lost]), 'F1')!
+    expect(f.cause.rule ?? '').not.toMatch(/-o r2/)
+    expect(f.evidence.some((e) => /by policy/.test(e.text))).toBe(false)
+  })
+
+  it('takes a source rule for the replies too', () => {
+    // The server's replies to the client's network leave by r2: the client never hears them.
+    const ev = setup('120:\tfrom 203.0.113.0/24 lookup 100\n')
+    const f = findingFor(
+      run(ev, [
+        flow({ id: 'F1', outcome: 'syn-timeout', dport: 80, seenAt: ['client', 'router'] })
+      ]),
+      'F1'
+    )!
+    const replies = f.evidence.find((e) => /routes the replies/.test(e.text))!
+    expect(replies.text).toMatch(
+      /rule `120: from 203.0.113.0\/24 lookup 100`.*dev r2`, where the main table would send them out r0/
+    )
+  })
+
+  it('is the cause when a rule’s own action ends the packet', () => {
+    const ev = setup('200:\tfrom 10.88.1.0/24 to 203.0.113.0/24 prohibit\n')
+    const inc = run(ev, [
+      flow({
+        id: 'F1',
+        outcome: 'icmp-unreachable',
+        dport: 80,
+        seenAt: ['client', 'router'],
+        icmp: { type: 3, code: 13, from: '10.88.1.1', sender: 'router', quoted: 'syn', time: T0 }
+      })
+    ])
+    const f = findingFor(inc, 'F1')!
+    expect(f.cause).toMatchObject({
+      kind: 'unknown',
+      host: 'router',
+      file: 'router/ip-rule.txt',
+      line: 2,
+      rule: '200: from 10.88.1.0/24 to 203.0.113.0/24 prohibit'
+    })
+    expect(f.fix).toBe('ip rule del priority 200')
+  })
+})
