@@ -66,7 +66,8 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
   async function incident(
     name: string,
     sport: number,
-    to: { host: string; port: number; nflog?: number } = { host: NET.server, port: PORT }
+    to: { host: string; port: number; nflog?: number } = { host: NET.server, port: PORT },
+    from: Host = c
   ): Promise<{ dir: string; inc: Incident; connected: boolean }> {
     const dir = lab.file(name)
     for (const h of ['client', 'router', 'server']) mkdirSync(join(dir, h), { recursive: true })
@@ -78,8 +79,10 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     ]
     if (to.nflog !== undefined)
       captures.push([r, { file: `${name}/router/nflog.pcap`, ifaces: [`nflog:${to.nflog}`] }])
+    // The router's own connections to its own addresses go over loopback.
+    if (from === r) captures.push([r, { file: `${name}/router/lo.pcap`, ifaces: ['lo'] }])
     const { result } = await capturing(lab, captures, () =>
-      scriptedClient(c, {
+      scriptedClient(from, {
         host: to.host,
         port: to.port,
         localPort: sport,
@@ -189,6 +192,55 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
     await r.must('iptables', ['-t', 'nat', '-F'])
     await r.must('iptables', ['-F'])
     await r.must('iptables', ['-P', 'FORWARD', 'ACCEPT'])
+  })
+
+  it("the router's own connection to its port forward: nat output, and its fix", async () => {
+    const rules = lab.file('local-dnat.rules')
+    writeFileSync(
+      rules,
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':INPUT ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        `-A PREROUTING -d ${NET.routerIn}/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${NET.server}:${PORT}`,
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    await r.must('iptables-restore', [rules])
+    const to = { host: NET.routerIn, port: 8080 }
+    // From outside the port forward works; from the router itself nothing listens on 8080.
+    const remote = await incident('local-dnat', 43011, to)
+    expect(remote.connected).toBe(true)
+    const first = await incident('local-dnat', 43012, to, r)
+    expect(first.connected).toBe(false)
+    const flow = tcpFlow(first.inc, 'local dnat', 43012)
+    expect([flow.outcome, flow.src, flow.dst, flow.dport]).toEqual([
+      'refused-rst',
+      NET.routerIn,
+      NET.routerIn,
+      8080
+    ])
+    const finding = findingOf(first.inc, flow)!
+    expect(finding.cause).toMatchObject({
+      kind: 'nat',
+      host: 'router',
+      table: 'nat',
+      chain: 'PREROUTING',
+      rule: expect.stringMatching(/-j DNAT --to-destination/)
+    })
+    expect(finding.fix).toBe(
+      `iptables -t nat -A OUTPUT -d ${NET.routerIn} -p tcp --dport 8080 -j DNAT --to-destination ${NET.server}:${PORT}`
+    )
+    const [tool, ...args] = finding.fix!.split(/\s+/)
+    await r.must(tool, args)
+    const again = await incident('local-dnat-fixed', 43013, to, r)
+    expect(again.connected).toBe(true)
+    // Translated now, the router's own connection is no longer a failure of its own making.
+    expect(tcpFlow(again.inc, 'local dnat fixed', 43013).outcome).toBe('established')
+    await r.must('iptables', ['-t', 'nat', '-F'])
   })
 
   it('a forward chain without a rule for established connections: a fix for both ways', async () => {

@@ -14,7 +14,7 @@ import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Route } from '../hostfacts/read-ip-route'
 import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { sysctlFact, sysctlValue, type EvidenceSet } from './evidence'
+import { sysctlFact, sysctlValue, type EvidenceSet, type HostEvidence } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
@@ -45,6 +45,7 @@ import {
   flowRoles,
   forwardRoute,
   interfaceToward,
+  prerouteOnlyDnat,
   lookupRoute,
   natTarget,
   ownsAddress,
@@ -164,6 +165,66 @@ function policyRouted(draft: Draft, roles: FlowRoles): void {
         line: r.line
       })
     }
+  }
+}
+
+/**
+ * A host's own connection to its DNAT address refused by the host itself: its DNAT rule is in nat
+ * prerouting, which translates packets that arrive and never the host's own (those meet nat
+ * output only), so the connection stayed on the host, where nothing listens on that port.
+ */
+function localDnat(
+  flow: Flow,
+  host: HostEvidence,
+  local: NonNullable<ReturnType<typeof prerouteOnlyDnat>>,
+  seen: Evidence[]
+): Draft {
+  const e = flowEnds(flow)
+  const { ruleset, step, to } = local
+  const name = host.name || 'the host'
+  const dst = endpointText(e.dst, e.dport)
+  const v6 = e.dst.includes(':')
+  const proto = flow.proto
+  const ports = e.dport !== undefined && (proto === 'tcp' || proto === 'udp')
+  let fix: string
+  if (ruleset.value.system === 'nftables') {
+    const table = ruleset.value.tables.find((t) => t.name === step.table)
+    const output = table?.chains.find((c) => c.base?.type === 'nat' && c.base.hook === 'output')
+    const at = `${table?.family ?? 'ip'} ${step.table}`
+    const match = `${v6 ? 'ip6' : 'ip'} daddr ${e.dst}${ports ? ` ${proto} dport ${e.dport}` : ''}`
+    fix = [
+      ...(output ? [] : [`nft add chain ${at} output '{ type nat hook output priority -100; }'`]),
+      `nft add rule ${at} ${output?.name ?? 'output'} ${match} dnat to ${to}`
+    ].join('\n')
+  } else {
+    const tool = ruleset.value.system
+    fix = `${tool} -t nat -A OUTPUT -d ${e.dst}${ports ? ` -p ${proto} --dport ${e.dport}` : ''} -j DNAT --to-destination ${to}`
+  }
+  return {
+    flow,
+    cause: {
+      kind: 'nat',
+      system: ruleset.value.system,
+      host: host.name || undefined,
+      file: ruleset.file,
+      table: step.table,
+      chain: step.chain,
+      line: step.line,
+      rule: step.rule
+    },
+    evidence: [
+      {
+        kind: 'host',
+        weight: 'proves',
+        text: `${name}'s DNAT rule for ${dst} is in nat ${step.chain} (prerouting), which the host's own connections never meet; its nat output has none, so ${dst} stayed on ${name}`,
+        file: ruleset.file,
+        line: step.line
+      },
+      ...seen
+    ],
+    confidence: 0.85,
+    explanation: `The connection was made on ${name} itself, to its own DNAT address ${dst}. The rule that sends ${dst} to ${to} is in nat ${step.chain}, on the prerouting hook, which sees packets arriving from other hosts only: the host's own packets meet the nat output hook instead, where no rule translates them. So the SYN stayed on ${name}, where nothing listens on ${dst}, and the host refused it. Connections from other hosts are translated as intended. Add the same DNAT to nat output for the host's own connections.`,
+    fix
   }
 }
 
@@ -1501,6 +1562,8 @@ function noListener(flow: Flow, ctx: DecideContext, roles: FlowRoles, seen: Evid
       fix: `semanage port -a -t ${selinuxPortType(s.scontext)} -p ${proto} ${port}`
     }
   }
+  const local = server ? prerouteOnlyDnat(server, flow, e) : undefined
+  if (local) return localDnat(flow, server!, local, seen)
   const facts: Evidence[] = []
   let confidence = 0.7
   let listening: boolean | undefined

@@ -188,7 +188,9 @@ function pickEvidence(list: Draft[]): Evidence[] {
   const rank = { proves: 0, predicts: 1, suggests: 2 }
   for (const d of list.slice(1, 20)) {
     const best = [...d.evidence].sort((a, b) => rank[a.weight] - rank[b.weight])[0]
-    if (best && best.kind !== 'simulation') out.push(best)
+    // Another flow's strongest item, unless the group says it already (one host fact for all).
+    const said = (e: Evidence): boolean => out.some((x) => x.kind === e.kind && x.text === e.text)
+    if (best && best.kind !== 'simulation' && !said(best)) out.push(best)
   }
   return out
 }

@@ -10,13 +10,20 @@ import { normalizeAddress } from '../hostfacts/address'
 import type { Route } from '../hostfacts/read-ip-route'
 import type { IpRule } from '../hostfacts/read-ip-rule'
 import type { Cidr } from '../rulesets/model'
-import { parsePacketSpec } from '../evaluate/packet-spec'
+import { parsePacketSpec, type PacketSpec } from '../evaluate/packet-spec'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { hostAddresses, localAddresses, type EvidenceSet, type HostEvidence } from './evidence'
+import {
+  hostAddresses,
+  localAddresses,
+  type EvidenceSet,
+  type FromFile,
+  type HostEvidence
+} from './evidence'
 import { bridgeCrossing, type BridgeCrossing } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
-import { walkNetfilter } from '../evaluate/walk-netfilter'
+import { walkNetfilter, type TraceStep } from '../evaluate/walk-netfilter'
+import type { Ruleset } from '../rulesets/model'
 
 /** The hosts a flow crossed, each with the interfaces its packets used there. */
 export interface FlowRoles {
@@ -490,29 +497,62 @@ function* tableRoutes(
     }
 }
 
-/** Returns where a host's DNAT rules send the flow's opening packet, if they rewrite it. */
+/**
+ * Returns where a host's DNAT rules send the flow's opening packet, if they rewrite it: a packet
+ * from elsewhere meets nat prerouting, the host's own connection (it owns the source too) only nat
+ * output.
+ */
 function dnatTarget(
   h: HostEvidence,
   flow: Flow,
   ends: FlowEnds
 ): { addr: string; port?: number } | undefined {
-  if (h.rulesets.length === 0) return undefined
+  const packet = openingPacket(flow, ends)
+  if (h.rulesets.length === 0 || !packet) return undefined
+  const own = ownsAddress(h, ends.src)
+  const iif = own ? undefined : interfaceToward(h, ends.src)
+  for (const r of h.rulesets) {
+    const dnatTo = quickVerdict(r.value, packet, {
+      path: own ? 'output' : 'input',
+      iif,
+      local: localAddresses(h)
+    }).dnatTo
+    const to = dnatTo ? natTarget(dnatTo) : undefined
+    if (to) return to
+  }
+  return undefined
+}
+
+/** The flow's opening packet as its opener sent it. */
+function openingPacket(flow: Flow, ends: FlowEnds): PacketSpec | undefined {
   const ep = (a: string, p?: number): string =>
     p === undefined ? a : a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`
   const what = flow.proto === 'tcp' ? ' syn' : flow.proto === 'udp' ? '' : ' echo-request'
   const packet = parsePacketSpec(
     `${flow.proto} ${ep(ends.src, ends.sport)} > ${ep(ends.dst, ends.dport)}${what}`
   )
-  if (typeof packet === 'string') return undefined
-  const iif = interfaceToward(h, ends.src)
+  return typeof packet === 'string' ? undefined : packet
+}
+
+/**
+ * The DNAT rule of a host's own connection would have met had it come from elsewhere: nat
+ * prerouting translates packets that arrive, never the host's own, which only nat output sees.
+ * Returned when the connection itself met no DNAT (on its output path) and a prerouting one
+ * would have sent it on.
+ */
+export function prerouteOnlyDnat(
+  h: HostEvidence,
+  flow: Flow,
+  ends: FlowEnds
+): { ruleset: FromFile<Ruleset>; step: TraceStep; to: string } | undefined {
+  const packet = openingPacket(flow, ends)
+  if (!packet || !ownsAddress(h, ends.src) || !ownsAddress(h, ends.dst)) return undefined
+  const local = localAddresses(h)
   for (const r of h.rulesets) {
-    const dnatTo = quickVerdict(r.value, packet, {
-      path: 'input',
-      iif,
-      local: localAddresses(h)
-    }).dnatTo
-    const to = dnatTo ? natTarget(dnatTo) : undefined
-    if (to) return to
+    if (quickVerdict(r.value, packet, { path: 'output', local }).dnatTo) return undefined
+    const w = walkNetfilter(r.value, packet, { path: 'input', local })
+    const step = w.trace.find((t) => t.matched && t.action === 'dnat' && t.hook === 'prerouting')
+    if (step && w.dnatTo) return { ruleset: r, step, to: w.dnatTo }
   }
   return undefined
 }

@@ -2073,3 +2073,61 @@ describe('policy routing on the way (ip rule)', () => {
     expect(f.fix).toBe('ip rule del priority 200')
   })
 })
+
+describe("a host's own connection to its DNAT address", () => {
+  const refused = (): Flow =>
+    flow({
+      id: 'F1',
+      src: '10.88.1.1',
+      dst: '10.88.1.1',
+      dport: 8080,
+      outcome: 'refused-rst',
+      seenAt: ['router'],
+      synRetransmits: 0,
+      rst: { time: T0, by: 'responder', ttl: 64, answeredSyn: true }
+    })
+  const nft = (output: string) =>
+    [
+      'table ip nat {',
+      '\tchain prerouting {',
+      '\t\ttype nat hook prerouting priority dstnat; policy accept;',
+      '\t\tip daddr 10.88.1.1 tcp dport 8080 dnat to 203.0.113.5:80',
+      '\t}',
+      output,
+      '}',
+      ''
+    ].join('\n')
+
+  it('is the DNAT rule prerouting holds, with an nft fix for the output hook', () => {
+    const ev = routed({ 'nft.txt': nft('') })
+    hostOf(ev, 'router').points.push('router')
+    const f = findingFor(run(ev, [refused()]), 'F1')!
+    expect(f.cause).toMatchObject({
+      kind: 'nat',
+      host: 'router',
+      system: 'nftables',
+      chain: 'prerouting',
+      line: 4
+    })
+    expect(f.fix).toBe(
+      [
+        "nft add chain ip nat output '{ type nat hook output priority -100; }'",
+        'nft add rule ip nat output ip daddr 10.88.1.1 tcp dport 8080 dnat to 203.0.113.5:80'
+      ].join('\n')
+    )
+    expect(f.explanation).toMatch(/the host's own packets meet the nat output hook instead/)
+  })
+
+  it('is not blamed when nat output translates the connection too', () => {
+    const output = [
+      '\tchain output {',
+      '\t\ttype nat hook output priority -100; policy accept;',
+      '\t\tip daddr 10.88.1.1 tcp dport 8080 dnat to 203.0.113.5:80',
+      '\t}'
+    ].join('\n')
+    const ev = routed({ 'nft.txt': nft(output) })
+    hostOf(ev, 'router').points.push('router')
+    const f = findingFor(run(ev, [refused()]), 'F1')
+    expect(f?.cause.kind).not.toBe('nat')
+  })
+})
