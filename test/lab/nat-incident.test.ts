@@ -99,6 +99,13 @@ describe.skipIf(reason !== undefined)('kernel lab: NAT and forwarding incidents'
       writeFileSync(join(dir, host, 'ip-route.txt'), await h.must('ip', ['route']))
       writeFileSync(join(dir, host, 'iptables-save.txt'), await h.must('iptables-save', []))
       writeFileSync(join(dir, host, 'sysctl.txt'), await h.must('sysctl', ['net.ipv4.ip_forward']))
+      // iptables-nft's tables as nft lists them too, as a modern host's snapshot often holds:
+      // the findings must be the same, each table walked once.
+      writeFileSync(join(dir, host, 'nft-ruleset.txt'), await h.must('nft', ['list', 'ruleset']))
+      writeFileSync(
+        join(dir, host, 'nft-ruleset.json'),
+        await h.must('nft', ['-j', 'list', 'ruleset'])
+      )
     }
     return { dir, inc: await analyze([dir]), connected: result.connected }
   }

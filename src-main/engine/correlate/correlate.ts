@@ -6,6 +6,7 @@
  * and every observed flow is walked again.
  */
 
+import { oneModelPerTable } from './host-rulesets'
 import { learnBridgePorts } from './bridge'
 import type { ClockAlignment, Flow, Incident } from '../../shared/incident'
 import { alignClock, type ClockHints } from '../align/align-clock'
@@ -35,6 +36,7 @@ export function correlate(
   options: CorrelateOptions = {}
 ): void {
   adoptNamedHosts(ev)
+  oneModelPerTable(ev, incident.inputs)
   learnBridgePorts(ev.hosts.values(), incident.flows)
   for (const host of ev.hosts.values()) dropForeignLines(host, incident)
   const { placed, alignments } = placeEvents(incident, ev, options)

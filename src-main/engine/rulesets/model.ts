@@ -214,6 +214,8 @@ export interface Table {
 /** A parsed snapshot. */
 export interface Ruleset {
   system: 'iptables' | 'ip6tables' | 'nftables'
+  /** iptables-save's variant, from its header: nf_tables (its tables are nft tables) or legacy. */
+  variant?: 'nf_tables' | 'legacy'
   source: string
   tables: Table[]
   problems: Problem[]

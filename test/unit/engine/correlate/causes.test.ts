@@ -2084,7 +2084,7 @@ describe("a host's own connection to its DNAT address", () => {
       outcome: 'refused-rst',
       seenAt: ['router'],
       synRetransmits: 0,
-      rst: { time: T0, by: 'responder', ttl: 64, answeredSyn: true }
+      rst: { time: T0, by: 'responder', ttl: 64, answeredSyn: true, win: 0 }
     })
   const nft = (output: string) =>
     [
