@@ -88,6 +88,11 @@ export interface KeyPacket {
   time: string
   /** IP length (headers and payload) of the packet, as first seen. */
   len?: number
+  /**
+   * A SYN's or SYN-ACK's TCP flags in tcpdump's letters, when it carries more than its kind says
+   * ("SEW": a SYN asking for ECN): what a rule matching on flags sees.
+   */
+  tcpFlags?: string
   /** Points that captured it, in path order. */
   seenAt: string[]
   /** Points that captured the flow but not this packet. */

@@ -57,6 +57,9 @@ export function loggedSim(p: LoggedPacket, ct?: CtState): SimPacket | undefined 
     if (f.has('FIN')) letters += 'F'
     if (f.has('RST')) letters += 'R'
     if (f.has('PSH')) letters += 'P'
+    if (f.has('URG')) letters += 'U'
+    if (f.has('ECE')) letters += 'E'
+    if (f.has('CWR')) letters += 'W'
     if (f.has('ACK')) letters += '.'
     const what = f.has('SYN')
       ? f.has('ACK')

@@ -148,7 +148,10 @@ export function openingPacket(flow: Flow, hop: Hop): SimPacket | undefined {
   const dst = endpointText(far ? e.farDst : e.dst, far ? e.farDport : e.dport)
   switch (flow.proto) {
     case 'tcp':
-      return simPacket(`tcp ${src} > ${dst} syn${lengthOf(flow, 'syn')}`, 'the SYN')
+      return simPacket(
+        `tcp ${src} > ${dst} ${flagsOf(flow, 'syn')}${lengthOf(flow, 'syn')}`,
+        'the SYN'
+      )
     case 'udp':
       return simPacket(`udp ${src} > ${dst}`, 'the datagram')
     case 'icmp':
@@ -183,7 +186,7 @@ export function replyPacket(flow: Flow, hop: Hop): SimPacket | undefined {
   switch (flow.proto) {
     case 'tcp':
       return simPacket(
-        `tcp ${src} > ${dst} syn-ack${lengthOf(flow, 'syn-ack')}`,
+        `tcp ${src} > ${dst} ${flagsOf(flow, 'syn-ack')}${lengthOf(flow, 'syn-ack')}`,
         'the SYN-ACK',
         'established'
       )
@@ -219,6 +222,14 @@ export function dataSegment(
     what,
     'established'
   )
+}
+
+/**
+ * The flags of a handshake segment as captured (tcpdump's letters: "SEW" for a SYN asking for
+ * ECN), so rules matching on flags see what the kernel saw; its kind's name when plain.
+ */
+function flagsOf(flow: Flow, what: 'syn' | 'syn-ack'): string {
+  return flow.keyPackets?.find((k) => k.what === what)?.tcpFlags ?? what
 }
 
 /**

@@ -45,6 +45,8 @@ export interface Sighting {
   /** Identity across points: seq for TCP, IP ID, payload length. */
   ipId: number | undefined
   seq: number | undefined
+  /** TCP flags of a segment (undefined for other packets). */
+  flags: number | undefined
   /**
    * The same packet in the point's other capture files (a router captured on each interface):
    * file and frame, in pairs. Undefined when no other file had it.

@@ -1,3 +1,4 @@
+import { tcpFlagLetters } from '../capture/decode-tcp'
 import { formatTimestamp } from '../capture/packet-record'
 import type { DataHealth, Flow, KeyPacket, Outcome, RstFacts } from '../../shared/incident'
 import type { PointFlow, Sighting, Stamp } from './point-flow'
@@ -241,6 +242,7 @@ function buildKeyPackets(
         what,
         time: stamp(s),
         len: s.len,
+        tcpFlags: extraFlags(what, s.flags),
         seenAt: [f.point],
         frames: framesOf(f.point, s, files),
         missingAt: silent.length > 0 ? [...silent] : undefined
@@ -271,6 +273,7 @@ function buildKeyPackets(
       what,
       time: stamp(earliest),
       len: earliest.len,
+      tcpFlags: extraFlags(what, earliest.flags),
       seenAt,
       frames: holders.flatMap((f, i) => framesOf(f.point, found[i], files)),
       missingAt: undefined
@@ -281,6 +284,19 @@ function buildKeyPackets(
     out.push(kp)
   }
   return out
+}
+
+/** The flags each kind of handshake segment carries by definition: SYN, SYN and ACK. */
+const PLAIN_FLAGS: Partial<Record<KeyPacket['what'], number>> = { syn: 0x02, 'syn-ack': 0x12 }
+
+/**
+ * A SYN's or SYN-ACK's flags in tcpdump's letters when it carries more than its kind (ECN's ECE
+ * and CWR, URG, PSH, FIN); undefined otherwise, and for other packets.
+ */
+function extraFlags(what: KeyPacket['what'], flags: number | undefined): string | undefined {
+  const plain = PLAIN_FLAGS[what]
+  if (plain === undefined || flags === undefined || flags === plain) return undefined
+  return tcpFlagLetters(flags)
 }
 
 /** A sighting's frame references: its own, then the same packet's in the point's other files. */

@@ -378,6 +378,7 @@ export function sight(
     len: viewIpLength(p),
     ipId: p.ipVersion === 4 ? p.ipId : undefined,
     seq,
+    flags: p.l4 === L4_TCP ? p.flags : undefined,
     also: undefined
   })
 }

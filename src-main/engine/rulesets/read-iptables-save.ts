@@ -290,6 +290,13 @@ function parseRule(
         // --syn: SYN set, RST, ACK and FIN clear.
         matches.push({ kind: 'tcp-flags', mask: 0x17, set: 0x02, negate })
         break
+      case '--ecn-tcp-ece':
+      case '--ecn-tcp-cwr': {
+        // -m ecn: the TCP header's ECN-Echo or Congestion Window Reduced flag.
+        const bit = opt === '--ecn-tcp-ece' ? 0x40 : 0x80
+        matches.push({ kind: 'tcp-flags', mask: bit, set: bit, negate })
+        break
+      }
       case '--tcp-flags': {
         const mask = flagBits(value())
         const set = flagBits(take() ?? '')

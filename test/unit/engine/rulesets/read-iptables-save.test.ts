@@ -106,6 +106,26 @@ describe('iptables-save reader', () => {
     expect(bad.tables[0].chains[0].rules).toHaveLength(1)
   })
 
+  it('reads -m ecn as the TCP header’s ECE and CWR flags, and its ECT test as not modelled', () => {
+    const r = readIptablesSave(
+      'ecn.v4',
+      [
+        '*filter',
+        ':FORWARD ACCEPT [0:0]',
+        '-A FORWARD -p tcp -m ecn --ecn-tcp-ece ! --ecn-tcp-cwr -j DROP',
+        '-A FORWARD -p tcp -m ecn --ecn-ip-ect 1 -j DROP',
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    const [ece, ect] = r.tables[0].chains[0].rules
+    expect(ece.matches.filter((m) => m.kind === 'tcp-flags')).toEqual([
+      { kind: 'tcp-flags', mask: 0x40, set: 0x40, negate: false },
+      { kind: 'tcp-flags', mask: 0x80, set: 0x80, negate: true }
+    ])
+    expect(ect.matches.some((m) => m.kind === 'unmodelled')).toBe(true)
+  })
+
   it('reads every iptables-save file of the corpus without a problem', () => {
     const dir = resolve(CORPUS, 'iptables')
     const files = readdirSync(dir).filter(
