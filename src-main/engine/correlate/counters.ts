@@ -68,15 +68,19 @@ function linesOf(ruleset: FromFile<Ruleset>): Map<number, AtLine> {
   let map = byLine.get(ruleset.value)
   if (map) return map
   map = new Map()
+  /** Lines holding more than one rule or policy (nft JSON on one line): they name none. */
+  const shared = new Set<number>()
+  const put = (line: number, at: AtLine): void => {
+    if (map!.has(line)) shared.add(line)
+    else map!.set(line, at)
+  }
   for (const t of ruleset.value.tables)
     for (const c of t.chains) {
       const line = c.policySource?.line
-      if (line !== undefined && !map.has(line))
-        map.set(line, { table: t.name, chain: c.name, policy: c.counters })
-      for (const rule of c.rules)
-        if (!map.has(rule.source.line))
-          map.set(rule.source.line, { table: t.name, chain: c.name, rule })
+      if (line !== undefined) put(line, { table: t.name, chain: c.name, policy: c.counters })
+      for (const rule of c.rules) put(rule.source.line, { table: t.name, chain: c.name, rule })
     }
+  for (const line of shared) map.delete(line)
   byLine.set(ruleset.value, map)
   return map
 }

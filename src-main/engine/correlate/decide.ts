@@ -18,6 +18,7 @@ import { sysctlFact, sysctlValue, type EvidenceSet, type HostEvidence } from './
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
+  ruleIndex,
   chainAt,
   conntrackMaxFix,
   masqueradeFix,
@@ -889,7 +890,8 @@ function decidingChain(w: Walk): Chain | undefined {
 function decidingRule(w: Walk): Rule | undefined {
   const d = w.result.decidedBy
   if (d?.kind !== 'rule') return undefined
-  return decidingChain(w)?.rules.find((r) => r.source.line === d.line)
+  const rules = decidingChain(w)?.rules
+  return rules?.[rules ? ruleIndex(rules, d) : -1]
 }
 
 /** The fix for a blocking walk, in the snapshot's dialect. */
@@ -901,7 +903,8 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
     ruleset: w.ruleset.value,
     table: d.table,
     chain: d.chain,
-    line: d.kind === 'rule' ? d.line : undefined
+    line: d.kind === 'rule' ? d.line : undefined,
+    index: d.kind === 'rule' ? d.index : undefined
   }
   const e = w.hop.ends
   // Discovery is not tracked: what it needs is both its messages accepted, either way it failed.
@@ -1141,7 +1144,7 @@ function statefulText(w: Walk): string {
   for (const step of w.result.trace) {
     if (step.kind !== 'rule' || step.line === undefined) continue
     const chain = chainAt(w.ruleset.value, step.table, step.chain)?.chain
-    const rule = chain?.rules.find((r) => r.source.line === step.line)
+    const rule = chain?.rules[ruleIndex(chain.rules, step)]
     const cond = rule?.matches.find((m) => m.kind === 'stateful')
     if (rule && cond?.kind === 'stateful')
       return ` The line proves that ${cond.name} at line ${step.line} (\`${withoutCounters(rule.text)}\`) ${step.matched ? 'matched' : 'did not match'} at the time: a condition on rate or state no snapshot holds, which the kernel's line settles.`
@@ -1171,7 +1174,13 @@ function setOfSource(w: Walk): SourceSet | undefined {
   const d = w.result.decidedBy
   const rule = decidingRule(w)
   if (!d || !rule) return undefined
-  const site = { ruleset: w.ruleset.value, table: d.table, chain: d.chain, line: d.line }
+  const site = {
+    ruleset: w.ruleset.value,
+    table: d.table,
+    chain: d.chain,
+    line: d.line,
+    index: d.index
+  }
   return sourceSet(site, rule, w.sim.packet.srcText)
 }
 
@@ -2029,7 +2038,7 @@ function limitFix(
   if (!text || step.line === undefined) return undefined
   const at = chainAt(w.ruleset.value, step.table, step.chain)
   const chain = at?.chain
-  const index = chain?.rules.findIndex((r) => r.source.line === step.line) ?? -1
+  const index = chain ? ruleIndex(chain.rules, step) : -1
   if (!at || !chain || index < 0) return undefined
   const twice = (t: string): string =>
     t

@@ -17,6 +17,8 @@ export interface FixSite {
   chain: string
   /** The deciding rule's line; undefined when a policy decided. */
   line?: number
+  /** The deciding rule's position in its chain, where the walk gives it (lines may repeat). */
+  index?: number
 }
 
 /** What the accept lets through. */
@@ -59,10 +61,7 @@ export function acceptFix(site: FixSite, allow: Allow): string | undefined {
   // Before the deciding rule, and before the log rules just in front of it (a LOG that records
   // the drop would otherwise log every packet the fix accepts as dropped); for a policy, before
   // the log rules that end the chain.
-  let index =
-    site.line === undefined
-      ? chain.rules.length
-      : chain.rules.findIndex((r) => r.source.line === site.line)
+  let index = site.line === undefined ? chain.rules.length : ruleIndex(chain.rules, site)
   if (index >= 0) while (index > 0 && chain.rules[index - 1].action.kind === 'log') index--
   if (index === chain.rules.length) index = -1
   if (site.ruleset.system === 'nftables')
@@ -248,4 +247,15 @@ function prefixText(c: Cidr, src: string): string {
   const view = new DataView(bytes.buffer)
   c.words.forEach((w, i) => view.setUint32(i * 4, w >>> 0))
   return `${formatIpv6(bytes, 0)}/${c.bits}`
+}
+
+/**
+ * The position of the rule a walk names in its chain: by the position the walk gives, else by
+ * its line (-1 when neither finds it). Lines alone do not name a rule of an nft JSON snapshot,
+ * whose rules may share one line.
+ */
+export function ruleIndex(rules: readonly Rule[], at: { line?: number; index?: number }): number {
+  if (at.index !== undefined && at.index < rules.length && rules[at.index].source.line === at.line)
+    return at.index
+  return rules.findIndex((r) => r.source.line === at.line)
 }

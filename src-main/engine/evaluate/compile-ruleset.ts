@@ -216,7 +216,7 @@ function compile(ruleset: Ruleset): Compiled {
   }
   for (const cc of chains.values()) {
     const { table, chain } = cc
-    cc.rules = chain.rules.map((rule) => compileRule(table, chain, rule))
+    cc.rules = chain.rules.map((rule, i) => compileRule(table, chain, rule, i))
     chain.rules.forEach((rule, i) => {
       const a = rule.action
       if (a.kind === 'jump' || a.kind === 'goto') {
@@ -297,7 +297,7 @@ function compile(ruleset: Ruleset): Compiled {
   }
 }
 
-function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
+function compileRule(table: Table, chain: Chain, rule: Rule, index: number): CompiledRule {
   const a = rule.action
   const sets = [...(rule.marks ?? []), ...(a.kind === 'set-mark' ? [a] : [])]
   return {
@@ -309,6 +309,7 @@ function compileRule(table: Table, chain: Chain, rule: Rule): CompiledRule {
       table: table.name,
       chain: chain.name,
       line: rule.source.line,
+      index,
       rule: rule.text
     }),
     decisive: decisive(a),

@@ -30,6 +30,8 @@ export interface TraceStep {
   chain: string
   kind: 'rule' | 'policy' | 'return'
   line?: number
+  /** A rule's position in its chain (0 first): what names it where lines do not (nft JSON). */
+  index?: number
   rule?: string
   matched: boolean
   /** Why it did not match (the first failing condition), or what it did. */
@@ -43,6 +45,8 @@ export interface DecidedBy {
   table: string
   chain: string
   line?: number
+  /** The deciding rule's position in its chain (0 first). */
+  index?: number
   rule?: string
 }
 
@@ -342,7 +346,8 @@ export function walkNetfilter(
       uncertainWhy.push(`chain ${chain.name}: jumps nest deeper than ${MAX_DEPTH}`)
       return { kind: 'end' }
     }
-    for (const rule of chain.rules) {
+    for (let index = 0; index < chain.rules.length; index++) {
+      const rule = chain.rules[index]
       const m = matchRule(rule.matches, packet, ctx)
       const step: TraceStep = {
         hook,
@@ -350,6 +355,7 @@ export function walkNetfilter(
         chain: chain.name,
         kind: 'rule',
         line: rule.source.line,
+        index,
         rule: rule.text,
         matched: m.matched
       }
@@ -372,6 +378,7 @@ export function walkNetfilter(
         table: table.name,
         chain: chain.name,
         line: rule.source.line,
+        index,
         rule: rule.text
       }
       for (const s of rule.marks ?? []) setMark(ctx, s)

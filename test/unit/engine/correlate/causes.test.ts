@@ -2131,3 +2131,68 @@ describe("a host's own connection to its DNAT address", () => {
     expect(f?.cause.kind).not.toBe('nat')
   })
 })
+
+describe('an nft -j snapshot, every rule on one line', () => {
+  const json = JSON.stringify({
+    nftables: [
+      { metainfo: { json_schema_version: 1 } },
+      { table: { family: 'inet', name: 'guard', handle: 1 } },
+      {
+        chain: {
+          family: 'inet',
+          table: 'guard',
+          name: 'input',
+          handle: 1,
+          type: 'filter',
+          hook: 'input',
+          prio: 0,
+          policy: 'accept'
+        }
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'guard',
+          chain: 'input',
+          handle: 5,
+          expr: [
+            {
+              match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] }
+            },
+            { accept: null }
+          ]
+        }
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'guard',
+          chain: 'input',
+          handle: 8,
+          expr: [
+            {
+              match: {
+                op: '==',
+                left: { payload: { protocol: 'tcp', field: 'dport' } },
+                right: 8080
+              }
+            },
+            { counter: { packets: 3, bytes: 180 } },
+            { drop: null }
+          ]
+        }
+      }
+    ]
+  })
+
+  it('places the fix by the deciding rule itself, not by the line every rule shares', () => {
+    const ev = createEvidence()
+    load(ev, 'server', { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24'), 'nft.json': json })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 8080 })]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', chain: 'input', line: 1 })
+    expect(f.cause.rule).toMatch(/tcp dport 8080/)
+    expect(f.fix).toBe('nft insert rule inet guard input handle 8 tcp dport 8080 accept')
+    // A line that holds every rule names none of their counters.
+    expect(f.evidence.some((e) => e.kind === 'counter')).toBe(false)
+  })
+})
