@@ -894,6 +894,31 @@ function decidingRule(w: Walk): Rule | undefined {
   return rules?.[rules ? ruleIndex(rules, d) : -1]
 }
 
+/**
+ * The queue rule made to let packets through while no program reads its queue (NFQUEUE
+ * --queue-bypass, nft `queue ... bypass`), in place of the rule as it is; undefined when it has
+ * bypass already, or an nft rule has no handle to replace it by.
+ */
+function bypassFix(w: Walk, rule: Rule): string | undefined {
+  const a = rule.action
+  const d = w.result.decidedBy
+  if (a.kind !== 'queue' || a.bypass || !d) return undefined
+  const at = chainAt(w.ruleset.value, d.table, d.chain)
+  if (!at) return undefined
+  const text = withoutCounters(rule.text)
+  if (w.ruleset.value.system === 'nftables') {
+    if (rule.handle === undefined) return undefined
+    const bypassed = /\bflags\s+\S+/.test(text)
+      ? text.replace(/\bflags\s+(\S+)/, 'flags bypass,$1')
+      : text.replace(/\bqueue\b(\s+(?:num|to)\s+\S+)?/, (m) => `${m} bypass`)
+    return `nft replace rule ${at.table.family} ${at.table.name} ${d.chain} handle ${rule.handle} ${bypassed}`
+  }
+  const tool = w.ruleset.value.system === 'ip6tables' ? 'ip6tables' : 'iptables'
+  const table = d.table === 'filter' ? '' : `-t ${d.table} `
+  const index = ruleIndex(at.chain.rules, d)
+  return `${tool} ${table}-R ${d.chain} ${index + 1} ${text.replace(/^-A\s+\S+\s+/, '')} --queue-bypass`
+}
+
 /** The fix for a blocking walk, in the snapshot's dialect. */
 function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   const d = w.result.decidedBy
@@ -959,6 +984,10 @@ function fixFor(flow: Flow, kind: CauseKind, w: Walk): string | undefined {
   // A reverse-path check (nft `fib saddr . iif oif missing`): the packet's source has no route
   // back by the interface it came in on. The fix is in routing, not an accept past the check.
   if (kind === 'rule' && reversePathRule(decidingRule(w))) return undefined
+  // Queued to a program that never answered: the rule made to let packets through without it,
+  // not an accept that takes the traffic away from the program.
+  const queued = kind === 'rule' ? decidingRule(w) : undefined
+  if (queued?.action.kind === 'queue') return bypassFix(w, queued)
   // A rule that drops by source: the source taken out of its set, or an accept for it alone,
   // rather than an accept that lets every source the rule names through.
   const rule = kind === 'rule' ? decidingRule(w) : undefined
@@ -1258,6 +1287,15 @@ function explain(
     case 'policy':
       return `No rule of ${on} ${cause.chain} chain accepts ${w.sim.what} ${w.sim.packet.icmpType === 136 ? `from ${w.sim.packet.srcText}` : `to ${to}`}, so the chain's policy ${w.result.verdict}s it.${untrackedText(w)}${aclText(flow, w)} ${proof} ${by}.`
     default: {
+      const q = kind === 'rule' ? decidingRule(w)?.action : undefined
+      const queues =
+        q?.kind === 'queue'
+          ? /[:-]/.test(q.num)
+            ? `queues ${q.num.replace(/[:-]/, ' to ')}`
+            : `queue ${q.num}`
+          : ''
+      if (q?.kind === 'queue')
+        return `${where}the rule \`${rule}\` hands ${w.sim.what} to ${to} to the program that reads ${queues} (an IPS such as Suricata or Snort), and the packet never came out: ${q.bypass ? 'the program dropped it (with bypass the kernel lets packets through only while no program reads the queue)' : 'no program read the queue, and the kernel drops every packet queued to a queue nobody reads (or the program dropped it)'}. Start the program on ${queues}${q.bypass ? ' and check its verdicts' : ', or let packets through while it is down with the queue bypass, as the fix does'}. ${how === 'logged' ? 'The kernel logged the packet on its way to it, and the snapshot places the queue rule at' : proof} ${by}.`
       const set = kind === 'rule' ? setOfSource(w) : undefined
       const listed = set
         ? ` ${w.sim.packet.srcText} is in ${set.label}${set.element !== w.sim.packet.srcText ? ` (as ${set.element})` : ''}, the set the rule matches sources against: the fix takes it out of the set rather than opening the port to every source in it.${fillersText(w, set.label)}`

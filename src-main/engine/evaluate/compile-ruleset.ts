@@ -885,6 +885,11 @@ function applyRule(s: State, r: CompiledRule, m: number, depth: number): number 
     case 'set-mark':
       if (r.action.kind === 'set-mark') setMark(ctx, r.action)
       return NEXT
+    case 'queue':
+      s.uncertain = true
+      s.verdict = r.action.kind === 'queue' && r.action.bypass ? 'accept' : 'drop'
+      s.by = r.by
+      return VERDICT
     case 'other':
       if (r.terminal) s.uncertain = true
       return NEXT

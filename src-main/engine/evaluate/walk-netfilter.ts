@@ -432,6 +432,9 @@ export function walkNetfilter(
         case 'set-mark':
           setMark(ctx, a)
           continue
+        case 'queue':
+          uncertainWhy.push(queueUncertainty(rule.source.line, a))
+          return { kind: 'verdict', verdict: a.bypass ? 'accept' : 'drop', by }
         case 'other':
           if (a.terminal)
             uncertainWhy.push(`line ${rule.source.line}: target ${a.name} is not modelled`)
@@ -442,6 +445,14 @@ export function walkNetfilter(
     }
     return { kind: 'end' }
   }
+}
+
+/**
+ * Why a queued packet's fate is uncertain: a program decides it. What the walk gives is the
+ * kernel's fate with no program on the queue (drop, or accept with bypass).
+ */
+export function queueUncertainty(line: number, a: { num: string; bypass: boolean }): string {
+  return `line ${line}: the packet is queued to the program reading queue ${a.num} (NFQUEUE), whose verdict it gets; ${a.bypass ? 'with bypass, when no program reads the queue the kernel accepts it' : 'when no program reads the queue the kernel drops it'}, as taken here`
 }
 
 /** MARK, CONNMARK, `meta mark set`, `ct mark set`: the new mark, or unknown when it cannot be computed. */

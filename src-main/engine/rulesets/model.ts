@@ -146,6 +146,12 @@ export type Action =
       copy?: { from: 'mark' | 'ct-mark'; mask: number }
       text: string
     }
+  /**
+   * NFQUEUE / nft `queue`: the packet goes to the program reading queue `num` (an IPS), whose
+   * verdict it gets. With no program on the queue the kernel drops it, or with bypass lets it
+   * through as an accept.
+   */
+  | { kind: 'queue'; num: string; bypass: boolean; text: string }
   /** Read and kept, not modelled (CT, TCPMSS ...); does not end traversal. */
   | { kind: 'other'; name: string; text: string; terminal: boolean }
 

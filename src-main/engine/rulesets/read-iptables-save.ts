@@ -625,6 +625,16 @@ function parseTarget(target: string, rest: string[], isGoto: boolean): Action | 
       return { kind: 'reject', with: opt('--reject-with') ?? 'default' }
     case 'LOG':
       return { kind: 'log', prefix: opt('--log-prefix'), level: opt('--log-level') }
+    case 'NFQUEUE':
+    case 'QUEUE': {
+      const balance = opt('--queue-balance')
+      return {
+        kind: 'queue',
+        num: balance ?? opt('--queue-num') ?? '0',
+        bypass: rest.includes('--queue-bypass'),
+        text: [target, ...rest].join(' ')
+      }
+    }
     case 'NFLOG': {
       const group = opt('--nflog-group')
       return {

@@ -99,7 +99,15 @@ export function statement(c: Cursor, b: Builder): boolean {
       else b.others.push(other(`${w} @set`, c.text(from), false))
       return true
     }
-    case 'queue':
+    case 'queue': {
+      c.next()
+      untilStop(c)
+      const text = c.text(from)
+      // queue [flags bypass[,fanout]] [num|to] N[-M] | queue num N [bypass] [fanout]
+      const num = /\b(?:num|to)\s+(\d+(?:-\d+)?)/.exec(text)?.[1] ?? '0'
+      b.verdict = { kind: 'queue', num, bypass: /\bbypass\b/.test(text), text }
+      return true
+    }
     case 'synproxy':
     case 'fwd':
     case 'notrack':
@@ -109,9 +117,9 @@ export function statement(c: Cursor, b: Builder): boolean {
       c.next()
       if (w === 'flow' && isWord(c.peek(), 'add', 'offload')) c.next()
       untilStop(c)
-      // queue hands the packet to a program, synproxy answers the SYN itself, fwd sends it
-      // out of another device: each ends the rule with a fate Verdict cannot know.
-      const terminal = w === 'queue' || w === 'synproxy' || w === 'fwd'
+      // synproxy answers the SYN itself, fwd sends it out of another device: each ends the rule
+      // with a fate Verdict cannot know.
+      const terminal = w === 'synproxy' || w === 'fwd'
       const a = other(w, c.text(from), terminal)
       if (w === 'notrack') b.notrack = true
       if (terminal) b.verdict = a
