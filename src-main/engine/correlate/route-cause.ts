@@ -9,11 +9,15 @@ import type { HostEvidence } from './evidence'
 import { forwardRoute, ownsAddress, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
-/** Route types that end a packet, and what the kernel answers with (ICMP code, or none). */
-const ENDS: Record<string, { answer: string; codes: number[] }> = {
-  unreachable: { answer: 'ICMP host unreachable', codes: [0, 1] },
-  prohibit: { answer: 'ICMP administratively prohibited', codes: [9, 10, 13] },
-  blackhole: { answer: 'nothing', codes: [] }
+/**
+ * Route types that end a packet, and what the kernel answers with (ICMP destination unreachable
+ * codes, or none): IPv4's ip_error, IPv6's ip6_pkt_discard (no route) and ip6_pkt_prohibit
+ * (administratively prohibited).
+ */
+const ENDS: Record<string, { answer: string; codes: number[]; codes6: number[] }> = {
+  unreachable: { answer: 'ICMP host unreachable', codes: [0, 1], codes6: [0] },
+  prohibit: { answer: 'ICMP administratively prohibited', codes: [9, 10, 13], codes6: [1] },
+  blackhole: { answer: 'nothing', codes: [], codes6: [] }
 }
 
 /** A route of one of those types the flow's opening packet meets at a router, as a finding. */
@@ -23,7 +27,7 @@ export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draf
     const found = forwardRoute(h, roles.ends, false).choice
     if (!found) continue
     const end = ENDS[found.type]
-    if (!end || !consistent(flow, end.codes, h)) continue
+    if (!end || !consistent(flow, dst.includes(':') ? end.codes6 : end.codes, h)) continue
     const name = h.name || 'the router'
     const route = found.route
     if (!route) {
@@ -88,6 +92,11 @@ export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draf
 function consistent(flow: Flow, codes: number[], h: HostEvidence): boolean {
   if (codes.length === 0) return ['syn-timeout', 'unanswered'].includes(flow.outcome)
   if (flow.outcome !== 'icmp-unreachable' || !flow.icmp) return false
-  // The error came from the router itself, with the route's code.
-  return codes.includes(flow.icmp.code) && ownsAddress(h, flow.icmp.from)
+  // A destination unreachable (not a time exceeded) from the router itself, with the route's code.
+  const unreachable = flow.icmp.from.includes(':') ? 1 : 3
+  return (
+    flow.icmp.type === unreachable &&
+    codes.includes(flow.icmp.code) &&
+    ownsAddress(h, flow.icmp.from)
+  )
 }

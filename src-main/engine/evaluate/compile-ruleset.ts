@@ -519,7 +519,7 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   const c = compiled(ruleset)
   // A packet to the host that a DNAT may send elsewhere takes the forward path from there on:
   // the traced walk follows it (rare beside the packets the plans decide).
-  if (options.path === 'input' && options.local && c.dnat) return traced(ruleset, packet, options)
+  if (options.path === 'input' && c.dnat) return traced(ruleset, packet, options)
   // Each field read once: packets come in many shapes (the optional fields each has or lacks),
   // and a field read from objects of many shapes is looked up each time.
   const path = options.path

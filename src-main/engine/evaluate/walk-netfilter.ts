@@ -275,17 +275,21 @@ export function walkNetfilter(
   }
   if (options.path !== 'forward') ttlDone = true
   let path = options.path
+  /** Whether the walk has said it cannot tell if a DNAT target is the host's own. */
+  let routedOnAsked = false
   let stages = stagesOf(ruleset, version, options)
   for (let at = 0; at < stages.length; at++) {
     const { hook, table, chain, iif, oif, viaBridge } = stages[at]
     // A packet to the host that prerouting's DNAT sent to an address not the host's own is
     // routed onwards, not delivered: the forward path from here on, as the kernel does.
-    if (
-      path === 'input' &&
-      hook === 'input' &&
-      ctx.dnatted &&
-      isOwnAddress(ctx.dst, options.local) === false
-    ) {
+    const own = path === 'input' && hook === 'input' && ctx.dnatted
+    if (own && isOwnAddress(ctx.dst, options.local) === undefined && !routedOnAsked) {
+      routedOnAsked = true
+      uncertainWhy.push(
+        `the DNAT sent the packet to ${dnatTo ?? 'another address'}: if that is not one of the host's own addresses, the kernel forwards it (forward chain) instead of delivering it (input chain); the host's addresses (--local, or its ip addr) decide which`
+      )
+    }
+    if (own && isOwnAddress(ctx.dst, options.local) === false) {
       path = 'forward'
       ttlDone = false
       ctx.socket = 'none'

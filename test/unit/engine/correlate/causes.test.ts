@@ -2196,3 +2196,53 @@ describe('an nft -j snapshot, every rule on one line', () => {
     expect(f.evidence.some((e) => e.kind === 'counter')).toBe(false)
   })
 })
+
+describe("an IPv6 router's own prohibit and unreachable routes", () => {
+  const addr = (dev: string, ...cidrs: string[]) =>
+    `2: ${dev}@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n` +
+    cidrs
+      .map((c) => `    inet6 ${c} scope global \n       valid_lft forever preferred_lft forever\n`)
+      .join('')
+  const setup = (): EvidenceSet => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': addr('c0', 'fd00:1::2/64') })
+    load(ev, 'router', {
+      'ip-addr.txt':
+        addr('r0', 'fd00:1::1/64') + addr('r1', 'fd00:2::1/64').replace('2: r1', '3: r1'),
+      'ip-route.txt': [
+        'fd00:1::/64 dev r0 proto kernel metric 256 pref medium',
+        'fd00:2::/64 dev r1 proto kernel metric 256 pref medium',
+        'prohibit fd00:97::/64 dev lo metric 1024 pref medium',
+        'unreachable fd00:98::/64 dev lo metric 1024 pref medium',
+        ''
+      ].join('\n')
+    })
+    for (const h of ['client', 'router']) hostOf(ev, h).points.push(h)
+    return ev
+  }
+  const answered = (id: string, dst: string, type: number, code: number): Flow =>
+    flow({
+      id,
+      src: 'fd00:1::2',
+      dst,
+      outcome: 'icmp-unreachable',
+      dport: 80,
+      seenAt: ['client', 'router'],
+      icmp: { type, code, from: 'fd00:1::1', sender: 'router', quoted: 'syn', time: T0 }
+    })
+
+  it('are the cause of the ICMPv6 codes they give, and not of a time exceeded', () => {
+    const inc = run(setup(), [
+      answered('F1', 'fd00:97::10', 1, 1),
+      answered('F2', 'fd00:98::10', 1, 0),
+      answered('F3', 'fd00:97::11', 3, 0)
+    ])
+    expect(findingFor(inc, 'F1')!.cause).toMatchObject({ rule: 'prohibit fd00:97::/64', line: 3 })
+    expect(findingFor(inc, 'F1')!.fix).toBe('ip route del prohibit fd00:97::/64')
+    expect(findingFor(inc, 'F2')!.cause).toMatchObject({
+      rule: 'unreachable fd00:98::/64',
+      line: 4
+    })
+    expect(findingFor(inc, 'F3')!.cause.rule).toBeUndefined()
+  })
+})

@@ -46,3 +46,32 @@ describe('a packet to the host that DNAT sends elsewhere', () => {
     })
   })
 })
+
+describe('a DNAT the walk cannot place, without the host’s addresses', () => {
+  it('is said: delivered as asked, uncertain, with what decides it', () => {
+    const rs = readIptablesSave(
+      'iptables-save.txt',
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        '-A PREROUTING -d 10.51.1.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.51.2.2:80',
+        'COMMIT',
+        '*filter',
+        ':INPUT DROP [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    const w = walk(rs, 'tcp 10.51.1.2:41001 > 10.51.1.1:8080 S', { path: 'input', iif: 'r-c' })
+    expect(w).toMatchObject({ verdict: 'drop', uncertain: true, dnatTo: '10.51.2.2:80' })
+    expect(w.uncertainWhy).toEqual([
+      "the DNAT sent the packet to 10.51.2.2:80: if that is not one of the host's own addresses, the kernel forwards it (forward chain) instead of delivering it (input chain); the host's addresses (--local, or its ip addr) decide which"
+    ])
+    // With them, forwarded: the forward chain's policy accepts it.
+    const local = [{ version: 4 as const, words: [0x0a330101], bits: 24 }]
+    expect(
+      walk(rs, 'tcp 10.51.1.2:41001 > 10.51.1.1:8080 S', { path: 'input', iif: 'r-c', local })
+    ).toMatchObject({ verdict: 'accept', uncertain: false })
+  })
+})
