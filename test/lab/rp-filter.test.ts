@@ -8,7 +8,7 @@
  * name the sysctl that dropped them, and give a fix which, applied to the real router, lets a
  * connection and the datagrams through.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Incident } from '../../src-main/shared/incident'
@@ -20,6 +20,10 @@ import { Lab, saveSnapshots, type Host } from './lab-host'
 import { services, tcpClient, tcpServer, udpExchange } from './lab-traffic'
 
 const reason = labSkipReason('reverse-path filter')
+
+/** Seconds since boot, as dmesg stamps its lines, less a margin for the clocks' drift. */
+const uptime = async (): Promise<number> =>
+  Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) - 1
 const NET = {
   client: '10.93.1.2',
   r0: '10.93.1.1',
@@ -41,6 +45,8 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
   let refused: { connected: boolean }
   let udpReplies: number
   let dropsBefore: number
+  /** The kernel's martian lines for the client's packets in this run. */
+  let martianLines = 0
 
   const connect = (localPort: number) =>
     tcpClient(c, { host: NET.server, port: PORT, localPort, send: 3, timeoutMs: 2_500 })
@@ -82,6 +88,9 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
     await c.ip('neigh', 'replace', NET.r2, 'lladdr', mac, 'dev', 'c1', 'nud', 'permanent')
     await r.sysctl('net.ipv4.conf.all.rp_filter', 1)
     await r.sysctl('net.ipv4.conf.r2.rp_filter', 1)
+    // The kernel logs each packet its reverse-path filter drops (a martian source).
+    await r.sysctl('net.ipv4.conf.all.log_martians', 1)
+    const since = await uptime()
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     await tcpServer(s, { host: '0.0.0.0', port: PORT, expect: 3, reply: 4 })
     await services(s, [{ proto: 'udp', host: '0.0.0.0', port: UDP_PORT }])
@@ -109,6 +118,17 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
       ],
       { 'ip-addr.txt': ['ip', 'addr'], 'ip-route.txt': ['ip', 'route'] }
     )
+    // This run's martian lines for the client's packets (dmesg is shared and kept across runs),
+    // each with the link-layer header line the kernel prints after it.
+    const dmesg = (await r.must('dmesg', [])).split('\n')
+    const lines: string[] = []
+    dmesg.forEach((l, i) => {
+      const t = Number(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1])
+      if (l.includes(`martian source ${NET.server} from ${NET.client}`) && t >= since)
+        lines.push(l, dmesg[i + 1] ?? '')
+    })
+    martianLines = lines.filter((l) => l.includes('martian')).length
+    writeFileSync(join(dir, 'router', 'kern.log'), lines.join('\n') + '\n')
     await saveSnapshots(dir, [[r, 'router']], {
       'sysctl.txt': ['sysctl', '-a', '--pattern', '^net\\.ipv4\\.(conf|ip_forward)'],
       'iptables-save.txt': ['iptables-save']
@@ -138,6 +158,11 @@ describe.skipIf(reason !== undefined)('kernel lab: strict reverse-path filter', 
     const inside = f.evidence.find((e) => e.text.includes('never leaving on r1'))
     expect(inside?.text).toMatch(/arriving on r2 \(r2\.pcap\)/)
     expect(f.explanation).toMatch(/route back to 10\.93\.1\.2 leaves by r0, not by r2/)
+    // The kernel's own word for it: the SYN logged as a martian source on r2.
+    expect(martianLines).toBeGreaterThan(0)
+    const martian = f.evidence.find((e) => e.kind === 'log' && e.text.includes('martian'))
+    expect(martian).toMatchObject({ weight: 'proves', file: expect.stringMatching(/kern\.log$/) })
+    expect(martian?.text).toMatch(/from 10\.93\.1\.2 to 10\.93\.2\.2 arriving on r2/)
     // The fix, run on the router as written, and a new connection works.
     for (const line of f.fix!.split('\n')) {
       const [tool, ...args] = line.split(/\s+/)

@@ -254,6 +254,32 @@ export function udpFrame(o: {
   ])
 }
 
+/**
+ * An Ethernet + IPv4 frame carrying an ICMP error (`type`, `code`) from `src` to `dst`, quoting
+ * the IP header and first 8 bytes of `quoted` (an Ethernet frame, as tcpFrame makes).
+ */
+export function icmpErrorFrame(o: {
+  src: string
+  dst: string
+  type: number
+  code: number
+  quoted: Uint8Array
+}): Uint8Array {
+  const inner = [...o.quoted.subarray(14, 14 + 28)]
+  const icmp = [o.type, o.code, 0, 0, 0, 0, 0, 0, ...inner]
+  const ip = [0x45, 0xc0, ...be16(20 + icmp.length), 0, 7, 0, 0, 64, 1, 0, 0]
+  return Uint8Array.from([
+    ...new Array(6).fill(2),
+    ...new Array(6).fill(4),
+    0x08,
+    0x00,
+    ...ip,
+    ...addr(o.src),
+    ...addr(o.dst),
+    ...icmp
+  ])
+}
+
 function be16(v: number): number[] {
   return [(v >> 8) & 0xff, v & 0xff]
 }

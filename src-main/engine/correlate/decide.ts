@@ -12,6 +12,7 @@ import { walkNetfilter, type WalkOptions, type WalkResult } from '../evaluate/wa
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Route } from '../hostfacts/read-ip-route'
+import type { LogEvent } from '../logs/log-event'
 import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { sysctlFact, sysctlValue, type EvidenceSet, type HostEvidence } from './evidence'
@@ -112,6 +113,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const seen = packetEvidence(flow)
   const draft =
     fromLogs(flow, ctx, roles, seen) ??
+    martianDraft(flow, roles, seen) ??
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
     (flow.outcome === 'reset-midstream' ? midstreamReset(flow, roles, seen) : undefined) ??
     answerRefused(flow, roles, seen) ??
@@ -282,11 +284,88 @@ function insideHost(draft: Draft, roles: FlowRoles): void {
       file: set.file,
       line: set.line
     })
+    const logged = martianOf(h, x.src, x.dst)
+    if (logged) draft.evidence.splice(1, 0, martianEvidence(h, logged))
     draft.confidence = 0.8
     draft.explanation = `${name} took ${x.what} in on ${x.inIface} and never sent it on by ${x.outIface}. Its reverse-path filter is ${rp.mode === 1 ? 'strict' : 'loose'} (\`${set.key} = ${set.value}\`) and ${rp.back ? `its route back to ${x.src} leaves by ${rp.back}, not by ${x.inIface} where the packet arrived (asymmetric routing)` : `it has no route back to ${x.src}`}: the kernel drops such packets before any firewall rule sees them. ${rp.back ? 'Make the routes symmetric, or relax the filter to loose mode, as the fix does.' : 'Add a route back to the source, or turn the filter off on that interface, as the fix does.'}`
     draft.fix = rp.fix
     draft.missing = undefined
     return
+  }
+}
+
+/**
+ * A host on the way whose kernel logged the flow's packet (or the ARP request one end needed to
+ * send it) as a martian source: its reverse-path filter dropped it, before any firewall rule.
+ * The opening packet at a router; the answer, or the responder's ARP for its next hop, when only
+ * the answer was lost; the opener's ARP when nothing was answered.
+ */
+function martianDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | undefined {
+  if (!['syn-timeout', 'one-way', 'unanswered', 'icmp-unreachable'].includes(flow.outcome))
+    return undefined
+  const e = roles.ends
+  const oneWay = flow.outcome === 'one-way'
+  const hosts = [...roles.routers, ...(roles.server ? [roles.server] : [])]
+  for (const h of hosts) {
+    const m = oneWay ? martianOf(h, e.farDst, e.src) : martianOf(h, e.src, e.farDst)
+    if (!m?.martian) continue
+    const dev = m.martian.dev
+    const name = h.name || 'the host'
+    const read = (key: string) => {
+      const v = sysctlValue(h, key, (x) => Number.isInteger(Number(x)))
+      return v && { key, value: Number(v.value), file: v.file, line: v.line }
+    }
+    const all = read('net.ipv4.conf.all.rp_filter')
+    const own = read(`net.ipv4.conf.${dev}.rp_filter`)
+    const setting = !all ? own : !own ? all : all.value > own.value ? all : own
+    const fix = [`sysctl -w net.ipv4.conf.${dev}.rp_filter=2`]
+    if (all && all.value > 2) fix.push('sysctl -w net.ipv4.conf.all.rp_filter=2')
+    const what = m.martian.arp
+      ? `the ARP requests ${m.martian.src} sent to find ${m.martian.dst}, its next hop${oneWay ? ' for the answer' : ''}`
+      : oneWay
+        ? 'the answer'
+        : 'the opening packet'
+    return {
+      flow,
+      cause: {
+        kind: 'unknown',
+        host: h.name || undefined,
+        file: setting?.file ?? m.file,
+        line: setting ? setting.line : m.line,
+        rule: setting ? `${setting.key} = ${setting.value}` : m.text.trim()
+      },
+      evidence: [martianEvidence(h, m), ...seen],
+      confidence: 0.85,
+      explanation: `${name}'s kernel logged, arriving on ${dev}, ${what} as martian and dropped ${m.martian.arp ? 'them' : 'it'}: its reverse-path filter${setting ? ` (\`${setting.key} = ${setting.value}\`)` : ''} found no route back to ${m.martian.src} by ${dev}${m.martian.arp ? `, so ${m.martian.src} never learnt the link address it needed and ${oneWay ? 'its answer never left it' : 'nothing was sent'}` : ''}. It is routing, not the firewall: make the routes symmetric, or relax the filter to loose mode on ${dev}, as the fix does.`,
+      fix: fix.join('\n')
+    }
+  }
+  return undefined
+}
+
+/** A host's kernel line saying it dropped a packet from `src` to `dst` as a martian source. */
+function martianOf(h: HostEvidence, src: string, dst: string): LogEvent | undefined {
+  const s = normalizeAddress(src)
+  const d = normalizeAddress(dst)
+  return h.logs.find(
+    (e) =>
+      e.kind === 'martian' &&
+      e.martian?.what === 'source' &&
+      e.martian.src === s &&
+      (e.martian.dst === d || e.martian.arp === true)
+  )
+}
+
+/** The evidence item of a martian line. */
+function martianEvidence(h: HostEvidence, e: LogEvent): Evidence {
+  const m = e.martian!
+  return {
+    kind: 'log',
+    weight: 'proves',
+    text: `the kernel on ${h.name || 'the host'} logged ${m.arp ? `an ARP request from ${m.src} (asking for ${m.dst})` : `a packet from ${m.src} to ${m.dst}`} arriving on ${m.dev} as a martian source (${baseName(e.file)} line ${e.line}): its reverse-path filter dropped it`,
+    file: e.file,
+    line: e.line,
+    raw: e.text
   }
 }
 

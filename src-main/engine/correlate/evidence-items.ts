@@ -6,6 +6,7 @@
 
 import type { Cause, CauseKind, Evidence, Flow, TraceStepView } from '../../shared/incident'
 import { walkNetfilter } from '../evaluate/walk-netfilter'
+import { normalizeAddress } from '../hostfacts/address'
 import { baseName } from './names'
 import type { FlowLog } from './log-match'
 import { endpointText, hopOptions, type Walk } from './simulate'
@@ -67,7 +68,13 @@ export function packetEvidence(flow: Flow): Evidence[] {
       weight: 'suggests',
       text:
         i.quoted === 'reply'
-          ? `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code} from ${i.from}, quoting the answer from ${flow.dst}: ${i.from} refused the answer sent back to it`
+          ? `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code} from ${i.from}, quoting the answer from ${flow.dst}: ${
+              normalizeAddress(i.from) === normalizeAddress(flow.dst) ||
+              (flow.nat?.views.at(-1)?.dst !== undefined &&
+                normalizeAddress(i.from) === normalizeAddress(flow.nat.views.at(-1)!.dst))
+                ? `${i.from}'s own kernel could not send its answer${(flow.src.includes(':') ? i.code === 3 : i.code === 1) ? ' (no link-layer answer from its next hop: ARP or neighbour discovery failed)' : ''}`
+                : `${i.from} refused the answer sent back to it`
+            }`
           : `ICMP${flow.src.includes(':') ? 'v6' : ''} type ${i.type} code ${i.code}${i.mtu !== undefined ? ` (MTU ${i.mtu})` : ''} from ${i.from} (${i.sender === 'destination' ? 'the destination itself' : 'a router on the way'}), quoting the ${i.quoted}`,
       time: i.time,
       frames: icmp?.frames

@@ -34,7 +34,7 @@ import {
 import type { Fallback, FastPacket } from './compile-rule-source'
 import { buildFields, fieldSlot, type Field } from './field-slots'
 import { inIntervals, merge, prefixRange, slot } from './intervals'
-import type { MatchContext } from './match-rule'
+import { isOwnAddress, type MatchContext } from './match-rule'
 import type { PacketSpec } from './packet-spec'
 import {
   baseChains,
@@ -445,6 +445,8 @@ interface State extends FastPacket {
   dnatTo?: string
   /** The base chain being walked runs before conntrack (a notrack there holds). */
   beforeConntrack: boolean
+  /** The packet is to the host (path input): a DNAT may send it on. */
+  input: boolean
 }
 
 const NOWHERE: Cidr = { version: 4, words: [0], bits: 32 }
@@ -489,7 +491,8 @@ const STATE: State = {
   rejectWith: undefined,
   by: undefined,
   dnatTo: undefined,
-  beforeConntrack: false
+  beforeConntrack: false,
+  input: false
 }
 
 /** What a chain or a rule leaves: go on, return to the caller, or a verdict (in the state). */
@@ -519,7 +522,7 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   const c = compiled(ruleset)
   // A packet to the host that a DNAT may send elsewhere takes the forward path from there on:
   // the traced walk follows it (rare beside the packets the plans decide).
-  if (options.path === 'input' && c.dnat) return traced(ruleset, packet, options)
+  if (options.path === 'input' && options.local && c.dnat) return traced(ruleset, packet, options)
   // Each field read once: packets come in many shapes (the optional fields each has or lacks),
   // and a field read from objects of many shapes is looked up each time.
   const path = options.path
@@ -553,6 +556,7 @@ export function decide(ruleset: Ruleset, packet: PacketSpec, options: WalkOption
   ctx.noMac = path === 'output' ? true : undefined
   ctx.local = options.local
   const s = STATE
+  s.input = path === 'input'
   s.p = packet
   s.src4 = srcIdx === -1 ? -1 : src.words[0] >>> 0
   s.dst4 = dstIdx === -1 ? -1 : dst.words[0] >>> 0
@@ -874,6 +878,9 @@ function applyRule(s: State, r: CompiledRule, m: number, depth: number): number 
           s.dstIdx = addressValue(to)
         }
         if (r.dnat.port !== undefined) s.dport = ctx.dport = r.dnat.port
+        // Delivered to the host, or forwarded: unknown without its own addresses (the walk
+        // says so too).
+        if (s.input && to && isOwnAddress(to, ctx.local) === undefined) s.uncertain = true
         // The rewritten destination is placed again when a chain asks.
         s.slots[1] = -1
         s.slots[3] = -1

@@ -275,20 +275,12 @@ export function walkNetfilter(
   }
   if (options.path !== 'forward') ttlDone = true
   let path = options.path
-  /** Whether the walk has said it cannot tell if a DNAT target is the host's own. */
-  let routedOnAsked = false
   let stages = stagesOf(ruleset, version, options)
   for (let at = 0; at < stages.length; at++) {
     const { hook, table, chain, iif, oif, viaBridge } = stages[at]
     // A packet to the host that prerouting's DNAT sent to an address not the host's own is
     // routed onwards, not delivered: the forward path from here on, as the kernel does.
     const own = path === 'input' && hook === 'input' && ctx.dnatted
-    if (own && isOwnAddress(ctx.dst, options.local) === undefined && !routedOnAsked) {
-      routedOnAsked = true
-      uncertainWhy.push(
-        `the DNAT sent the packet to ${dnatTo ?? 'another address'}: if that is not one of the host's own addresses, the kernel forwards it (forward chain) instead of delivering it (input chain); the host's addresses (--local, or its ip addr) decide which`
-      )
-    }
     if (own && isOwnAddress(ctx.dst, options.local) === false) {
       path = 'forward'
       ttlDone = false
@@ -429,8 +421,11 @@ export function walkNetfilter(
           if (a.kind === 'dnat' || a.kind === 'redirect') ctx.dnatted = true
           else ctx.snatted = true
           if (a.kind === 'dnat' && a.to) {
-            rewriteDestination(ctx, a.to)
+            const placed = rewriteDestination(ctx, a.to)
             dnatTo = a.to
+            // Delivered to the host, or forwarded: its own addresses say (unknown without them).
+            if (placed && path === 'input' && isOwnAddress(ctx.dst, options.local) === undefined)
+              uncertainWhy.push(dnatUnplaced(a.to))
           }
           return { kind: 'verdict', verdict: 'accept', by }
         case 'set-mark':
@@ -449,6 +444,11 @@ export function walkNetfilter(
     }
     return { kind: 'end' }
   }
+}
+
+/** Why a DNAT on a packet to the host leaves its path uncertain without the host's addresses. */
+export function dnatUnplaced(to: string): string {
+  return `the DNAT sent the packet to ${to}: if that is not one of the host's own addresses, the kernel forwards it (forward chain) instead of delivering it (input chain); the host's addresses (--local, or its ip addr) decide which`
 }
 
 /**
@@ -487,10 +487,11 @@ export function dnatDestination(to: string): { addr?: Cidr; port?: number } {
   return { addr, port: m?.[2] !== undefined ? Number(m[2]) : undefined }
 }
 
-function rewriteDestination(ctx: MatchContext, to: string): void {
+function rewriteDestination(ctx: MatchContext, to: string): boolean {
   const { addr, port } = dnatDestination(to)
   if (addr) ctx.dst = addr
   if (port !== undefined) ctx.dport = port
+  return addr !== undefined
 }
 
 /** Returns whether an action can end or divert the traversal (log, counters and marks cannot). */

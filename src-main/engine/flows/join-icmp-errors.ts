@@ -49,7 +49,12 @@ export function attachIcmpError(
     proto === 'tcp'
       ? q.seq !== undefined && q.seq === flow.isn && aboutOpener
         ? 'syn'
-        : 'data'
+        : !aboutOpener &&
+            (q.flags !== undefined
+              ? (q.flags & 0x12) === 0x12
+              : flow.establishedUs === undefined && flow.synUs.length > 0)
+          ? 'reply'
+          : 'data'
       : !aboutOpener
         ? 'reply'
         : proto === 'udp'

@@ -25,6 +25,9 @@ export function pointOutcome(f: PointFlow): Outcome {
     return f.rst ? 'reset-midstream' : 'incomplete'
   }
   if (f.rst && !f.rst.byOpener && f.synAckUs.length === 0) return 'refused-rst'
+  // An error about the SYN-ACK: the answer was made and never got through (an error the
+  // responder's own stack raised, or a router's on the way back).
+  if (f.icmp?.quoted === 'reply' && f.synUs.length > 0) return 'one-way'
   // The opener gave up with a RST before any answer: a timeout only if it had retried.
   if (f.rst && f.rst.byOpener && f.synAckUs.length === 0 && !f.icmp)
     return f.synUs.length > 1 ? 'syn-timeout' : 'incomplete'
@@ -74,7 +77,8 @@ function stuckIn(dir: DirectionData): Segment | undefined {
 /** Destination unreachable (ICMP type 3 except frag-needed, ICMPv6 type 1) or time exceeded. */
 export function isUnreachable(f: PointFlow): boolean {
   const i = f.icmp
-  if (!i) return false
+  // An error about the answer does not answer the opener.
+  if (!i || i.quoted === 'reply') return false
   if (f.proto === 'icmpv6' || i.from.includes(':')) return i.type === 1 || i.type === 3
   return (i.type === 3 && i.code !== 4) || i.type === 11
 }

@@ -102,6 +102,7 @@ const TEXT_FORMATS: { kind: InputKind; format: string; test: RegExp }[] = [
     format: 'kernel-log',
     test: /\b(nf_conntrack: (nf_conntrack: )?table full|nf_conntrack: \d+ callbacks suppressed)/
   },
+  { kind: 'log', format: 'kernel-log', test: /\bmartian (source|destination) \S+ from \S+/ },
   { kind: 'log', format: 'audit-log', test: /\bavc:\s+denied\s+\{[^}]*\}\s+for\s/ },
   {
     kind: 'log',

@@ -20,6 +20,11 @@ export type LogEventKind =
   | 'selinux'
   /** fail2ban `Ban` / `Unban`. */
   | 'fail2ban'
+  /**
+   * `IPv4: martian source DST from SRC, on dev IF` (log_martians): a packet the kernel dropped
+   * for its source, most often its reverse-path filter; `martian destination` likewise.
+   */
+  | 'martian'
 
 /** The line's time as written: one of boot seconds, a wall clock, or an absolute UTC time. */
 export interface LogTime {
@@ -140,6 +145,12 @@ export interface LogEvent {
   fail2ban?: { jail: string; action: 'ban' | 'unban'; address: string }
   /** kind 'conntrack': the message after the `nf_conntrack:` / `nf_ct_` tag. */
   message?: string
+  /**
+   * kind 'martian': what was martian (its source or destination), the packet's addresses, the
+   * device it came in on, and whether the link-layer header the kernel dumped after it (`ll
+   * header: ...`) carries ARP: then the dropped packet was an ARP request.
+   */
+  martian?: { what: 'source' | 'destination'; src: string; dst: string; dev: string; arp?: boolean }
 }
 
 /** What a log reader returns: its events, the wrapper formats met, and what it could not read. */

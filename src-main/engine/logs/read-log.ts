@@ -12,6 +12,9 @@ import { unwrapJournalJson } from './read-journal-json'
 import { readLogMessage, type MessageOutcome } from './read-log-message'
 import { unwrapLine } from './read-log-wrapper'
 
+/** The link-layer header line the kernel prints after a martian: `ll header: 00000000: ...`. */
+const LL_HEADER = /\bll header: [0-9a-f]+:((?:\s+[0-9a-f]{2})+)\s*$/
+
 /** Returns the events in a log file's text; `source` (the file's path) names it in events and problems. */
 export function readLog(source: string, text: string): LogRead {
   const document = readJsonDocument(source, text)
@@ -44,6 +47,16 @@ export function readLog(source: string, text: string): LogRead {
         pending = undefined
       }
       out.events.push(e)
+      // The kernel dumps the martian's link-layer header on the next line: ARP (0806) or not.
+      const next = lines[i + 1]
+      const header = e.kind === 'martian' && next ? LL_HEADER.exec(next) : null
+      if (header && e.martian) {
+        // An Ethernet header: destination and source MAC, then the EtherType (0806: ARP).
+        const bytes = header[1].trim().split(/\s+/)
+        e.martian.arp = bytes[12] === '08' && bytes[13] === '06'
+        out.ignored++
+        i++
+      }
     }
   }
   if (pending) out.ignored++

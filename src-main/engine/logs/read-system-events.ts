@@ -25,7 +25,28 @@ const FAIL2BAN = /\[([^\]\s]+)\]\s+(?:Restore\s+)?(Ban|Unban)\s+(\S+)\s*$/
 
 /** Returns what a conntrack, TCP-wrappers, SELinux or fail2ban message says; undefined for other messages. */
 export function readSystemMessage(u: Unwrapped): SystemMessage | undefined {
-  return conntrack(u.body) ?? selinux(u.body) ?? tcpWrappers(u) ?? fail2ban(u.body)
+  return (
+    conntrack(u.body) ?? martian(u.body) ?? selinux(u.body) ?? tcpWrappers(u) ?? fail2ban(u.body)
+  )
+}
+
+/** `martian source DST from SRC, on dev IF` / `martian destination DST from SRC, dev IF`. */
+const MARTIAN = /\bmartian (source|destination) (\S+) from (\S+?),? (?:on )?dev (\S+)/
+
+function martian(body: string): SystemMessage | undefined {
+  const m = MARTIAN.exec(body)
+  if (!m) return undefined
+  return {
+    event: {
+      kind: 'martian',
+      martian: {
+        what: m[1] as 'source' | 'destination',
+        dst: normalizeAddress(m[2]),
+        src: normalizeAddress(m[3]),
+        dev: m[4]
+      }
+    }
+  }
 }
 
 function conntrack(body: string): SystemMessage | undefined {

@@ -2246,3 +2246,57 @@ describe("an IPv6 router's own prohibit and unreachable routes", () => {
     expect(findingFor(inc, 'F3')!.cause.rule).toBeUndefined()
   })
 })
+
+describe('martian sources in the kernel log', () => {
+  const sysctl = 'net.ipv4.conf.all.rp_filter = 1\nnet.ipv4.conf.r1.rp_filter = 1\n'
+
+  it('name the reverse-path filter that dropped the opening packet, with no capture inside', () => {
+    const ev = routed({
+      'sysctl.txt': sysctl,
+      'kern.log': '[  100.000000] IPv4: martian source 203.0.113.5 from 10.88.1.2, on dev r0\n'
+    })
+    const f = findingFor(run(ev, [flow({ id: 'F1', outcome: 'syn-timeout', dport: 443 })]), 'F1')!
+    expect(f.cause).toMatchObject({
+      host: 'router',
+      file: 'router/sysctl.txt',
+      rule: 'net.ipv4.conf.all.rp_filter = 1'
+    })
+    expect(f.evidence[0]).toMatchObject({ kind: 'log', weight: 'proves', file: 'router/kern.log' })
+    // The filter in force is the larger of `all` and the interface's: loose on r0 is enough.
+    expect(f.fix).toBe('sysctl -w net.ipv4.conf.r0.rp_filter=2')
+  })
+
+  it('name the filter that dropped the responder’s ARP for its way back (one-way)', () => {
+    const ev = routed({
+      'sysctl.txt': sysctl,
+      'kern.log': [
+        '[  100.000000] IPv4: martian source 203.0.113.1 from 203.0.113.5, on dev r1',
+        '[  100.000010] ll header: 00000000: ff ff ff ff ff ff ca 13 fb a8 99 92 08 06',
+        ''
+      ].join('\n')
+    })
+    const oneWay = flow({
+      id: 'F1',
+      outcome: 'one-way',
+      dport: 443,
+      seenAt: ['client', 'server'],
+      icmp: {
+        type: 3,
+        code: 1,
+        from: '203.0.113.5',
+        sender: 'destination',
+        quoted: 'reply',
+        time: T0
+      }
+    })
+    const f = findingFor(run(ev, [oneWay]), 'F1')!
+    expect(f.cause).toMatchObject({ host: 'router', rule: 'net.ipv4.conf.r1.rp_filter = 1' })
+    expect(f.explanation).toMatch(/the ARP requests 203\.0\.113\.5 sent to find 203\.0\.113\.1/)
+    expect(f.explanation).toMatch(/its answer never left it/)
+    const icmp = f.evidence.find((e) => e.kind === 'icmp')!
+    expect(icmp.text).toMatch(
+      /203\.0\.113\.5's own kernel could not send its answer \(no link-layer answer/
+    )
+    expect(f.fix).toBe('sysctl -w net.ipv4.conf.r1.rp_filter=2')
+  })
+})

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { analyse } from '../../../../src-main/engine/analyse'
-import { buildPcap, tcpFrame, type Frame } from '../../../support/build-capture'
+import { buildPcap, icmpErrorFrame, tcpFrame, type Frame } from '../../../support/build-capture'
 import { memorySource } from '../../../support/sources'
 
 const S = 0x02
@@ -42,6 +42,25 @@ describe('TCP conversations built from hand-made segments', () => {
       synRetransmits: 3,
       synRetransmitOffsets: [1, 3, 7],
       history: 'ST'
+    })
+  })
+
+  it('an ICMP error about the SYN-ACK: the answer was made and never got through (one-way)', async () => {
+    // The server's own kernel could not resolve its next hop and says so to itself.
+    const synAck = tcpFrame({ ...server, flags: S | A, seq: 500, ack: 101 })
+    const file = buildPcap([
+      at(0, tcpFrame({ ...client, flags: S, seq: 100 })),
+      at(1, tcpFrame({ ...client, flags: S, seq: 100 })),
+      at(
+        3.001,
+        icmpErrorFrame({ src: '10.0.0.2', dst: '10.0.0.2', type: 3, code: 1, quoted: synAck })
+      )
+    ])
+    const { flows } = await analyse([memorySource('arp.pcap', file)])
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({
+      outcome: 'one-way',
+      icmp: { type: 3, code: 1, from: '10.0.0.2', quoted: 'reply' }
     })
   })
 

@@ -1,6 +1,7 @@
 /** Single lines: bad input, conntrack forms, suppressed counts, wrappers and the other event kinds. */
 import { describe, expect, it } from 'vitest'
 import { readLog } from '../../../../src-main/engine/logs/read-log'
+import { detectTextKind } from '../../../../src-main/engine/inputs/detect-kind'
 
 const LOG =
   'IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=192.0.2.1 DST=198.51.100.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0'
@@ -165,5 +166,29 @@ describe('other events and wrappers', () => {
       mtu: 1400,
       quoted: { sport: 1, dport: 2, flags: ['ACK'] }
     })
+  })
+})
+
+describe('martian packets (log_martians)', () => {
+  const dmesg = [
+    '[78731.134273] IPv4: martian source 10.1.0.2 from 10.2.0.2, on dev rb',
+    '[78731.134289] ll header: 00000000: ea 51 d7 14 f9 4f 5e 08 7a bc 74 f8 08 00',
+    '[78752.842472] IPv4: martian source 10.3.0.1 from 10.2.0.2, on dev rb',
+    '[78752.842485] ll header: 00000000: ff ff ff ff ff ff ca 13 fb a8 99 92 08 06',
+    '[78760.000000] IPv4: martian destination 0.0.0.0 from 10.9.0.1, dev eth0',
+    ''
+  ].join('\n')
+
+  it('reads each drop with its addresses, device, and whether it was an ARP request', () => {
+    expect(detectTextKind(dmesg)).toEqual({ kind: 'log', format: 'kernel-log' })
+    const r = readLog('dmesg.txt', dmesg)
+    expect(r.problems).toEqual([])
+    expect(r.events.map((e) => [e.kind, e.line, e.martian])).toEqual([
+      ['martian', 1, { what: 'source', dst: '10.1.0.2', src: '10.2.0.2', dev: 'rb', arp: false }],
+      ['martian', 3, { what: 'source', dst: '10.3.0.1', src: '10.2.0.2', dev: 'rb', arp: true }],
+      ['martian', 5, { what: 'destination', dst: '0.0.0.0', src: '10.9.0.1', dev: 'eth0' }]
+    ])
+    // The link-layer header lines belong to the martian before them.
+    expect(r.ignored).toBe(2)
   })
 })
