@@ -141,7 +141,8 @@ const loggedOwn = perHost(
 function forwardsBetween(h: HostEvidence, flow: Flow, ends: FlowEnds): boolean {
   if (ownsAddress(h, ends.src) || ownsAddress(h, ends.farDst)) return false
   if (ownsAddress(h, ends.dst)) return true // the flow was addressed to it and translated onwards
-  if (h.points.some((p) => flow.seenAt.includes(p))) return true
+  // A neighbour solicitation is multicast: every host on the link sees it without forwarding it.
+  if (!flow.neighbourDiscovery && h.points.some((p) => flow.seenAt.includes(p))) return true
   if (loggedForwarding(h, ends)) return true
   return (
     interfaceToward(h, ends.src) !== undefined &&

@@ -193,7 +193,12 @@ export function createPointTracker(point: string): PointTracker {
     finish() {
       // Neighbour discovery that worked is the link doing its job, in every IPv6 capture: only
       // the solicitations nobody answered are conversations to report.
-      return byFirstPacket(opened.filter((f) => !f.neighbour || !discoveryHeard(f)))
+      // One solicitation with no advertisement seen says nothing: a point beside the link sees
+      // the multicast question and never the unicast answer, and the kernel asks three times
+      // before it gives up.
+      return byFirstPacket(
+        opened.filter((f) => !f.neighbour || (!discoveryHeard(f) && (f.fromB > 0 || f.fromA > 1)))
+      )
     }
   }
 

@@ -495,6 +495,13 @@ function parseRule(
     }
   }
   for (const u of unmodelled) matches.push({ kind: 'unmodelled', name: 'match', text: u })
+  // recent --set adds the source to its list and always matches (xt_recent): no state decides it.
+  for (let k = matches.length - 1; k >= 0; k--) {
+    const m = matches[k]
+    if (m.kind !== 'stateful' || m.name !== 'recent') continue
+    if (/(^|\s)--set\b/.test(m.text) && !/--(rcheck|update|remove)\b/.test(m.text))
+      if (!m.text.startsWith('!')) matches.splice(k, 1)
+  }
   const rule: Rule = {
     source: { line: lineNo, text: raw },
     text: raw.trim(),

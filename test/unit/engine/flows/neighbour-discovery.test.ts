@@ -34,7 +34,10 @@ describe('neighbour discovery', () => {
       na(3.001, 'fd00::11', 'fd00::2', 0x60),
       // Duplicate address detection (from the unspecified address) and an unsolicited advertisement.
       ns(4, '::', '12'),
-      na(5, 'fd00::13', 'ff02::1', 0x20)
+      na(5, 'fd00::13', 'ff02::1', 0x20),
+      // A third host's one question, seen here as every multicast on the link is; its unicast
+      // answer goes to the asker only.
+      ns(6, 'fd00::20', '14')
     ])
     const { flows } = await analyse([memorySource('nd.pcap', file)])
     expect(flows).toHaveLength(1)

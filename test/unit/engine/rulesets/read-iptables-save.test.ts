@@ -126,6 +126,26 @@ describe('iptables-save reader', () => {
     expect(ect.matches.some((m) => m.kind === 'unmodelled')).toBe(true)
   })
 
+  it('reads recent --set as always matching, and --update as a condition on state', () => {
+    const r = readIptablesSave(
+      'recent.v6',
+      [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        '-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name SSH --rsource',
+        '-A INPUT -p tcp -m tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name SSH --rsource -j DROP',
+        'COMMIT',
+        ''
+      ].join('\n')
+    )
+    const [set, update] = r.tables[0].chains[0].rules
+    expect(set.matches.some((m) => m.kind === 'stateful')).toBe(false)
+    expect(update.matches.find((m) => m.kind === 'stateful')).toMatchObject({
+      name: 'recent',
+      text: expect.stringContaining('--update --seconds 60 --hitcount 4')
+    })
+  })
+
   it('reads every iptables-save file of the corpus without a problem', () => {
     const dir = resolve(CORPUS, 'iptables')
     const files = readdirSync(dir).filter(
