@@ -847,6 +847,30 @@ function fromWalks(
       }
     }
   }
+  // Refused or answered with an ICMP error by a rule whose condition the walk could not decide
+  // (a time of day, a payload string): the answer the flow got is the one that rule gives when
+  // its condition holds, so it held.
+  if (opening && (flow.outcome === 'refused-rst' || flow.outcome === 'icmp-unreachable')) {
+    const held = walkPath(fwdHops, (h) => openingPacket(flow, h), 'match').blocked
+    if (held && held.result.verdict === 'reject' && consistentAnswer(flow, held)) {
+      const line = held.result.decidedBy?.line
+      const why = walkPath(fwdHops, (h) => openingPacket(flow, h))
+        .walks.filter((w) => w.hop === held.hop && w.ruleset === held.ruleset)
+        .flatMap((w) => w.result.uncertainWhy)
+        .filter((u) => line === undefined || u.startsWith(`line ${line}:`))
+        .join('; ')
+      const kind = classify(held, 'opening')
+      const cause = walkCause(held, kind)
+      return {
+        flow,
+        cause,
+        evidence: [walkEvidence(held), ...seen],
+        confidence: 0.7,
+        explanation: `${explain(flow, kind, cause, held, 'simulated', roles.ends)} The walk cannot decide a condition of that rule from the snapshot${why ? ` (${why})` : ''}, but the answer the connection got is exactly the one the rule gives, so the condition held at the time.`,
+        fix: fixFor(flow, kind, held)
+      }
+    }
+  }
   const full = conntrackFull(flow, ctx, roles, seen)
   if (full) return full
   if (['syn-timeout', 'one-way', 'unanswered'].includes(flow.outcome)) {

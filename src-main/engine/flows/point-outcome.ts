@@ -22,6 +22,8 @@ export function pointOutcome(f: PointFlow): Outcome {
   }
   if (f.synUs.length === 0 && f.synAckUs.length === 0) {
     if (f.icmp && isUnreachable(f)) return 'icmp-unreachable'
+    // A reset answering a SYN the capture did not hold, and nothing else: refused.
+    if (f.rst?.answeredSyn && !f.rst.byOpener && f.packets === 1) return 'refused-rst'
     return f.rst ? 'reset-midstream' : 'incomplete'
   }
   if (f.rst && !f.rst.byOpener && f.synAckUs.length === 0) return 'refused-rst'

@@ -105,7 +105,10 @@ export function trackTcp(
             flow.establishedUs === undefined &&
             flow.synAckUs.length === 0 &&
             (tcp.flags & ACK) !== 0 &&
-            tcp.ack === expected
+            (tcp.ack === expected ||
+              // The answer to a SYN this point never saw (a host's own REJECT in its output chain,
+              // captured on loopback): the first packet, sequence 0, acknowledging something.
+              (expected === undefined && flow.packets === 1 && tcp.seq === 0 && tcp.ack !== 0))
         }
       }
       sight(flow, 'rst', p, file, digits, tcp.seq)

@@ -2300,3 +2300,22 @@ describe('martian sources in the kernel log', () => {
     expect(f.fix).toBe('sysctl -w net.ipv4.conf.r1.rp_filter=2')
   })
 })
+
+describe('an answer only a rule with an undecidable condition gives', () => {
+  it('names the rule: the reset the connection got says its condition held', () => {
+    const ev = serverWithInput(
+      '-A INPUT -p tcp -m tcp --dport 25 -m time --timestart 09:00 --timestop 17:00 -j REJECT --reject-with tcp-reset'
+    )
+    const refused = flow({
+      id: 'F1',
+      outcome: 'refused-rst',
+      dport: 25,
+      synRetransmits: 0,
+      rst: { time: T0, by: 'responder', ttl: 64, answeredSyn: true, win: 0 }
+    })
+    const f = findingFor(run(ev, [refused]), 'F1')!
+    expect(f.cause).toMatchObject({ kind: 'rule', line: 3, verdict: 'reject with tcp-reset' })
+    expect(f.confidence).toBe(0.7)
+    expect(f.explanation).toMatch(/line 3: time: .*so the condition held at the time/)
+  })
+})

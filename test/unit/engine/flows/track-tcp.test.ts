@@ -64,6 +64,18 @@ describe('TCP conversations built from hand-made segments', () => {
     })
   })
 
+  it('a lone reset answering a SYN the capture missed is a refusal; a mid-stream one is not', async () => {
+    // A host's own output chain rejected its SYN with tcp-reset: only the reset, on loopback.
+    const refused = buildPcap([at(0, tcpFrame({ ...server, flags: R | A, seq: 0, ack: 101 }))])
+    const { flows } = await analyse([memorySource('lo.pcap', refused)])
+    expect(flows.map((f) => [f.outcome, f.src, f.sport, f.rst?.answeredSyn])).toEqual([
+      ['refused-rst', '10.0.0.1', 40000, true]
+    ])
+    const midstream = buildPcap([at(0, tcpFrame({ ...server, flags: R | A, seq: 7000, ack: 101 }))])
+    const again = await analyse([memorySource('mid.pcap', midstream)])
+    expect(again.flows[0].outcome).toBe('reset-midstream')
+  })
+
   it('SYN-ACKs retransmitted by the server with no final ACK: one-way, with their times', async () => {
     const file = buildPcap([
       at(0, tcpFrame({ ...client, flags: S, seq: 100 })),
