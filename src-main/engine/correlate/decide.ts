@@ -8,14 +8,26 @@
 
 import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
 import { FAILED_ORDER } from '../../shared/outcomes'
-import { walkNetfilter, type WalkOptions, type WalkResult } from '../evaluate/walk-netfilter'
+import {
+  walkNetfilter,
+  type TraceStep,
+  type WalkOptions,
+  type WalkResult
+} from '../evaluate/walk-netfilter'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Route } from '../hostfacts/read-ip-route'
 import type { LogEvent } from '../logs/log-event'
-import type { Chain, CtState, Rule } from '../rulesets/model'
+import type { Chain, CtState, Rule, Ruleset, Table } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { sysctlFact, sysctlValue, type EvidenceSet, type HostEvidence } from './evidence'
+import {
+  localAddresses,
+  sysctlFact,
+  sysctlValue,
+  type EvidenceSet,
+  type FromFile,
+  type HostEvidence
+} from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
@@ -112,6 +124,7 @@ export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const roles = flowRoles(flow, ctx.ev)
   const seen = packetEvidence(flow)
   const draft =
+    dnatBypassed(flow, ctx, roles, seen) ??
     fromLogs(flow, ctx, roles, seen) ??
     martianDraft(flow, roles, seen) ??
     (flow.outcome === 'stalled' ? stalled(flow, roles, seen) : undefined) ??
@@ -340,6 +353,133 @@ function martianDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | u
       fix: fix.join('\n')
     }
   }
+  return undefined
+}
+
+/**
+ * A port forward whose backend answers around the DNAT host: its route back to the client does
+ * not go through the host that translated the SYN, so the SYN-ACK leaves with the backend's own
+ * address, never translated back, and the client (which called another address) resets it.
+ * Both the translated connection (one-way) and the untranslated answers the client saw, as a
+ * conversation of their own, are named; the fix makes the DNAT host the backend's way back by
+ * masquerading what it forwards there (or the backend's route is corrected).
+ */
+function dnatBypassed(
+  flow: Flow,
+  ctx: DecideContext,
+  roles: FlowRoles,
+  seen: Evidence[]
+): Draft | undefined {
+  if (flow.outcome !== 'one-way' || flow.proto !== 'tcp') return undefined
+  // The untranslated answers of a translated connection: the same client port, the backend's
+  // own address and port, and a SYN-ACK but no SYN of their own.
+  const original = flow.keyPackets?.some((k) => k.what === 'syn')
+    ? undefined
+    : ctx.flows.find((f) => {
+        const last = f.nat?.views.at(-1)
+        return (
+          f !== flow &&
+          f.src === flow.src &&
+          f.sport === flow.sport &&
+          last !== undefined &&
+          last.dst === flow.dst &&
+          last.dport === flow.dport &&
+          f.dst !== flow.dst
+        )
+      })
+  const translated = original ?? flow
+  const r = original ? flowRoles(original, ctx.ev) : roles
+  const e = r.ends
+  if (e.farDst === e.dst || !r.server) return undefined
+  const front = r.routers.find((h) => ownsAddress(h, e.dst))
+  if (!front || !r.server.routes.length) return undefined
+  const back = routeTo(r.server, e.src, { src: e.farDst })
+  const via = back?.route.via
+  if (!back || !via || ownsAddress(front, via)) return undefined
+  const name = front.name || 'the DNAT host'
+  const server = r.server.name || e.farDst
+  const called = endpointText(e.dst, e.dport)
+  const real = endpointText(e.farDst, e.farDport)
+  const dnat = prerouteDnatRule(front, translated, e)
+  const postrouting = dnat && natPostrouting(dnat.ruleset.value)
+  const match = `${e.farDst.includes(':') ? 'ip6' : 'ip'} daddr ${e.farDst}${e.farDport !== undefined ? ` tcp dport ${e.farDport}` : ''}`
+  const fix = !dnat
+    ? undefined
+    : dnat.ruleset.value.system === 'nftables'
+      ? [
+          ...(postrouting
+            ? []
+            : [
+                `nft add chain ${dnat.table.family} ${dnat.table.name} postrouting '{ type nat hook postrouting priority 100; }'`
+              ]),
+          `nft add rule ${dnat.table.family} ${dnat.table.name} ${postrouting?.name ?? 'postrouting'} ${match} masquerade`
+        ].join('\n')
+      : `${dnat.ruleset.value.system} -t nat -A POSTROUTING -d ${e.farDst}${e.farDport !== undefined ? ` -p tcp --dport ${e.farDport}` : ''} -j MASQUERADE`
+  return {
+    flow,
+    cause: {
+      kind: 'nat',
+      host: front.name || undefined,
+      ...(dnat
+        ? {
+            system: dnat.ruleset.value.system,
+            file: dnat.ruleset.file,
+            table: dnat.step.table,
+            chain: dnat.step.chain,
+            line: dnat.step.line,
+            rule: dnat.step.rule
+          }
+        : {})
+    },
+    evidence: [
+      {
+        kind: 'host',
+        weight: 'proves',
+        text: `${server}'s route back to ${e.src} is \`${routeText(back.route)}\`: via ${via}, not through ${name}, which translated the SYN`,
+        file: back.file,
+        line: back.route.line
+      },
+      ...(original
+        ? [
+            {
+              kind: 'packet' as const,
+              weight: 'proves' as const,
+              text: `these are the answers to ${original.id} (${e.src}:${e.sport} to ${called}, sent on to ${real}): they reached ${e.src} from ${real} untranslated, which it did not call`
+            }
+          ]
+        : []),
+      ...seen
+    ],
+    confidence: 0.85,
+    explanation: `${name} translates ${called} to ${real}, but ${server} answers by its own route to ${e.src} (via ${via}), around ${name}: the SYN-ACK never passes the host that could translate it back, so it reaches ${e.src} from ${real}, an address it never called, and the client resets it${original ? ` (${flow.id} is those answers)` : ''}. Make ${name} the backend's way back: masquerade what it forwards to ${real}, as the fix does, or route ${server}'s traffic to ${e.src} through ${name}.`,
+    fix
+  }
+}
+
+/** A host's DNAT rule the flow's opening packet meets in nat prerouting, with its table. */
+function prerouteDnatRule(
+  h: HostEvidence,
+  flow: Flow,
+  e: FlowEnds
+): { ruleset: FromFile<Ruleset>; table: Table; step: TraceStep } | undefined {
+  const sim = simPacket(
+    `tcp ${endpointText(e.src, e.sport)} > ${endpointText(e.dst, e.dport)} S`,
+    'the SYN'
+  )
+  if (!sim || flow.proto !== 'tcp') return undefined
+  for (const r of h.rulesets) {
+    const w = walkNetfilter(r.value, sim.packet, { path: 'input', local: localAddresses(h) })
+    const step = w.trace.find((t) => t.matched && t.action === 'dnat')
+    const table = step && r.value.tables.find((t) => t.name === step.table)
+    if (step && table) return { ruleset: r, table, step }
+  }
+  return undefined
+}
+
+/** A ruleset's nat postrouting base chain, if it has one. */
+function natPostrouting(rs: Ruleset): Chain | undefined {
+  for (const t of rs.tables)
+    for (const c of t.chains) if (c.base?.type === 'nat' && c.base.hook === 'postrouting') return c
   return undefined
 }
 

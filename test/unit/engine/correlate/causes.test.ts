@@ -2319,3 +2319,75 @@ describe('an answer only a rule with an undecidable condition gives', () => {
     expect(f.explanation).toMatch(/line 3: time: .*so the condition held at the time/)
   })
 })
+
+describe('a port forward whose backend answers around the DNAT host', () => {
+  const dnat = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    '-A PREROUTING -d 10.88.1.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.5:80',
+    'COMMIT',
+    ''
+  ].join('\n')
+  const setup = (serverRoute: string): EvidenceSet =>
+    routed(
+      { 'iptables-save.txt': dnat },
+      {
+        'ip-route.txt': `${serverRoute}\n203.0.113.0/24 dev s0 proto kernel scope link src 203.0.113.5\n`
+      }
+    )
+  const view = (point: string, dst: string, dport: number) => ({
+    point,
+    src: '10.88.1.2',
+    sport: 40000,
+    dst,
+    dport
+  })
+  const translated = flow({
+    id: 'F1',
+    dst: '10.88.1.1',
+    dport: 8080,
+    outcome: 'one-way',
+    seenAt: ['client', 'router', 'server'],
+    nat: {
+      from: '10.88.1.2:40000 > 10.88.1.1:8080',
+      to: '10.88.1.2:40000 > 203.0.113.5:80',
+      points: {},
+      views: [view('client', '10.88.1.1', 8080), view('server', '203.0.113.5', 80)],
+      translatedAt: ['router']
+    },
+    keyPackets: [
+      { what: 'syn', time: T0, seenAt: ['client', 'router', 'server'] },
+      { what: 'syn-ack', time: T0, seenAt: ['server'], missingAt: ['client', 'router'] }
+    ]
+  })
+  const answers = flow({
+    id: 'F2',
+    dst: '203.0.113.5',
+    dport: 80,
+    outcome: 'one-way',
+    seenAt: ['client'],
+    keyPackets: [{ what: 'syn-ack', time: T0, seenAt: ['client'] }]
+  })
+
+  it('names the DNAT rule for the connection and for its untranslated answers, with a masquerade', () => {
+    const inc = run(setup('default via 203.0.113.254 dev s0'), [translated, answers])
+    const f = findingFor(inc, 'F1')!
+    expect(findingFor(inc, 'F2')).toBe(f)
+    expect(f.cause).toMatchObject({ kind: 'nat', host: 'router', chain: 'PREROUTING', line: 4 })
+    expect(f.evidence[0]).toMatchObject({
+      kind: 'host',
+      weight: 'proves',
+      file: 'server/ip-route.txt',
+      line: 1
+    })
+    expect(f.fix).toBe(
+      'iptables -t nat -A POSTROUTING -d 203.0.113.5 -p tcp --dport 80 -j MASQUERADE'
+    )
+  })
+
+  it('is not claimed where the backend’s way back is the DNAT host', () => {
+    const inc = run(setup('default via 203.0.113.1 dev s0'), [translated])
+    expect(findingFor(inc, 'F1')?.fix ?? '').not.toMatch(/MASQUERADE/)
+  })
+})
