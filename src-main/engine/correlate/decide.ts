@@ -1779,13 +1779,46 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
     const router = roles.routers[0]
     if (back === undefined && !sourceTranslated(flow, router, roles, serverSawSyn)) {
       const out = forwardRoute(router, e, false).choice?.dev
+      // Both ends private: one network, whose way back is a route, not a translation.
+      const gateway = isPrivate(e.farDst) ? addressOnLinkOf(router, e.farDst) : undefined
+      if (gateway) {
+        const net = sourceNetwork(router, e.src)
+        return {
+          flow,
+          cause: { kind: 'unknown', host: server.name || undefined, file: server.routes[0].file },
+          evidence: [
+            {
+              kind: 'host',
+              weight: 'proves',
+              text: `${server.name} has no route to ${e.farSrc}: neither a route for its network nor a default route`,
+              file: server.routes[0].file
+            },
+            ...(serverSawSyn
+              ? [
+                  {
+                    kind: 'packet' as const,
+                    weight: 'suggests' as const,
+                    text: `${server.name} received the opening packet from ${e.farSrc} and never answered it`
+                  }
+                ]
+              : []),
+            ...seen
+          ],
+          confidence: 0.8,
+          explanation: `${server.name} has no route back to ${e.farSrc}, so its answers go nowhere (the kernel drops them as it makes them). Both ends are private addresses, one network's, reached through ${router.name}: the way back is a route on ${server.name} through ${router.name} (${gateway}), not a translation on ${router.name}.`,
+          fix: `ip ${v6 ? '-6 ' : ''}route add ${net} via ${gateway}`
+        }
+      }
+      const rules = router.rulesets.find((r) =>
+        v6 ? r.value.system !== 'iptables' : r.value.system !== 'ip6tables'
+      )?.value
       return {
         flow,
         cause: {
           kind: 'nat',
           host: router.name,
           // The router's firewall when a snapshot of it was read; no system is guessed.
-          system: router.rulesets[0]?.value.system,
+          system: rules?.system,
           verdict: 'no source NAT'
         },
         evidence: [
@@ -1808,10 +1841,23 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
         ],
         confidence: 0.7,
         explanation: `${router.name} forwards ${e.src}'s packets to ${e.dst} without translating the private source address, and ${server.name} has no route back to it: a missing MASQUERADE/SNAT.`,
-        fix: masqueradeFix(router.rulesets[0]?.value, v6, sourceNetwork(router, e.src), out)
+        fix: masqueradeFix(rules, v6, sourceNetwork(router, e.src), out)
       }
     }
   }
+  return undefined
+}
+
+/** A host's own address on the link it shares with `addr` (a connected prefix holding it). */
+function addressOnLinkOf(h: HostEvidence, addr: string): string | undefined {
+  const a = parseCidr(addr)
+  if (!a) return undefined
+  for (const i of h.ipAddr?.value.interfaces ?? [])
+    for (const x of i.addresses) {
+      const prefix = parseCidr(`${x.address}/${x.prefixLen}`)
+      if (prefix && prefix.version === a.version && prefix.bits > 0 && inCidr(a, prefix))
+        return normalizeAddress(x.address)
+    }
   return undefined
 }
 

@@ -5,7 +5,8 @@
  */
 
 import type { Evidence, Flow } from '../../shared/incident'
-import type { HostEvidence } from './evidence'
+import { hostAddresses, type HostEvidence } from './evidence'
+import { inCidr, parseCidr } from '../rulesets/parse-address'
 import { forwardRoute, ownsAddress, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
@@ -61,6 +62,11 @@ export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draf
     const prefix = route.dst === 'default' ? 'default' : route.dst
     const table = found.table !== 'main' ? ` table ${found.table}` : ''
     const text = `${route.type} ${prefix}${table}`
+    // The host that holds the destination, reached on a link of the router's: the route to put
+    // in place of the one that ends the packets (removing it alone may leave no route at all).
+    const owner = roles.server && ownsAddress(roles.server, dst) ? roles.server : undefined
+    const via = owner ? neighbourAddress(h, owner, dst.includes(':') ? 6 : 4) : undefined
+    const toward = owner && via ? { host: owner.name || dst, via } : undefined
     return {
       flow,
       cause: {
@@ -81,9 +87,34 @@ export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draf
         ...seen
       ],
       confidence: 0.8,
-      explanation: `${name}'s routing table has \`${text}\`: packets to ${dst} end there, ${route.type === 'blackhole' ? 'discarded without any answer' : `answered with ${end.answer}`}, before any firewall rule on the way out sees them. It is routing, not the firewall: remove the route (or replace it with one toward ${dst}) if ${dst} should be reachable.`,
-      fix: `ip route del ${text}`
+      explanation: `${name}'s routing table has \`${text}\`: packets to ${dst} end there, ${route.type === 'blackhole' ? 'discarded without any answer' : `answered with ${end.answer}`}, before any firewall rule on the way out sees them. It is routing, not the firewall: ${toward ? `replace it with a route to ${toward.host} (${toward.via}), which holds ${dst}, as the fix does` : `remove the route (or replace it with one toward ${dst}) if ${dst} should be reachable`}.`,
+      fix: toward ? `ip route replace ${prefix}${table} via ${toward.via}` : `ip route del ${text}`
     }
+  }
+  return undefined
+}
+
+/** An address of `other` on a link `h` has (inside one of h's connected prefixes). */
+function neighbourAddress(
+  h: HostEvidence,
+  other: HostEvidence,
+  version: 4 | 6
+): string | undefined {
+  const prefixes = (h.ipAddr?.value.interfaces ?? [])
+    .filter((i) => i.name !== 'lo')
+    .flatMap((i) => i.addresses.map((a) => parseCidr(`${a.address}/${a.prefixLen}`)))
+    .filter((c): c is NonNullable<typeof c> => c !== undefined && c.bits > 0)
+  for (const addr of hostAddresses(other).keys()) {
+    if (/^fe[89ab]/i.test(addr)) continue
+    const a = parseCidr(addr)
+    if (a?.version !== version) continue
+    if (
+      a &&
+      prefixes.some(
+        (p) => p.version === a.version && p.bits < (a.version === 4 ? 32 : 128) && inCidr(a, p)
+      )
+    )
+      return addr
   }
   return undefined
 }

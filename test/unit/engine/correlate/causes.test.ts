@@ -2391,3 +2391,57 @@ describe('a port forward whose backend answers around the DNAT host', () => {
     expect(findingFor(inc, 'F1')?.fix ?? '').not.toMatch(/MASQUERADE/)
   })
 })
+
+describe('a private server with no route back to a private client', () => {
+  it('is a route to add on the server, not a translation on the router', () => {
+    const ev = createEvidence()
+    load(ev, 'client', { 'ip-addr.txt': ipAddr('c0', '10.88.1.2/24') })
+    load(ev, 'router', {
+      'ip-addr.txt': routerAddr().replace('203.0.113.1/24', '10.50.3.1/24'),
+      'sysctl.txt': 'net.ipv4.ip_forward = 1\n'
+    })
+    load(ev, 'server', {
+      'ip-addr.txt': ipAddr('s0', '10.50.3.5/24'),
+      'ip-route.txt': '10.50.3.0/24 dev s0 proto kernel scope link src 10.50.3.5\n'
+    })
+    const f = findingFor(
+      run(ev, [flow({ id: 'F1', dst: '10.50.3.5', outcome: 'syn-timeout', dport: 443 })]),
+      'F1'
+    )!
+    expect(f.cause).toMatchObject({ kind: 'unknown', host: 'server', file: 'server/ip-route.txt' })
+    expect(f.fix).toBe('ip route add 10.88.1.0/24 via 10.50.3.1')
+    expect(f.explanation).toMatch(/not a translation/)
+  })
+})
+
+describe("a router's route that ends packets for a network a known host holds", () => {
+  it('is replaced by a route to that host, not only removed', () => {
+    const ev = routed(
+      {
+        'ip-route.txt': [
+          'prohibit 10.96.6.0/24',
+          '10.88.1.0/24 dev r0 proto kernel scope link src 10.88.1.1',
+          '203.0.113.0/24 dev r1 proto kernel scope link src 203.0.113.1',
+          ''
+        ].join('\n')
+      },
+      { 'ip-addr.txt': ipAddr('s0', '203.0.113.5/24', '10.96.6.10/32') }
+    )
+    for (const h of ['client', 'router']) hostOf(ev, h).points.push(h)
+    const f = findingFor(
+      run(ev, [
+        flow({
+          id: 'F1',
+          dst: '10.96.6.10',
+          outcome: 'icmp-unreachable',
+          dport: 80,
+          seenAt: ['client', 'router'],
+          icmp: { type: 3, code: 13, from: '10.88.1.1', sender: 'router', quoted: 'syn', time: T0 }
+        })
+      ]),
+      'F1'
+    )!
+    expect(f.cause).toMatchObject({ rule: 'prohibit 10.96.6.0/24', line: 1 })
+    expect(f.fix).toBe('ip route replace 10.96.6.0/24 via 203.0.113.5')
+  })
+})
