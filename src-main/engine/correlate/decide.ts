@@ -118,7 +118,7 @@ const FAILED: ReadonlySet<Outcome> = new Set(FAILED_ORDER.filter((o) => o !== 'i
 export function decide(flow: Flow, ctx: DecideContext): Draft | undefined {
   const wrapped = tcpWrappers(flow, ctx)
   if (wrapped) return wrapped
-  if (notAConversation(flow)) return undefined
+  if (notAConversation(flow) || tracerouteProbe(flow)) return undefined
   if (flow.outcome === 'answered') return answeredThenDropped(flow, ctx)
   if (!FAILED.has(flow.outcome)) return undefined
   const roles = flowRoles(flow, ctx.ev)
@@ -481,6 +481,21 @@ function natPostrouting(rs: Ruleset): Chain | undefined {
   for (const t of rs.tables)
     for (const c of t.chains) if (c.base?.type === 'nat' && c.base.hook === 'postrouting') return c
   return undefined
+}
+
+/**
+ * A traceroute probe: a datagram to traceroute's ports (33434 on, one port per probe) that got
+ * an ICMP answer or none. Routers answering time exceeded, the far host port unreachable and
+ * silent hops are the tool at work, not a service failing.
+ */
+function tracerouteProbe(flow: Flow): boolean {
+  return (
+    flow.proto === 'udp' &&
+    flow.dport !== undefined &&
+    flow.dport >= 33434 &&
+    flow.dport <= 33534 &&
+    (flow.outcome === 'icmp-unreachable' || flow.outcome === 'unanswered')
+  )
 }
 
 /** A host's kernel line saying it dropped a packet from `src` to `dst` as a martian source. */

@@ -2445,3 +2445,31 @@ describe("a router's route that ends packets for a network a known host holds", 
     expect(f.fix).toBe('ip route replace 10.96.6.0/24 via 203.0.113.5')
   })
 })
+
+describe('traceroute probes', () => {
+  it('answered by time exceeded or port unreachable, or not at all, are no failures', () => {
+    const probe = (id: string, dport: number, icmp?: Flow['icmp']): Flow =>
+      flow({
+        id,
+        proto: 'udp',
+        dport,
+        outcome: icmp ? 'icmp-unreachable' : 'unanswered',
+        synRetransmits: undefined,
+        icmp
+      })
+    const exceeded = {
+      type: 11,
+      code: 0,
+      from: '10.88.1.1',
+      sender: 'router' as const,
+      quoted: 'datagram' as const,
+      time: T0
+    }
+    const inc = run(serverWithInput('-A INPUT -p udp -j DROP'), [
+      probe('F1', 33434, exceeded),
+      probe('F2', 33435),
+      probe('F3', 5353)
+    ])
+    expect(inc.findings.flatMap((f) => f.flows)).toEqual(['F3'])
+  })
+})
