@@ -40,19 +40,9 @@ describe.skipIf(reason !== undefined)('kernel lab: SYNs asking for ECN dropped o
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('ecn-c')
-    r = await lab.host('ecn-r', { router: true })
-    const s = await lab.host('ecn-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: r, dev: 'r0', v4: `${NET.r0}/24` }
-    )
-    await lab.link(
-      { host: r, dev: 'r1', v4: `${NET.r1}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
-    await c.ip('route', 'add', 'default', 'via', NET.r0)
-    await s.ip('route', 'add', 'default', 'via', NET.r1)
+    const [client, router, s] = await lab.routed('ecn', NET)
+    c = client
+    r = router
     // ECN asked for on every SYN, and no retry without it once the SYNs go unanswered.
     await c.sysctl('net.ipv4.tcp_ecn', 1)
     await c.sysctl('net.ipv4.tcp_ecn_fallback', 0)

@@ -338,6 +338,31 @@ export class Lab {
   }
 
   /**
+   * A client and a server on two networks joined by a router, as routed cases need: hosts
+   * `NAME-c`, `NAME-r` (forwarding) and `NAME-s`, linked c0–r0 and r1–s0 on /24s, each end's
+   * default route through the router.
+   */
+  async routed(
+    name: string,
+    net: { client: string; r0: string; r1: string; server: string }
+  ): Promise<[Host, Host, Host]> {
+    const c = await this.host(`${name}-c`)
+    const r = await this.host(`${name}-r`, { router: true })
+    const s = await this.host(`${name}-s`)
+    await this.link(
+      { host: c, dev: 'c0', v4: `${net.client}/24` },
+      { host: r, dev: 'r0', v4: `${net.r0}/24` }
+    )
+    await this.link(
+      { host: r, dev: 'r1', v4: `${net.r1}/24` },
+      { host: s, dev: 's0', v4: `${net.server}/24` }
+    )
+    await c.ip('route', 'add', 'default', 'via', net.r0)
+    await s.ip('route', 'add', 'default', 'via', net.r1)
+    return [c, r, s]
+  }
+
+  /**
    * Joins two hosts with a veth pair, created directly in their namespaces, with segmentation
    * offloads off so every captured frame is a wire-sized packet.
    */

@@ -38,19 +38,9 @@ describe.skipIf(reason !== undefined)('kernel lab: NFQUEUE with no program on th
   beforeAll(async () => {
     requireCli()
     lab = new Lab()
-    c = await lab.host('nfq-c')
-    r = await lab.host('nfq-r', { router: true })
-    const s = await lab.host('nfq-s')
-    await lab.link(
-      { host: c, dev: 'c0', v4: `${NET.client}/24` },
-      { host: r, dev: 'r0', v4: `${NET.r0}/24` }
-    )
-    await lab.link(
-      { host: r, dev: 'r1', v4: `${NET.r1}/24` },
-      { host: s, dev: 's0', v4: `${NET.server}/24` }
-    )
-    await c.ip('route', 'add', 'default', 'via', NET.r0)
-    await s.ip('route', 'add', 'default', 'via', NET.r1)
+    const [client, router, s] = await lab.routed('nfq', NET)
+    c = client
+    r = router
     await c.sysctl('net.ipv4.tcp_syn_retries', 1)
     const ipt = (...args: string[]) => r.must('iptables', args)
     await ipt('-P', 'FORWARD', 'DROP')
