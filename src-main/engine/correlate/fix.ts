@@ -229,10 +229,16 @@ export function sourceSet(site: FixSite, rule: Rule, src: string): SourceSet | u
   if (match?.kind !== 'ipset' || match.dirs.length !== 1) return undefined
   const set = site.ruleset.ipsets?.get(match.name)
   if (!set || set.dims.length !== 1) return undefined
-  const element = holding(set.members.flatMap((m) => m.cidrs))
+  const element = holding(set.members.filter((m) => !m.nomatch).flatMap((m) => m.cidrs))
   if (!element) return undefined
   const text = prefixText(element, src)
-  return { label: match.name, element: text, fix: `ipset del ${match.name} ${text}` }
+  // A network of a hash:net set: a nomatch hole for the one source, not the whole network out.
+  const hole = set.method === 'hash' && set.dims[0] === 'net' && text !== src
+  return {
+    label: match.name,
+    element: text,
+    fix: hole ? `ipset add ${match.name} ${src} nomatch` : `ipset del ${match.name} ${text}`
+  }
 }
 
 /** A set element as written: the source itself when the element is that one address. */

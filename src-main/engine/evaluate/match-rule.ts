@@ -4,6 +4,7 @@ import {
   type Cidr,
   type CtState,
   type IpSet,
+  type IpSetMember,
   type Match
 } from '../rulesets/model'
 import { compareAddress, inCidr } from '../rulesets/parse-address'
@@ -306,7 +307,22 @@ function inIpset(
       )
     )
   }
-  return set.members.some((m) => {
+  // The most specific member holding the packet decides: a `nomatch` one is a hole in the set.
+  let best: IpSetMember | undefined
+  let bestBits = -1
+  const holes = set.members.some((x) => x.nomatch)
+  for (const m of set.members) {
+    if (!holds(m)) continue
+    if (!holes) return true
+    const bits = m.cidrs.reduce((n, c) => n + c.bits, 0)
+    if (bits > bestBits) {
+      best = m
+      bestBits = bits
+    }
+  }
+  return best !== undefined && !best.nomatch
+
+  function holds(m: IpSetMember): boolean {
     let cidr = 0
     let port = 0
     return set.dims.every((dim, d) => {
@@ -321,7 +337,7 @@ function inIpset(
       if (want.proto !== undefined && want.proto !== PROTO_NUMBER[p.proto]) return false
       return have >= want.port[0] && have <= want.port[1]
     })
-  })
+  }
 }
 
 /** iptables' and nft's interface wildcards: a trailing + (iptables) or * (nft) matches any suffix. */

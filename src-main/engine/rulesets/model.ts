@@ -246,6 +246,11 @@ export interface IpSetMember {
   ports: { proto?: number; port: [number, number] }[]
   sets: string[]
   line: number
+  /**
+   * `nomatch`: a hole in a hash:net set (a more specific entry that the packet, found in it,
+   * does not match the set by).
+   */
+  nomatch?: boolean
 }
 
 /** The priority numbers of iptables' tables and nft's named priorities (netfilter_ipv4.h). */

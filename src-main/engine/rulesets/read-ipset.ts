@@ -43,7 +43,10 @@ export function readIpsetSave(
       }
       const members = parseMember(words[2], set, i + 1)
       if (typeof members === 'string') problems.push(problem(source, at, members, raw))
-      else set.members.push(...members)
+      else {
+        if (words.includes('nomatch')) for (const m of members) m.nomatch = true
+        set.members.push(...members)
+      }
       return
     }
     problems.push(problem(source, at, 'expected create or add', raw))
