@@ -8,26 +8,14 @@
 
 import type { Cause, CauseKind, Evidence, Flow, Outcome } from '../../shared/incident'
 import { FAILED_ORDER } from '../../shared/outcomes'
-import {
-  walkNetfilter,
-  type TraceStep,
-  type WalkOptions,
-  type WalkResult
-} from '../evaluate/walk-netfilter'
+import { walkNetfilter, type WalkOptions, type WalkResult } from '../evaluate/walk-netfilter'
 import { normalizeAddress } from '../hostfacts/address'
 import { isListening, type Listener } from '../hostfacts/read-ss'
 import type { Route } from '../hostfacts/read-ip-route'
 import type { LogEvent } from '../logs/log-event'
-import type { Chain, CtState, Rule, Ruleset, Table } from '../rulesets/model'
+import type { Chain, CtState, Rule } from '../rulesets/model'
 import { inCidr, parseCidr } from '../rulesets/parse-address'
-import {
-  localAddresses,
-  sysctlFact,
-  sysctlValue,
-  type EvidenceSet,
-  type FromFile,
-  type HostEvidence
-} from './evidence'
+import { sysctlFact, sysctlValue, type EvidenceSet, type HostEvidence } from './evidence'
 import { logEvidence, packetEvidence, walkCause, walkEvidence, decision } from './evidence-items'
 import {
   acceptFix,
@@ -59,7 +47,9 @@ import {
   flowRoles,
   forwardRoute,
   interfaceToward,
+  prerouteDnat,
   prerouteOnlyDnat,
+  type PrerouteDnat,
   lookupRoute,
   natTarget,
   ownsAddress,
@@ -189,33 +179,17 @@ function policyRouted(draft: Draft, roles: FlowRoles): void {
  * prerouting, which translates packets that arrive and never the host's own (those meet nat
  * output only), so the connection stayed on the host, where nothing listens on that port.
  */
-function localDnat(
-  flow: Flow,
-  host: HostEvidence,
-  local: NonNullable<ReturnType<typeof prerouteOnlyDnat>>,
-  seen: Evidence[]
-): Draft {
+function localDnat(flow: Flow, host: HostEvidence, local: PrerouteDnat, seen: Evidence[]): Draft {
   const e = flowEnds(flow)
   const { ruleset, step, to } = local
   const name = host.name || 'the host'
   const dst = endpointText(e.dst, e.dport)
-  const v6 = e.dst.includes(':')
   const proto = flow.proto
   const ports = e.dport !== undefined && (proto === 'tcp' || proto === 'udp')
-  let fix: string
-  if (ruleset.value.system === 'nftables') {
-    const table = ruleset.value.tables.find((t) => t.name === step.table)
-    const output = table?.chains.find((c) => c.base?.type === 'nat' && c.base.hook === 'output')
-    const at = `${table?.family ?? 'ip'} ${step.table}`
-    const match = `${v6 ? 'ip6' : 'ip'} daddr ${e.dst}${ports ? ` ${proto} dport ${e.dport}` : ''}`
-    fix = [
-      ...(output ? [] : [`nft add chain ${at} output '{ type nat hook output priority -100; }'`]),
-      `nft add rule ${at} ${output?.name ?? 'output'} ${match} dnat to ${to}`
-    ].join('\n')
-  } else {
-    const tool = ruleset.value.system
-    fix = `${tool} -t nat -A OUTPUT -d ${e.dst}${ports ? ` -p ${proto} --dport ${e.dport}` : ''} -j DNAT --to-destination ${to}`
-  }
+  const fix = natRuleFix(local, 'output', e.dst, proto, ports ? e.dport : undefined, {
+    nft: `dnat to ${to}`,
+    iptables: `-j DNAT --to-destination ${to}`
+  })
   return {
     flow,
     cause: {
@@ -400,21 +374,13 @@ function dnatBypassed(
   const server = r.server.name || e.farDst
   const called = endpointText(e.dst, e.dport)
   const real = endpointText(e.farDst, e.farDport)
-  const dnat = prerouteDnatRule(front, translated, e)
-  const postrouting = dnat && natPostrouting(dnat.ruleset.value)
-  const match = `${e.farDst.includes(':') ? 'ip6' : 'ip'} daddr ${e.farDst}${e.farDport !== undefined ? ` tcp dport ${e.farDport}` : ''}`
-  const fix = !dnat
-    ? undefined
-    : dnat.ruleset.value.system === 'nftables'
-      ? [
-          ...(postrouting
-            ? []
-            : [
-                `nft add chain ${dnat.table.family} ${dnat.table.name} postrouting '{ type nat hook postrouting priority 100; }'`
-              ]),
-          `nft add rule ${dnat.table.family} ${dnat.table.name} ${postrouting?.name ?? 'postrouting'} ${match} masquerade`
-        ].join('\n')
-      : `${dnat.ruleset.value.system} -t nat -A POSTROUTING -d ${e.farDst}${e.farDport !== undefined ? ` -p tcp --dport ${e.farDport}` : ''} -j MASQUERADE`
+  const dnat = prerouteDnat(front, translated, e)
+  const fix =
+    dnat &&
+    natRuleFix(dnat, 'postrouting', e.farDst, 'tcp', e.farDport, {
+      nft: 'masquerade',
+      iptables: '-j MASQUERADE'
+    })
   return {
     flow,
     cause: {
@@ -456,31 +422,34 @@ function dnatBypassed(
   }
 }
 
-/** A host's DNAT rule the flow's opening packet meets in nat prerouting, with its table. */
-function prerouteDnatRule(
-  h: HostEvidence,
-  flow: Flow,
-  e: FlowEnds
-): { ruleset: FromFile<Ruleset>; table: Table; step: TraceStep } | undefined {
-  const sim = simPacket(
-    `tcp ${endpointText(e.src, e.sport)} > ${endpointText(e.dst, e.dport)} S`,
-    'the SYN'
-  )
-  if (!sim || flow.proto !== 'tcp') return undefined
-  for (const r of h.rulesets) {
-    const w = walkNetfilter(r.value, sim.packet, { path: 'input', local: localAddresses(h) })
-    const step = w.trace.find((t) => t.matched && t.action === 'dnat')
-    const table = step && r.value.tables.find((t) => t.name === step.table)
-    if (step && table) return { ruleset: r, table, step }
-  }
-  return undefined
-}
-
-/** A ruleset's nat postrouting base chain, if it has one. */
-function natPostrouting(rs: Ruleset): Chain | undefined {
-  for (const t of rs.tables)
-    for (const c of t.chains) if (c.base?.type === 'nat' && c.base.hook === 'postrouting') return c
-  return undefined
+/**
+ * A rule for the nat chain on `hook` of the snapshot a DNAT rule is in, for packets to `dst` (and
+ * `proto` `port`): iptables, or nft in the DNAT rule's table, the chain made first when that
+ * table has none on the hook.
+ */
+function natRuleFix(
+  dnat: PrerouteDnat,
+  hook: 'output' | 'postrouting',
+  dst: string,
+  proto: string,
+  port: number | undefined,
+  action: { nft: string; iptables: string }
+): string {
+  const { ruleset, table } = dnat
+  const system = ruleset.value.system
+  if (system !== 'nftables')
+    return `${system} -t nat -A ${hook.toUpperCase()} -d ${dst}${port !== undefined ? ` -p ${proto} --dport ${port}` : ''} ${action.iptables}`
+  const chain = table.chains.find((c) => c.base?.type === 'nat' && c.base.hook === hook)
+  const at = `${table.family} ${table.name}`
+  const match = `${dst.includes(':') ? 'ip6' : 'ip'} daddr ${dst}${port !== undefined ? ` ${proto} dport ${port}` : ''}`
+  return [
+    ...(chain
+      ? []
+      : [
+          `nft add chain ${at} ${hook} '{ type nat hook ${hook} priority ${hook === 'output' ? -100 : 100}; }'`
+        ]),
+    `nft add rule ${at} ${chain?.name ?? hook} ${match} ${action.nft}`
+  ].join('\n')
 }
 
 /**

@@ -23,7 +23,7 @@ import { bridgeCrossing, type BridgeCrossing } from './bridge'
 import { perHost } from './host-memo'
 import { quickVerdict } from './quick-verdict'
 import { walkNetfilter, type TraceStep } from '../evaluate/walk-netfilter'
-import type { Ruleset } from '../rulesets/model'
+import type { Ruleset, Table } from '../rulesets/model'
 
 /** The hosts a flow crossed, each with the interfaces its packets used there. */
 export interface FlowRoles {
@@ -545,15 +545,37 @@ export function prerouteOnlyDnat(
   h: HostEvidence,
   flow: Flow,
   ends: FlowEnds
-): { ruleset: FromFile<Ruleset>; step: TraceStep; to: string } | undefined {
+): PrerouteDnat | undefined {
   const packet = openingPacket(flow, ends)
   if (!packet || !ownsAddress(h, ends.src) || !ownsAddress(h, ends.dst)) return undefined
   const local = localAddresses(h)
-  for (const r of h.rulesets) {
+  for (const r of h.rulesets)
     if (quickVerdict(r.value, packet, { path: 'output', local }).dnatTo) return undefined
+  return prerouteDnat(h, flow, ends)
+}
+
+/** A DNAT rule a packet meets in nat prerouting: its snapshot, table and step, and its target. */
+export interface PrerouteDnat {
+  ruleset: FromFile<Ruleset>
+  table: Table
+  step: TraceStep
+  to: string
+}
+
+/** The DNAT rule of a host's nat prerouting that the flow's opening packet meets, if any. */
+export function prerouteDnat(
+  h: HostEvidence,
+  flow: Flow,
+  ends: FlowEnds
+): PrerouteDnat | undefined {
+  const packet = openingPacket(flow, ends)
+  if (!packet) return undefined
+  const local = localAddresses(h)
+  for (const r of h.rulesets) {
     const w = walkNetfilter(r.value, packet, { path: 'input', local })
     const step = w.trace.find((t) => t.matched && t.action === 'dnat' && t.hook === 'prerouting')
-    if (step && w.dnatTo) return { ruleset: r, step, to: w.dnatTo }
+    const table = step && r.value.tables.find((t) => t.name === step.table)
+    if (step && table && w.dnatTo) return { ruleset: r, table, step, to: w.dnatTo }
   }
   return undefined
 }
