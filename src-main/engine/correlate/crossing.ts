@@ -114,27 +114,48 @@ export function crossingText(x: Crossing): string {
  */
 export function reversePathDrop(x: Crossing): ReversePath | undefined {
   if (x.src.includes(':')) return undefined
-  /** A key's whole-number value and where it was read, from the first snapshot that has one. */
-  const read = (key: string): ReversePath['setting'] | undefined => {
-    const v = sysctlValue(x.host, key, (s) => Number.isInteger(Number(s)))
-    return v && { key, value: Number(v.value), file: v.file, line: v.line }
-  }
-  const all = read('net.ipv4.conf.all.rp_filter')
-  const own = read(`net.ipv4.conf.${x.inIface}.rp_filter`)
-  // The larger of the two counts; of equal values the interface's own is the one to show.
-  const setting = !all ? own : !own ? all : all.value > own.value ? all : own
+  const { all, setting } = rpFilter(x.host, x.inIface)
   if (!setting || (setting.value !== 1 && setting.value !== 2)) return undefined
   const mode = setting.value
   // The kernel looks the source up as a destination, from the packet's destination, with no in
   // interface (fib_validate_source).
   const back = interfaceToward(x.host, x.src, { src: x.dst })
   if (mode === 1 ? back === x.inIface : back !== undefined) return undefined
-  // Loose mode lets in any source with a route back; without one, only no filtering does. The
-  // larger of `all` and the interface's value counts, so `all` may need lowering too.
+  // Loose mode lets in any source with a route back; without one, only no filtering does.
   const target = back === undefined ? 0 : 2
-  const fix = [`sysctl -w net.ipv4.conf.${x.inIface}.rp_filter=${target}`]
+  return { mode, back, setting, fix: rpFilterFix(x.inIface, all, target) }
+}
+
+/**
+ * A host's reverse-path filter on one interface: the `all` and the interface's sysctl values as
+ * its snapshots give them (whole numbers, with where they were read), and the one in force, the
+ * larger (of equal values, the interface's own is the one to show).
+ */
+export function rpFilter(
+  h: HostEvidence,
+  dev: string
+): { all?: ReversePath['setting']; setting?: ReversePath['setting'] } {
+  const read = (key: string): ReversePath['setting'] | undefined => {
+    const v = sysctlValue(h, key, (s) => Number.isInteger(Number(s)))
+    return v && { key, value: Number(v.value), file: v.file, line: v.line }
+  }
+  const all = read('net.ipv4.conf.all.rp_filter')
+  const own = read(`net.ipv4.conf.${dev}.rp_filter`)
+  return { all, setting: !all ? own : !own ? all : all.value > own.value ? all : own }
+}
+
+/**
+ * The sysctl commands that set an interface's reverse-path filter to `target`: the larger of
+ * `all` and the interface's value counts, so `all` is lowered too when it is above.
+ */
+export function rpFilterFix(
+  dev: string,
+  all: ReversePath['setting'] | undefined,
+  target: number
+): string {
+  const fix = [`sysctl -w net.ipv4.conf.${dev}.rp_filter=${target}`]
   if (all && all.value > target) fix.push(`sysctl -w net.ipv4.conf.all.rp_filter=${target}`)
-  return { mode, back, setting, fix: fix.join('\n') }
+  return fix.join('\n')
 }
 
 /** A reverse-path filter that drops a crossing's packet. */

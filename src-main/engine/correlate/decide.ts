@@ -30,7 +30,7 @@ import {
   type SourceSet
 } from './fix'
 import { icmpErrorPath } from './fate'
-import { crossingText, lostInside, reversePathDrop } from './crossing'
+import { crossingText, lostInside, reversePathDrop, rpFilter, rpFilterFix } from './crossing'
 import { routeDraft } from './route-cause'
 import { hairpin } from './hairpin'
 import { countedSuspect, counterEvidence } from './counters'
@@ -45,6 +45,7 @@ import {
 import {
   flowEnds,
   flowRoles,
+  addressOnLink,
   forwardRoute,
   interfaceToward,
   prerouteDnat,
@@ -298,15 +299,7 @@ function martianDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | u
     if (!m?.martian) continue
     const dev = m.martian.dev
     const name = h.name || 'the host'
-    const read = (key: string) => {
-      const v = sysctlValue(h, key, (x) => Number.isInteger(Number(x)))
-      return v && { key, value: Number(v.value), file: v.file, line: v.line }
-    }
-    const all = read('net.ipv4.conf.all.rp_filter')
-    const own = read(`net.ipv4.conf.${dev}.rp_filter`)
-    const setting = !all ? own : !own ? all : all.value > own.value ? all : own
-    const fix = [`sysctl -w net.ipv4.conf.${dev}.rp_filter=2`]
-    if (all && all.value > 2) fix.push('sysctl -w net.ipv4.conf.all.rp_filter=2')
+    const { all, setting } = rpFilter(h, dev)
     const what = m.martian.arp
       ? `the ARP requests ${m.martian.src} sent to find ${m.martian.dst}, its next hop${oneWay ? ' for the answer' : ''}`
       : oneWay
@@ -324,7 +317,7 @@ function martianDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | u
       evidence: [martianEvidence(h, m), ...seen],
       confidence: 0.85,
       explanation: `${name}'s kernel logged, arriving on ${dev}, ${what} as martian and dropped ${m.martian.arp ? 'them' : 'it'}: its reverse-path filter${setting ? ` (\`${setting.key} = ${setting.value}\`)` : ''} found no route back to ${m.martian.src} by ${dev}${m.martian.arp ? `, so ${m.martian.src} never learnt the link address it needed and ${oneWay ? 'its answer never left it' : 'nothing was sent'}` : ''}. It is routing, not the firewall: make the routes symmetric, or relax the filter to loose mode on ${dev}, as the fix does.`,
-      fix: fix.join('\n')
+      fix: rpFilterFix(dev, all, 2)
     }
   }
   return undefined
@@ -1764,7 +1757,7 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
     if (back === undefined && !sourceTranslated(flow, router, roles, serverSawSyn)) {
       const out = forwardRoute(router, e, false).choice?.dev
       // Both ends private: one network, whose way back is a route, not a translation.
-      const gateway = isPrivate(e.farDst) ? addressOnLinkOf(router, e.farDst) : undefined
+      const gateway = isPrivate(e.farDst) ? addressOnLink(router, e.farDst) : undefined
       if (gateway) {
         const net = sourceNetwork(router, e.src)
         return {
@@ -1829,19 +1822,6 @@ function natProblem(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draft | und
       }
     }
   }
-  return undefined
-}
-
-/** A host's own address on the link it shares with `addr` (a connected prefix holding it). */
-function addressOnLinkOf(h: HostEvidence, addr: string): string | undefined {
-  const a = parseCidr(addr)
-  if (!a) return undefined
-  for (const i of h.ipAddr?.value.interfaces ?? [])
-    for (const x of i.addresses) {
-      const prefix = parseCidr(`${x.address}/${x.prefixLen}`)
-      if (prefix && prefix.version === a.version && prefix.bits > 0 && inCidr(a, prefix))
-        return normalizeAddress(x.address)
-    }
   return undefined
 }
 

@@ -183,6 +183,25 @@ const forwardedPairs = perHost(
   }
 )
 
+/**
+ * A host's own address on the link it shares with `addr`: the address of one of its interfaces
+ * (not loopback) whose connected prefix holds `addr`.
+ */
+export function addressOnLink(h: HostEvidence, addr: string): string | undefined {
+  const a = parseCidr(addr)
+  if (!a) return undefined
+  const full = a.version === 4 ? 32 : 128
+  for (const i of h.ipAddr?.value.interfaces ?? []) {
+    if (i.name === 'lo') continue
+    for (const x of i.addresses) {
+      const prefix = parseCidr(`${x.address}/${x.prefixLen}`)
+      if (prefix && prefix.version === a.version && prefix.bits > 0 && prefix.bits < full)
+        if (inCidr(a, prefix)) return normalizeAddress(x.address)
+    }
+  }
+  return undefined
+}
+
 /** A map key for an ordered pair of normalised addresses. */
 const pairKey = (x: string, y: string): string => `${x} ${y}`
 

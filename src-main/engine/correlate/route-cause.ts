@@ -6,8 +6,7 @@
 
 import type { Evidence, Flow } from '../../shared/incident'
 import { hostAddresses, type HostEvidence } from './evidence'
-import { inCidr, parseCidr } from '../rulesets/parse-address'
-import { forwardRoute, ownsAddress, type FlowRoles } from './host-roles'
+import { addressOnLink, forwardRoute, ownsAddress, type FlowRoles } from './host-roles'
 import type { Draft } from './decide'
 
 /**
@@ -94,27 +93,15 @@ export function routeDraft(flow: Flow, roles: FlowRoles, seen: Evidence[]): Draf
   return undefined
 }
 
-/** An address of `other` on a link `h` has (inside one of h's connected prefixes). */
+/** An address of `other` (of one family, not link-local) on a link `h` has. */
 function neighbourAddress(
   h: HostEvidence,
   other: HostEvidence,
   version: 4 | 6
 ): string | undefined {
-  const prefixes = (h.ipAddr?.value.interfaces ?? [])
-    .filter((i) => i.name !== 'lo')
-    .flatMap((i) => i.addresses.map((a) => parseCidr(`${a.address}/${a.prefixLen}`)))
-    .filter((c): c is NonNullable<typeof c> => c !== undefined && c.bits > 0)
   for (const addr of hostAddresses(other).keys()) {
-    if (/^fe[89ab]/i.test(addr)) continue
-    const a = parseCidr(addr)
-    if (a?.version !== version) continue
-    if (
-      a &&
-      prefixes.some(
-        (p) => p.version === a.version && p.bits < (a.version === 4 ? 32 : 128) && inCidr(a, p)
-      )
-    )
-      return addr
+    if (/^fe[89ab]/i.test(addr) || addr.includes(':') !== (version === 6)) continue
+    if (addressOnLink(h, addr) !== undefined) return addr
   }
   return undefined
 }
