@@ -354,23 +354,10 @@ function routingMark(
   back: boolean,
   iif: string | undefined
 ): number | undefined {
-  const proto = ends.proto ?? 'tcp'
-  const ep = (a: string, p?: number): string =>
-    p === undefined ? a : a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`
-  const from = back ? ep(ends.farDst, ends.farDport) : ep(ends.src, ends.sport)
-  const to = back ? ep(ends.src, ends.sport) : ep(ends.farDst, ends.farDport)
-  const what =
-    proto === 'tcp'
-      ? back
-        ? ' S.'
-        : ' S'
-      : proto === 'udp'
-        ? ''
-        : back
-          ? ' echo-reply'
-          : ' echo-request'
-  const packet = parsePacketSpec(`${proto} ${from} > ${to}${what}`)
-  if (typeof packet === 'string') return undefined
+  const packet = back
+    ? flowPacket(ends.proto ?? 'tcp', ends.farDst, ends.farDport, ends.src, ends.sport, true)
+    : flowPacket(ends.proto ?? 'tcp', ends.src, ends.sport, ends.farDst, ends.farDport, false)
+  if (!packet) return undefined
   packet.mark = 0
   for (const r of h.rulesets) {
     const w = walkNetfilter(r.value, packet, {
@@ -455,15 +442,18 @@ function bestInTable(
 ): RouteChoice | undefined {
   const name =
     table === '254' ? 'main' : table === '255' ? 'local' : table === '253' ? 'default' : table
-  let best: (RouteChoice & { bits: number }) | undefined
+  let best: RouteChoice | undefined
+  let bits = -1
   if (name === 'main') {
     for (const i of h.ipAddr?.value.interfaces ?? []) {
       for (const ad of i.addresses) {
         if (i.name === 'lo' && normalizeAddress(ad.address) !== normalizeAddress(addr)) continue
         const prefix = parseCidr(`${ad.address}/${ad.prefixLen}`)
         if (!prefix || prefix.version !== a.version || !inCidr(a, prefix)) continue
-        if (!best || prefix.bits > best.bits)
-          best = { dev: i.name, table: name, type: 'unicast', rule, uncertain, bits: prefix.bits }
+        if (!best || prefix.bits > bits) {
+          best = { dev: i.name, table: name, type: 'unicast', rule, uncertain }
+          bits = prefix.bits
+        }
       }
     }
   }
@@ -471,33 +461,23 @@ function bestInTable(
     if (route.family !== a.version || !prefix || !inCidr(a, prefix)) continue
     const better =
       !best ||
-      prefix.bits > best.bits ||
-      (prefix.bits === best.bits &&
+      prefix.bits > bits ||
+      (prefix.bits === bits &&
         best.route !== undefined &&
         (route.metric ?? 0) < (best.route.metric ?? 0))
-    if (better)
-      best = {
-        route,
-        file,
-        dev: route.dev ?? route.nexthops?.[0]?.dev,
-        table: name,
-        type: route.type,
-        rule,
-        uncertain,
-        bits: prefix.bits
-      }
+    if (!better) continue
+    best = {
+      route,
+      file,
+      dev: route.dev ?? route.nexthops?.[0]?.dev,
+      table: name,
+      type: route.type,
+      rule,
+      uncertain
+    }
+    bits = prefix.bits
   }
-  if (!best) return undefined
-  const choice: RouteChoice & { bits?: number } = best
-  delete choice.bits
-  return choice
-}
-
-/** A host's routes of the main table, each with the prefix it covers and its snapshot. */
-export function mainRoutes(
-  h: HostEvidence
-): Generator<{ route: Route; prefix: Cidr | undefined; file: string }> {
-  return tableRoutes(h, 'main')
+  return best
 }
 
 /** A host's routes of one table ('main': the main table), each with its prefix and snapshot. */
@@ -545,12 +525,34 @@ function dnatTarget(
 
 /** The flow's opening packet as its opener sent it. */
 function openingPacket(flow: Flow, ends: FlowEnds): PacketSpec | undefined {
+  return flowPacket(flow.proto, ends.src, ends.sport, ends.dst, ends.dport, false)
+}
+
+/**
+ * A packet of a flow from one end to the other: the opening one (a SYN, a datagram, an echo
+ * request) or its answer (a SYN-ACK, a datagram, an echo reply).
+ */
+function flowPacket(
+  proto: string,
+  src: string,
+  sport: number | undefined,
+  dst: string,
+  dport: number | undefined,
+  reply: boolean
+): PacketSpec | undefined {
   const ep = (a: string, p?: number): string =>
     p === undefined ? a : a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`
-  const what = flow.proto === 'tcp' ? ' syn' : flow.proto === 'udp' ? '' : ' echo-request'
-  const packet = parsePacketSpec(
-    `${flow.proto} ${ep(ends.src, ends.sport)} > ${ep(ends.dst, ends.dport)}${what}`
-  )
+  const what =
+    proto === 'tcp'
+      ? reply
+        ? ' S.'
+        : ' S'
+      : proto === 'udp'
+        ? ''
+        : reply
+          ? ' echo-reply'
+          : ' echo-request'
+  const packet = parsePacketSpec(`${proto} ${ep(src, sport)} > ${ep(dst, dport)}${what}`)
   return typeof packet === 'string' ? undefined : packet
 }
 

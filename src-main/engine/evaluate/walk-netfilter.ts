@@ -447,7 +447,7 @@ export function walkNetfilter(
 }
 
 /** Why a DNAT on a packet to the host leaves its path uncertain without the host's addresses. */
-export function dnatUnplaced(to: string): string {
+function dnatUnplaced(to: string): string {
   return `the DNAT sent the packet to ${to}: if that is not one of the host's own addresses, the kernel forwards it (forward chain) instead of delivering it (input chain); the host's addresses (--local, or its ip addr) decide which`
 }
 
@@ -455,7 +455,7 @@ export function dnatUnplaced(to: string): string {
  * Why a queued packet's fate is uncertain: a program decides it. What the walk gives is the
  * kernel's fate with no program on the queue (drop, or accept with bypass).
  */
-export function queueUncertainty(line: number, a: { num: string; bypass: boolean }): string {
+function queueUncertainty(line: number, a: { num: string; bypass: boolean }): string {
   return `line ${line}: the packet is queued to the program reading queue ${a.num} (NFQUEUE), whose verdict it gets; ${a.bypass ? 'with bypass, when no program reads the queue the kernel accepts it' : 'when no program reads the queue the kernel drops it'}, as taken here`
 }
 
