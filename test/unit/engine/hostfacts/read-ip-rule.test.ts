@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { readIpRule } from '../../../../src-main/engine/hostfacts/read-ip-rule'
 import { detectTextKind } from '../../../../src-main/engine/inputs/detect-kind'
@@ -109,5 +110,29 @@ describe('ip rule reader', () => {
       kind: 'host',
       format: 'ip-route'
     })
+  })
+
+  it('never throws on a cut or mangled snapshot, and keeps the rules before the damage', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(BOTH.length),
+        fc.string({ maxLength: 40 }),
+        fc.nat(BOTH.length),
+        (cut, junk, at) => {
+          const mangled = BOTH.slice(0, at) + junk + BOTH.slice(at, cut)
+          const s = readIpRule('rule.txt', mangled)
+          for (const p of s.problems) expect(p.at).toMatch(/^line \d+$/)
+          // A rule wholly before the damage is kept as it was.
+          const intact = BOTH.slice(0, Math.min(at, cut)).split('\n').slice(0, -1)
+          const kept = intact.filter((l) => /^\d+:/.test(l)).length
+          expect(s.rules.length).toBeGreaterThanOrEqual(kept)
+        }
+      ),
+      { numRuns: 300 }
+    )
+    // Garbage that is not JSON but starts like it: one problem, no rules, no throw.
+    const bad = readIpRule('rule.json', '[{"priority": 0, "src": ')
+    expect(bad.rules).toEqual([])
+    expect(bad.problems[0].message).toMatch(/^not JSON/)
   })
 })
